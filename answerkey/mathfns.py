@@ -1,0 +1,175 @@
+"""SymPy objects the exercises are written in.
+
+`D(f, x)` is a derivative that keeps its place in a matrix product (SymPy's own
+`Derivative` is a commutative scalar, so `D(E, z) * D(z, y)` would be reordered).
+Its shape follows the layout the course uses: numerator layout for vectors
+(dE/dz is a row), the shape of the matrix for a scalar over a matrix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy.matrices.expressions import MatrixExpr
+
+
+class sigmoid(sp.Function):  # noqa: N801 - SymPy convention: functions are lower case
+    """The logistic function 1 / (1 + exp(-u))."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, u: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return 1 / (1 + sp.exp(-u))
+
+    def _eval_evalf(self, prec: int) -> sp.Expr:
+        return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
+
+
+class relu(sp.Function):  # noqa: N801
+    """max(0, u) with relu'(0) = 0, the course's convention."""
+
+    nargs = 1
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.Heaviside(self.args[0], 0)
+
+    def _eval_rewrite_as_Piecewise(self, u: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return sp.Piecewise((u, u > 0), (0, True))
+
+
+def _shape(x: Any) -> tuple[int, int] | None:
+    return tuple(x.shape) if getattr(x, "is_Matrix", False) else None  # type: ignore[return-value]
+
+
+def derivative_shape(f: Any, x: Any) -> tuple[Any, Any]:
+    """Shape of df/dx in the course's layout."""
+    fs, xs = _shape(f), _shape(x)
+    if fs is None and xs is None:
+        return (1, 1)
+    if fs is None:
+        assert xs is not None
+        rows, cols = xs
+        return (1, rows) if cols == 1 else (rows, cols)
+    if xs is None:
+        return fs
+    if fs[1] == 1 and xs[1] == 1:
+        return (fs[0], xs[0])
+    raise ValueError(f"no layout for the derivative of a {fs} matrix by a {xs} matrix")
+
+
+class D(MatrixExpr):  # type: ignore[misc]
+    """The derivative of f by x, kept unevaluated for display and instantiated for checks."""
+
+    def __new__(cls, f: Any, x: Any) -> D:
+        return MatrixExpr.__new__(cls, sp.sympify(f), sp.sympify(x))
+
+    @property
+    def f(self) -> Any:
+        return self.args[0]
+
+    @property
+    def x(self) -> Any:
+        return self.args[1]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return derivative_shape(self.f, self.x)
+
+    def doit(self, **hints: Any) -> Any:
+        return self
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        raise TypeError("instantiate a D with answerkey.verify.instantiate before taking entries")
+
+
+class diag(MatrixExpr):  # type: ignore[misc]  # noqa: N801
+    """diag(v): the square matrix with the column vector v on its diagonal."""
+
+    def __new__(cls, v: Any) -> diag:
+        return MatrixExpr.__new__(cls, v)
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return (self.args[0].shape[0], self.args[0].shape[0])
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        return sp.KroneckerDelta(i, j) * self.args[0][i, 0]
+
+
+class hadamard_ones_minus(MatrixExpr):  # type: ignore[misc]  # noqa: N801
+    """1 - v for a column vector v, written as such (SymPy has no ones-vector literal)."""
+
+    def __new__(cls, v: Any) -> hadamard_ones_minus:
+        return MatrixExpr.__new__(cls, v)
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.args[0].shape
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        return 1 - self.args[0][i, j]
+
+
+ELEMENTWISE = {"sigmoid": sigmoid, "relu": relu, "log": sp.log, "exp": sp.exp}
+
+
+class elementwise(MatrixExpr):  # type: ignore[misc]  # noqa: N801
+    """f applied to every entry of a matrix: sigmoid(z), log(y), ..."""
+
+    def __new__(cls, name: Any, v: Any) -> elementwise:
+        name = str(name)
+        if name not in ELEMENTWISE:
+            raise ValueError(f"unknown elementwise function {name!r}")
+        return MatrixExpr.__new__(cls, sp.Symbol(name), v)
+
+    @property
+    def name(self) -> str:
+        return str(self.args[0])
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.args[1].shape
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        return ELEMENTWISE[self.name](self.args[1][i, j])
+
+
+class softmax(MatrixExpr):  # type: ignore[misc]  # noqa: N801
+    """softmax(z)_k = exp(z_k) / sum_j exp(z_j), for a column vector z."""
+
+    def __new__(cls, v: Any) -> softmax:
+        return MatrixExpr.__new__(cls, v)
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.args[0].shape
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        v = self.args[0]
+        n = v.shape[0]
+        return sp.exp(v[i, 0]) / sum(sp.exp(v[k, 0]) for k in range(n))
+
+
+class sqnorm(MatrixExpr):  # type: ignore[misc]  # noqa: N801
+    """||M||^2, the sum of the squared entries (Frobenius norm), as a 1x1 matrix."""
+
+    def __new__(cls, m: Any) -> sqnorm:
+        return MatrixExpr.__new__(cls, m)
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return (1, 1)
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        m = self.args[0]
+        return sum(m[r, c] ** 2 for r in range(m.shape[0]) for c in range(m.shape[1]))
+
+
+def ones_like(v: Any) -> Any:
+    """The all-ones matrix of v's shape, for writing 1 - v."""
+    return sp.OneMatrix(*v.shape)

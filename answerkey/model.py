@@ -1,0 +1,161 @@
+"""The document model between computation and rendering.
+
+Solution modules build these objects from SymPy and NumPy values; the verifier
+fills in `Part.checks`; the renderers turn them into LaTeX, Markdown and JSON.
+Nothing here knows about LaTeX: maths stays as SymPy/NumPy objects until the
+printer (`answerkey.printing`) turns it into text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Text:
+    """A run of prose: plain strings mixed with maths (SymPy expressions, numbers, arrays)."""
+
+    items: tuple[Any, ...]
+
+
+def text(*items: Any) -> Text:
+    """Prose from strings and maths, e.g. ``text("Give", D(E, t), ".")``."""
+    return Text(tuple(items))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a derivation: ``= expr`` with the reason it follows from the line before."""
+
+    expr: Any
+    reason: Text
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A concrete case a general formula is checked at.
+
+    `sizes` gives the dimension symbols numbers (e.g. 3 inputs, 4 hidden units);
+    `defs` defines variables in terms of others (``z2 = W2 y1``, ``E = -t^T log y2``),
+    written with SymPy, using the same symbols as the shown steps; the variables
+    without a definition are the free inputs. `given` are assumptions on the free
+    inputs as substitutions (``t_3 = 1 - t_1 - t_2`` for a one-hot target).
+    `domain` narrows the random points of the numeric checks per input.
+    """
+
+    sizes: Mapping[Any, int] = field(default_factory=dict)
+    defs: Mapping[Any, Any] = field(default_factory=dict)
+    given: Mapping[str, Any] = field(default_factory=dict)
+    domain: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    label: str = ""
+
+
+Oracle = Callable[[Mapping[str, Any]], float]
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """``lhs = steps[0] = steps[1] = ...``; the last step is the result.
+
+    The verifier checks every step against the one before, and the first against
+    `lhs` computed directly by SymPy, at each instance, symbolically and at random
+    points. When `lhs` is a derivative of a scalar, the result is also compared
+    with central finite differences of `oracle` (an independent NumPy function of
+    the named inputs) or, without one, of the SymPy definition.
+    """
+
+    lhs: Any
+    steps: tuple[Step, ...]
+    instances: tuple[Instance, ...]
+    oracle: Oracle | None = None
+    prove: bool = True
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """What was checked, how, and the outcome, for the key's audit trail and answers.json."""
+
+    kind: str
+    subject: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A small table of computed values; cells are strings or maths."""
+
+    header: tuple[Any, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    caption: Text | None = None
+
+
+@dataclass(frozen=True)
+class Block:
+    """A labelled group of ``name = value`` lines (one update of a trace, say)."""
+
+    title: Text
+    lines: tuple[tuple[Any, Any], ...]
+
+
+@dataclass
+class Part:
+    """One numbered part of an exercise: its question and, for the key, its solution."""
+
+    id: str
+    title: str
+    question: Sequence[Text]
+    derivations: Sequence[Derivation] = ()
+    answer: Any = None
+    answer_lhs: Any = None
+    remarks: Sequence[Text] = ()
+    blocks: Sequence[Block] = ()
+    tables: Sequence[Table] = ()
+    data: Mapping[str, Any] = field(default_factory=dict)
+    checks: list[CheckRecord] = field(default_factory=list)
+    numeric_checks: Sequence[Callable[[], list[CheckRecord]]] = ()
+
+    @property
+    def final(self) -> Any:
+        """The boxed answer: given explicitly, or the last step of the last derivation."""
+        if self.answer is not None:
+            return self.answer
+        if self.derivations:
+            return self.derivations[-1].steps[-1].expr
+        return None
+
+    @property
+    def final_lhs(self) -> Any:
+        if self.answer_lhs is not None:
+            return self.answer_lhs
+        if self.derivations:
+            return self.derivations[-1].lhs
+        return None
+
+
+@dataclass
+class Exercise:
+    """A numbered exercise: an introduction shared by its parts, then the parts."""
+
+    number: str
+    title: str
+    intro: Sequence[Text]
+    parts: Sequence[Part]
+
+
+@dataclass
+class Assignment:
+    """Everything one key and one handout are made of."""
+
+    id: str
+    title: str
+    exercises: Sequence[Exercise]
+    notation: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+
+    def parts(self) -> list[Part]:
+        return [p for ex in self.exercises for p in ex.parts]
+
+    def check_count(self) -> int:
+        return sum(len(p.checks) for p in self.parts())
