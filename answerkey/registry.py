@@ -1,0 +1,62 @@
+"""Find the assignments: one module per assignment in the `solutions` package.
+
+A solution module defines
+
+* ``ID`` (e.g. ``"cv-assignment9"``), ``TITLE`` and ``SEED`` (the earlier
+  published solution its notation comes from, a file name in shared/seeds);
+* ``PARAMETERS``: the exercise's numbers, the original ones, as plain
+  Python/TOML values (a term file may override them);
+* ``build(params) -> Assignment``: compute the parts from `params`.
+
+Adding an exercise means adding a module there; nothing else registers it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from .errors import UsageError
+from .model import Assignment
+
+
+@dataclass(frozen=True)
+class SolutionModule:
+    id: str
+    title: str
+    parameters: Mapping[str, Any]
+    build: Callable[[Mapping[str, Any]], Assignment]
+    module: ModuleType
+
+
+def discover() -> dict[str, SolutionModule]:
+    """Every solution module, by assignment id, in a stable order."""
+    import solutions
+
+    found: dict[str, SolutionModule] = {}
+    for info in sorted(pkgutil.iter_modules(solutions.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"solutions.{info.name}")
+        if not hasattr(mod, "ID"):
+            continue
+        found[mod.ID] = SolutionModule(mod.ID, mod.TITLE, mod.PARAMETERS, mod.build, mod)
+    return found
+
+
+def select(names: list[str] | None) -> list[SolutionModule]:
+    """The named assignments (all when none are named); unknown names are a usage error."""
+    modules = discover()
+    if not names:
+        return list(modules.values())
+    unknown = [n for n in names if n not in modules]
+    if unknown:
+        raise UsageError(
+            f"unknown assignment {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(modules) or 'none'}"
+        )
+    return [modules[n] for n in names]
