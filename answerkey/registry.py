@@ -8,6 +8,20 @@ A solution module defines
   Python/TOML values (a term file may override them);
 * ``build(params) -> Assignment``: compute the parts from `params`.
 
+Optional, for terms and per-student variants (see `answerkey.terms`):
+
+* ``CONSTRAINTS``: key path -> rule(s) from `answerkey.terms` (``positive()``,
+  ``at_least(1)``, ``non_empty()``, ...), e.g.
+  ``{"trace.learning_rate": positive()}``; ``*`` ranges over a list. The rest
+  of the schema is inferred from PARAMETERS.
+* ``draw(rng: numpy.random.Generator) -> dict``: one candidate set of fresh
+  numbers (short decimals), as overrides laid over the term's parameters.
+  It must take all its randomness from `rng`.
+* ``instructive(params) -> list[str]``: given the merged parameters, the
+  reasons the exercise would NOT be instructive; empty keeps the draw. Draws
+  are repeated from the same `rng` until one is kept. Without ``draw`` the
+  assignment's numbers are fixed per term and variants share one build.
+
 Adding an exercise means adding a module there; nothing else registers it.
 """
 
@@ -16,7 +30,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -31,6 +45,9 @@ class SolutionModule:
     parameters: Mapping[str, Any]
     build: Callable[[Mapping[str, Any]], Assignment]
     module: ModuleType
+    constraints: Mapping[str, Any] = field(default_factory=dict)
+    draw: Callable[[Any], Mapping[str, Any]] | None = None
+    instructive: Callable[[Mapping[str, Any]], list[str]] | None = None
 
 
 def discover() -> dict[str, SolutionModule]:
@@ -44,7 +61,16 @@ def discover() -> dict[str, SolutionModule]:
         mod = importlib.import_module(f"solutions.{info.name}")
         if not hasattr(mod, "ID"):
             continue
-        found[mod.ID] = SolutionModule(mod.ID, mod.TITLE, mod.PARAMETERS, mod.build, mod)
+        found[mod.ID] = SolutionModule(
+            mod.ID,
+            mod.TITLE,
+            mod.PARAMETERS,
+            mod.build,
+            mod,
+            constraints=getattr(mod, "CONSTRAINTS", {}),
+            draw=getattr(mod, "draw", None),
+            instructive=getattr(mod, "instructive", None),
+        )
     return found
 
 
