@@ -1,0 +1,98 @@
+# answerkey: verified answer keys.
+#
+#   make pdf            build every assignment of the default term, every format
+#   make test           lint, type-check and run the tests
+#
+# Each target does its own set-up on a fresh machine: it creates .venv/ if
+# missing, installs the package into it (again only when pyproject.toml
+# changes), and makes sure TeX Live with the LaTeX packages the keys need is
+# installed (scripts/ensure-tex).
+#
+# Variables:
+#   KEYTERM=NAME        term to build (default: default); not TERM, the terminal's
+#   VARIANTS=N          also build N variants of the term
+#   ASSIGNMENTS="a b"   build only these assignments (default: all)
+#   ARGS=...            extra arguments for `answerkey build`, e.g. ARGS=--verbose
+#   PYTHON=python3.11   the Python (>= 3.11) that creates .venv
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := pdf
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+
+ifeq ($(origin TERM),command line)
+$(error TERM is the terminal's variable: use KEYTERM=$(TERM) to choose the term)
+endif
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+ANSWERKEY := $(VENV)/bin/answerkey
+INSTALL_STAMP := $(VENV)/.answerkey-installed
+TEX_STAMP := $(VENV)/.answerkey-tex-ok
+
+KEYTERM ?= default
+VARIANTS ?=
+ASSIGNMENTS ?=
+ARGS ?=
+BUILD := $(ANSWERKEY) build $(ASSIGNMENTS) --term '$(KEYTERM)' $(if $(VARIANTS),--variants $(VARIANTS)) $(ARGS)
+
+# Tool caches live under build/ with the rest of the generated state.
+CACHE := build/.cache
+export MYPY_CACHE_DIR := $(CACHE)/mypy
+export RUFF_CACHE_DIR := $(CACHE)/ruff
+
+.PHONY: pdf tex md html test lint typecheck pytest bench clean setup help
+
+pdf: setup
+	$(BUILD)
+
+tex: setup
+	$(BUILD) --format tex
+
+md: setup
+	$(BUILD) --format md
+
+html: setup
+	$(BUILD) --format html
+
+test: lint typecheck pytest
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: setup
+	$(PY) -m mypy
+
+pytest: setup
+	$(PY) -m pytest -o cache_dir=$(CACHE)/pytest
+
+bench: setup
+	$(PY) -m answerkey.bench
+
+clean:
+	rm -rf build
+
+help:
+	@sed -n '2,/^$$/s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+
+# --- set-up ------------------------------------------------------------------
+
+setup: $(INSTALL_STAMP)
+	@bash scripts/ensure-tex $(TEX_STAMP)
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "error: '$(PYTHON)' is missing or older than Python 3.11;" \
+	       "run make with PYTHON=/path/to/python3.11 (or newer)" >&2; exit 1; }
+	@echo "creating $(VENV)/ with $(PYTHON)"
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu: apt-get install python3-venv" >&2; \
+	  exit 1; }
+
+$(INSTALL_STAMP): pyproject.toml | $(PY)
+	@echo "installing answerkey[dev] into $(VENV)/"
+	$(PY) -m pip install --quiet --disable-pip-version-check --progress-bar off -e '.[dev]'
+	@touch $@
