@@ -259,9 +259,9 @@ def _read_toml(path: Path, directory: Path | str) -> dict[str, Any]:
         if m:
             line, col = m.group(1), m.group(2)
             reason = msg[: m.start()]
-        else:
-            line = str(getattr(e, "lineno", "?"))
-            col = str(getattr(e, "colno", "?"))
+        else:  # "(at end of document)": point just past the last character
+            lines = text.split("\n")
+            line, col = str(len(lines)), str(len(lines[-1]) + 1)
             reason = re.sub(r"\s*\(at end of document\)\s*$", " at end of file", msg)
         raise UsageError(f"{path}:{line}:{col}: TOML syntax error: {reason}") from None
 

@@ -11,7 +11,7 @@ The parameters this expects (the original numbers, as in ``PARAMETERS``)::
         "w": [0.02, 0.03, 0.09],                       # hidden -> output
         "learning_rate": 0.2,
         "iterations": 3,
-        "samples": [{"x": [0.75, 0.8], "y": 1.0}, ...],
+        "samples": [{"x": [0.75, 0.8], "y": 1}, ...],  # y: int or float
     }
 
 `draw` gives new ``W``, ``w``, ``learning_rate`` and ``samples`` in two
@@ -59,8 +59,9 @@ def draw(rng: np.random.Generator) -> dict[str, Any]:
     w = _two_decimals(rng.uniform(-0.3, 0.5, size=N_HIDDEN))
     lr = float(LEARNING_RATES[int(rng.integers(len(LEARNING_RATES)))])
     xs = _two_decimals(rng.uniform(-1.0, 1.0, size=(N_SAMPLES, N_INPUTS)))
-    ys = rng.choice([1.0, -1.0], size=N_SAMPLES, p=[0.7, 0.3]).tolist()
-    samples = [{"x": x, "y": float(y)} for x, y in zip(xs, ys, strict=True)]
+    # targets +-1 as in the original; written as integers, which a float default accepts too
+    ys = rng.choice([1, -1], size=N_SAMPLES, p=[0.7, 0.3]).tolist()
+    samples = [{"x": x, "y": int(y)} for x, y in zip(xs, ys, strict=True)]
     return {TRACE: {"W": W, "w": w, "learning_rate": lr, "samples": samples}}
 
 
