@@ -169,6 +169,19 @@ def _source(obj: ParameterSource | Mapping[str, Any]) -> _Source:
 Assignments = Mapping[str, "ParameterSource | Mapping[str, Any]"]
 
 
+def _sources(assignments: Assignments) -> dict[str, _Source]:
+    """Normalize the assignments; a CONSTRAINTS key naming nothing is a bug (exit 1)."""
+    out = {aid: _source(a) for aid, a in assignments.items()}
+    for aid, src in out.items():
+        bad = check_constraint_keys(src.parameters, src.constraints)
+        if bad:
+            raise AnswerkeyError(
+                f"{aid}: CONSTRAINTS name no parameter: {', '.join(bad)} "
+                "(key paths are dotted, '*' for every list element)"
+            )
+    return out
+
+
 # --------------------------------------------------------------------------- term
 
 
@@ -207,7 +220,7 @@ def load_term(
     ``constraints``/``draw``/``instructive``) or to a bare PARAMETERS mapping.
     Raises `UsageError` listing every problem.
     """
-    sources = {aid: _source(a) for aid, a in assignments.items()}
+    sources = _sources(assignments)
     text = str(name_or_path)
     is_path = isinstance(name_or_path, Path) or "/" in text or text.endswith(".toml")
     if is_path:
@@ -234,7 +247,7 @@ def load_term(
 
 def validate_term_data(data: Mapping[str, Any], assignments: Assignments, where: str) -> Term:
     """Validate already-parsed term data (as from tomllib) the same way `load_term` does."""
-    sources = {aid: _source(a) for aid, a in assignments.items()}
+    sources = _sources(assignments)
     return _build_term(Path(where).stem, dict(data), sources, where, None)
 
 

@@ -467,3 +467,17 @@ def test_draw_fits_integer_targets_too() -> None:
         s["y"] = int(s["y"])
     _, merged = draw_params("practical-1", _p1(), params, [3])
     assert all(isinstance(s["y"], int) for s in merged["trace"]["samples"])
+
+
+def test_constraint_typo_is_a_bug(tmp_path: Path) -> None:
+    src = SimpleNamespace(parameters={"a": 1.0}, constraints={"b": positive()})
+    with pytest.raises(AnswerkeyError, match="CONSTRAINTS name no parameter: b"):
+        load_term("default", {"toy": src}, directory=tmp_path)
+
+
+def test_wildcard_constraint(tmp_path: Path) -> None:
+    src = SimpleNamespace(parameters={"s": [{"y": 1.0}]}, constraints={"s.*.y": between(-1, 1)})
+    write(tmp_path, "[[toy.s]]\ny = 0.5\n[[toy.s]]\ny = 2\n")
+    with pytest.raises(UsageError) as e:
+        load_term("x", {"toy": src}, directory=tmp_path / "terms")
+    assert str(e.value).endswith("toy.s[1].y: expected a number between -1 and 1, got 2.0")
