@@ -716,7 +716,6 @@ def _svg_text(
     """An SVG <text> for `runs`, vertically centred on y (px)."""
     parts: list[str] = []
     shift = 0.0
-    carry = 0  # trailing spaces of the previous run (they would collapse)
     for run in runs:
         target = {0: 0.0, 1: -0.38 * size, -1: 0.22 * size}[run.level]
         attrs = ""
@@ -727,17 +726,13 @@ def _svg_text(
             attrs += f' font-size="{_f(size * 0.7, 2)}"'
         if run.italic:
             attrs += ' font-style="italic"'
-        text = run.text.lstrip(" ")
-        spaces = carry + len(run.text) - len(text)
-        if spaces:  # leading spaces would collapse: move by dx instead
-            attrs += f' dx="{_f(0.3 * size * spaces, 2)}"'
-        carry = len(text) - len(text.rstrip(" "))
-        text = escape(text.rstrip(" "))
+        text = escape(run.text)
         parts.append(f"<tspan{attrs}>{text}</tspan>")
     baseline = y + 0.33 * size
     return (
         f'<text x="{_f(x, 2)}" y="{_f(baseline, 2)}" text-anchor="{anchor}"'
-        f' font-size="{_f(size, 2)}" fill="{fill}"{extra}>{"".join(parts)}</text>'
+        f' font-size="{_f(size, 2)}" fill="{fill}" xml:space="preserve"{extra}>'
+        f"{''.join(parts)}</text>"
     )
 
 
