@@ -923,9 +923,7 @@ def _nice_ticks(vmax: float, target: int = 5) -> tuple[float, list[float], int]:
     top = math.ceil(vmax * 1.08 / step - 1e-9) * step
     count = round(top / step)
     decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-    if round(step * 10**decimals) % 1:
-        decimals += 1
-    if abs(step / mag - 2.5) < 1e-9:
+    if abs(step / mag - 2.5) < 1e-9 and step < 10:
         decimals += 1
     return top, [k * step for k in range(count + 1)], decimals
 
