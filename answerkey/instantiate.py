@@ -24,7 +24,9 @@ def entry_symbol(name: str, i: int, j: int, cols: int) -> sp.Symbol:
     """The scalar symbol standing for entry (i, j) of matrix `name` (1-based in the name)."""
     if cols == 1:
         return sp.Symbol(f"{name}_{i + 1}", real=True)
-    return sp.Symbol(f"{name}_{i + 1}{j + 1}" if cols < 10 else f"{name}_{i + 1}_{j + 1}", real=True)
+    return sp.Symbol(
+        f"{name}_{i + 1}{j + 1}" if cols < 10 else f"{name}_{i + 1}_{j + 1}", real=True
+    )
 
 
 class Concrete:
@@ -47,7 +49,8 @@ class Concrete:
             for e, v in zip(target, value, strict=True):
                 self._def_entries[e] = v
         self.given = {
-            sp.Symbol(str(k), real=True): self.realify(sp.sympify(v)) for k, v in instance.given.items()
+            sp.Symbol(str(k), real=True): self.realify(sp.sympify(v))
+            for k, v in instance.given.items()
         }
 
     @staticmethod
@@ -67,9 +70,7 @@ class Concrete:
         if key not in self._entries:
             if isinstance(var, sp.MatrixSymbol):
                 rows, cols = (int(d) for d in var.xreplace(self.sizes).shape)
-                self._entries[key] = Matrix(
-                    rows, cols, lambda i, j: entry_symbol(key, i, j, cols)
-                )
+                self._entries[key] = Matrix(rows, cols, lambda i, j: entry_symbol(key, i, j, cols))
             elif isinstance(var, sp.Symbol):
                 self._entries[key] = Matrix([[sp.Symbol(key, real=True)]])
             else:
@@ -138,7 +139,7 @@ def _explicit(expr: Any, c: Concrete) -> Any:
     if isinstance(expr, sp.MatrixSymbol):
         return c.entries(expr)
     if isinstance(expr, sp.Symbol):
-        return expr if expr in c.sizes else sp.Symbol(expr.name, real=True)
+        return c.sizes[expr] if expr in c.sizes else sp.Symbol(expr.name, real=True)
     if isinstance(expr, sp.MatrixBase):
         return Matrix(expr.applyfunc(lambda e: _explicit(e, c)))
     if not expr.args:
@@ -155,8 +156,11 @@ def _matrix_node(expr: Any, args: list[Any], c: Concrete) -> Any:
     if isinstance(expr, sp.MatMul):
         out: Any = sp.Integer(1)
         for a in args:
-            if isinstance(a, sp.MatrixBase) and a.shape == (1, 1) and out != 1 and (
-                not isinstance(out, sp.MatrixBase) or out.shape[1] != 1
+            if (
+                isinstance(a, sp.MatrixBase)
+                and a.shape == (1, 1)
+                and out != 1
+                and (not isinstance(out, sp.MatrixBase) or out.shape[1] != 1)
             ):
                 a = a[0, 0]
             out = out * a

@@ -49,6 +49,8 @@ def _shape(x: Any) -> tuple[int, int] | None:
 def derivative_shape(f: Any, x: Any) -> tuple[Any, Any]:
     """Shape of df/dx in the course's layout."""
     fs, xs = _shape(f), _shape(x)
+    if fs == (1, 1):
+        fs = None
     if fs is None and xs is None:
         return (1, 1)
     if fs is None:
@@ -140,7 +142,7 @@ class elementwise(MatrixExpr):  # type: ignore[misc]  # noqa: N801
 
 
 class softmax(MatrixExpr):  # type: ignore[misc]  # noqa: N801
-    """softmax(z)_k = exp(z_k) / sum_j exp(z_j), for a column vector z."""
+    """softmax(z)_k = exp(z_k) / sum_j exp(z_j), column by column (one column per sample)."""
 
     def __new__(cls, v: Any) -> softmax:
         return MatrixExpr.__new__(cls, v)
@@ -152,7 +154,7 @@ class softmax(MatrixExpr):  # type: ignore[misc]  # noqa: N801
     def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
         v = self.args[0]
         n = v.shape[0]
-        return sp.exp(v[i, 0]) / sum(sp.exp(v[k, 0]) for k in range(n))
+        return sp.exp(v[i, j]) / sum(sp.exp(v[k, j]) for k in range(n))
 
 
 class sqnorm(MatrixExpr):  # type: ignore[misc]  # noqa: N801
@@ -173,3 +175,46 @@ class sqnorm(MatrixExpr):  # type: ignore[misc]  # noqa: N801
 def ones_like(v: Any) -> Any:
     """The all-ones matrix of v's shape, for writing 1 - v."""
     return sp.OneMatrix(*v.shape)
+
+
+class T(sp.Transpose):  # type: ignore[misc]
+    """A transpose that stays as written: (y - t)^T, not y^T - t^T."""
+
+    def doit(self, **hints: Any) -> Any:
+        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        return T(arg)
+
+
+def mm(*factors: Any) -> Any:
+    """A matrix product kept in the order and grouping written (no `doit`)."""
+    return sp.MatMul(*factors)
+
+
+def to_plain_sympy(expr: Any) -> Any:
+    """The same expression in SymPy's own classes only, so `sympify(str(...))` can read it."""
+    from sympy.matrices.expressions.diagonal import DiagMatrix
+
+    def plain(e: Any) -> Any:
+        if not getattr(e, "args", ()):
+            return e
+        args = [plain(a) for a in e.args]
+        if isinstance(e, sigmoid):
+            return 1 / (1 + sp.exp(-args[0]))
+        if isinstance(e, relu):
+            return sp.Max(0, args[0])
+        if isinstance(e, T):
+            return sp.Transpose(args[0])
+        if isinstance(e, diag):
+            return DiagMatrix(args[0])
+        if isinstance(e, hadamard_ones_minus):
+            return sp.MatAdd(sp.OneMatrix(*args[0].shape), -args[0])
+        if isinstance(e, elementwise | softmax | sqnorm | D):
+            raise ValueError(f"{type(e).__name__} has no plain SymPy form")
+        return e.func(*args)
+
+    return plain(expr)
+
+
+def eq(lhs: Any, rhs: Any) -> Any:
+    """An equation for display, never evaluated to True/False."""
+    return sp.Eq(lhs, rhs, evaluate=False)

@@ -107,6 +107,7 @@ class Part:
     title: str
     question: Sequence[Text]
     derivations: Sequence[Derivation] = ()
+    facts: Sequence[Text] = ()
     answer: Any = None
     answer_lhs: Any = None
     remarks: Sequence[Text] = ()
@@ -115,6 +116,13 @@ class Part:
     data: Mapping[str, Any] = field(default_factory=dict)
     checks: list[CheckRecord] = field(default_factory=list)
     numeric_checks: Sequence[Callable[[], list[CheckRecord]]] = ()
+
+    @property
+    def results(self) -> list[tuple[Any, Any]]:
+        """Every derivation's (quantity, result): what the key boxes."""
+        if self.answer is not None:
+            return [(self.answer_lhs, self.answer)]
+        return [(d.lhs, d.steps[-1].expr) for d in self.derivations]
 
     @property
     def final(self) -> Any:

@@ -84,7 +84,9 @@ def verify_derivation(where: str, d: Derivation, rng: np.random.Generator) -> li
                     f"shape {cur.shape} does not match {prev_name}'s shape {prev.shape}",
                 )
             n = _numeric_equal(f"{where}, {name}{at}", prev_name, prev, cur, inst, rng)
-            records.append(CheckRecord("numeric", f"{name}{at}", f"equals {prev_name} at {n} random points"))
+            records.append(
+                CheckRecord("numeric", f"{name}{at}", f"equals {prev_name} at {n} random points")
+            )
             if d.prove:
                 how = prove_equal(prev, cur)
                 if how is None:
@@ -92,7 +94,9 @@ def verify_derivation(where: str, d: Derivation, rng: np.random.Generator) -> li
                         f"{where}, {name}{at}",
                         f"could not prove it equal to {prev_name} symbolically",
                     )
-                records.append(CheckRecord("symbolic", f"{name}{at}", f"equals {prev_name} ({how})"))
+                records.append(
+                    CheckRecord("symbolic", f"{name}{at}", f"equals {prev_name} ({how})")
+                )
             prev, prev_name = cur, name
         if isinstance(d.lhs, D) and _is_scalar(c, d.lhs.f):
             records.append(_finite_differences(where + at, d, c, prev, rng))
@@ -110,7 +114,9 @@ def _symbols(*ms: Matrix) -> list[sp.Symbol]:
     return sorted(free, key=lambda s: s.name)
 
 
-def _sample(symbols: Iterable[sp.Symbol], inst: Instance, rng: np.random.Generator) -> dict[sp.Symbol, float]:
+def _sample(
+    symbols: Iterable[sp.Symbol], inst: Instance, rng: np.random.Generator
+) -> dict[sp.Symbol, float]:
     point = {}
     for s in symbols:
         base = s.name.rsplit("_", 1)[0] if "_" in s.name else s.name
@@ -203,20 +209,22 @@ def _finite_differences(
     upstream = Matrix(c.expand(xe))
     inputs = _symbols(fx, claimed, upstream)
     point = _sample(inputs, c.instance, rng)
-    x_value = np.array(
-        lambdify(inputs, upstream)(*point.values()), dtype=float
-    ).reshape(xe.shape)
+    x_value = np.array(lambdify(inputs, upstream)(*point.values()), dtype=float).reshape(xe.shape)
     g = np.asarray(lambdify(inputs, claimed)(*point.values()), dtype=float)
     others = [s for s in inputs if s not in x_symbols]
     if d.oracle is not None:
         source = "an independent NumPy oracle"
         named: dict[str, Any] = {}
+        in_matrices: set[sp.Symbol] = set()
         for name in c.names():
             entries = c.entries_by_name(name)
-            if name != c.name(x) and all(s in point for s in entries):
-                named[name] = np.array([point[s] for s in entries], dtype=float).reshape(
-                    entries.shape
-                )
+            in_matrices |= set(entries)
+            values = [_value_at(s, point, c) for s in entries]
+            if name != c.name(x) and all(v is not None for v in values):
+                named[name] = np.array(values, dtype=float).reshape(entries.shape)
+        for s, v in point.items():
+            if s not in in_matrices:
+                named.setdefault(s.name, np.array(v))
         oracle = d.oracle
 
         def fn(xv: np.ndarray) -> float:
@@ -246,3 +254,14 @@ def _finite_differences(
     return CheckRecord(
         "finite-difference", "result", f"matches central differences of {source} (error {err:.1e})"
     )
+
+
+def _value_at(s: sp.Symbol, point: Mapping[sp.Symbol, float], c: Concrete) -> float | None:
+    """An input's value at `point`, including inputs fixed by an assumption (`given`)."""
+    if s in point:
+        return point[s]
+    if s in c.given:
+        rest = c.given[s]
+        if rest.free_symbols <= set(point):
+            return float(rest.xreplace(point))
+    return None

@@ -1,0 +1,60 @@
+"""The `answerkey` command: build keys, list assignments."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import build as pipeline
+from .errors import AnswerkeyError, UsageError
+from .registry import discover
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit 2 (no usage dump)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="answerkey", description="Verified answer keys for pen-and-paper exercises.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    b = sub.add_parser("build", help="verify and write keys and handouts")
+    b.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    b.add_argument("--format", default=None, help="comma-separated: tex,md,pdf,json (default: all)")
+    b.add_argument(
+        "--term", default="default", help="term name (terms/NAME.toml); default: default"
+    )
+    b.add_argument("--out", default="build", type=Path, help="output root (default: build)")
+    b.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    sub.add_parser("list", help="list assignments and their part ids")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parser().parse_args(argv)
+        if args.command == "list":
+            for module in discover().values():
+                assignment = module.build(module.parameters)
+                ids = " ".join(p.id for p in assignment.parts())
+                print(f"{module.id}: {module.title} — parts {ids}")
+            return 0
+        if args.command == "build":
+            formats = pipeline.parse_formats(args.format)
+            report = (lambda _m: None) if args.quiet else print
+            pipeline.build(args.assignments, formats, args.term, args.out, report)
+            return 0
+    except AnswerkeyError as exc:
+        print(f"answerkey: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("answerkey: interrupted; no partial output was left", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""Every decision about how maths and numbers are written, in one place, by type.
+
+SymPy objects go through `KeyLatexPrinter` (SymPy's LaTeX printer taught the
+course's notation); floats and NumPy arrays are written with a fixed number of
+decimals; prose (`model.Text`) becomes escaped LaTeX or Markdown with inline maths.
+Both output formats write maths as LaTeX, so only the prose escaping differs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+
+from .model import Text
+
+DECIMALS = 4
+
+
+class KeyLatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with the course's notation and the engine's math objects."""
+
+    def __init__(self, notation: Mapping[str, str] | None = None) -> None:
+        super().__init__({"mat_delim": "(", "mat_str": "pmatrix"})
+        self.notation = dict(notation or {})
+
+    def _print_Symbol(self, expr: Any, style: str = "plain") -> str:
+        if expr.name in self.notation:
+            return self.notation[expr.name]
+        return super()._print_Symbol(expr, style=style)
+
+    def _print_MatrixSymbol(self, expr: Any) -> str:
+        name = str(expr.name)
+        if name in self.notation:
+            return self.notation[name]
+        return super()._print_MatrixSymbol(expr)
+
+    def _print_D(self, expr: Any) -> str:
+        f, x = expr.f, expr.x
+        den = rf"\partial {self._print(x)}"
+        if isinstance(f, sp.Symbol | sp.MatrixSymbol):
+            return rf"\frac{{\partial {self._print(f)}}}{{{den}}}"
+        return rf"\frac{{\partial}}{{{den}}}\left({self._print(f)}\right)"
+
+    def _print_sigmoid(self, expr: Any, exp: Any = None) -> str:
+        head = r"\sigma" if exp is None else rf"\sigma^{{{exp}}}"
+        return rf"{head}\left({self._print(expr.args[0])}\right)"
+
+    def _print_relu(self, expr: Any, exp: Any = None) -> str:
+        head = r"\operatorname{relu}" if exp is None else rf"\operatorname{{relu}}^{{{exp}}}"
+        return rf"{head}\left({self._print(expr.args[0])}\right)"
+
+    def _print_diag(self, expr: Any) -> str:
+        return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
+
+    def _print_hadamard_ones_minus(self, expr: Any) -> str:
+        return rf"\left(\mathbf{{1}} - {self._print(expr.args[0])}\right)"
+
+    def _print_elementwise(self, expr: Any) -> str:
+        head = {
+            "sigmoid": r"\sigma",
+            "relu": r"\operatorname{relu}",
+            "log": r"\log",
+            "exp": r"\exp",
+        }
+        return rf"{head[expr.name]}\left({self._print(expr.args[1])}\right)"
+
+    def _print_softmax(self, expr: Any) -> str:
+        return rf"\operatorname{{softmax}}\left({self._print(expr.args[0])}\right)"
+
+    def _print_sqnorm(self, expr: Any) -> str:
+        return rf"\left\lVert {self._print(expr.args[0])} \right\rVert^{{2}}"
+
+    def _print_Transpose(self, expr: Any) -> str:
+        arg = expr.arg
+        inner = self._print(arg)
+        if isinstance(arg, sp.MatrixSymbol | sp.Symbol):
+            # y^{(1)} -> y^{(1)T}, the seeds' notation; t -> t^{T}.
+            if inner.endswith("}") and "^{" in inner and inner.count("^{") == 1:
+                return inner[:-1] + "T}"
+            return inner + "^{T}"
+        return rf"\left({inner}\right)^{{T}}"
+
+    def _print_Inverse(self, expr: Any) -> str:
+        inner = self._print(expr.arg)
+        if isinstance(expr.arg, sp.MatrixSymbol | sp.Symbol):
+            return inner + "^{-1}"
+        return (
+            rf"{inner}^{{-1}}"
+            if inner.startswith(r"\operatorname")
+            else rf"\left({inner}\right)^{{-1}}"
+        )
+
+    def _print_HadamardProduct(self, expr: Any) -> str:
+        return r" \odot ".join(self.parenthesize(a, 60) for a in expr.args)
+
+    def _print_OneMatrix(self, expr: Any) -> str:
+        return r"\mathbf{1}"
+
+    def _print_MatAdd(self, expr: Any) -> str:
+        # Positive terms first: (y - t), not (-t + y).
+        terms = sorted(expr.args, key=lambda a: _is_negative(a))
+        out = ""
+        for i, term in enumerate(terms):
+            s = self._print(term)
+            if s.startswith("-"):
+                out += " - " + s[1:].lstrip()
+            else:
+                out += (" + " if i else "") + s
+        return out
+
+    def _print_Float(self, expr: Any) -> str:
+        return number(float(expr))
+
+
+def _is_negative(term: Any) -> bool:
+    coeff = term.args[0] if isinstance(term, sp.MatMul) and term.args else None
+    return bool(coeff is not None and getattr(coeff, "is_number", False) and coeff < 0)
+
+
+def number(x: float, decimals: int = DECIMALS) -> str:
+    """A float with `decimals` decimals; tiny non-zero values in scientific notation."""
+    if math.isnan(x) or math.isinf(x):
+        raise ValueError(f"cannot print {x} in a key")
+    if x != 0 and abs(x) < 0.5 * 10**-decimals:
+        mantissa, exponent = f"{x:.{decimals - 1}e}".split("e")
+        return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+    s = f"{x:.{decimals}f}"
+    return s[1:] if s.startswith("-") and float(s) == 0 else s
+
+
+def array(a: Any, decimals: int = DECIMALS) -> str:
+    """A vector as a row (bracketed), a matrix as a bmatrix."""
+    arr = np.asarray(a, dtype=float)
+    if arr.ndim == 0:
+        return number(float(arr), decimals)
+    if arr.ndim == 1:
+        return r"\begin{bmatrix}" + " & ".join(number(v, decimals) for v in arr) + r"\end{bmatrix}"
+    rows = [" & ".join(number(v, decimals) for v in row) for row in arr]
+    return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
+
+
+def latex(obj: Any, notation: Mapping[str, str] | None = None) -> str:
+    """LaTeX maths (no delimiters) for a SymPy object, a number, an array or an equation pair."""
+    if isinstance(obj, bool):
+        raise TypeError("a bool is not maths")
+    if isinstance(obj, int | np.integer):
+        return str(int(obj))
+    if isinstance(obj, float | np.floating):
+        return number(float(obj))
+    if isinstance(obj, np.ndarray | list):
+        return array(obj)
+    if isinstance(obj, tuple) and len(obj) == 2:
+        return f"{latex(obj[0], notation)} = {latex(obj[1], notation)}"
+    if isinstance(obj, str):
+        raise TypeError("strings are prose, not maths: wrap maths in SymPy objects")
+    return str(KeyLatexPrinter(notation).doprint(obj))
+
+
+_LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "^": r"\textasciicircum{}",
+    "_": r"\_",
+    "~": r"\textasciitilde{}",
+    "%": r"\%",
+}
+# Unicode that pdflatex's utf8 input cannot typeset in text: written as maths instead.
+_UNICODE_MATH = {
+    "σ": r"\sigma",
+    "λ": r"\lambda",
+    "θ": r"\theta",
+    "δ": r"\delta",
+    "Δ": r"\Delta",
+    "η": r"\eta",
+    "α": r"\alpha",
+    "β": r"\beta",
+    "Σ": r"\Sigma",
+    "∂": r"\partial",
+    "⊙": r"\odot",
+    "·": r"\cdot",
+    "×": r"\times",
+    "−": "-",
+    "≤": r"\le",
+    "≥": r"\ge",
+    "≠": r"\ne",
+    "→": r"\to",
+    "∈": r"\in",
+    "½": r"\tfrac{1}{2}",
+    "²": "^{2}",
+    "⋮": r"\vdots",
+}
+_LATEX_SPECIALS.update({k: rf"\ensuremath{{{v}}}" for k, v in _UNICODE_MATH.items()})
+_LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIALS))
+_MD_RE = re.compile(r"([\\`*_{}\[\]#|<>$~^&@])")
+_MD_LINE_START = re.compile(r"^(\s*)([-+=]|\d+[.)])")
+
+
+def escape_latex(s: str) -> str:
+    """Text that reaches LaTeX literally: every special character neutralised."""
+    return _LATEX_RE.sub(lambda m: _LATEX_SPECIALS[m.group()], s)
+
+
+def escape_markdown(s: str) -> str:
+    """Text that reaches pandoc Markdown literally (backslash-escape ASCII punctuation)."""
+    out = _MD_RE.sub(r"\\\1", s)
+    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), out)
+
+
+def prose(t: Text | str, fmt: str, notation: Mapping[str, str] | None = None) -> str:
+    """A `Text` as a paragraph fragment of the given format ("tex" or "md")."""
+    items = (t,) if isinstance(t, str) else t.items
+    esc = escape_latex if fmt == "tex" else escape_markdown
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            out.append(esc(item))
+        else:
+            out.append("$" + latex(item, notation) + "$")
+    return _join(out)
+
+
+def math_text(t: Text | str, notation: Mapping[str, str] | None = None) -> str:
+    """A `Text` placed inside maths (a derivation's reason column)."""
+    items = (t,) if isinstance(t, str) else t.items
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            if item.strip():
+                out.append(r"\text{" + escape_latex(item) + "}")
+        else:
+            out.append(latex(item, notation))
+    return r"\ ".join(out)
+
+
+def _join(pieces: list[str]) -> str:
+    """Join prose pieces with single spaces, but no space before punctuation."""
+    out = ""
+    for p in pieces:
+        if not out:
+            out = p
+        elif re.match(r"^(\\?[.,;:!?)])", p):
+            out += p
+        else:
+            out += " " + p
+    return out

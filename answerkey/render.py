@@ -1,0 +1,239 @@
+"""Render a verified `Assignment` into LaTeX, Markdown and JSON text.
+
+The templates never see SymPy: `view()` turns the document model into plain
+data whose maths and prose are already printed for the target format (marked
+`Safe`); any other string a template outputs is escaped by the environment's
+`finalize` hook, so text from a term file or the command line cannot inject
+LaTeX or Markdown. Key and handout come from the same template: the handout's
+view simply has no solutions in it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+import sympy as sp
+
+from . import printing
+from .errors import RenderError
+from .mathfns import to_plain_sympy
+from .model import Assignment, Part, Text
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+FORMATS = ("tex", "md")
+
+
+class Safe(str):
+    """A string already printed for the target format: the templates output it as is."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What a title page shows besides the assignment: course, term label, variant, provenance."""
+
+    course: str = ""
+    label: str = "default"
+    variant: str = ""
+    provenance: str = ""
+    errata_note: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def environment(fmt: str) -> jinja2.Environment:
+    """The Jinja environment for one format; LaTeX uses ((* *)) delimiters so TeX braces are free."""
+    escape = printing.escape_latex if fmt == "tex" else printing.escape_markdown
+    options: dict[str, Any] = {}
+    if fmt == "tex":
+        options = dict(
+            block_start_string="((*",
+            block_end_string="*))",
+            variable_start_string="(((",
+            variable_end_string=")))",
+            comment_start_string="((=",
+            comment_end_string="=))",
+            line_comment_prefix="%%",
+        )
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        finalize=lambda v: v if isinstance(v, Safe) else escape(str(v)),
+        **options,
+    )
+    env.filters["joined"] = lambda items, sep: Safe(
+        sep.join(i if isinstance(i, Safe) else escape(str(i)) for i in items)
+    )
+    return env
+
+
+def render(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> str:
+    """The `kind` ("key" or "handout") document of `assignment` in `fmt` ("tex" or "md")."""
+    name = f"document.{fmt}.j2"
+    try:
+        template = environment(fmt).get_template(name)
+        return template.render(doc=view(assignment, fmt, kind, meta))
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"templates/{exc.name or name}:{exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"templates/{name}: {exc}") from None
+
+
+def view(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> dict[str, Any]:
+    """Plain data for the templates; the handout's has no solutions."""
+    notation = assignment.notation
+    key = kind == "key"
+
+    def p(t: Text | str) -> Safe:
+        return Safe(printing.prose(t, fmt, notation))
+
+    def m(obj: Any) -> Safe:
+        return Safe(printing.latex(obj, notation))
+
+    exercises = []
+    for ex in assignment.exercises:
+        parts = []
+        for part in ex.parts:
+            pv: dict[str, Any] = {
+                "id": part.id,
+                "title": part.title,
+                "question": [p(q) for q in part.question],
+            }
+            if key:
+                pv.update(_solution_view(part, p, m, notation))
+            parts.append(pv)
+        exercises.append(
+            {
+                "number": ex.number,
+                "title": ex.title,
+                "intro": [p(t) for t in ex.intro],
+                "parts": parts,
+            }
+        )
+    return {
+        "key": key,
+        "kind": "Answer key" if key else "Exercise sheet",
+        "title": assignment.title,
+        "assignment": assignment.id,
+        "course": meta.course,
+        "label": meta.label,
+        "variant": meta.variant,
+        "provenance": meta.provenance,
+        "exercises": exercises,
+        "check_count": assignment.check_count() if key else 0,
+        "source": assignment.source,
+        "errata_note": meta.errata_note,
+    }
+
+
+def _solution_view(part: Part, p: Any, m: Any, notation: Mapping[str, str]) -> dict[str, Any]:
+    derivations = []
+    for d in part.derivations:
+        steps = [
+            {"expr": m(s.expr), "reason": Safe(printing.math_text(s.reason, notation))}
+            for s in d.steps
+        ]
+        derivations.append({"lhs": m(d.lhs), "steps": steps})
+    boxed = [
+        m(expr) if lhs is None else Safe(f"{m(lhs)} = {m(expr)}") for lhs, expr in part.results
+    ]
+    return {
+        "derivations": derivations,
+        "facts": [p(f) for f in part.facts],
+        "boxed": boxed,
+        "remarks": [p(r) for r in part.remarks],
+        "blocks": [
+            {"title": p(b.title), "lines": [(_label(k, m), m(v)) for k, v in b.lines]}
+            for b in part.blocks
+        ],
+        "tables": [
+            {
+                "header": [_cell(h, p, m) for h in t.header],
+                "rows": [[_cell(c, p, m) for c in row] for row in t.rows],
+                "caption": p(t.caption) if t.caption else None,
+            }
+            for t in part.tables
+        ],
+        "checks": len(part.checks),
+    }
+
+
+def _label(k: Any, m: Any) -> Safe:
+    if isinstance(k, str):
+        return Safe(r"\text{" + printing.escape_latex(k) + "}")
+    return m(k)
+
+
+def _cell(c: Any, p: Any, m: Any) -> Safe:
+    if isinstance(c, Text | str):
+        return p(c)
+    return Safe("$" + m(c) + "$")
+
+
+def answers_json(assignment: Assignment, meta: Meta) -> str:
+    """answers.json: every part's final answer (LaTeX and SymPy), its checks and its data."""
+    parts: dict[str, Any] = {}
+    for part in assignment.parts():
+        entry: dict[str, Any] = {"title": part.title}
+        final = part.final
+        if final is not None:
+            entry["latex"] = printing.latex(final, assignment.notation)
+            entry["sympy"] = sympy_string(final)
+        entry["checks"] = [
+            {"kind": c.kind, "subject": c.subject, "detail": c.detail} for c in part.checks
+        ]
+        for k, v in part.data.items():
+            entry[k] = _plain(v)
+        parts[part.id] = entry
+    doc = {
+        "assignment": assignment.id,
+        "title": assignment.title,
+        "term": meta.label,
+        "course": meta.course,
+        "variant": meta.variant or None,
+        "checks_passed": assignment.check_count(),
+        "parts": parts,
+    }
+    doc.update({k: _plain(v) for k, v in meta.extra.items()})
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def sympy_string(expr: Any) -> str:
+    """A string `sympy.sympify` reads back to the same expression.
+
+    `str` suffices for scalar expressions; matrix expressions need the
+    constructor form (`srepr`, with `Str('x')` written as plain `'x'`).
+    """
+    if isinstance(expr, np.ndarray | float | int | list):
+        return str(_plain(expr))
+    expr = to_plain_sympy(expr)
+    s = str(expr)
+    try:
+        if sp.sympify(s) == expr:
+            return s
+    except (sp.SympifyError, TypeError, AttributeError, SyntaxError, ValueError):
+        pass
+    return re.sub(r"Str\(('[^']*')\)", r"\1", sp.srepr(expr))
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, np.floating | np.integer):
+        return v.item()
+    if isinstance(v, Mapping):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    return v
