@@ -1,0 +1,1467 @@
+"""Practical 1: backpropagation by hand (chain rule, a numeric SGD trace, hinge over softmax).
+
+Exercise 1 derives the gradients of a scalar chain with arbitrary activations and
+the backward recursion of error signals; exercise 2 traces nine SGD updates of a
+2-3-1 ReLU network at full precision; exercise 3 studies a hinge loss on softmax
+outputs. Every formula is checked by the engine at concrete instances, and every
+number against finite differences, before anything is written.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from answerkey.errors import VerificationError
+from answerkey.mathfns import D, diag, elementwise, relu, sigmoid, softmax
+from answerkey.model import (
+    Assignment,
+    Block,
+    CheckRecord,
+    Derivation,
+    Exercise,
+    Instance,
+    Part,
+    Step,
+    Table,
+    Text,
+    text,
+)
+from answerkey.terms import at_least, integer, positive
+from answerkey.verify import lambdify
+
+from ._practical_1_draw import CONSTRAINTS as _DRAW_CONSTRAINTS
+from ._practical_1_draw import draw, instructive
+
+__all__ = ["CONSTRAINTS", "ID", "PARAMETERS", "SEED", "TITLE", "build", "draw", "instructive"]
+
+ID = "practical-1"
+TITLE = "Practical 1: pen and paper exercises"
+SEED = "003_618ffd4da391ee83.txt"
+
+PARAMETERS: dict[str, Any] = {
+    "trace": {
+        "W": [[0.6, 0.7, 0.0], [0.01, 0.43, 0.88]],
+        "w": [0.02, 0.03, 0.09],
+        "learning_rate": 0.2,
+        "samples": [
+            {"x": [0.75, 0.8], "y": 1.0},
+            {"x": [0.2, 0.05], "y": 1.0},
+            {"x": [-0.75, 0.8], "y": -1.0},
+        ],
+        "iterations": 3,
+    },
+    "hinge": {"margin": 0.2, "scores": [1.2, 0.9, -0.3, 1.0], "true_class": 1},
+}
+
+CONSTRAINTS: dict[str, Any] = {
+    **_DRAW_CONSTRAINTS,
+    "hinge.margin": positive(),
+    "hinge.true_class": [integer(), at_least(1)],
+}
+
+NOTATION = {
+    "x_in": r"x_{\mathrm{in}}",
+    "W_out": r"W_{\mathrm{out}}",
+    "s_out": r"s_{\mathrm{out}}",
+    "y_out": r"y_{\mathrm{out}}",
+    "y_gt": r"y_{\mathrm{gt}}",
+    "z_out": r"z_{\mathrm{out}}",
+    "delta_out": r"\delta_{\mathrm{out}}",
+    "delta_hidden": r"\delta",
+    "L": r"\mathcal{L}",
+    "Delta_w": r"\Delta w",
+    "Delta_W": r"\Delta W",
+    "w_next": r"w + \Delta w",
+    "W_next": r"W + \Delta W",
+    "DeltaW_ij": r"\Delta W_{i \to j}",
+    "w_jk": r"w_{jk}",
+    "N_next": r"N",
+}
+
+FD_STEP = 1e-6
+FD_TOL = 1e-6
+#: relative tolerance between a stored trace value and its recomputation (same float64 formulas)
+TRACE_RTOL = 1e-12
+
+# --------------------------------------------------------------------------- exercise 1
+
+_u = sp.Dummy("u")
+
+
+def _arbitrary(name: str, stand_in: Any, stand_in_prime: Any) -> tuple[Any, Any]:
+    """An arbitrary differentiable function f_i and its derivative f_i'.
+
+    Symbolic checks treat both as opaque, so the proofs hold for every f; the
+    random-point spot checks evaluate them as the smooth stand-in given here
+    (different for each f, so that mixing up f_2' and f_3' is caught).
+    """
+    index = name.split("_", 1)[1]
+    prime = type(
+        f"fprime_{index}", (sp.Function,), {"nargs": 1, "_imp_": sp.Lambda(_u, stand_in_prime)}
+    )
+
+    def fdiff(self: Any, argindex: int = 1) -> Any:
+        return prime(self.args[0])
+
+    func = type(
+        name, (sp.Function,), {"nargs": 1, "_imp_": sp.Lambda(_u, stand_in), "fdiff": fdiff}
+    )
+    return func, prime
+
+
+f_1, fprime_1 = _arbitrary("f_1", sp.tanh(_u), 1 - sp.tanh(_u) ** 2)
+f_2, fprime_2 = _arbitrary("f_2", 1 / (1 + sp.exp(-_u)), sp.exp(-_u) / (1 + sp.exp(-_u)) ** 2)
+f_3, fprime_3 = _arbitrary("f_3", sp.sin(_u) + 2 * _u, sp.cos(_u) + 2)
+
+x_in, w_1, s_1, z_1, w_2, s_2, z_2 = sp.symbols("x_in w_1 s_1 z_1 w_2 s_2 z_2")
+W_out, s_out, y_out, y_gt, L = sp.symbols("W_out s_out y_out y_gt L")
+delta_out, delta_1, delta_2, theta = sp.symbols("delta_out delta_1 delta_2 theta")
+delta_j, delta_k, z_i, z_j, s_j, w_jk = sp.symbols("delta_j delta_k z_i z_j s_j w_jk")
+#: relu' as a function symbol for prose (prints as relu')
+RELU_PRIME = type("reluprime", (sp.Function,), {"nargs": 1})
+
+CHAIN_DEFS: dict[Any, Any] = {
+    s_1: w_1 * x_in,
+    z_1: f_1(s_1),
+    s_2: w_2 * z_1,
+    z_2: f_2(s_2),
+    s_out: W_out * z_2,
+    y_out: f_3(s_out),
+    L: sp.Rational(1, 2) * (y_out - y_gt) ** 2,
+}
+CHAIN = Instance(defs=CHAIN_DEFS, label="the chain")
+# The backward recursion, written as definitions of the error signals; the key then
+# checks that each one is the derivative of the loss by its unit's input, dL/ds.
+DELTA = Instance(
+    defs={
+        **CHAIN_DEFS,
+        delta_out: (y_out - y_gt) * fprime_3(s_out),
+        delta_2: fprime_2(s_2) * W_out * delta_out,
+        delta_1: fprime_1(s_1) * w_2 * delta_2,
+    },
+    label="the chain",
+)
+
+#: concrete activations for the numeric checks: SymPy function, its derivative
+ACTIVATIONS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "sigmoid": (sigmoid, lambda u: sigmoid(u) * (1 - sigmoid(u))),
+    "tanh": (sp.tanh, lambda u: 1 - sp.tanh(u) ** 2),
+    "ReLU": (relu, lambda u: sp.Heaviside(u, 0)),
+}
+_NP_ACT: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sigmoid": lambda u: 1.0 / (1.0 + np.exp(-u)),
+    "tanh": np.tanh,
+    "ReLU": lambda u: np.maximum(u, 0.0),
+}
+ACTIVATION_SETS = (
+    ("sigmoid", "sigmoid", "sigmoid"),
+    ("tanh", "tanh", "tanh"),
+    ("ReLU", "ReLU", "ReLU"),
+    ("tanh", "sigmoid", "ReLU"),
+)
+
+
+def _chain_forward(acts: Sequence[str], v: Mapping[str, float]) -> dict[str, float]:
+    """The chain's forward pass in NumPy (independent of the SymPy definitions)."""
+    a1, a2, a3 = (_NP_ACT[a] for a in acts)
+    out = dict(v)
+    out["s_1"] = v["w_1"] * v["x_in"]
+    out["z_1"] = float(a1(np.float64(out["s_1"])))
+    out["s_2"] = v["w_2"] * out["z_1"]
+    out["z_2"] = float(a2(np.float64(out["s_2"])))
+    out["s_out"] = v["W_out"] * out["z_2"]
+    out["y_out"] = float(a3(np.float64(out["s_out"])))
+    out["L"] = 0.5 * (out["y_out"] - v["y_gt"]) ** 2
+    return out
+
+
+def chain_gradient_check(
+    where: str, result: Any, weight: sp.Symbol, seed: int = 0, points: int = 4
+) -> list[CheckRecord]:
+    """The derived gradient, with concrete activations put in, against central differences."""
+    rng = np.random.default_rng([seed, *str(weight).encode()])
+    records = []
+    for acts in ACTIVATION_SETS:
+        expr = result
+        for func, prime, act in zip(
+            (f_1, f_2, f_3), (fprime_1, fprime_2, fprime_3), acts, strict=True
+        ):
+            concrete, derivative = ACTIVATIONS[act]
+            expr = expr.replace(func, concrete).replace(prime, derivative)
+        names = [
+            "x_in",
+            "w_1",
+            "w_2",
+            "W_out",
+            "y_gt",
+            "s_1",
+            "z_1",
+            "s_2",
+            "z_2",
+            "s_out",
+            "y_out",
+        ]
+        syms = [sp.Symbol(n) for n in names]
+        leftover = expr.free_symbols - set(syms)
+        if leftover:
+            raise VerificationError(
+                where, f"result has unexpected symbols {sorted(map(str, leftover))}"
+            )
+        fn = lambdify(syms, sp.ImmutableMatrix([[expr]]))
+        worst = 0.0
+        for _ in range(points):
+            # positive inputs and weights keep every ReLU away from its kink (and active)
+            v = {n: float(rng.uniform(0.2, 1.5)) for n in ("x_in", "w_1", "w_2", "W_out")}
+            v["y_gt"] = float(rng.uniform(-1.0, 1.0))
+            fwd = _chain_forward(acts, v)
+            claimed = float(np.asarray(fn(*[fwd[n] for n in names]), dtype=float).reshape(-1)[0])
+            up, down = dict(v), dict(v)
+            up[str(weight)] += FD_STEP
+            down[str(weight)] -= FD_STEP
+            fd = (_chain_forward(acts, up)["L"] - _chain_forward(acts, down)["L"]) / (2 * FD_STEP)
+            err = abs(fd - claimed) / max(1.0, abs(fd))
+            if not err <= FD_TOL:
+                raise VerificationError(
+                    where,
+                    f"with f = ({', '.join(acts)}) the result gives {claimed:.8g} but central "
+                    f"differences give {fd:.8g} (x_in={v['x_in']:.4g}, w_1={v['w_1']:.4g}, "
+                    f"w_2={v['w_2']:.4g}, W_out={v['W_out']:.4g}, y_gt={v['y_gt']:.4g})",
+                )
+            worst = max(worst, err)
+        records.append(
+            CheckRecord(
+                "finite-difference",
+                f"result with f_1, f_2, f_3 = {', '.join(acts)}",
+                f"matches central differences at {points} points (error {worst:.1e})",
+            )
+        )
+    return records
+
+
+def backward_rule_check(where: str, seed: int = 0) -> list[CheckRecord]:
+    """The general rule on a branching net.
+
+    delta_j = f'(s_j) sum_k w_jk delta_k and Delta W_(i->j) = -theta delta_j z_i,
+
+    Implemented literally, unit by unit, and compared with -theta times central
+    differences of the loss by every weight of a 2-3-2-1 network.
+    """
+    rng = np.random.default_rng([seed, 17])
+    sizes = [2, 3, 2, 1]
+    lr = 0.3
+    records = []
+    for act in ("sigmoid", "tanh"):
+        f = _NP_ACT[act]
+
+        def fprime(s: float, f: Callable[[Any], Any] = f, act: str = act) -> float:
+            return float(f(s) * (1 - f(s))) if act == "sigmoid" else float(1 - f(s) ** 2)
+
+        Ws = [rng.uniform(-1, 1, size=(sizes[i], sizes[i + 1])) for i in range(len(sizes) - 1)]
+        x = rng.uniform(-1, 1, size=sizes[0])
+        target = float(rng.uniform(-0.5, 0.5))
+
+        def loss(
+            Ws: list[np.ndarray],
+            f: Callable[[Any], Any] = f,
+            x: np.ndarray = x,
+            target: float = target,
+        ) -> float:
+            z = x
+            for W in Ws:
+                z = f(z @ W)
+            return float(0.5 * (z[0] - target) ** 2)
+
+        # forward, keeping every unit's s and z
+        zs, ss = [x], []
+        for W in Ws:
+            ss.append(zs[-1] @ W)
+            zs.append(f(ss[-1]))
+        # backward, unit by unit
+        deltas: list[list[float]] = [[] for _ in Ws]
+        out_layer = len(Ws) - 1
+        deltas[out_layer] = [(zs[-1][0] - target) * fprime(ss[-1][0])]
+        for layer in range(out_layer - 1, -1, -1):
+            nxt = Ws[layer + 1]
+            deltas[layer] = [
+                fprime(ss[layer][j])
+                * sum(nxt[j, k] * deltas[layer + 1][k] for k in range(nxt.shape[1]))
+                for j in range(nxt.shape[0])
+            ]
+        worst = 0.0
+        for layer, W in enumerate(Ws):
+            for i in range(W.shape[0]):
+                for j in range(W.shape[1]):
+                    rule = -lr * deltas[layer][j] * zs[layer][i]
+                    up = [M.copy() for M in Ws]
+                    down = [M.copy() for M in Ws]
+                    up[layer][i, j] += FD_STEP
+                    down[layer][i, j] -= FD_STEP
+                    fd = -lr * (loss(up) - loss(down)) / (2 * FD_STEP)
+                    err = abs(fd - rule) / max(1.0, abs(fd))
+                    if not err <= 1e-5:
+                        raise VerificationError(
+                            where,
+                            f"backward rule with {act}: Delta W for layer {layer + 1}, "
+                            f"unit {i + 1} -> {j + 1} is {rule:.8g}, "
+                            f"finite differences give {fd:.8g}",
+                        )
+                    worst = max(worst, err)
+        records.append(
+            CheckRecord(
+                "finite-difference",
+                f"backward rule on a 2-3-2-1 {act} network",
+                f"every Delta W_(i->j) = -theta delta_j z_i matches -theta times central "
+                f"differences (error {worst:.1e})",
+            )
+        )
+    return records
+
+
+def _derivative_of_square() -> Text:
+    return text(
+        "derivative of ",
+        sp.Rational(1, 2) * sp.Symbol("u") ** 2,
+        "with",
+        sp.Symbol("u"),
+        "=",
+        y_out - y_gt,
+    )
+
+
+def exercise_1() -> Exercise:
+    """Parts 1a-1c: the chain-rule gradients and the backward recursion of error signals."""
+    e = y_out - y_gt
+    d_wout = Derivation(
+        D(L, W_out),
+        (
+            Step(e * D(y_out, W_out), _derivative_of_square()),
+            Step(e * D(y_out, s_out) * D(s_out, W_out), text("chain rule through", s_out)),
+            Step(
+                e * fprime_3(s_out) * z_2,
+                text(y_out, "=", f_3(s_out), "and", s_out, "=", W_out * z_2),
+            ),
+        ),
+        (CHAIN,),
+    )
+    d_w2 = Derivation(
+        D(L, w_2),
+        (
+            Step(e * D(y_out, w_2), _derivative_of_square()),
+            Step(
+                e * D(y_out, s_out) * D(s_out, z_2) * D(z_2, s_2) * D(s_2, w_2),
+                text("chain rule through", s_out, ",", z_2, ",", s_2),
+            ),
+            Step(
+                e * fprime_3(s_out) * W_out * fprime_2(s_2) * z_1, text("derivative of each link")
+            ),
+        ),
+        (CHAIN,),
+    )
+    d_w1 = Derivation(
+        D(L, w_1),
+        (
+            Step(e * D(y_out, w_1), _derivative_of_square()),
+            Step(
+                e
+                * D(y_out, s_out)
+                * D(s_out, z_2)
+                * D(z_2, s_2)
+                * D(s_2, z_1)
+                * D(z_1, s_1)
+                * D(s_1, w_1),
+                text("chain rule through every link"),
+            ),
+            Step(
+                e * fprime_3(s_out) * W_out * fprime_2(s_2) * w_2 * fprime_1(s_1) * x_in,
+                text("derivative of each link"),
+            ),
+        ),
+        (CHAIN,),
+    )
+    fed = text("gradient: the", sp.Symbol("delta"), "of the unit the weight feeds times its input")
+    recursion = [
+        Derivation(
+            D(L, s_out),
+            (
+                Step(e * D(y_out, s_out), _derivative_of_square()),
+                Step(e * fprime_3(s_out), text(y_out, "=", f_3(s_out))),
+                Step(delta_out, text("the error signal of the output unit")),
+            ),
+            (DELTA,),
+        ),
+        Derivation(
+            D(L, s_2),
+            (
+                Step(D(L, s_out) * D(s_out, z_2) * D(z_2, s_2), text("chain rule")),
+                Step(
+                    fprime_2(s_2) * W_out * delta_out,
+                    text(s_out, "=", W_out * z_2, "and", z_2, "=", f_2(s_2)),
+                ),
+                Step(delta_2, text("the recursion, one unit above")),
+            ),
+            (DELTA,),
+        ),
+        Derivation(
+            D(L, s_1),
+            (
+                Step(D(L, s_2) * D(s_2, z_1) * D(z_1, s_1), text("chain rule")),
+                Step(
+                    fprime_1(s_1) * w_2 * delta_2,
+                    text(s_2, "=", w_2 * z_1, "and", z_1, "=", f_1(s_1)),
+                ),
+                Step(delta_1, text("the recursion, one unit above")),
+            ),
+            (DELTA,),
+        ),
+        Derivation(D(L, W_out), (Step(delta_out * z_2, fed),), (DELTA,)),
+        Derivation(D(L, w_2), (Step(delta_2 * z_1, fed),), (DELTA,)),
+        Derivation(D(L, w_1), (Step(delta_1 * x_in, fed),), (DELTA,)),
+    ]
+    where = f"{ID}, part"
+    parts = []
+    for pid, title, deriv, weight, extra in (
+        ("1a", "Gradient by the output weight", [d_wout], W_out, []),
+        ("1b", "Gradient by the middle weight", [d_w2], w_2, []),
+        ("1c", "Gradient by the first weight, and the general rule", [d_w1, *recursion], w_1, []),
+    ):
+        result = deriv[0].steps[-1].expr
+        checks: list[Callable[[], list[CheckRecord]]] = [
+            lambda r=result, wt=weight, p=pid: chain_gradient_check(f"{where} {p}", r, wt)
+        ]
+        if pid == "1c":
+            checks.append(lambda: backward_rule_check(f"{where} 1c"))
+        parts.append(
+            Part(
+                id=pid,
+                title=title,
+                question=[text("Give", D(L, weight), "."), *extra],
+                derivations=deriv,
+                numeric_checks=checks,
+            )
+        )
+    k_, n_next = sp.symbols("k N_next", integer=True)
+    fprime_generic = type("fprime", (sp.Function,), {"nargs": 1})
+    part_c = parts[2]
+    part_c.question = [
+        text(
+            "Give",
+            D(L, w_1),
+            "and the general rule: error signals",
+            sp.Symbol("delta"),
+            "propagated backwards, and the weight update",
+            sp.Symbol("DeltaW_ij"),
+            ".",
+        ),
+    ]
+    part_c.answer_lhs = sp.Symbol("DeltaW_ij")
+    part_c.answer = -theta * delta_j * z_i
+    part_c.remarks = [
+        text(
+            "Define the error signal of a unit as the derivative of the loss by its input,",
+            sp.Eq(delta_j, D(L, s_j)),
+            ". At the output,",
+            sp.Eq(delta_out, (y_out - y_gt) * fprime_3(s_out)),
+            "; going backwards, a unit j that feeds the units k of the next layer through weights",
+            w_jk,
+            "has",
+            sp.Eq(delta_j, fprime_generic(s_j) * sp.Sum(w_jk * delta_k, (k_, 1, n_next))),
+            ". The gradient by a weight from unit i to unit j is",
+            sp.Eq(D(L, sp.Symbol("w_ij")), delta_j * z_i),
+            "(the signal of the unit the weight feeds times the weight's input), "
+            "so gradient descent "
+            "with learning rate",
+            theta,
+            "changes it by",
+            sp.Eq(sp.Symbol("DeltaW_ij"), -theta * delta_j * z_i),
+            ". For the chain this gives",
+            sp.Eq(D(L, W_out), delta_out * z_2),
+            ",",
+            sp.Eq(D(L, w_2), delta_2 * z_1),
+            "and",
+            sp.Eq(D(L, w_1), delta_1 * x_in),
+            ", the three results above (checked step by step), and the general rule is checked "
+            "against finite differences on a branching 2-3-2-1 network.",
+        ),
+    ]
+    intro = [
+        text(
+            "The chain from the input",
+            x_in,
+            "to the output",
+            y_out,
+            ":",
+            sp.Eq(s_1, w_1 * x_in),
+            ",",
+            sp.Eq(z_1, f_1(s_1)),
+            ",",
+            sp.Eq(s_2, w_2 * z_1),
+            ",",
+            sp.Eq(z_2, f_2(s_2)),
+            ",",
+            sp.Eq(s_out, W_out * z_2),
+            ",",
+            sp.Eq(y_out, f_3(s_out)),
+            "with the loss",
+            sp.Eq(L, sp.Rational(1, 2) * (y_out - y_gt) ** 2),
+            "; the activations",
+            f_1,
+            ",",
+            f_2,
+            ",",
+            f_3,
+            "are arbitrary differentiable functions and",
+            fprime_1(sp.Symbol("u")),
+            "is the derivative of",
+            f_1(sp.Symbol("u")),
+            ".",
+        )
+    ]
+    return Exercise("1", "Backpropagation through a chain", intro, parts)
+
+
+# --------------------------------------------------------------------------- exercise 2
+
+TRACE_KEYS = (
+    "iteration",
+    "sample",
+    "x",
+    "y",
+    "s_hidden",
+    "z_hidden",
+    "s_out",
+    "z_out",
+    "loss",
+    "delta_out",
+    "delta_hidden",
+    "dw",
+    "dW",
+    "w",
+    "W",
+)
+#: what each Block line shows: trace key -> label symbol
+BLOCK_LINES = (
+    ("x", sp.Symbol("x")),
+    ("y", sp.Symbol("y")),
+    ("s_hidden", sp.Symbol("s")),
+    ("z_hidden", sp.Symbol("z")),
+    ("s_out", sp.Symbol("s_out")),
+    ("z_out", sp.Symbol("z_out")),
+    ("loss", L),
+    ("delta_out", sp.Symbol("delta_out")),
+    ("delta_hidden", sp.Symbol("delta_hidden")),
+    ("dw", sp.Symbol("Delta_w")),
+    ("dW", sp.Symbol("Delta_W")),
+    ("w", sp.Symbol("w_next")),
+    ("W", sp.Symbol("W_next")),
+)
+
+#: numbers the earlier published solution gives (for the errata only; never used as answers)
+SEED_FIRST_UPDATE: dict[str, Any] = {
+    "s_hidden": [0.458, 0.869, 0.704],
+    "z_hidden": [0.458, 0.869, 0.704],
+    "s_out": 0.09859,
+    "loss": 0.40626999405,
+    "delta_out": -0.90141,
+    "delta_hidden": [-0.90141, -0.90141, -0.90141],
+    "dw": [0.08256916, 0.15666506, 0.12691853],
+    "w": [0.10256916, 0.18666506, 0.21691853],
+    "W": [[0.7352115, 0.8352115, 0.1352115], [0.1542256, 0.5742256, 1.0242256]],
+}
+#: the seed's loss of the first sample in iterations 1, 2, 3
+SEED_SAMPLE_1_LOSSES = (0.40626999405, 0.218611904772, 0.0482300904842)
+
+
+def _relu(a: Any) -> Any:
+    return np.maximum(a, 0.0)
+
+
+def _step(W: np.ndarray, w: np.ndarray, x: np.ndarray, y: float, lr: float) -> dict[str, Any]:
+    """One SGD update of the 2-3-1 ReLU net on one sample (relu'(0) = 0)."""
+    s = x @ W
+    z = _relu(s)
+    s_out = float(w @ z)
+    z_out = max(s_out, 0.0)
+    loss = 0.5 * (z_out - y) ** 2
+    delta_out = (z_out - y) * (1.0 if s_out > 0 else 0.0)
+    delta_hidden = delta_out * w * (s > 0)
+    dw = -lr * delta_out * z
+    dW = -lr * np.outer(x, delta_hidden)
+    return {
+        "s_hidden": s,
+        "z_hidden": z,
+        "s_out": s_out,
+        "z_out": z_out,
+        "loss": loss,
+        "delta_out": delta_out,
+        "delta_hidden": delta_hidden,
+        "dw": dw,
+        "dW": dW,
+        "w": w + dw,
+        "W": W + dW,
+    }
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, np.floating):
+        return float(v)
+    return v
+
+
+def compute_trace(trace: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every update of per-sample SGD, in order, as plain Python values (full float64)."""
+    W = np.array(trace["W"], dtype=float)
+    w = np.array(trace["w"], dtype=float)
+    lr = float(trace["learning_rate"])
+    rows = []
+    for it in range(1, int(trace["iterations"]) + 1):
+        for n, sample in enumerate(trace["samples"], start=1):
+            x = np.array(sample["x"], dtype=float)
+            y = float(sample["y"])
+            out = _step(W, w, x, y, lr)
+            W, w = out["W"], out["w"]
+            row = {"iteration": it, "sample": n, "x": x, "y": y, **out}
+            rows.append({k: _plain(row[k]) for k in TRACE_KEYS})
+    return rows
+
+
+def _sample_loss(W: np.ndarray, w: np.ndarray, x: np.ndarray, y: float) -> float:
+    return float(0.5 * (max(float(w @ _relu(x @ W)), 0.0) - y) ** 2)
+
+
+def _active(W: np.ndarray, w: np.ndarray, x: np.ndarray) -> tuple[bool, ...]:
+    s = x @ W
+    return (*(bool(v) for v in s > 0), bool(float(w @ _relu(s)) > 0))
+
+
+def fd_gradient(
+    W: np.ndarray, w: np.ndarray, x: np.ndarray, y: float, h: float = FD_STEP
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Finite-difference gradient of one sample's loss by W and w.
+
+    Central differences, except where a ReLU changes state within the step: then
+    the one-sided difference on the side where every unit keeps its state at the
+    point itself, which is the side relu'(0) = 0 picks for a unit exactly at 0.
+    Returns the gradients and the names of the weights done one-sided.
+    """
+    base = _active(W, w, x)
+    params = [("W", idx) for idx in np.ndindex(*W.shape)] + [("w", (i,)) for i in range(len(w))]
+    gW, gw = np.zeros_like(W), np.zeros_like(w)
+    one_sided = []
+    for name, idx in params:
+        vals = {}
+        for sign in (1, -1):
+            W2, w2 = W.copy(), w.copy()
+            (W2 if name == "W" else w2)[idx] += sign * h
+            vals[sign] = (_sample_loss(W2, w2, x, y), _active(W2, w2, x) == base)
+        f0 = _sample_loss(W, w, x, y)
+        label = f"{name}{''.join(str(i + 1) for i in idx)}"
+        if vals[1][1] and vals[-1][1]:
+            g = (vals[1][0] - vals[-1][0]) / (2 * h)
+        elif vals[1][1]:
+            g, _ = (vals[1][0] - f0) / h, one_sided.append(label)
+        elif vals[-1][1]:
+            g, _ = (f0 - vals[-1][0]) / h, one_sided.append(label)
+        else:
+            raise ValueError(f"no side of {label} keeps the ReLU states")
+        (gW if name == "W" else gw)[idx] = g
+    return gW, gw, one_sided
+
+
+def check_trace(part: Part, trace: Mapping[str, Any]) -> list[CheckRecord]:
+    """Every stored trace value against a recomputation, the gradients against finite differences,
+    and the blocks and the table against the stored values."""
+    where = f"{ID}, part {part.id}"
+    rows = part.data["trace"]
+    lr = float(trace["learning_rate"])
+    samples = trace["samples"]
+    expected_order = [
+        (it, n) for it in range(1, int(trace["iterations"]) + 1) for n in range(1, len(samples) + 1)
+    ]
+    if len(rows) != len(expected_order):
+        raise VerificationError(
+            where, f"the trace has {len(rows)} updates, expected {len(expected_order)}"
+        )
+    W = np.array(trace["W"], dtype=float)
+    w = np.array(trace["w"], dtype=float)
+    worst, one_sided_all = 0.0, []
+    for k, (row, (it, n)) in enumerate(zip(rows, expected_order, strict=True), start=1):
+        at = f"{where}, update {k}"
+        if set(row) != set(TRACE_KEYS):
+            raise VerificationError(at, "trace row has the wrong keys")
+        if (row["iteration"], row["sample"]) != (it, n):
+            raise VerificationError(
+                at,
+                f"is labelled iteration {row['iteration']}, sample {row['sample']}; "
+                f"expected {it}, {n}",
+            )
+        x = np.array(samples[n - 1]["x"], dtype=float)
+        y = float(samples[n - 1]["y"])
+        expect = {"x": x, "y": y, **_step(W, w, x, y, lr)}
+        for key, value in expect.items():
+            stored = np.asarray(row[key], dtype=float)
+            if stored.shape != np.shape(value) or not np.allclose(
+                stored, value, rtol=TRACE_RTOL, atol=1e-15
+            ):
+                raise VerificationError(
+                    at,
+                    f"{key} is {np.array2string(stored, precision=8)} but recomputing from x "
+                    "and the weights before the update gives "
+                    f"{np.array2string(np.asarray(value), precision=8)}",
+                )
+        # the stored error signals give the gradient; compare with finite differences
+        g_w = row["delta_out"] * np.asarray(row["z_hidden"])
+        g_W = np.outer(x, row["delta_hidden"])
+        fd_W, fd_w, one_sided = fd_gradient(W, w, x, y)
+        tol = 1e-5 if one_sided else FD_TOL
+        err = float(
+            max(
+                np.max(np.abs(fd_W - g_W) / np.maximum(1.0, np.abs(fd_W))),
+                np.max(np.abs(fd_w - g_w) / np.maximum(1.0, np.abs(fd_w))),
+            )
+        )
+        if not err <= tol:
+            raise VerificationError(
+                at,
+                "the gradient from the stored error signals differs from finite differences "
+                f"by {err:.3g}",
+            )
+        worst = max(worst, err)
+        one_sided_all += [f"update {k}: {name}" for name in one_sided]
+        W = np.array(row["W"], dtype=float)
+        w = np.array(row["w"], dtype=float)
+    _check_presentation(part, where)
+    detail = (
+        f"all {len(rows)} updates' gradients match finite differences of the sample's loss "
+        f"(error {worst:.1e}); "
+    )
+    detail += (
+        "central differences everywhere (no ReLU kink within the step)"
+        if not one_sided_all
+        else "one-sided differences, on the side relu'(0) = 0 picks, where a ReLU kink lies within "
+        f"the step ({'; '.join(one_sided_all)}), central elsewhere"
+    )
+    return [
+        CheckRecord("recomputation", "trace", f"every value of the {len(rows)} updates recomputed"),
+        CheckRecord("finite-difference", "trace gradients", detail),
+        CheckRecord(
+            "consistency", "trace blocks and table", "every shown number equals the trace's"
+        ),
+    ]
+
+
+def _check_presentation(part: Part, where: str) -> None:
+    """The blocks and the loss table show exactly the trace's numbers."""
+    rows = part.data["trace"]
+    if len(part.blocks) != len(rows):
+        raise VerificationError(where, f"{len(part.blocks)} blocks for {len(rows)} updates")
+    for k, (block, row) in enumerate(zip(part.blocks, rows, strict=True), start=1):
+        if len(block.lines) != len(BLOCK_LINES):
+            raise VerificationError(where, f"block {k} has {len(block.lines)} lines")
+        for (label, value), (key, _) in zip(block.lines, BLOCK_LINES, strict=True):
+            if not np.array_equal(
+                np.asarray(value, dtype=float), np.asarray(row[key], dtype=float)
+            ):
+                raise VerificationError(
+                    where, f"block {k} shows {label} different from the trace's {key}"
+                )
+    table = part.tables[0]
+    for k, (cells, row) in enumerate(zip(table.rows, rows, strict=True), start=1):
+        want = (k, row["iteration"], row["sample"], row["y"], row["z_out"], row["loss"])
+        if tuple(float(c) for c in cells) != tuple(float(c) for c in want):
+            raise VerificationError(where, f"loss table row {k} differs from the trace")
+    if len(table.rows) != len(rows):
+        raise VerificationError(where, "loss table has the wrong number of rows")
+
+
+def _units(indices: Sequence[int]) -> str:
+    names = [str(i + 1) for i in indices]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def trace_remarks(rows: Sequence[Mapping[str, Any]], trace: Mapping[str, Any]) -> list[Text]:
+    """What a lecturer would point out, read off the computed trace."""
+    remarks: list[Text] = []
+    samples = trace["samples"]
+    # hidden units that do not fire: grouped by sample and units, listing iterations
+    groups: dict[tuple[int, tuple[int, ...]], list[int]] = {}
+    for row in rows:
+        off = tuple(j for j, s in enumerate(row["s_hidden"]) if s <= 0)
+        if off and row["s_out"] > 0:
+            groups.setdefault((row["sample"], off), []).append(row["iteration"])
+    for (n, off), its in groups.items():
+        when = (
+            "every iteration"
+            if len(its) == int(trace["iterations"])
+            else "iteration " + _units([i - 1 for i in its])
+        )
+        plural = len(off) > 1
+        remarks.append(
+            text(
+                f"For sample {n} (in {when}) hidden unit{'s' if plural else ''} {_units(off)} "
+                f"{'are' if plural else 'is'} inactive:",
+                sp.Le(s_j, 0),
+                ", so",
+                sp.Eq(z_j, 0),
+                "and",
+                sp.Eq(RELU_PRIME(s_j), 0),
+                ". The unit's error signal",
+                delta_j,
+                "is 0, hence its column of",
+                sp.Symbol("W"),
+                "does not move, and its output weight in",
+                sp.Symbol("w"),
+                "does not move either (its input z is 0).",
+            )
+        )
+    for row in rows:
+        if row["s_out"] <= 0:
+            remarks.append(
+                text(
+                    f"In iteration {row['iteration']}, sample {row['sample']}, "
+                    "the output unit is inactive (",
+                    sp.Symbol("s_out"),
+                    "=",
+                    float(row["s_out"]),
+                    "<= 0): ",
+                    sp.Eq(delta_out, 0),
+                    "and no weight changes, although the loss is",
+                    float(row["loss"]),
+                    ".",
+                )
+            )
+    for n, sample in enumerate(samples, start=1):
+        y = float(sample["y"])
+        if y < 0:
+            losses = [r["loss"] for r in rows if r["sample"] == n]
+            floor = 0.5 * y**2
+            remarks.append(
+                text(
+                    f"Sample {n} has target",
+                    sp.Eq(sp.Symbol("y"), y),
+                    ", which the output",
+                    sp.Eq(sp.Symbol("z_out"), relu(sp.Symbol("s_out"))),
+                    ", never negative, can never reach: its loss is at least",
+                    sp.Eq(sp.Rational(1, 2) * sp.Symbol("y") ** 2, floor),
+                    "whatever the weights (here "
+                    + ", ".join(f"{v:.4f}" for v in losses)
+                    + "). The best the network can do is to push",
+                    sp.Symbol("s_out"),
+                    "to 0 or below, after which",
+                    sp.Eq(RELU_PRIME(s_out), 0),
+                    "and this sample stops teaching it anything.",
+                )
+            )
+    n_s = len(samples)
+    totals = [sum(r["loss"] for r in rows[i : i + n_s]) for i in range(0, len(rows), n_s)]
+    trend = (
+        "falls"
+        if all(b < a for a, b in itertools.pairwise(totals))
+        else "does not fall monotonically"
+    )
+    remarks.append(
+        text(
+            "The loss summed over the samples of each iteration is "
+            + ", ".join(f"{t:.4f}" for t in totals)
+            + f": it {trend}."
+        )
+    )
+    return remarks
+
+
+def seed_errata(
+    rows: Sequence[Mapping[str, Any]], trace: Mapping[str, Any]
+) -> tuple[list[Text], list[dict[str, Any]]]:
+    """Where the earlier published trace disagrees with ours (only for the original numbers)."""
+    if _normalise(trace) != _normalise(PARAMETERS["trace"]):
+        return [], []
+    first = rows[0]
+    records: list[dict[str, Any]] = []
+    agree, differ = [], []
+    for key, seed_value in SEED_FIRST_UPDATE.items():
+        ours = np.asarray(first[key], dtype=float)
+        same = bool(np.allclose(ours, seed_value, rtol=0, atol=6e-6))
+        (agree if same else differ).append(key)
+        records.append(
+            {"update": 1, "quantity": key, "seed": seed_value, "ours": first[key], "agrees": same}
+        )
+    sample_1 = [r["loss"] for r in rows if r["sample"] == 1]
+    for it, (seed_loss, ours) in enumerate(
+        zip(SEED_SAMPLE_1_LOSSES, sample_1, strict=False), start=1
+    ):
+        same = abs(seed_loss - ours) <= 6e-6
+        records.append(
+            {
+                "update": 1 + (it - 1) * len(trace["samples"]),
+                "quantity": "loss",
+                "seed": seed_loss,
+                "ours": ours,
+                "agrees": same,
+            }
+        )
+    remarks = []
+    if differ:
+        seed_dh = np.asarray(SEED_FIRST_UPDATE["delta_hidden"])
+        no_w = first["delta_out"] * (np.asarray(first["s_hidden"]) > 0)
+        why: list[Any] = (
+            [
+                ". Its hidden error signal is",
+                delta_out * RELU_PRIME(s_j),
+                ": it leaves out the output weight",
+                sp.Symbol("w_j"),
+                "of",
+                sp.Eq(delta_j, RELU_PRIME(s_j) * sp.Symbol("w_j") * delta_out),
+                ",",
+            ]
+            if np.allclose(seed_dh, no_w, atol=6e-6)
+            else [";"]
+        )
+        remarks.append(
+            text(
+                "Erratum. The earlier published solution's first update agrees with ours in",
+                *_symbol_list(agree),
+                "but not in",
+                *_symbol_list(differ),
+                ": it gives",
+                (sp.Symbol("delta_hidden"), seed_dh),
+                "where the computation gives",
+                np.asarray(first["delta_hidden"]),
+                *why,
+                "so its new W,",
+                np.asarray(SEED_FIRST_UPDATE["W"]),
+                ", should be",
+                np.asarray(first["W"]),
+                ". Every later number of its trace inherits the error.",
+            )
+        )
+    bad_losses = [
+        (i, s, o)
+        for i, (s, o) in enumerate(zip(SEED_SAMPLE_1_LOSSES, sample_1, strict=False), start=1)
+        if abs(s - o) > 6e-6
+    ]
+    if bad_losses:
+        remarks.append(
+            text(
+                "The earlier published loss of sample 1 in "
+                + "; ".join(f"iteration {i} is {s:.4f} (ours {o:.4f})" for i, s, o in bad_losses)
+                + "."
+            )
+        )
+    return remarks, records
+
+
+def _symbol_list(keys: Sequence[str]) -> list[Any]:
+    """Trace keys as their symbols, separated by commas (prose items)."""
+    labels = dict(BLOCK_LINES)
+    out: list[Any] = []
+    for i, key in enumerate(keys):
+        if i:
+            out.append(",")
+        out.append(labels[key])
+    return out
+
+
+def _normalise(v: Any) -> Any:
+    if isinstance(v, Mapping):
+        return {k: _normalise(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_normalise(x) for x in v]
+    if isinstance(v, int | float):
+        return float(v)
+    return v
+
+
+def exercise_2(trace: Mapping[str, Any]) -> Exercise:
+    """The nine-update SGD trace, one block per update, with its checks and remarks."""
+    rows = compute_trace(trace)
+    blocks = []
+    for k, row in enumerate(rows, start=1):
+        lines = tuple(
+            (
+                label,
+                np.asarray(row[key], dtype=float)
+                if isinstance(row[key], list)
+                else float(row[key]),
+            )
+            for key, label in BLOCK_LINES
+        )
+        blocks.append(
+            Block(text(f"Update {k}: iteration {row['iteration']}, sample {row['sample']}"), lines)
+        )
+    table = Table(
+        header=("update", "iteration", "sample", sp.Symbol("y"), sp.Symbol("z_out"), L),
+        rows=tuple(
+            (k, r["iteration"], r["sample"], float(r["y"]), float(r["z_out"]), float(r["loss"]))
+            for k, r in enumerate(rows, start=1)
+        ),
+        caption=text("The loss of each update's sample, before the update."),
+    )
+    errata_text, errata = seed_errata(rows, trace)
+    # matrix symbols keep the order of the products as written (s = x W, a row times a matrix)
+    x, W = sp.MatrixSymbol("x", 1, 2), sp.MatrixSymbol("W", 2, 3)
+    s, z, w = sp.MatrixSymbol("s", 1, 3), sp.MatrixSymbol("z", 1, 3), sp.MatrixSymbol("w", 3, 1)
+    y, s_o, z_o = sp.Symbol("y"), sp.Symbol("s_out"), sp.Symbol("z_out")
+    lr = float(trace["learning_rate"])
+    sample_items: list[Any] = []
+    for n, sample in enumerate(trace["samples"], start=1):
+        sample_items += [
+            f"{';' if n > 1 else ''} sample {n}:",
+            (x, np.asarray(sample["x"], dtype=float)),
+            ",",
+            (y, float(sample["y"])),
+        ]
+    part = Part(
+        id="2",
+        title="A numeric trace of SGD",
+        question=[
+            text(
+                "A network with 2 inputs, 3 hidden ReLU units and one ReLU output unit, no biases:",
+                sp.Eq(s, x * W),
+                ",",
+                sp.Eq(z, elementwise("relu", s)),
+                ",",
+                (s_o, z * w),
+                ",",
+                sp.Eq(z_o, relu(s_o)),
+                ", loss",
+                sp.Eq(L, sp.Rational(1, 2) * (z_o - y) ** 2),
+                ", with",
+                sp.Eq(RELU_PRIME(0), 0),
+                ". Initial weights",
+                (W, np.asarray(trace["W"], dtype=float)),
+                "and",
+                (w, np.asarray(trace["w"], dtype=float)),
+                ", learning rate",
+                (theta, lr),
+                ". Train with per-sample SGD (one update after each sample) on the samples",
+                *sample_items,
+                f", in this order, for {int(trace['iterations'])} iterations, "
+                "and report every update.",
+            )
+        ],
+        remarks=[
+            text(
+                "Each update: forward pass as above; error signals",
+                sp.Eq(delta_out, (z_o - y) * RELU_PRIME(s_o)),
+                "and",
+                sp.Eq(delta_j, RELU_PRIME(s_j) * sp.Symbol("w_j") * delta_out),
+                "; updates",
+                sp.Eq(sp.Symbol("Delta_w_j"), -theta * delta_out * z_j),
+                "and",
+                sp.Eq(sp.Symbol("Delta_W_ij"), -theta * sp.Symbol("x_i") * sp.Symbol("delta_j")),
+                "(the rule of 1c), with the weights before the update.",
+            ),
+            *trace_remarks(rows, trace),
+            *errata_text,
+        ],
+        blocks=blocks,
+        tables=[table],
+        data={"trace": rows, "seed_errata": errata},
+    )
+    part.numeric_checks = [lambda: check_trace(part, trace)]
+    return Exercise("2", "A numeric trace", [], [part])
+
+
+# --------------------------------------------------------------------------- exercise 3
+
+K = sp.Symbol("K", integer=True, positive=True)
+o_vec = sp.MatrixSymbol("o", K, 1)
+p_vec = sp.MatrixSymbol("p", K, 1)
+a_vec = sp.MatrixSymbol("a", K, 1)
+e_vec = sp.MatrixSymbol("e", K, 1)
+n_active, margin = sp.symbols("n m")
+j_idx, k_idx, y_idx = sp.symbols("j k y", integer=True, positive=True)
+P, OUT, A = sp.IndexedBase("p"), sp.IndexedBase("o"), sp.IndexedBase("a")
+
+#: dL/do_k for general K: a_j = 1 when the term of class j is active (a_y = 0)
+HINGE_GRADIENT = sp.Sum(
+    A[j_idx]
+    * (
+        P[j_idx] * (sp.KroneckerDelta(j_idx, k_idx) - P[k_idx])
+        - P[y_idx] * (sp.KroneckerDelta(y_idx, k_idx) - P[k_idx])
+    ),
+    (j_idx, 1, K),
+)
+
+
+def softmax_np(o: np.ndarray) -> np.ndarray:
+    e = np.exp(o - np.max(o))
+    return np.asarray(e / e.sum())
+
+
+def hinge_loss_np(o: np.ndarray, y: int, m: float) -> float:
+    """L = sum over j != y of max(0, p_j - p_y + m), y 0-based (the definition, term by term)."""
+    p = softmax_np(o)
+    return float(sum(max(0.0, p[j] - p[y] + m) for j in range(len(o)) if j != y))
+
+
+def hinge_gradient_np(o: np.ndarray, y: int, m: float) -> np.ndarray:
+    """Our dL/do as a vector: (a - n e_y)^T (diag(p) - p p^T)."""
+    p = softmax_np(o)
+    a = np.array([1.0 if j != y and p[j] - p[y] + m > 0 else 0.0 for j in range(len(o))])
+    e = np.eye(len(o))[y]
+    return np.asarray((a - a.sum() * e) @ (np.diag(p) - np.outer(p, p)))
+
+
+#: per (K, true class): the active terms of that instance (1-based); all, some and none occur
+HINGE_CASES = {
+    3: {1: (2,), 2: (1, 3), 3: ()},
+    4: {1: (2, 3), 2: (1, 3, 4), 3: (1,), 4: ()},
+}
+
+
+def hinge_instances() -> tuple[Instance, ...]:
+    """K = 3 and 4, every true class, each with a fixed set of active terms."""
+    out = []
+    for size, cases in HINGE_CASES.items():
+        for y1, act1 in cases.items():
+            y, act = y1 - 1, [j - 1 for j in act1]
+            loss = sum((p_vec[j, 0] - p_vec[y, 0] + margin for j in act), sp.Integer(0))
+            given: dict[str, Any] = {f"a_{j + 1}": int(j in act) for j in range(size)}
+            given |= {f"e_{j + 1}": int(j == y) for j in range(size)}
+            given["n"] = len(act)
+            active = ", ".join(map(str, act1)) or "none"
+            out.append(
+                Instance(
+                    sizes={K: size},
+                    defs={p_vec: softmax(o_vec), L: loss},
+                    given=given,
+                    label=f"K = {size}, y = {y1}, active terms: {active}",
+                )
+            )
+    return tuple(out)
+
+
+def hinge_answer_check(
+    where: str, answer: Any, seed: int = 0, points: int = 3
+) -> list[CheckRecord]:
+    """The stated dL/do_k at random o (away from the kinks) against central differences."""
+    rng = np.random.default_rng([seed, 3])
+    worst, count = 0.0, 0
+    for size in (3, 4):
+        expanded = answer.subs(K, size).doit()
+        for y in range(size):
+            comps = [expanded.subs({y_idx: y + 1, k_idx: kk + 1}) for kk in range(size)]
+            syms = [P[i] for i in range(1, size + 1)] + [A[i] for i in range(1, size + 1)]
+            fns = [sp.lambdify(syms, c, modules="numpy") for c in comps]
+            done = 0
+            while done < points:
+                o = rng.normal(0.0, 1.0, size=size)
+                m = float(rng.uniform(0.05, 0.6))
+                p = softmax_np(o)
+                gaps = [p[j] - p[y] + m for j in range(size) if j != y]
+                if min(abs(g) for g in gaps) < 1e-3:
+                    continue  # too close to a kink of max(0, .)
+                a = [1.0 if j != y and p[j] - p[y] + m > 0 else 0.0 for j in range(size)]
+                claimed = np.array([float(f(*p, *a)) for f in fns])
+                fd = np.array(
+                    [
+                        (
+                            hinge_loss_np(o + FD_STEP * np.eye(size)[i], y, m)
+                            - hinge_loss_np(o - FD_STEP * np.eye(size)[i], y, m)
+                        )
+                        / (2 * FD_STEP)
+                        for i in range(size)
+                    ]
+                )
+                err = float(np.max(np.abs(fd - claimed)))
+                if not err <= FD_TOL:
+                    raise VerificationError(
+                        where,
+                        f"dL/do at K = {size}, y = {y + 1}, o = {np.array2string(o, precision=4)}, "
+                        f"m = {m:.4g} is {np.array2string(claimed, precision=6)}, "
+                        "central differences "
+                        f"give {np.array2string(fd, precision=6)}",
+                    )
+                worst, done, count = max(worst, err), done + 1, count + 1
+    return [
+        CheckRecord(
+            "finite-difference",
+            "componentwise result",
+            f"matches central differences of the hinge loss at {count} random o "
+            "(K = 3, 4, every true "
+            f"class, away from the kinks; error {worst:.1e})",
+        )
+    ]
+
+
+def hinge_example(hinge: Mapping[str, Any]) -> dict[str, Any]:
+    """The worked example of 3a/3b from the parameters."""
+    o = np.array(hinge["scores"], dtype=float)
+    y = int(hinge["true_class"]) - 1
+    if not 0 <= y < len(o):
+        raise ValueError(f"true_class {y + 1} is not one of the {len(o)} classes")
+    m = float(hinge["margin"])
+    p = softmax_np(o)
+    gaps = [float(p[j] - p[y] + m) for j in range(len(o))]
+    terms = [max(0.0, g) if j != y else 0.0 for j, g in enumerate(gaps)]
+    return {
+        "scores": o.tolist(),
+        "true_class": y + 1,
+        "margin": m,
+        "p": p.tolist(),
+        "gaps": gaps,
+        "active": [j != y and g > 0 for j, g in enumerate(gaps)],
+        "terms": terms,
+        "loss": float(sum(terms)),
+        "gradient": hinge_gradient_np(o, y, m).tolist(),
+    }
+
+
+def check_hinge_example(part: Part, hinge: Mapping[str, Any]) -> list[CheckRecord]:
+    """The stored example against an independent recomputation (loops, no log-sum-exp)."""
+    where = f"{ID}, part {part.id}"
+    ex = part.data["example"]
+    o = [float(v) for v in hinge["scores"]]
+    y = int(hinge["true_class"]) - 1
+    m = float(hinge["margin"])
+    total = sum(np.exp(v) for v in o)
+    p = [float(np.exp(v) / total) for v in o]
+    loss = 0.0
+    for j in range(len(o)):
+        gap = p[j] - p[y] + m
+        term = gap if (j != y and gap > 0) else 0.0
+        loss += term
+        if not np.isclose(ex["p"][j], p[j], rtol=1e-12) or not np.isclose(
+            ex["terms"][j], term, rtol=1e-12, atol=1e-15
+        ):
+            raise VerificationError(
+                where, f"class {j + 1}: stored p or term disagrees with recomputation"
+            )
+        if bool(ex["active"][j]) != (j != y and gap > 0):
+            raise VerificationError(where, f"class {j + 1}: stored active flag is wrong")
+    if not np.isclose(ex["loss"], loss, rtol=1e-12, atol=1e-15):
+        raise VerificationError(where, f"loss is {ex['loss']:.8g}, recomputation gives {loss:.8g}")
+    fd = [
+        (
+            hinge_loss_np(np.array(o) + FD_STEP * np.eye(len(o))[i], y, m)
+            - hinge_loss_np(np.array(o) - FD_STEP * np.eye(len(o))[i], y, m)
+        )
+        / (2 * FD_STEP)
+        for i in range(len(o))
+    ]
+    err = float(np.max(np.abs(np.array(fd) - np.array(ex["gradient"]))))
+    if not err <= FD_TOL:
+        raise VerificationError(
+            where, f"example gradient differs from central differences by {err:.3g}"
+        )
+    for table in part.tables:
+        for r, row in enumerate(table.rows):
+            nums = [c for c in row if isinstance(c, float)]
+            want = [ex["scores"][r], ex["p"][r], ex["gaps"][r], ex["terms"][r]]
+            if not np.array_equal(nums, want):
+                raise VerificationError(
+                    where, f"example table row {r + 1} differs from the computed example"
+                )
+    return [
+        CheckRecord("recomputation", "example", "softmax, terms and loss recomputed independently"),
+        CheckRecord(
+            "finite-difference",
+            "example gradient",
+            f"matches central differences (error {err:.1e})",
+        ),
+    ]
+
+
+def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
+    """Hinge loss over softmax outputs: what it does (3a) and its gradient (3b)."""
+    ex = hinge_example(hinge)
+    y, m = ex["true_class"], ex["margin"]
+    size = len(ex["p"])
+    py, pj, oj, ok_ = P[y_idx], P[j_idx], OUT[j_idx], OUT[k_idx]
+    hinge_term = sp.Max(0, pj - py + margin)
+    table = Table(
+        header=("class j", OUT[j_idx], P[j_idx], pj - py + margin, "active", "term"),
+        rows=tuple(
+            (
+                str(j + 1) + (" (true class)" if j + 1 == y else ""),
+                ex["scores"][j],
+                ex["p"][j],
+                ex["gaps"][j],
+                "-" if j + 1 == y else ("yes" if ex["active"][j] else "no"),
+                ex["terms"][j],
+            )
+            for j in range(size)
+        ),
+        caption=text(f"The example: K = {size}, true class y = {y}, margin m = {m:g}."),
+    )
+    active = [j + 1 for j in range(size) if ex["active"][j]]
+    inactive = [j + 1 for j in range(size) if j + 1 != y and not ex["active"][j]]
+    what = [
+        text(
+            "Each term",
+            hinge_term,
+            "is zero exactly when",
+            sp.GreaterThan(py, pj + margin),
+            ": the loss makes the network give the true class a probability that exceeds "
+            "every other "
+            "class's probability by at least the margin",
+            margin,
+            ". A class that already trails by the margin contributes nothing, not even a gradient; "
+            "for each class that does not, the loss pushes",
+            OUT[y_idx],
+            "up and",
+            oj,
+            "down. Unlike cross-entropy it stops once all margins hold, so it does not push",
+            py,
+            "towards 1 and does not try to separate the other classes from one another.",
+        )
+    ]
+    if m >= 1:
+        what.append(
+            text(
+                "With this margin",
+                (margin, m),
+                "the loss can never be zero: softmax probabilities differ by less than 1.",
+            )
+        )
+    example = [
+        text(
+            f"Example (table): with o = {[round(v, 4) for v in ex['scores']]} and true class {y}, "
+            + (
+                f"the terms of class{'es' if len(active) > 1 else ''} "
+                f"{_units([a - 1 for a in active])} "
+                f"{'are' if len(active) > 1 else 'is'} active"
+                if active
+                else "no term is active"
+            )
+            + (
+                f", class{'es' if len(inactive) > 1 else ''} {_units([i - 1 for i in inactive])} "
+                "already trail(s) by the margin"
+                if inactive
+                else ""
+            )
+            + ", and the loss is",
+            (L, ex["loss"]),
+            ".",
+        )
+    ]
+    part_a = Part(
+        id="3a",
+        title="What the hinge loss over softmax does",
+        question=[
+            text(
+                "Softmax outputs",
+                sp.Eq(p_vec, softmax(o_vec)),
+                "over K classes and the multiclass hinge loss for a sample of class y,",
+                sp.Eq(L, sp.Sum(hinge_term, (j_idx, 1, K))),
+                "with the term of j = y left out. What does this loss make the network do?",
+            )
+        ],
+        answer_lhs=L,
+        answer=ex["loss"],
+        remarks=what + example,
+        tables=[table],
+        data={"example": ex},
+    )
+    part_a.numeric_checks = [lambda: check_hinge_example(part_a, hinge)]
+
+    T = sp.Transpose
+    derivation = Derivation(
+        D(L, o_vec),
+        (
+            Step(
+                D(L, p_vec) * D(p_vec, o_vec),
+                text("chain rule through", sp.Eq(p_vec, softmax(o_vec))),
+            ),
+            Step(
+                T(a_vec - n_active * e_vec) * D(p_vec, o_vec),
+                text(
+                    "only the active terms count:",
+                    sp.Eq(
+                        L, sp.Sum(A[j_idx] * pj, (j_idx, 1, K)) - n_active * py + n_active * margin
+                    ),
+                    ", with",
+                    n_active,
+                    "active terms and",
+                    e_vec,
+                    "the one-hot vector of class y",
+                ),
+            ),
+            Step(
+                T(a_vec - n_active * e_vec) * (diag(p_vec) - p_vec * p_vec.T),
+                text(
+                    "softmax Jacobian",
+                    sp.Eq(D(pj, ok_), pj * (sp.KroneckerDelta(j_idx, k_idx) - P[k_idx])),
+                ),
+            ),
+        ),
+        hinge_instances(),
+    )
+    grad = np.asarray(ex["gradient"])
+    signs = text(
+        "At the example,",
+        (D(L, o_vec), grad),
+        ": a gradient-descent step raises the score of "
+        + ", ".join(f"class {k + 1}" for k in range(size) if grad[k] < 0)
+        + " and lowers "
+        + ", ".join(f"class {k + 1}" for k in range(size) if grad[k] > 0)
+        + ".",
+    )
+    seed_formula = [
+        float(
+            np.exp(ex["scores"][k]) * sum(np.exp(v) for i, v in enumerate(ex["scores"]) if i != k)
+        )
+        for k in range(size)
+    ]
+    erratum = text(
+        "Erratum. The earlier published answer,",
+        sp.exp(OUT[j_idx]) * sp.Sum(sp.exp(OUT[k_idx]), (k_idx, 1, K)),
+        "over k other than j, ignores the denominator of softmax, the",
+        py,
+        "term and the sum over the active terms; at the example it gives",
+        np.array(seed_formula),
+        "for the components where the derivative is",
+        grad,
+        ".",
+    )
+    part_b = Part(
+        id="3b",
+        title="Its gradient",
+        question=[text("Give", D(L, ok_), "for every output k.")],
+        derivations=[derivation],
+        answer_lhs=D(L, ok_),
+        answer=HINGE_GRADIENT,
+        remarks=[
+            text(
+                "Here",
+                A[j_idx],
+                "is 1 when the term of class j is active,",
+                sp.StrictGreaterThan(pj - py + margin, 0),
+                ", and 0 otherwise (and",
+                sp.Eq(A[y_idx], 0),
+                "). In vector form this is the derivation's result,",
+                n_active,
+                "being the number of active terms. At a kink",
+                sp.Eq(pj - py + margin, 0),
+                "the loss has no derivative; the formula then takes the term as inactive "
+                "(a subgradient).",
+            ),
+            signs,
+            erratum,
+        ],
+        data={"example_gradient": ex["gradient"]},
+    )
+    part_b.numeric_checks = [lambda: hinge_answer_check(f"{ID}, part 3b", part_b.answer)]
+    intro = [text("The network's outputs", o_vec, "are turned into probabilities by softmax.")]
+    return Exercise("3", "A hinge loss over softmax outputs", intro, [part_a, part_b])
+
+
+# --------------------------------------------------------------------------- the assignment
+
+
+def build(params: Mapping[str, Any]) -> Assignment:
+    """The practical-1 key from its parameters (exercise 4's statement is lost: not covered)."""
+    return Assignment(
+        id=ID,
+        title=TITLE,
+        exercises=[exercise_1(), exercise_2(params["trace"]), exercise_3(params["hinge"])],
+        notation=NOTATION,
+        source=SEED,
+    )
