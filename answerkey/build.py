@@ -8,6 +8,7 @@ interrupt leaves the previous outputs as they were.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -18,7 +19,8 @@ from typing import Any
 from . import pdf, render
 from .errors import UsageError
 from .model import Assignment
-from .registry import SolutionModule, select
+from .registry import SolutionModule, discover, select
+from .terms import Term, load_term, parameter_hash, variant_params
 from .verify import verify_assignment
 
 FORMATS = ("tex", "md", "pdf", "json")
@@ -102,34 +104,113 @@ def publish(directory: Path, files: Mapping[str, bytes]) -> None:
             tmp.unlink(missing_ok=True)
 
 
+def provenance(label: str, params_hash: str) -> str:
+    """One line naming what produced a key: term, parameters and tool versions."""
+    import numpy
+    import pypandoc
+    import sympy
+
+    return (
+        f"term {label}, parameters {params_hash}; SymPy {sympy.__version__}, "
+        f"NumPy {numpy.__version__}, pandoc {pypandoc.get_pandoc_version()}"
+    )
+
+
+@dataclass
+class Job:
+    """One output directory: an assignment (or one variant of it) with its numbers."""
+
+    module: SolutionModule
+    params: Mapping[str, Any]
+    directory: Path
+    meta: render.Meta
+    assignment: Assignment | None = None
+
+
+def plan(modules: list[SolutionModule], term: Term, out_root: Path, variants: int) -> list[Job]:
+    """The jobs a build runs: one per assignment, or one per variant of each."""
+    jobs = []
+    for module in modules:
+        base = out_root / term.name / module.id
+        numbers = (
+            [(None, term.params[module.id])]
+            if variants == 0
+            else [(k, variant_params(term, module.id, k)) for k in range(1, variants + 1)]
+        )
+        for k, params in numbers:
+            h = parameter_hash(params)
+            variant = "" if k is None else f"{k:02d}"
+            meta = render.Meta(
+                course=term.course,
+                label=term.label,
+                variant=variant,
+                provenance=provenance(term.label, h),
+                extra={"parameters": params, "parameter_hash": h},
+            )
+            directory = base if k is None else base / f"variant-{variant}"
+            jobs.append(Job(module, params, directory, meta))
+    return jobs
+
+
 def build(
     names: list[str] | None,
     formats: tuple[str, ...] = FORMATS,
     term: str = "default",
     out_root: Path = Path("build"),
     report: Callable[[str], None] = print,
+    variants: int = 0,
+    terms_dir: Path = Path("terms"),
 ) -> list[BuildResult]:
-    """Build the named assignments (all by default) for `term` into out_root/term/<id>/."""
+    """Build the named assignments (all by default) for `term` into out_root/<term>/<id>/.
+
+    With `variants` > 0 each student gets variant-01 ... variant-NN with numbers
+    derived from the term's seed, and an index (variants.json) per assignment.
+    Everything is computed and verified before the first file is written.
+    """
+    if variants < 0:
+        raise UsageError(f"--variants must be >= 0, got {variants}")
     modules = select(names)
-    results = []
-    for module in modules:
+    the_term = load_term(term, discover(), terms_dir)
+    jobs = plan(modules, the_term, out_root, variants)
+    computed: dict[tuple[str, str], Assignment] = {}
+    for job in jobs:
         start = time.perf_counter()
-        params = module.parameters
-        meta = render.Meta(label=term)
-        assignment = compute(module, params)
-        directory = out_root / term / module.id
-        files = outputs(assignment, formats, meta, out_root / term / ".logs")
-        publish(directory, files)
-        result = BuildResult(
-            module.id,
-            directory,
-            sorted(files),
-            assignment.check_count(),
-            time.perf_counter() - start,
-        )
+        key = (job.module.id, parameter_hash(job.params))
+        if key not in computed:
+            computed[key] = compute(job.module, job.params)
+        job.assignment = computed[key]
         report(
-            f"built {module.id} ({term}): {', '.join(result.files)} — "
-            f"{result.checks} checks passed, {result.seconds:.1f}s"
+            f"verified {job.directory}: {job.assignment.check_count()} checks passed, "
+            f"{time.perf_counter() - start:.1f}s"
         )
+    staged: list[tuple[Job, dict[str, bytes], float]] = []
+    for job in jobs:
+        start = time.perf_counter()
+        assert job.assignment is not None
+        files = outputs(job.assignment, formats, job.meta, out_root / the_term.name / ".logs")
+        staged.append((job, files, time.perf_counter() - start))
+    results = []
+    for job, files, seconds in staged:
+        publish(job.directory, files)
+        assert job.assignment is not None
+        result = BuildResult(
+            job.module.id, job.directory, sorted(files), job.assignment.check_count(), seconds
+        )
+        report(f"wrote {job.directory}: {', '.join(result.files)} ({seconds:.1f}s)")
         results.append(result)
+    if variants:
+        for module in modules:
+            index = [
+                {
+                    "variant": job.meta.variant,
+                    "directory": job.directory.name,
+                    "parameter_hash": parameter_hash(job.params),
+                }
+                for job in jobs
+                if job.module.id == module.id
+            ]
+            body = json.dumps(
+                {"assignment": module.id, "term": the_term.name, "variants": index}, indent=2
+            )
+            publish(out_root / the_term.name / module.id, {"variants.json": (body + "\n").encode()})
     return results

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 import sympy as sp
-from sympy.core.function import AppliedUndef, UndefinedFunction
+from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions import MatrixExpr
 
 from .errors import AnswerkeyError
@@ -50,6 +50,8 @@ class ClaimError(AnswerkeyError):
 
 class ClaimShapeError(ClaimError):
     """A claim that reads but whose matrix dimensions do not fit together."""
+
+    reading: str | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -318,7 +320,10 @@ class Tr(Node):
         return 5
 
     def render(self) -> str:
-        return f"{_paren(self.a, 5)}^T"
+        inner = self.a.render()
+        if self.a.prec() < 9 or "^" in inner:
+            inner = f"({inner})"
+        return f"{inner}^T"
 
 
 @dataclass(frozen=True)
@@ -746,16 +751,23 @@ class _Parser:
             return Const(t.pos, "e")
         if obj is None and name == r"\pi":
             return Const(t.pos, "pi")
+        if obj is None and base in FUNCTIONS:
+            self.i = start
+            return self.call(t, FUNCTIONS[base])
         if obj is None:
-            if base in FUNCTIONS:
-                self.i = start
-                return self.call(t, FUNCTIONS[base])
+            alike = [k for k in table if k.lower() == name.lower()]
+            if len(alike) == 1:
+                self.notes.append(
+                    f"{name} at col {t.pos + 1} is read as {alike[0]} (this part has no {name})"
+                )
+                name, obj = alike[0], table[alike[0]]
+        if obj is None:
             shown = name + (f"^{sup}" if sup is not None else "")
             raise ClaimError(
                 f"col {t.pos + 1}: unknown symbol {shown.replace(chr(92), '')!r}; "
                 f"this part's symbols are: {self.table.known()}"
             )
-        if isinstance(obj, UndefinedFunction):
+        if isinstance(obj, sp.FunctionClass):
             return self.call(t, name, obj)
         node: Node = Name(t.pos, name, obj)
         if transpose:
@@ -939,11 +951,13 @@ class _Builder:
             if n.prime:
                 if len(args) != 1:
                     raise self.err(n, f"{n.fn}' needs exactly one argument")
-                u = args[0]
-                for _ in range(n.prime):
-                    dummy = sp.Dummy("u")
-                    u_expr = sp.Subs(sp.Derivative(n.obj(dummy), dummy), dummy, u)
-                return u_expr
+                if n.prime > 1:
+                    raise self.err(n, "only first derivatives of named functions are supported")
+                d = sp.Dummy("u")
+                derivative = sp.diff(n.obj(d), d)
+                if isinstance(derivative, sp.Derivative):  # an arbitrary f: keep f' unevaluated
+                    return sp.Subs(derivative, d, args[0])
+                return derivative.subs(d, args[0])
             return n.obj(*args)
         if len(args) != 1:
             raise self.err(n, f"{n.fn} takes one argument")
@@ -1091,7 +1105,11 @@ def parse_claim(latex: str, symbols: Mapping[str, Any]) -> Parsed:
         table = _Table.build(symbols)
         notes: list[str] = []
         members = _Parser(_tokenize(text), text, table, notes).claim()
-        values = tuple(_Builder(notes).build(m) for m in members)
+        try:
+            values = tuple(_Builder(notes).build(m) for m in members)
+        except ClaimShapeError as exc:
+            exc.reading = " = ".join(m.render() for m in members)
+            raise
     except ClaimError:
         raise
     except (
@@ -1115,25 +1133,37 @@ def default_symbols(*exprs: Any, notation: Mapping[str, str] | None = None) -> d
     """A symbols table for the names in `exprs`, written as the key prints them.
 
     `notation` is the assignment's name -> LaTeX map (`Assignment.notation`); other
-    names are written as `sympy.latex` writes them (`W_out` -> `W_{out}`).
+    names are written as `sympy.latex` writes them (`W_out` -> `W_{out}`). Arbitrary
+    functions (undefined ones, or classes with a stand-in `_imp_` like `f_3`) are
+    included; names that are not a single symbol's LaTeX are left out.
     """
     notation = notation or {}
     table: dict[str, Any] = {}
     for e in exprs:
         if e is None:
             continue
-        e = sp.sympify(e)
+        try:
+            e = sp.sympify(e)
+        except (sp.SympifyError, TypeError):
+            continue
+        if not isinstance(e, sp.Basic):
+            continue
         objs: set[Any] = set(e.atoms(sp.Symbol, sp.MatrixSymbol))
-        objs |= {f.func for f in e.atoms(AppliedUndef)}
-        for obj in objs:
+        objs |= {e} if isinstance(e, sp.Symbol | sp.MatrixSymbol) else set()
+        for f in e.atoms(sp.Function):
+            if isinstance(f, AppliedUndef) or (
+                hasattr(type(f), "_imp_") and "prime" not in type(f).__name__
+            ):
+                objs.add(type(f))
+        for obj in sorted(objs, key=str):
             if isinstance(obj, sp.Dummy):
                 continue
-            name = str(getattr(obj, "name", obj))
-            latex = notation.get(name) or (
-                sp.latex(obj)
-                if not isinstance(obj, UndefinedFunction)
-                else sp.latex(obj(sp.Symbol("u"))).split("{\\left(")[0]
-            )
+            name = str(getattr(obj, "name", None) or getattr(obj, "__name__", obj))
+            latex = notation.get(name) or sp.latex(sp.Symbol(name))
+            try:
+                canonical_name(latex)
+            except ClaimError:
+                continue
             table.setdefault(latex, obj)
     return table
 
@@ -1154,13 +1184,24 @@ class Counterexample:
     remark: str = ""
 
     def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self, limit: int = 8) -> str:
+        """One line; at most `limit` inputs, and only the differing entry of a matrix."""
         parts = []
         if self.point:
-            parts.append("at " + ", ".join(f"{k}={_fmt(v)}" for k, v in self.point.items()))
+            items = [f"{k}={_fmt(v)}" for k, v in list(self.point.items())[:limit]]
+            more = len(self.point) - limit
+            parts.append("at " + ", ".join(items) + (f", … ({more} more)" if more > 0 else ""))
         if self.functions:
             parts.append("with " + ", ".join(f"{k}(u)={v}" for k, v in self.functions.items()))
-        where = f" entry ({self.entry[0] + 1},{self.entry[1] + 1})" if self.entry else ""
-        vals = f"the claim's{where} is {_fmt(self.claim)}, the key's is {_fmt(self.key)}"
+        claim, key = self.claim, self.key
+        where = ""
+        if self.entry is not None and isinstance(claim, list) and isinstance(key, list):
+            i, j = self.entry
+            claim, key = claim[i][j], key[i][j]
+            where = f" entry ({i + 1},{j + 1})"
+        vals = f"the claim's{where} is {_fmt(claim)}, the key's is {_fmt(key)}"
         text = "; ".join([*parts, vals]) if parts else vals[0].upper() + vals[1:]
         return f"{text} ({self.remark})" if self.remark else text
 
@@ -1208,7 +1249,8 @@ class Verdict:
 
     def lines(self) -> list[str]:
         """What `answerkey check` prints: the verdict, the reading, and why."""
-        out = [f"{self.status}: {self.reason}"]
+        how = f" ({self.how})" if self.correct and self.how else ""
+        out = [f"{self.status}: {self.reason}{how}"]
         if self.reading:
             out.append(f"read as: {self.reading}")
         out += [f"note: {n}" for n in self.notes]
@@ -1686,7 +1728,7 @@ def check(latex: str, key: KeyAnswer, *, seed: int = 0) -> Verdict:
     try:
         parsed = parse_claim(latex, key.symbols)
     except ClaimShapeError as exc:
-        return Verdict("incorrect", f"the dimensions do not fit: {exc}")
+        return Verdict("incorrect", f"the dimensions do not fit: {exc}", reading=exc.reading)
     except ClaimError as exc:
         return Verdict("unreadable", str(exc))
     mistakes = None

@@ -9,6 +9,7 @@ from pathlib import Path
 from . import build as pipeline
 from .errors import AnswerkeyError, UsageError
 from .registry import discover
+from .terms import new_term
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,8 +29,15 @@ def parser() -> argparse.ArgumentParser:
         "--term", default="default", help="term name (terms/NAME.toml); default: default"
     )
     b.add_argument("--out", default="build", type=Path, help="output root (default: build)")
+    b.add_argument("--variants", type=int, default=0, metavar="N", help="N per-student variants")
     b.add_argument("--quiet", action="store_true", help="print nothing but errors")
     sub.add_parser("list", help="list assignments and their part ids")
+    nt = sub.add_parser("new-term", help="write terms/NAME.toml with fresh numbers from a seed")
+    nt.add_argument("name")
+    nt.add_argument("--seed", type=int, required=True)
+    nt.add_argument("--course", default="")
+    nt.add_argument("--label", default=None)
+    nt.add_argument("--force", action="store_true", help="replace an existing file")
     return p
 
 
@@ -45,7 +53,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             formats = pipeline.parse_formats(args.format)
             report = (lambda _m: None) if args.quiet else print
-            pipeline.build(args.assignments, formats, args.term, args.out, report)
+            pipeline.build(
+                args.assignments, formats, args.term, args.out, report, variants=args.variants
+            )
+            return 0
+        if args.command == "new-term":
+            path = new_term(
+                args.name,
+                args.seed,
+                discover(),
+                course=args.course,
+                label=args.label,
+                overwrite=args.force,
+            )
+            print(f"wrote {path}")
             return 0
     except AnswerkeyError as exc:
         print(f"answerkey: error: {exc}", file=sys.stderr)

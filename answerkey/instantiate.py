@@ -12,12 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import sympy as sp
+from sympy import ImmutableMatrix as Matrix
 from sympy.matrices.expressions import MatrixExpr
 
 from .mathfns import D, diag, elementwise, hadamard_ones_minus, softmax, sqnorm
 from .model import Instance
-
-Matrix = sp.ImmutableMatrix
 
 
 def entry_symbol(name: str, i: int, j: int, cols: int) -> sp.Symbol:

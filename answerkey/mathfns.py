@@ -14,7 +14,7 @@ import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
 
-class sigmoid(sp.Function):  # noqa: N801 - SymPy convention: functions are lower case
+class sigmoid(sp.Function):
     """The logistic function 1 / (1 + exp(-u))."""
 
     nargs = 1
@@ -30,7 +30,7 @@ class sigmoid(sp.Function):  # noqa: N801 - SymPy convention: functions are lowe
         return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
 
 
-class relu(sp.Function):  # noqa: N801
+class relu(sp.Function):
     """max(0, u) with relu'(0) = 0, the course's convention."""
 
     nargs = 1
@@ -89,7 +89,7 @@ class D(MatrixExpr):  # type: ignore[misc]
         raise TypeError("instantiate a D with answerkey.verify.instantiate before taking entries")
 
 
-class diag(MatrixExpr):  # type: ignore[misc]  # noqa: N801
+class diag(MatrixExpr):  # type: ignore[misc]
     """diag(v): the square matrix with the column vector v on its diagonal."""
 
     def __new__(cls, v: Any) -> diag:
@@ -103,7 +103,7 @@ class diag(MatrixExpr):  # type: ignore[misc]  # noqa: N801
         return sp.KroneckerDelta(i, j) * self.args[0][i, 0]
 
 
-class hadamard_ones_minus(MatrixExpr):  # type: ignore[misc]  # noqa: N801
+class hadamard_ones_minus(MatrixExpr):  # type: ignore[misc]
     """1 - v for a column vector v, written as such (SymPy has no ones-vector literal)."""
 
     def __new__(cls, v: Any) -> hadamard_ones_minus:
@@ -120,7 +120,7 @@ class hadamard_ones_minus(MatrixExpr):  # type: ignore[misc]  # noqa: N801
 ELEMENTWISE = {"sigmoid": sigmoid, "relu": relu, "log": sp.log, "exp": sp.exp}
 
 
-class elementwise(MatrixExpr):  # type: ignore[misc]  # noqa: N801
+class elementwise(MatrixExpr):  # type: ignore[misc]
     """f applied to every entry of a matrix: sigmoid(z), log(y), ..."""
 
     def __new__(cls, name: Any, v: Any) -> elementwise:
@@ -141,7 +141,7 @@ class elementwise(MatrixExpr):  # type: ignore[misc]  # noqa: N801
         return ELEMENTWISE[self.name](self.args[1][i, j])
 
 
-class softmax(MatrixExpr):  # type: ignore[misc]  # noqa: N801
+class softmax(MatrixExpr):  # type: ignore[misc]
     """softmax(z)_k = exp(z_k) / sum_j exp(z_j), column by column (one column per sample)."""
 
     def __new__(cls, v: Any) -> softmax:
@@ -157,7 +157,7 @@ class softmax(MatrixExpr):  # type: ignore[misc]  # noqa: N801
         return sp.exp(v[i, j]) / sum(sp.exp(v[k, j]) for k in range(n))
 
 
-class sqnorm(MatrixExpr):  # type: ignore[misc]  # noqa: N801
+class sqnorm(MatrixExpr):  # type: ignore[misc]
     """||M||^2, the sum of the squared entries (Frobenius norm), as a 1x1 matrix."""
 
     def __new__(cls, m: Any) -> sqnorm:

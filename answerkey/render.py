@@ -49,7 +49,7 @@ class Meta:
 
 
 def environment(fmt: str) -> jinja2.Environment:
-    """The Jinja environment for one format; LaTeX uses ((* *)) delimiters so TeX braces are free."""
+    """The Jinja environment for one format; LaTeX uses ((* *)) so TeX braces stay free."""
     escape = printing.escape_latex if fmt == "tex" else printing.escape_markdown
     options: dict[str, Any] = {}
     if fmt == "tex":

@@ -24,7 +24,7 @@ import sympy as sp
 
 from .errors import VerificationError
 from .instantiate import Concrete, Matrix
-from .mathfns import D, relu, sigmoid
+from .mathfns import D, sigmoid
 from .model import Assignment, CheckRecord, Derivation, Instance, Part
 
 RANDOM_POINTS = 12
@@ -35,10 +35,14 @@ FD_TOL = 1e-6
 DEFAULT_DOMAIN = (-1.5, 1.5)
 SIMPLIFY_MAX_OPS = 400
 
-_NUMPY_FUNCS = {
+def _heaviside(u: Any, h0: float = 0.0) -> Any:
+    return np.where(u > 0, 1.0, np.where(u < 0, 0.0, h0))
+
+
+_NUMPY_FUNCS: dict[str, Callable[..., Any]] = {
     "sigmoid": lambda u: 1.0 / (1.0 + np.exp(-u)),
     "relu": lambda u: np.maximum(u, 0.0),
-    "Heaviside": lambda u, h0=0.0: np.where(u > 0, 1.0, np.where(u < 0, 0.0, h0)),
+    "Heaviside": _heaviside,
 }
 
 
