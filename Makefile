@@ -76,7 +76,7 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,/^$$/s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+	@sed -n '3,/^$$/s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 # --- set-up ------------------------------------------------------------------
 
