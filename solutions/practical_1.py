@@ -17,7 +17,7 @@ import numpy as np
 import sympy as sp
 
 from answerkey.errors import VerificationError
-from answerkey.mathfns import D, diag, elementwise, relu, sigmoid, softmax
+from answerkey.mathfns import D, T, diag, elementwise, relu, sigmoid, softmax
 from answerkey.model import (
     Assignment,
     Block,
@@ -153,7 +153,7 @@ ACTIVATIONS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "tanh": (sp.tanh, lambda u: 1 - sp.tanh(u) ** 2),
     "ReLU": (relu, lambda u: sp.Heaviside(u, 0)),
 }
-_NP_ACT: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+_NP_ACT: dict[str, Callable[[Any], Any]] = {
     "sigmoid": lambda u: 1.0 / (1.0 + np.exp(-u)),
     "tanh": np.tanh,
     "ReLU": lambda u: np.maximum(u, 0.0),
@@ -424,22 +424,25 @@ def exercise_1() -> Exercise:
     ]
     where = f"{ID}, part"
     parts = []
-    for pid, title, deriv, weight, extra in (
-        ("1a", "Gradient by the output weight", [d_wout], W_out, []),
-        ("1b", "Gradient by the middle weight", [d_w2], w_2, []),
-        ("1c", "Gradient by the first weight, and the general rule", [d_w1, *recursion], w_1, []),
-    ):
+    cases: list[tuple[str, str, list[Derivation], Any]] = [
+        ("1a", "Gradient by the output weight", [d_wout], W_out),
+        ("1b", "Gradient by the middle weight", [d_w2], w_2),
+        ("1c", "Gradient by the first weight, and the general rule", [d_w1, *recursion], w_1),
+    ]
+    for pid, title, deriv, weight in cases:
         result = deriv[0].steps[-1].expr
-        checks: list[Callable[[], list[CheckRecord]]] = [
-            lambda r=result, wt=weight, p=pid: chain_gradient_check(f"{where} {p}", r, wt)
-        ]
+
+        def gradient_check(r: Any = result, wt: Any = weight, p: str = pid) -> list[CheckRecord]:
+            return chain_gradient_check(f"{where} {p}", r, wt)
+
+        checks: list[Callable[[], list[CheckRecord]]] = [gradient_check]
         if pid == "1c":
             checks.append(lambda: backward_rule_check(f"{where} 1c"))
         parts.append(
             Part(
                 id=pid,
                 title=title,
-                question=[text("Give", D(L, weight), "."), *extra],
+                question=[text("Give", D(L, weight), ".")],
                 derivations=deriv,
                 numeric_checks=checks,
             )
@@ -463,7 +466,7 @@ def exercise_1() -> Exercise:
     part_c.remarks = [
         text(
             "Define the error signal of a unit as the derivative of the loss by its input,",
-            sp.Eq(delta_j, D(L, s_j)),
+            (delta_j, D(L, s_j)),
             ". At the output,",
             sp.Eq(delta_out, (y_out - y_gt) * fprime_3(s_out)),
             "; going backwards, a unit j that feeds the units k of the next layer through weights",
@@ -471,7 +474,7 @@ def exercise_1() -> Exercise:
             "has",
             sp.Eq(delta_j, fprime_generic(s_j) * sp.Sum(w_jk * delta_k, (k_, 1, n_next))),
             ". The gradient by a weight from unit i to unit j is",
-            sp.Eq(D(L, sp.Symbol("w_ij")), delta_j * z_i),
+            (D(L, sp.Symbol("w_ij")), delta_j * z_i),
             "(the signal of the unit the weight feeds times the weight's input), "
             "so gradient descent "
             "with learning rate",
@@ -479,11 +482,11 @@ def exercise_1() -> Exercise:
             "changes it by",
             sp.Eq(sp.Symbol("DeltaW_ij"), -theta * delta_j * z_i),
             ". For the chain this gives",
-            sp.Eq(D(L, W_out), delta_out * z_2),
+            (D(L, W_out), delta_out * z_2),
             ",",
-            sp.Eq(D(L, w_2), delta_2 * z_1),
+            (D(L, w_2), delta_2 * z_1),
             "and",
-            sp.Eq(D(L, w_1), delta_1 * x_in),
+            (D(L, w_1), delta_1 * x_in),
             ", the three results above (checked step by step), and the general rule is checked "
             "against finite differences on a branching 2-3-2-1 network.",
         ),
@@ -665,9 +668,11 @@ def fd_gradient(
         if vals[1][1] and vals[-1][1]:
             g = (vals[1][0] - vals[-1][0]) / (2 * h)
         elif vals[1][1]:
-            g, _ = (vals[1][0] - f0) / h, one_sided.append(label)
+            g = (vals[1][0] - f0) / h
+            one_sided.append(label)
         elif vals[-1][1]:
-            g, _ = (f0 - vals[-1][0]) / h, one_sided.append(label)
+            g = (f0 - vals[-1][0]) / h
+            one_sided.append(label)
         else:
             raise ValueError(f"no side of {label} keeps the ReLU states")
         (gW if name == "W" else gw)[idx] = g
@@ -883,7 +888,8 @@ def seed_errata(
         return [], []
     first = rows[0]
     records: list[dict[str, Any]] = []
-    agree, differ = [], []
+    agree: list[str] = []
+    differ: list[str] = []
     for key, seed_value in SEED_FIRST_UPDATE.items():
         ours = np.asarray(first[key], dtype=float)
         same = bool(np.allclose(ours, seed_value, rtol=0, atol=6e-6))
@@ -1362,7 +1368,6 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
     )
     part_a.numeric_checks = [lambda: check_hinge_example(part_a, hinge)]
 
-    T = sp.Transpose
     derivation = Derivation(
         D(L, o_vec),
         (
@@ -1372,23 +1377,13 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
             ),
             Step(
                 T(a_vec - n_active * e_vec) * D(p_vec, o_vec),
-                text(
-                    "only the active terms count:",
-                    sp.Eq(
-                        L, sp.Sum(A[j_idx] * pj, (j_idx, 1, K)) - n_active * py + n_active * margin
-                    ),
-                    ", with",
-                    n_active,
-                    "active terms and",
-                    e_vec,
-                    "the one-hot vector of class y",
-                ),
+                text("only the", n_active, "active terms count"),
             ),
             Step(
                 T(a_vec - n_active * e_vec) * (diag(p_vec) - p_vec * p_vec.T),
                 text(
                     "softmax Jacobian",
-                    sp.Eq(D(pj, ok_), pj * (sp.KroneckerDelta(j_idx, k_idx) - P[k_idx])),
+                    (D(pj, ok_), pj * (sp.KroneckerDelta(j_idx, k_idx) - P[k_idx])),
                 ),
             ),
         ),
@@ -1436,9 +1431,15 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
                 sp.StrictGreaterThan(pj - py + margin, 0),
                 ", and 0 otherwise (and",
                 sp.Eq(A[y_idx], 0),
-                "). In vector form this is the derivation's result,",
+                "). With",
                 n_active,
-                "being the number of active terms. At a kink",
+                "active terms,",
+                (L, sp.Sum(A[j_idx] * pj, (j_idx, 1, K)) - n_active * py + n_active * margin),
+                ", i.e. a linear function of",
+                p_vec,
+                "with the one-hot vector",
+                e_vec,
+                "of class y, which gives the vector form of the derivation. At a kink",
                 sp.Eq(pj - py + margin, 0),
                 "the loss has no derivative; the formula then takes the term as inactive "
                 "(a subgradient).",
