@@ -40,6 +40,11 @@ class KeyLatexPrinter(LatexPrinter):
             return self.notation[name]
         return super()._print_MatrixSymbol(expr)
 
+    def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
+        # Positive terms first: y_out - y_gt, not -y_gt + y_out.
+        terms = super()._as_ordered_terms(expr, order)
+        return sorted(terms, key=lambda t: bool(t.could_extract_minus_sign()))
+
     def _print_D(self, expr: Any) -> str:
         f, x = expr.f, expr.x
         den = rf"\partial {self._print(x)}"

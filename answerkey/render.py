@@ -24,7 +24,7 @@ import sympy as sp
 from . import printing
 from .errors import RenderError
 from .mathfns import to_plain_sympy
-from .model import Assignment, Part, Text
+from .model import Assignment, Block, Part, Text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 FORMATS = ("tex", "md")
@@ -153,10 +153,7 @@ def _solution_view(part: Part, p: Any, m: Any, notation: Mapping[str, str]) -> d
         "facts": [p(f) for f in part.facts],
         "boxed": boxed,
         "remarks": [p(r) for r in part.remarks],
-        "blocks": [
-            {"title": p(b.title), "lines": [(_label(k, m), m(v)) for k, v in b.lines]}
-            for b in part.blocks
-        ],
+        "blocks": [_block_view(b, m, notation) for b in part.blocks],
         "tables": [
             {
                 "header": [_cell(h, p, m) for h in t.header],
@@ -167,6 +164,17 @@ def _solution_view(part: Part, p: Any, m: Any, notation: Mapping[str, str]) -> d
         ],
         "checks": len(part.checks),
     }
+
+
+def _block_view(b: Block, m: Any, notation: Mapping[str, str]) -> dict[str, Any]:
+    """A block's lines in two columns (e.g. forward pass | backward pass), title on top.
+
+    The title is typeset inside the same display so a page break cannot orphan it.
+    """
+    lines = [(_label(k, m), m(v)) for k, v in b.lines]
+    half = (len(lines) + 1) // 2 if len(lines) > 6 else len(lines)
+    columns = [lines[:half], lines[half:]] if half < len(lines) else [lines]
+    return {"title": Safe(printing.math_text(b.title, notation)), "columns": columns}
 
 
 def _label(k: Any, m: Any) -> Safe:
