@@ -76,6 +76,8 @@ NOTATION = {
     "L": r"\mathcal{L}",
     "Delta_w": r"\Delta w",
     "Delta_W": r"\Delta W",
+    "Delta_w_j": r"\Delta w_{j}",
+    "Delta_W_ij": r"\Delta W_{ij}",
     "w_next": r"w + \Delta w",
     "W_next": r"W + \Delta W",
     "DeltaW_ij": r"\Delta W_{i \to j}",
