@@ -25,12 +25,14 @@ import numpy as np
 import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions import MatrixExpr
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
 
 from .errors import AnswerkeyError
 from .instantiate import Concrete
 from .instantiate import Matrix as ConcreteMatrix
 from .mathfns import D, diag, elementwise, hadamard_ones_minus, relu, sigmoid, softmax
-from .model import Instance, Part
+from .model import Assignment, Instance, Part
 from .verify import lambdify, prove_equal
 
 RANDOM_POINTS = 40
@@ -83,6 +85,11 @@ class Token:
     text: str
     pos: int  # 0-based offset in the claim
     literal: bool = False  # a \text{...} word: not split into letters
+    span: int = -1  # length in the source when it differs from len(text)
+
+    @property
+    def end(self) -> int:
+        return self.pos + (self.span if self.span >= 0 else len(self.text))
 
 
 def _tokenize(src: str, offset: int = 0) -> list[Token]:
@@ -156,11 +163,13 @@ def _tokenize(src: str, offset: int = 0) -> list[Token]:
                     if name in _FONT_WRAPPERS:
                         out += _tokenize(inner, offset + j + 1)
                     elif name in _NAME_WRAPPERS:
-                        out.append(Token("name", f"\\{name}{{{inner.strip()}}}", pos))
+                        text = f"\\{name}{{{inner.strip()}}}"
+                        out.append(Token("name", text, pos, span=offset + close + 1 - pos))
                     else:
                         word = inner.replace("\\_", "_").strip()
                         if word:
-                            out.append(Token("word", word, pos, literal=True))
+                            span = offset + close + 1 - pos
+                            out.append(Token("word", word, pos, literal=True, span=span))
                     i = close + 1
                     continue
                 if name in _FONT_WRAPPERS or name in _WORD_WRAPPERS:
@@ -477,8 +486,7 @@ class _Parser:
         if not toks:
             return ""
         start = toks[0].pos
-        end = toks[-1].pos + len(toks[-1].text)
-        text = self.src[start:end]
+        text = self.src[start : toks[-1].end]
         if not text.strip():
             return "".join(t.text for t in toks)
         return text
@@ -781,8 +789,7 @@ class _Parser:
         return node
 
     def _end(self, t: Token) -> int:
-        prev = self.toks[self.i - 1]
-        return prev.pos + len(prev.text) if prev is not t else t.pos + len(t.text)
+        return self.toks[self.i - 1].end
 
     def call(self, t: Token, fn: str, obj: Any = None) -> Node:
         prime = 0
@@ -1182,6 +1189,7 @@ class Counterexample:
     entry: tuple[int, int] | None = None
     functions: Mapping[str, str] = field(default_factory=dict)
     remark: str = ""
+    digits: int = 6  # significant digits shown
 
     def __str__(self) -> str:
         return self.describe()
@@ -1201,8 +1209,9 @@ class Counterexample:
             i, j = self.entry
             claim, key = claim[i][j], key[i][j]
             where = f" entry ({i + 1},{j + 1})"
-        vals = f"the claim's{where} is {_fmt(claim)}, the key's is {_fmt(key)}"
-        text = "; ".join([*parts, vals]) if parts else vals[0].upper() + vals[1:]
+        d = self.digits
+        vals = f"claim{where} = {_fmt(claim, d)}, key{where} = {_fmt(key, d)}"
+        text = "; ".join([*parts, vals])
         return f"{text} ({self.remark})" if self.remark else text
 
     def to_json(self) -> dict[str, Any]:
@@ -1217,13 +1226,13 @@ class Counterexample:
         }
 
 
-def _fmt(v: Any) -> str:
+def _fmt(v: Any, digits: int = 6) -> str:
     if v is None:
         return "undefined"
     if isinstance(v, list):
-        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+        return "[" + ", ".join(_fmt(x, digits) for x in v) + "]"
     if isinstance(v, float):
-        return "undefined" if not math.isfinite(v) else f"{v:.6g}"
+        return "undefined" if not math.isfinite(v) else f"{v:.{digits}g}"
     return str(v)
 
 
@@ -1477,14 +1486,14 @@ def _numeric_verdict(claim: Parsed | Any, key: np.ndarray, decimals: Any) -> Ver
         prec = "at the precision written"
     bad = np.abs(c - key) > tol
     if not bad.any():
-        return Verdict("correct", f"equals the key's value {prec}", how=f"compared {prec}")
+        return Verdict("correct", f"equals the key's value {prec}")
     i, j = (int(k) for k in np.argwhere(bad)[0])
     entry = (i, j) if key.shape != (1, 1) else None
     d = "" if decimals is None else f"written to {int(np.asarray(decimals)[i, j])} decimals"
     return Verdict(
         "incorrect",
         "differs from the key's value" + (f" (entry {i + 1},{j + 1})" if entry else ""),
-        Counterexample({}, _plain(c), _plain(key), entry, {}, d),
+        Counterexample({}, _plain(c), _plain(key), entry, {}, d, digits=12),
     )
 
 
@@ -1576,24 +1585,75 @@ def _match_mistake(
 # Typical mistakes
 
 
-def _show(e: Any) -> str:
-    return sp.sstr(e).replace("**", "^")
+class _PlainPrinter(StrPrinter):
+    """Plain text in the part's own names, for naming mistakes."""
+
+    def __init__(self, names: Mapping[Any, str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def _print_Symbol(self, e: Any) -> str:
+        return self.names.get(e, str(e.name))
+
+    def _print_MatrixSymbol(self, e: Any) -> str:
+        return self.names.get(e, str(e.name))
+
+    def _print_Transpose(self, e: Any) -> str:
+        inner = self._print(e.arg)
+        return (
+            f"({inner})^T"
+            if not isinstance(e.arg, sp.MatrixSymbol) or "^" in inner
+            else f"{inner}^T"
+        )
+
+    def _print_hadamard_ones_minus(self, e: Any) -> str:
+        return f"(1 - {self._print(e.args[0])})"
+
+    def _print_HadamardProduct(self, e: Any) -> str:
+        return " ∘ ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in e.args)
+
+    def _print_diag(self, e: Any) -> str:
+        return f"diag({self._print(e.args[0])})"
+
+    def _print_softmax(self, e: Any) -> str:
+        return f"softmax({self._print(e.args[0])})"
+
+    def _print_elementwise(self, e: Any) -> str:
+        return f"{e.name}({self._print(e.args[1])})"
+
+    def _print_D(self, e: Any) -> str:
+        return f"∂{self._print(e.f)}/∂{self._print(e.x)}"
+
+    def _print_Pow(self, e: Any, rational: bool = False) -> str:
+        return str(super()._print_Pow(e, rational)).replace("**", "^")
+
+
+def _show(e: Any, names: Mapping[Any, str] | None = None) -> str:
+    try:
+        return str(_PlainPrinter(names or {}).doprint(e))
+    except Exception:
+        return sp.sstr(e)
 
 
 def typical_mistakes(
-    key_expr: Any, *, lhs: Any = None, instance: Instance | None = None
+    key_expr: Any,
+    *,
+    lhs: Any = None,
+    instance: Instance | None = None,
+    names: Mapping[Any, str] | None = None,
 ) -> list[tuple[str, Any]]:
     """Wrong answers derived from the right one, each checked to differ from it.
 
     Sign flipped, each factor of each product dropped, each transpose missing, the
     whole answer transposed, and — when `lhs` is a derivative D(f, x) and the
     instance defines some y = softmax(z) between f and x — the softmax Jacobian
-    taken as its diagonal y∘(1-y) (off-diagonal terms ignored).
+    taken as its diagonal y∘(1-y) (off-diagonal terms ignored). `names` (SymPy
+    object -> display name) is used to name the dropped factors.
     """
     key = sp.sympify(key_expr)
     found: list[tuple[str, Any]] = [("sign flipped", -key)]
     for t in sorted(key.atoms(sp.Transpose), key=sp.default_sort_key):
-        found.append((f"missing transpose on {_show(t.arg)}", key.xreplace({t: t.arg})))
+        found.append((f"missing transpose on {_show(t.arg, names)}", key.xreplace({t: t.arg})))
     if (_is_mat(key) and key.shape[0] != 1) or (_is_mat(key) and key.shape[1] != 1):
         found.append(("transposed the whole answer", key.T))
     for node in sp.preorder_traversal(key):
@@ -1604,12 +1664,10 @@ def typical_mistakes(
                 rest = node.args[:k] + node.args[k + 1 :]
                 try:
                     new = rest[0] if len(rest) == 1 else node.func(*rest).doit(deep=False)
-                    if isinstance(node, sp.MatMul | sp.HadamardProduct):
-                        sp.MatMul(*rest) if isinstance(node, sp.MatMul) else None
                     wrong = key.xreplace({node: new})
                 except (sp.ShapeError, ValueError, TypeError):
                     continue
-                found.append((f"dropped the factor {_show(a)}", wrong))
+                found.append((f"dropped the factor {_show(a, names)}", wrong))
     if lhs is not None and instance is not None:
         found += _softmax_mistakes(lhs, instance)
     return _distinct(key, found, instance)
@@ -1695,20 +1753,37 @@ class KeyAnswer:
         part: Part,
         symbols: Mapping[str, Any] | None = None,
         notation: Mapping[str, str] | None = None,
-    ) -> KeyAnswer:
+        quantity: str | None = None,
+    ) -> KeyAnswer | None:
         """The key of a part: its final answer, its last derivation's instances, its symbols.
 
-        Without `symbols`, the part's `data["symbols"]` or else the names in the answer,
-        the derived quantity and the definitions, written as the key prints them.
+        Without `symbols`: the part's `data["symbols"]`, or else every name in the
+        part's answer, derivations and definitions, written as the key prints them
+        (`notation` is `Assignment.notation`). `quantity` (LaTeX, e.g.
+        `\\frac{\\partial L}{\\partial w_1}`) picks the derivation of that quantity
+        instead of the final answer; None when the part has no such derivation.
         """
-        insts = tuple(part.derivations[-1].instances) if part.derivations else ()
         if symbols is None:
             symbols = part.data.get("symbols") if part.data else None
         if symbols is None:
             exprs = [part.final, part.final_lhs]
-            for i in insts:
-                exprs += [*i.defs.keys(), *i.defs.values()]
+            for d in part.derivations:
+                exprs += [d.lhs, d.steps[-1].expr]
+                for i in d.instances:
+                    exprs += [*i.defs.keys(), *i.defs.values()]
             symbols = default_symbols(*exprs, notation=notation)
+        if quantity is not None:
+            try:
+                target = parse_claim(quantity, symbols).expr
+            except ClaimError:
+                return None
+            for d in part.derivations:
+                if d.lhs == target:
+                    return cls(d.steps[-1].expr, dict(symbols), tuple(d.instances), d.lhs)
+            return None
+        if part.final is None:
+            return None
+        insts = tuple(part.derivations[-1].instances) if part.derivations else ()
         return cls(part.final, dict(symbols), insts, part.final_lhs)
 
     def typical_mistakes(self) -> list[tuple[str, Any]]:
@@ -1717,7 +1792,13 @@ class KeyAnswer:
         if _to_numbers(self.answer) is not None:
             return []
         inst = self.instances[0] if self.instances else None
-        return typical_mistakes(self.answer, lhs=self.lhs, instance=inst)
+        names = {}
+        for latex, obj in self.symbols.items():
+            try:
+                names[obj] = canonical_name(latex).replace("\\", "")
+            except ClaimError:
+                continue
+        return typical_mistakes(self.answer, lhs=self.lhs, instance=inst, names=names)
 
 
 def check(latex: str, key: KeyAnswer, *, seed: int = 0) -> Verdict:
@@ -1883,3 +1964,31 @@ def errata(
 ) -> list[Erratum]:
     """Check every claim against the key `resolve` finds for it (None: nothing to check)."""
     return [Erratum(c, check_claim(c, resolve(c), seed=seed)) for c in claims]
+
+
+def key_for(
+    claim: Claim, part: Part | None, notation: Mapping[str, str] | None = None
+) -> KeyAnswer | None:
+    """What `claim` is checked against in `part` (None: nothing computed to check it with).
+
+    A numeric claim with `quantity` and `update` is checked against
+    `part.data["trace"][update - 1][quantity]`; a formula against the part's final
+    answer, or against the derivation of `quantity` when the claim names one.
+    """
+    if part is None:
+        return None
+    if claim.kind == "numeric" or claim.update is not None:
+        trace = part.data.get("trace") if part.data else None
+        if not trace or claim.update is None or claim.quantity is None:
+            return None
+        k = claim.update - 1
+        if not 0 <= k < len(trace) or claim.quantity not in trace[k]:
+            return None
+        return KeyAnswer(trace[k][claim.quantity])
+    return KeyAnswer.from_part(part, notation=notation, quantity=claim.quantity)
+
+
+def audit(assignment: Assignment, claims: Iterable[Claim], *, seed: int = 0) -> list[Erratum]:
+    """The errata of an earlier published solution: every claim checked against the key."""
+    parts = {p.id: p for p in assignment.parts()}
+    return errata(claims, lambda c: key_for(c, parts.get(c.part), assignment.notation), seed=seed)
