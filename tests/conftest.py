@@ -1,0 +1,172 @@
+"""Shared fixtures: cv-assignment9 built once per session, and a registry that holds only it.
+
+The full verified build of cv-assignment9 takes about 20 s, so the tests that only
+read its outputs share one build (`built`). A second, independent clean build runs
+in a subprocess at the same time, for the determinism test.
+
+Builds here resolve "cv-assignment9" through a registry holding only that module
+(`cv_only_registry`), so a solution module another engineer is half-way through
+writing cannot break tests about the pipeline; `tests/test_registry.py` tests the
+real discovery.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import answerkey.build
+import answerkey.cli
+from answerkey import registry
+from answerkey.registry import SolutionModule
+
+ROOT = Path(__file__).resolve().parent.parent
+CV = "cv-assignment9"
+PART_IDS = ["1a", "1b", "2", "3", "4", "5", "6", "7", "8", "9"]
+OUTPUT_FILES = [
+    "answers.json",
+    "handout.md",
+    "handout.pdf",
+    "handout.tex",
+    "key.md",
+    "key.pdf",
+    "key.tex",
+]
+
+needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no pdflatex")
+
+
+def cv_module() -> SolutionModule:
+    """cv-assignment9 as `registry.discover` would describe it, without importing the others."""
+    import solutions.cv_assignment9 as mod
+
+    return SolutionModule(mod.ID, mod.TITLE, mod.PARAMETERS, mod.build, mod)
+
+
+def _only_cv() -> dict[str, SolutionModule]:
+    m = cv_module()
+    return {m.id: m}
+
+
+@pytest.fixture
+def cv_only_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`registry.discover` (and so `select`, `build`, the CLI) sees only cv-assignment9."""
+    for module in (registry, answerkey.build, answerkey.cli):
+        monkeypatch.setattr(module, "discover", _only_cv)
+
+
+# The second clean build, run in its own interpreter, with the same one-module registry.
+_SUBPROCESS_BUILD = """
+import sys
+from pathlib import Path
+import solutions.cv_assignment9 as mod
+import answerkey.build
+import answerkey.cli
+import answerkey.build
+from answerkey import registry
+
+m = registry.SolutionModule(mod.ID, mod.TITLE, mod.PARAMETERS, mod.build, mod)
+registry.discover = answerkey.build.discover = lambda: {m.id: m}
+answerkey.build.build(
+    [m.id], out_root=Path(sys.argv[1]), report=lambda _msg: None, terms_dir=Path("terms")
+)
+"""
+
+
+@dataclass
+class Built:
+    """The outputs of one build of cv-assignment9 (term `default`) and of a second one."""
+
+    root: Path  # out_root of the first build
+    directory: Path  # root / default / cv-assignment9
+    seconds: float
+    messages: list[str]
+    second: Path | None  # the second build's directory, None if it failed
+    second_error: str
+
+    def read(self, name: str) -> bytes:
+        return (self.directory / name).read_bytes()
+
+    def text(self, name: str) -> str:
+        return (self.directory / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    from answerkey.build import build
+
+    root = tmp_path_factory.mktemp("build-1")
+    root2 = tmp_path_factory.mktemp("build-2")
+    second = subprocess.Popen(
+        [sys.executable, "-c", _SUBPROCESS_BUILD, str(root2)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        messages: list[str] = []
+        with pytest.MonkeyPatch.context() as mp:
+            for module in (registry, answerkey.build):
+                mp.setattr(module, "discover", _only_cv)
+            start = time.perf_counter()
+            build([CV], out_root=root, report=messages.append, terms_dir=ROOT / "terms")
+            seconds = time.perf_counter() - start
+        _, err = second.communicate(timeout=300)
+    finally:
+        if second.poll() is None:
+            second.kill()
+            second.wait()
+    ok = second.returncode == 0
+    yield Built(
+        root=root,
+        directory=root / "default" / CV,
+        seconds=seconds,
+        messages=messages,
+        second=root2 / "default" / CV if ok else None,
+        second_error="" if ok else err,
+    )
+
+
+@pytest.fixture(scope="session")
+def answers(built: Built) -> dict:
+    import json
+
+    return json.loads(built.text("answers.json"))
+
+
+def pdf_text(path: Path) -> str:
+    """The text of a PDF, via pypdf (whitespace normalised)."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(path))
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+
+
+def compile_tex(source: str, directory: Path, name: str = "doc") -> subprocess.CompletedProcess:
+    """pdflatex, no shell escape, stopping at the first error, in `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{name}.tex").write_text(source, encoding="utf-8")
+    return subprocess.run(
+        [
+            "pdflatex",
+            "-no-shell-escape",
+            "-interaction=nonstopmode",
+            "-halt-on-error",
+            f"{name}.tex",
+        ],
+        cwd=directory,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=120,
+        check=False,
+    )

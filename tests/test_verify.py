@@ -1,0 +1,358 @@
+"""The verifier: true steps pass, corrupted ones are refused with assignment, part and step.
+
+The mutation tests take cv-assignment9's real parts, corrupt one step the way a
+tired author would (a flipped sign, a dropped factor, a transposed matrix, a
+product in the wrong order, a wrong final answer) and require `verify_part` to
+refuse it with a `VerificationError` that says where.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import solutions.cv_assignment9 as cv
+from answerkey.errors import VerificationError
+from answerkey.instantiate import Matrix
+from answerkey.mathfns import D, T, diag, hadamard_ones_minus, mm, sigmoid
+from answerkey.model import Assignment, Derivation, Exercise, Instance, Part, Step, text
+from answerkey.verify import prove_equal, verify_assignment, verify_derivation, verify_part
+
+x, y, u, a = sp.symbols("x y u a", real=True)
+f = sp.Symbol("f")
+n = sp.Symbol("n", integer=True, positive=True)
+A = sp.MatrixSymbol("A", n, n)
+v = sp.MatrixSymbol("v", n, 1)
+w = sp.MatrixSymbol("w", n, 1)
+
+
+def step(expr: Any, reason: str = "because") -> Step:
+    return Step(expr, text(reason))
+
+
+def part_of(*derivations: Derivation, pid: str = "q") -> Part:
+    return Part(pid, "a test part", [text("Question.")], list(derivations))
+
+
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1)
+
+
+# --- true steps pass --------------------------------------------------------------
+
+
+def test_a_true_scalar_derivation_is_checked_three_ways() -> None:
+    d = Derivation(
+        D(f, x),
+        (step(2 * x * sp.exp(x**2)), step(2 * x * sp.exp(x) ** 0 * sp.exp(x**2))),
+        (Instance(defs={f: sp.exp(x**2)}, label="scalar"),),
+    )
+    records = verify_part("demo", part_of(d))
+    kinds = [r.kind for r in records]
+    assert kinds.count("numeric") == 2
+    assert kinds.count("symbolic") == 2
+    assert kinds.count("finite-difference") == 1
+    assert records[0].subject == "step 1 (scalar)"
+    assert "the quantity derived" in records[0].detail
+    assert "step 1" in records[2].detail  # step 2 is compared with step 1
+
+
+def test_a_true_matrix_gradient_is_checked_at_a_concrete_size() -> None:
+    # d(v^T A w)/dv = (A w)^T = w^T A^T, a row vector in the course's layout.
+    e = sp.Symbol("e")
+    d = Derivation(
+        D(e, v),
+        (step(T(mm(A, w))), step(mm(T(w), T(A)))),
+        (Instance(sizes={n: 3}, defs={e: mm(T(v), A, w)}, label="n = 3"),),
+    )
+    records = verify_part("demo", part_of(d))
+    assert {r.kind for r in records} == {"numeric", "symbolic", "finite-difference"}
+    assert all("(n = 3)" in r.subject for r in records if r.kind != "finite-difference")
+
+
+def test_verify_assignment_fills_every_parts_checks_and_counts_them() -> None:
+    d1 = Derivation(D(f, x), (step(3 * x**2),), (Instance(defs={f: x**3}),))
+    d2 = Derivation(D(f, y), (step(sp.cos(y)),), (Instance(defs={f: sp.sin(y)}),))
+    p1, p2 = part_of(d1, pid="1"), part_of(d2, pid="2")
+    assignment = Assignment("demo", "Demo", [Exercise("1", "E", [], [p1, p2])])
+    total = verify_assignment(assignment)
+    assert p1.checks and p2.checks
+    assert total == len(p1.checks) + len(p2.checks) == assignment.check_count()
+
+
+def test_the_same_seed_gives_the_same_records_and_a_different_seed_other_points() -> None:
+    wrong = Derivation(D(f, x), (step(2 * x + 1),), (Instance(defs={f: x**2}),))
+    messages = []
+    for seed in (0, 0, 1):
+        with pytest.raises(VerificationError) as err:
+            verify_part("demo", part_of(wrong), seed=seed)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    assert messages[0] != messages[2]
+
+
+def test_numeric_checks_contribute_records_and_an_assertion_becomes_a_refusal() -> None:
+    from answerkey.model import CheckRecord
+
+    ok = Part("n", "numbers", [], numeric_checks=[lambda: [CheckRecord("numeric", "x", "ok")]])
+    assert [r.detail for r in verify_part("demo", ok)] == ["ok"]
+
+    def failing() -> list[CheckRecord]:
+        raise AssertionError("w1 after step 3 is 0.25, expected 0.5")
+
+    bad = Part("n2", "numbers", [], numeric_checks=[failing])
+    with pytest.raises(VerificationError, match=r"demo, part n2: w1 after step 3 is 0\.25"):
+        verify_part("demo", bad)
+
+
+def test_a_part_whose_checks_record_nothing_is_refused() -> None:
+    silent = Part("s", "silent", [], numeric_checks=[lambda: []])
+    with pytest.raises(VerificationError, match="part s: no check ran"):
+        verify_part("demo", silent)
+
+
+def test_a_part_with_nothing_to_check_passes_with_no_records() -> None:
+    assert verify_part("demo", Part("p", "prose only", [text("Discuss.")])) == []
+
+
+# --- wrong steps are refused (small examples) -------------------------------------
+
+
+def test_a_wrong_step_is_refused_with_the_point_and_the_entry() -> None:
+    d = Derivation(
+        D(f, x),
+        (step(2 * x * sp.exp(x**2)), step(x * sp.exp(x**2))),
+        (Instance(defs={f: sp.exp(x**2)}, label="scalar"),),
+    )
+    with pytest.raises(VerificationError) as err:
+        verify_part("demo", part_of(d, pid="7b"))
+    msg = str(err.value)
+    assert msg.startswith("verification failed: demo, part 7b, step 2 (scalar): ")
+    assert "differs from step 1 at x=" in msg
+    assert "entry (1,1)" in msg
+    assert err.value.where == "demo, part 7b, step 2 (scalar)"
+
+
+def test_a_transposed_square_matrix_is_refused_although_the_shapes_agree() -> None:
+    e = sp.Symbol("e")
+    d = Derivation(
+        D(e, v),
+        (step(mm(T(w), A)),),  # should be w^T A^T
+        (Instance(sizes={n: 3}, defs={e: mm(T(v), A, w)}, label="n = 3"),),
+    )
+    with pytest.raises(VerificationError, match=r"demo, part q, step 1 \(n = 3\): differs"):
+        verify_part("demo", part_of(d))
+
+
+def test_a_step_of_the_wrong_shape_is_refused() -> None:
+    e = sp.Symbol("e")
+    d = Derivation(
+        D(e, v),
+        (step(mm(A, w)),),  # a column where the gradient is a row
+        (Instance(sizes={n: 3}, defs={e: mm(T(v), A, w)}),),
+    )
+    with pytest.raises(VerificationError, match=r"step 1: shape \(3, 1\) does not match"):
+        verify_part("demo", part_of(d))
+
+
+def test_an_error_too_small_for_the_numeric_check_is_caught_symbolically() -> None:
+    tiny = sp.Rational(1, 10**13) * x
+    d = Derivation(D(f, x), (step(2 * x + tiny),), (Instance(defs={f: x**2}),))
+    with pytest.raises(VerificationError, match="step 1: could not prove it equal"):
+        verify_part("demo", part_of(d))
+    # Without the symbolic proof only the numeric check (and finite differences) run.
+    unproven = dataclasses.replace(d, prove=False)
+    records = verify_part("demo", part_of(unproven))
+    assert "symbolic" not in {r.kind for r in records}
+
+
+def test_every_instance_is_checked() -> None:
+    # sum(v) = 1^T v: true for every n, but this step hard-codes three entries.
+    e = sp.Symbol("e")
+    first3 = sp.OneMatrix(1, 3)
+    d = Derivation(
+        D(e, v),
+        (step(first3),),
+        (
+            Instance(sizes={n: 3}, defs={e: mm(sp.OneMatrix(1, n), v)}, label="n = 3"),
+            Instance(sizes={n: 4}, defs={e: mm(sp.OneMatrix(1, n), v)}, label="n = 4"),
+        ),
+    )
+    with pytest.raises(VerificationError, match=r"step 1 \(n = 4\): shape \(1, 3\)"):
+        verify_part("demo", part_of(d))
+
+
+def test_a_wrong_oracle_fails_the_finite_difference_check() -> None:
+    d = Derivation(
+        D(f, x),
+        (step(2 * x),),
+        (Instance(defs={f: x**2}, label="scalar"),),
+        oracle=lambda vals: vals["x"].item() ** 3,
+    )
+    with pytest.raises(VerificationError) as err:
+        verify_part("demo", part_of(d))
+    assert "part q (scalar)" in str(err.value)
+    assert "finite differences of an independent NumPy oracle" in str(err.value)
+
+
+def test_finite_differences_catch_a_definition_the_steps_agree_with_but_the_oracle_does_not() -> (
+    None
+):
+    # The steps follow the (wrong) definition f = x^3, so only the oracle notices.
+    d = Derivation(
+        D(f, x),
+        (step(3 * x**2),),
+        (Instance(defs={f: x**3}),),
+        oracle=lambda vals: vals["x"].item() ** 2,
+    )
+    with pytest.raises(VerificationError, match="finite differences"):
+        verify_part("demo", part_of(d))
+    right = dataclasses.replace(d, oracle=lambda vals: vals["x"].item() ** 3)
+    assert verify_part("demo", part_of(right))[-1].kind == "finite-difference"
+
+
+def test_verify_derivation_names_the_derivation_when_a_part_has_several() -> None:
+    good = Derivation(D(f, x), (step(2 * x),), (Instance(defs={f: x**2}),))
+    bad = Derivation(D(f, x), (step(-2 * x),), (Instance(defs={f: x**2}),))
+    with pytest.raises(VerificationError, match=r"demo, part q, derivation 2, step 1"):
+        verify_part("demo", part_of(good, bad))
+    assert verify_derivation("here", good, rng())
+
+
+# --- prove_equal ------------------------------------------------------------------
+
+
+def test_prove_equal_reads_sigmoid_identities_as_rational_identities() -> None:
+    left = Matrix([[sigmoid(u) * (1 - sigmoid(u))]])
+    right = Matrix([[sp.exp(-u) / (1 + sp.exp(-u)) ** 2]])
+    assert prove_equal(left, right) == "rational identity"
+    assert prove_equal(Matrix([[sp.log(1 + sp.exp(-u))]]), Matrix([[-sp.log(sigmoid(u))]]))
+
+
+def test_prove_equal_refuses_unequal_entries() -> None:
+    assert prove_equal(Matrix([[x, y]]), Matrix([[x, y + 1]])) is None
+    assert prove_equal(Matrix([[sigmoid(u)]]), Matrix([[1 - sigmoid(u)]])) is None
+
+
+def test_prove_equal_falls_back_to_simplify() -> None:
+    assert prove_equal(Matrix([[sp.sin(x) ** 2 + sp.cos(x) ** 2]]), Matrix([[1]])) == "simplify"
+
+
+# --- mutation tests on cv-assignment9's real parts --------------------------------
+
+
+def replace_step(part: Part, derivation: int, index: int, new: Step) -> Part:
+    """A copy of `part` with one step of one derivation replaced (the original is untouched)."""
+    d = part.derivations[derivation]
+    steps = list(d.steps)
+    steps[index] = new
+    derivations = list(part.derivations)
+    derivations[derivation] = dataclasses.replace(d, steps=tuple(steps))
+    return dataclasses.replace(part, derivations=derivations, checks=[])
+
+
+def corrupt(part: Part, derivation: int, index: int, change: Callable[[Any], Any]) -> Part:
+    old = part.derivations[derivation].steps[index]
+    return replace_step(part, derivation, index, dataclasses.replace(old, expr=change(old.expr)))
+
+
+def cv_part(pid: str) -> Part:
+    return {p.id: p for p in cv.build(cv.PARAMETERS).parts()}[pid]
+
+
+SIGMA_PRIME = diag(sp.HadamardProduct(cv.y1, hadamard_ones_minus(cv.y1)))
+SOFTMAX_JACOBIAN = sp.MatAdd(diag(cv.y2), -mm(cv.y2, T(cv.y2)))
+
+# (part, derivation index, step index, what the mistake is, the corrupted expression)
+MUTATIONS: list[tuple[str, int, int, str, Callable[[Any], Any]]] = [
+    ("1a", 0, 1, "flip a sign", lambda e: -e),
+    ("1a", 0, 0, "drop a factor", lambda e: -sp.log(sigmoid(cv.W))),
+    ("1b", 0, 0, "drop a factor", lambda e: e / cv.W),
+    ("1b", 0, 3, "wrong final answer", lambda e: -cv.ts * cv.W / (1 + sp.exp(-cv.W * cv.xs))),
+    ("2", 0, 3, "flip a sign", lambda e: T(cv.t - cv.y2)),
+    ("2", 0, 3, "transpose a matrix", lambda e: cv.y2 - cv.t),
+    (
+        "2",
+        0,
+        1,
+        "swap a product's order",
+        lambda e: -mm(T(cv.t), SOFTMAX_JACOBIAN, sp.Inverse(diag(cv.y2))),
+    ),
+    ("3", 0, 1, "wrong final answer", lambda e: mm(T(cv.y2), cv.W2)),
+    ("4", 0, 1, "transpose a matrix", lambda e: mm(cv.y1, T(cv.y2 - cv.t))),
+    ("4", 0, 1, "flip a sign", lambda e: mm(cv.t - cv.y2, T(cv.y1))),
+    ("5", 0, 2, "drop a factor", lambda e: sigmoid(cv.u)),
+    ("5", 1, 0, "drop a factor", lambda e: diag(cv.y1)),
+    ("6", 0, 1, "drop a factor", lambda e: mm(T(cv.y2 - cv.t), cv.W2)),
+    ("8", 0, 0, "drop a factor", lambda e: mm(cv.Y2 - cv.Tb, T(cv.Y1))),
+    ("7", 0, 0, "flip a sign", lambda e: -e),  # the one expensive part (a few seconds)
+]
+
+
+@pytest.mark.parametrize(
+    ("pid", "derivation", "index", "mistake", "change"),
+    MUTATIONS,
+    ids=[f"{m[0]}-{m[3].replace(' ', '-')}-d{m[1] + 1}s{m[2] + 1}" for m in MUTATIONS],
+)
+def test_a_corrupted_step_of_cv_assignment9_is_refused(
+    pid: str, derivation: int, index: int, mistake: str, change: Callable[[Any], Any]
+) -> None:
+    original = cv_part(pid)
+    bad = corrupt(original, derivation, index, change)
+    assert bad.derivations[derivation].steps[index] != original.derivations[derivation].steps[index]
+    with pytest.raises(VerificationError) as err:
+        verify_part(cv.ID, bad)
+    msg = str(err.value)
+    where = f"{cv.ID}, part {pid}"
+    if len(original.derivations) > 1:
+        where += f", derivation {derivation + 1}"
+    assert f"{where}, step {index + 1}" in msg, msg
+    assert err.value.where.startswith(where)
+
+
+CHEAP_PARTS = ["1a", "1b", "2", "5"]
+
+
+@pytest.mark.parametrize("pid", CHEAP_PARTS)
+def test_the_true_cheap_parts_of_cv_assignment9_pass(pid: str) -> None:
+    records = verify_part(cv.ID, cv_part(pid))
+    assert records
+    assert {"numeric", "symbolic"} <= {r.kind for r in records}
+
+
+def test_the_mutated_part_leaves_the_original_intact() -> None:
+    original = cv_part("1a")
+    corrupt(original, 0, 1, lambda e: -e)
+    assert verify_part(cv.ID, original)
+
+
+@pytest.mark.parametrize("pid", ["2", "3"])
+def test_a_wrong_oracle_for_a_cv_assignment9_gradient_is_refused(pid: str) -> None:
+    part = cv_part(pid)
+    d = part.derivations[0]
+    assert d.oracle is not None
+
+    def doubled(vals: Any) -> float:
+        return 2.0 * cv.oracle(vals)
+
+    bad = dataclasses.replace(part, derivations=[dataclasses.replace(d, oracle=doubled)])
+    with pytest.raises(VerificationError) as err:
+        verify_part(cv.ID, bad)
+    assert f"{cv.ID}, part {pid}" in str(err.value)
+    assert "finite differences of an independent NumPy oracle" in str(err.value)
+
+
+def test_an_inserted_wrong_intermediate_step_is_refused_even_if_the_result_is_right() -> None:
+    part = cv_part("3")
+    d = part.derivations[0]
+    wrong_middle = step(mm(T(cv.y2 + cv.t), cv.W2), "a plausible slip")
+    bad = dataclasses.replace(
+        part, derivations=[dataclasses.replace(d, steps=(d.steps[0], wrong_middle, d.steps[1]))]
+    )
+    with pytest.raises(VerificationError, match=r"part 3, step 2 .*differs from step 1"):
+        verify_part(cv.ID, bad)
