@@ -66,23 +66,25 @@ def outputs(
     for kind in KINDS:
         if "tex" in formats:
             files[f"{kind}.tex"] = render.render(assignment, "tex", kind, meta).encode()
-        if "md" in formats or "pdf" in formats:
-            md = render.render(assignment, "md", kind, meta)
-            if "md" in formats:
-                files[f"{kind}.md"] = md.encode()
-            if "pdf" in formats:
-                files[f"{kind}.pdf"] = pdf_bytes(md, log_dir, f"{assignment.id}-{kind}")
+        if "md" in formats:
+            files[f"{kind}.md"] = render.render(assignment, "md", kind, meta).encode()
+            for name, svg in render.figure_files(assignment, kind).items():
+                files[name] = svg.encode()
+        if "pdf" in formats:
+            md = render.render(assignment, "md", kind, meta, for_pdf=True)
+            header = render.TIKZ_PREAMBLE if render.figure_files(assignment, kind) else ""
+            files[f"{kind}.pdf"] = pdf_bytes(md, log_dir, f"{assignment.id}-{kind}", header)
     if "json" in formats:
         files["answers.json"] = render.answers_json(assignment, meta).encode()
     return files
 
 
-def pdf_bytes(markdown: str, log_dir: Path, name: str) -> bytes:
+def pdf_bytes(markdown: str, log_dir: Path, name: str, header: str = "") -> bytes:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="answerkey-pdf-") as tmp:
         out = Path(tmp) / "out.pdf"
-        pdf.compile_latex(pdf.markdown_to_latex(markdown), out, log_dir, name)
+        pdf.compile_latex(pdf.markdown_to_latex(markdown, header), out, log_dir, name)
         return out.read_bytes()
 
 

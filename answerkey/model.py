@@ -99,6 +99,21 @@ class Block:
     lines: tuple[tuple[Any, Any], ...]
 
 
+@dataclass(frozen=True)
+class Figure:
+    """A figure drawn from the same description the computation uses.
+
+    `draw` returns an `answerkey.figures.Figure` (TikZ and SVG made from a
+    network description or a list of losses), so solution modules describe
+    and never typeset. `handout` says whether students see it too.
+    """
+
+    name: str
+    caption: Text
+    draw: Callable[[], Any]
+    handout: bool = True
+
+
 @dataclass
 class Part:
     """One numbered part of an exercise: its question and, for the key, its solution."""
@@ -111,6 +126,7 @@ class Part:
     answer: Any = None
     answer_lhs: Any = None
     remarks: Sequence[Text] = ()
+    figures: Sequence[Figure] = ()
     blocks: Sequence[Block] = ()
     tables: Sequence[Table] = ()
     data: Mapping[str, Any] = field(default_factory=dict)
@@ -150,6 +166,7 @@ class Exercise:
     title: str
     intro: Sequence[Text]
     parts: Sequence[Part]
+    figures: Sequence[Figure] = ()
 
 
 @dataclass

@@ -19,7 +19,10 @@ import pypandoc
 from .errors import RenderError
 from .render import TEMPLATES
 
-MARKDOWN = "markdown-auto_identifiers-raw_tex-raw_html-raw_attribute-citations"
+MARKDOWN = "markdown-auto_identifiers-raw_tex-raw_html-raw_attribute-citations-implicit_figures"
+# The Markdown made for the PDF carries our figures as ```{=latex} blocks; every
+# string from outside is escaped (backticks included), so only we can write one.
+MARKDOWN_FOR_PDF = "markdown-auto_identifiers-raw_tex-raw_html-citations-implicit_figures"
 SOURCE_DATE_EPOCH = "1700000000"
 PDFLATEX_FLAGS = [
     "-no-shell-escape",
@@ -38,16 +41,14 @@ def reproducible_env() -> dict[str, str]:
     return env
 
 
-def markdown_to_latex(markdown: str) -> str:
+def markdown_to_latex(markdown: str, header: str = "") -> str:
     """pandoc's standalone LaTeX for our Markdown, through the lean template."""
+    args = ["--standalone", f"--template={TEMPLATES / 'pandoc.latex'}"]
+    if header:
+        args.append(f"--variable=header-includes:{header}")
     try:
         return str(
-            pypandoc.convert_text(
-                markdown,
-                "latex",
-                format=MARKDOWN,
-                extra_args=["--standalone", f"--template={TEMPLATES / 'pandoc.latex'}"],
-            )
+            pypandoc.convert_text(markdown, "latex", format=MARKDOWN_FOR_PDF, extra_args=args)
         )
     except (RuntimeError, OSError) as exc:
         raise RenderError(f"pandoc failed: {str(exc).strip().splitlines()[-1]}") from None

@@ -23,8 +23,9 @@ import sympy as sp
 
 from . import printing
 from .errors import RenderError
+from .figures import TIKZ_PREAMBLE
 from .mathfns import to_plain_sympy
-from .model import Assignment, Block, Part, Text
+from .model import Assignment, Block, Figure, Part, Text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 FORMATS = ("tex", "md")
@@ -78,12 +79,16 @@ def environment(fmt: str) -> jinja2.Environment:
     return env
 
 
-def render(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> str:
-    """The `kind` ("key" or "handout") document of `assignment` in `fmt` ("tex" or "md")."""
+def render(assignment: Assignment, fmt: str, kind: str, meta: Meta, for_pdf: bool = False) -> str:
+    """The `kind` ("key" or "handout") document of `assignment` in `fmt` ("tex" or "md").
+
+    `for_pdf` makes the Markdown that pandoc turns into the PDF: figures as TikZ
+    (raw LaTeX blocks) instead of links to the SVG files beside the document.
+    """
     name = f"document.{fmt}.j2"
     try:
         template = environment(fmt).get_template(name)
-        return template.render(doc=view(assignment, fmt, kind, meta))
+        return template.render(doc={**view(assignment, fmt, kind, meta), "for_pdf": for_pdf})
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"templates/{exc.name or name}:{exc.lineno}: {exc.message}") from None
     except jinja2.TemplateError as exc:
@@ -101,6 +106,9 @@ def view(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> dict[str, A
     def m(obj: Any) -> Safe:
         return Safe(printing.latex(obj, notation))
 
+    def figs(figures: Any) -> list[dict[str, Any]]:
+        return [_figure_view(f, p(f.caption)) for f in figures if key or f.handout]
+
     exercises = []
     for ex in assignment.exercises:
         parts = []
@@ -112,12 +120,14 @@ def view(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> dict[str, A
             }
             if key:
                 pv.update(_solution_view(part, p, m, notation))
+            pv["figures"] = figs(part.figures)
             parts.append(pv)
         exercises.append(
             {
                 "number": ex.number,
                 "title": ex.title,
                 "intro": [p(t) for t in ex.intro],
+                "figures": figs(ex.figures),
                 "parts": parts,
             }
         )
@@ -131,6 +141,10 @@ def view(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> dict[str, A
         "variant": meta.variant,
         "provenance": meta.provenance,
         "exercises": exercises,
+        "has_figures": any(
+            ex["figures"] or any(pt["figures"] for pt in ex["parts"]) for ex in exercises
+        ),
+        "tikz_preamble": Safe(TIKZ_PREAMBLE),
         "check_count": assignment.check_count() if key else 0,
         "source": assignment.source,
         "errata_note": meta.errata_note,
@@ -163,6 +177,36 @@ def _solution_view(part: Part, p: Any, m: Any, notation: Mapping[str, str]) -> d
             for t in part.tables
         ],
         "checks": len(part.checks),
+    }
+
+
+def drawn(figure: Figure) -> Any:
+    """The figure's drawing (TikZ and SVG), made once per figure object."""
+    if figure not in _DRAWN:
+        _DRAWN[figure] = figure.draw()
+    return _DRAWN[figure]
+
+
+_DRAWN: dict[Figure, Any] = {}
+
+
+def figure_files(assignment: Assignment, kind: str) -> dict[str, str]:
+    """The SVG files the Markdown of `kind` links to, by file name."""
+    out = {}
+    for ex in assignment.exercises:
+        for f in [*ex.figures, *(g for part in ex.parts for g in part.figures)]:
+            if kind == "key" or f.handout:
+                out[f"{f.name}.svg"] = drawn(f).svg
+    return out
+
+
+def _figure_view(figure: Figure, caption: Safe) -> dict[str, Any]:
+    d = drawn(figure)
+    return {
+        "tikz": Safe(d.tikz),
+        "file": Safe(f"{figure.name}.svg"),
+        "alt": d.alt,
+        "caption": caption,
     }
 
 

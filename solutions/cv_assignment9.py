@@ -25,7 +25,8 @@ from answerkey.mathfns import (
     softmax,
     sqnorm,
 )
-from answerkey.model import Assignment, Derivation, Exercise, Instance, Part, Step, text
+from answerkey import figures
+from answerkey.model import Assignment, Derivation, Exercise, Figure, Instance, Part, Step, text
 
 ID = "cv-assignment9"
 TITLE = "CV Assignment 9"
@@ -586,11 +587,17 @@ def build(params: Mapping[str, Any]) -> Assignment:
         eq(E, -mm(T(t), elementwise("log", y2))),
         ". Derivatives of a scalar by a column vector are row vectors; by a matrix, they have the matrix's shape.",
     )
+    diagram = Figure(
+        "network",
+        text("The network (the figure lost from the earlier published solution)."),
+        lambda: figures.network_figure("network", figures.cv_assignment9_network()),
+    )
     exercise = Exercise(
         "1",
         "Backpropagation through a sigmoid-softmax network",
         [intro],
-        [
+        figures=[diagram],
+        parts=[
             part_1a(),
             part_1b(),
             part_2(),
