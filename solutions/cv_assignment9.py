@@ -13,19 +13,19 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from answerkey import figures
 from answerkey.mathfns import (
     D,
     T,
     diag,
-    eq,
     elementwise,
+    eq,
     hadamard_ones_minus,
     mm,
     sigmoid,
     softmax,
     sqnorm,
 )
-from answerkey import figures
 from answerkey.model import Assignment, Derivation, Exercise, Figure, Instance, Part, Step, text
 
 ID = "cv-assignment9"
@@ -585,7 +585,8 @@ def build(params: Mapping[str, Any]) -> Assignment:
         t,
         "the cross-entropy error is",
         eq(E, -mm(T(t), elementwise("log", y2))),
-        ". Derivatives of a scalar by a column vector are row vectors; by a matrix, they have the matrix's shape.",
+        ". Derivatives of a scalar by a column vector are row vectors;",
+        "by a matrix, they have the matrix's shape.",
     )
     diagram = Figure(
         "network",
