@@ -35,6 +35,7 @@ FD_TOL = 1e-6
 DEFAULT_DOMAIN = (-1.5, 1.5)
 SIMPLIFY_MAX_OPS = 400
 
+
 def _heaviside(u: Any, h0: float = 0.0) -> Any:
     return np.where(u > 0, 1.0, np.where(u < 0, 0.0, h0))
 
