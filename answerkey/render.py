@@ -109,7 +109,7 @@ def view(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> dict[str, A
     def figs(figures: Any) -> list[dict[str, Any]]:
         return [_figure_view(f, p(f.caption)) for f in figures if key or f.handout]
 
-    exercises = []
+    exercises: list[dict[str, Any]] = []
     for ex in assignment.exercises:
         parts = []
         for part in ex.parts:
