@@ -1,0 +1,188 @@
+"""Rendering: templates see printed text only, anything else is escaped, the handout has
+no solutions, and answers.json gives every final answer as LaTeX and as SymPy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+import solutions.cv_assignment9 as cv
+from answerkey import render
+from answerkey.errors import RenderError
+from answerkey.mathfns import D, T, mm, to_plain_sympy
+from answerkey.model import Assignment, Derivation, Exercise, Instance, Part, Step, text
+from answerkey.verify import verify_assignment
+
+NASTY = r"\input{/etc/hostname} 50% & $x$ #1 ~ ^ _ {}"
+META = render.Meta(course="Deep Learning", label="2026-winter", variant="03")
+
+
+def small_cv() -> Assignment:
+    """cv-assignment9 cut down to its two cheap scalar parts, verified."""
+    full = cv.build(cv.PARAMETERS)
+    ex = full.exercises[0]
+    parts = [p for p in ex.parts if p.id in ("1a", "1b")]
+    a = Assignment(full.id, full.title, [Exercise(ex.number, ex.title, ex.intro, parts)])
+    a.notation = full.notation
+    verify_assignment(a)
+    return a
+
+
+def reasons(a: Assignment) -> list[str]:
+    """The prose of every step's reason (long enough not to occur by chance)."""
+    return [
+        item
+        for p in a.parts()
+        for d in p.derivations
+        for s in d.steps
+        for item in s.reason.items
+        if isinstance(item, str) and len(item) > 8
+    ]
+
+
+@pytest.fixture(scope="module")
+def small() -> Assignment:
+    return small_cv()
+
+
+def hostile() -> Assignment:
+    """An assignment whose every plain string is an injection attempt."""
+    x, f = sp.symbols("x f")
+    d = Derivation(D(f, x), (Step(2 * x, text(NASTY)),), (Instance(defs={f: x**2}),))
+    part = Part(NASTY, NASTY, [text(NASTY, x, NASTY)], [d], remarks=[text(NASTY)])
+    a = Assignment("demo", NASTY, [Exercise("1", NASTY, [text(NASTY)], [part])])
+    verify_assignment(a)
+    return a
+
+
+@pytest.mark.parametrize("fmt", ["tex", "md"])
+def test_the_key_has_every_part_its_steps_and_boxed_results(small: Assignment, fmt: str) -> None:
+    out = render.render(small, fmt, "key", META)
+    assert "Part 1a" in out and "a single sigmoid unit" in out
+    assert "Part 1b" in out and "the same unit, by its input" in out
+    assert out.count(r"\boxed") == 2
+    assert r"\log{\left(1 + e^{- W x} \right)}" in out
+    assert f"{small.check_count()} checks passed" in out
+    assert out.count("&=") == sum(len(d.steps) for p in small.parts() for d in p.derivations)
+    for reason in reasons(small):
+        assert render.printing.escape_latex(reason) in out
+
+
+@pytest.mark.parametrize("fmt", ["tex", "md"])
+def test_the_handout_has_the_questions_and_no_solutions(small: Assignment, fmt: str) -> None:
+    key = render.render(small, fmt, "key", META)
+    out = render.render(small, fmt, "handout", META)
+    assert "Part 1a" in out and "Part 1b" in out
+    assert r"\frac{\partial E}{\partial t}" in out  # the question asks for it
+    assert r"\boxed" not in out
+    assert "checks passed" not in out
+    assert "&=" not in out
+    for reason in reasons(small):
+        assert render.printing.escape_latex(reason) not in out
+    for part in small.parts():
+        answer = render.printing.latex(part.final, small.notation)
+        assert answer in key
+        assert answer not in out
+
+
+def test_the_handouts_view_holds_no_solution_data(small: Assignment) -> None:
+    v = render.view(small, "md", "handout", META)
+    for ex in v["exercises"]:
+        for part in ex["parts"]:
+            assert set(part) == {"id", "title", "question", "figures"}
+    assert v["check_count"] == 0
+
+
+@pytest.mark.parametrize("fmt", ["tex", "md"])
+def test_rendering_is_deterministic(small: Assignment, fmt: str) -> None:
+    assert render.render(small, fmt, "key", META) == render.render(small, fmt, "key", META)
+
+
+def test_the_title_block_shows_course_term_and_variant(small: Assignment) -> None:
+    for fmt in ("tex", "md"):
+        out = render.render(small, fmt, "key", META)
+        assert "Deep Learning" in out and "2026-winter" in out and "03" in out
+
+
+@pytest.mark.parametrize(
+    ("fmt", "escaped"),
+    [
+        ("tex", r"\textbackslash{}input\{/etc/hostname\} 50\% \& \$x\$ \#1"),
+        ("md", r"\\input\{/etc/hostname\} 50% \& \$x\$ \#1"),
+    ],
+)
+def test_every_plain_string_reaching_a_template_is_escaped(fmt: str, escaped: str) -> None:
+    a = hostile()
+    meta = render.Meta(course=NASTY, label=NASTY, variant=NASTY)
+    for kind in ("key", "handout"):
+        out = render.render(a, fmt, kind, meta)
+        assert NASTY not in out
+        assert escaped in out
+        assert r"\input{" not in out.replace(r"\text{", "")
+
+
+def test_a_broken_template_is_a_render_error_naming_file_and_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small: Assignment
+) -> None:
+    (tmp_path / "document.md.j2").write_text("fine\n{% for x in %}\n")
+    monkeypatch.setattr(render, "TEMPLATES", tmp_path)
+    with pytest.raises(RenderError, match=r"templates/document\.md\.j2:2: "):
+        render.render(small, "md", "key", META)
+
+
+def test_an_undefined_template_variable_is_a_render_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small: Assignment
+) -> None:
+    (tmp_path / "document.md.j2").write_text("{{ doc.no_such_field }}\n")
+    monkeypatch.setattr(render, "TEMPLATES", tmp_path)
+    with pytest.raises(RenderError, match="no_such_field"):
+        render.render(small, "md", "key", META)
+
+
+# --- answers.json -----------------------------------------------------------------
+
+
+def test_answers_json_has_latex_sympy_and_checks_per_part(small: Assignment) -> None:
+    doc = json.loads(render.answers_json(small, META))
+    assert doc["assignment"] == "cv-assignment9"
+    assert doc["term"] == "2026-winter"
+    assert doc["checks_passed"] == small.check_count()
+    assert list(doc["parts"]) == ["1a", "1b"]
+    one_a = doc["parts"]["1a"]
+    assert one_a["latex"] == r"\log{\left(1 + e^{- W x} \right)}"
+    back = sp.sympify(one_a["sympy"])
+    assert {str(s) for s in back.free_symbols} == {"W", "x"}
+    by_name = back.subs({s: sp.Symbol(str(s)) for s in back.free_symbols})
+    assert by_name == sp.log(1 + sp.exp(-sp.Symbol("W") * sp.Symbol("x")))
+    assert len(one_a["checks"]) == len(small.parts()[0].checks)
+    assert {c["kind"] for c in one_a["checks"]} == {"numeric", "symbolic", "finite-difference"}
+
+
+def test_answers_json_is_stable_text(small: Assignment) -> None:
+    a, b = render.answers_json(small, META), render.answers_json(small, META)
+    assert a == b and a.endswith("}\n")
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        T(cv.y2 - cv.t),
+        mm(cv.y2 - cv.t, T(cv.y1)),
+        mm(T(cv.y2 - cv.t), cv.W2),
+        mm(cv.y2 - cv.t, T(cv.y1)) + cv.lam * cv.W2,
+    ],
+    ids=["row", "outer-product", "product", "sum"],
+)
+def test_sympy_strings_of_matrix_answers_read_back_to_the_same_expression(expr: object) -> None:
+    s = render.sympy_string(expr)
+    assert sp.sympify(s) == to_plain_sympy(expr)
+
+
+def test_sympy_strings_of_numbers_are_plain_values() -> None:
+    import numpy as np
+
+    assert render.sympy_string(np.array([0.5, 0.25])) == "[0.5, 0.25]"
+    assert sp.sympify(render.sympy_string(0.125)) == sp.Float(0.125)
