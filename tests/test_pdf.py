@@ -1,0 +1,108 @@
+"""The PDF step: pandoc reads our Markdown with raw TeX off, pdflatex runs without shell
+escape, errors come back readable with the log kept, and the bytes are reproducible."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import needs_pdflatex, pdf_text
+
+from answerkey import pdf, printing
+from answerkey.errors import RenderError
+
+pytestmark = needs_pdflatex
+
+
+def secret(tmp_path: Path) -> tuple[Path, str]:
+    marker = "SECRETMARKERQZX"
+    path = tmp_path / "secret.tex"
+    path.write_text(marker + "\n")
+    return path, marker
+
+
+def to_pdf(markdown: str, tmp_path: Path, name: str = "doc") -> str:
+    out = tmp_path / f"{name}.pdf"
+    pdf.compile_latex(pdf.markdown_to_latex(markdown), out, tmp_path / "logs", name)
+    return pdf_text(out)
+
+
+def test_markdown_becomes_a_standalone_latex_document() -> None:
+    tex = pdf.markdown_to_latex("# Title\n\nSome *text* and $x^2$.\n")
+    assert tex.lstrip().startswith(r"\documentclass")
+    assert r"\begin{document}" in tex and r"\end{document}" in tex
+    assert r"\(x^2\)" in tex
+
+
+def test_raw_tex_in_markdown_is_not_executed(tmp_path: Path) -> None:
+    path, marker = secret(tmp_path)
+    got = to_pdf(f"before \\input{{{path}}} after\n", tmp_path)
+    assert marker not in got
+    assert got.startswith("before \\input{")  # typeset as text
+
+
+def test_an_escaped_raw_latex_block_is_not_executed(tmp_path: Path) -> None:
+    path, marker = secret(tmp_path)
+    attack = f"```{{=latex}}\n\\input{{{path}}}\n```"
+    got = to_pdf(printing.escape_markdown(attack) + "\n", tmp_path)
+    assert marker not in got
+
+
+def test_an_unescaped_raw_latex_block_would_be_executed(tmp_path: Path) -> None:
+    """The control for the test above: the PDF Markdown does accept raw blocks."""
+    path, marker = secret(tmp_path)
+    got = to_pdf(f"```{{=latex}}\n\\input{{{path}}}\n```\n", tmp_path)
+    assert marker in got
+
+
+def test_shell_escape_is_off(tmp_path: Path) -> None:
+    assert "-no-shell-escape" in pdf.PDFLATEX_FLAGS
+    assert pdf.reproducible_env()["shell_escape"] == "f"
+    source = (
+        r"\documentclass{article}\begin{document}"
+        r"\immediate\write18{touch " + str(tmp_path / "pwned") + r"}ok\end{document}"
+    )
+    pdf.compile_latex(source, tmp_path / "out.pdf", tmp_path / "logs", "w18")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_the_same_source_gives_the_same_bytes(tmp_path: Path) -> None:
+    source = pdf.markdown_to_latex("# Same\n\nEvery time, $a + b$.\n")
+    pdf.compile_latex(source, tmp_path / "a.pdf", tmp_path / "logs", "a")
+    pdf.compile_latex(source, tmp_path / "b.pdf", tmp_path / "logs", "b")
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+
+
+def test_a_latex_error_names_the_line_shows_the_source_and_keeps_the_log(tmp_path: Path) -> None:
+    source = "\\documentclass{article}\n\\begin{document}\nfine\n\\nosuchmacro\n\\end{document}\n"
+    logs = tmp_path / "logs"
+    with pytest.raises(RenderError) as err:
+        pdf.compile_latex(source, tmp_path / "out.pdf", logs, "broken")
+    msg = str(err.value)
+    assert msg.startswith("LaTeX error in broken, line 4: Undefined control sequence")
+    assert ">    4 | \\nosuchmacro" in msg
+    assert f"full log: {logs / 'broken.log'}" in msg
+    assert (logs / "broken.log").exists()
+    assert (logs / "broken.tex").read_text() == source
+    assert not (tmp_path / "out.pdf").exists()
+
+
+def test_a_missing_pdflatex_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    with pytest.raises(RenderError, match="pdflatex not found"):
+        pdf.compile_latex("x", tmp_path / "out.pdf", tmp_path, "x")
+
+
+def test_latex_error_reads_a_classic_bang_error_too(tmp_path: Path) -> None:
+    log = "This is pdfTeX\n! Missing $ inserted.\n<inserted text>\nl.3 a_b\n"
+    msg = pdf.latex_error("one\ntwo\na_b\nfour\n", log, tmp_path / "x.log", "doc")
+    assert msg.startswith("LaTeX error in doc, line 3: Missing $ inserted.")
+    assert ">    3 | a_b" in msg
+
+
+def test_an_unreadable_log_still_points_at_it(tmp_path: Path) -> None:
+    msg = pdf.latex_error("src", "no error lines here", tmp_path / "x.log", "doc")
+    assert msg == f"LaTeX failed on doc; full log: {tmp_path / 'x.log'}"
