@@ -207,7 +207,8 @@ _UNICODE_MATH = {
 _LATEX_SPECIALS.update({k: rf"\ensuremath{{{v}}}" for k, v in _UNICODE_MATH.items()})
 _LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIALS))
 _MD_RE = re.compile(r"([\\`*_{}\[\]#|<>$~^&@])")
-_MD_LINE_START = re.compile(r"^(\s*)([-+=]|\d+[.)])")
+_MD_BULLET = re.compile(r"^(\s*)([-+=])")
+_MD_ORDERED = re.compile(r"^(\s*\d+)([.)])")
 
 
 def escape_latex(s: str) -> str:
@@ -218,7 +219,9 @@ def escape_latex(s: str) -> str:
 def escape_markdown(s: str) -> str:
     """Text that reaches pandoc Markdown literally (backslash-escape ASCII punctuation)."""
     out = _MD_RE.sub(r"\\\1", s)
-    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), out)
+    # A line must not start a list: escape the bullet, or the dot/paren after a number.
+    out = _MD_BULLET.sub(lambda m: m.group(1) + "\\" + m.group(2), out)
+    return _MD_ORDERED.sub(lambda m: m.group(1) + "\\" + m.group(2), out)
 
 
 def prose(t: Text | str, fmt: str, notation: Mapping[str, str] | None = None) -> str:
