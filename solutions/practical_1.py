@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+from answerkey import figures
 from answerkey.errors import VerificationError
 from answerkey.mathfns import D, T, diag, elementwise, relu, sigmoid, softmax
 from answerkey.model import (
@@ -24,6 +25,7 @@ from answerkey.model import (
     CheckRecord,
     Derivation,
     Exercise,
+    Figure,
     Instance,
     Part,
     Step,
@@ -526,7 +528,12 @@ def exercise_1() -> Exercise:
             ".",
         )
     ]
-    return Exercise("1", "Backpropagation through a chain", intro, parts)
+    chain = Figure(
+        "chain",
+        text("The chain of exercise 1."),
+        lambda: figures.network_figure("chain", figures.practical1_chain_network()),
+    )
+    return Exercise("1", "Backpropagation through a chain", intro, parts, figures=[chain])
 
 
 # --------------------------------------------------------------------------- exercise 2
@@ -1073,7 +1080,23 @@ def exercise_2(trace: Mapping[str, Any]) -> Exercise:
         data={"trace": rows, "seed_errata": errata},
     )
     part.numeric_checks = [lambda: check_trace(part, trace)]
-    return Exercise("2", "A numeric trace", [], [part])
+    W0, w0 = trace["W"], trace["w"]
+    network = Figure(
+        "network",
+        text("The network with its initial weights (on the edges)."),
+        lambda: figures.network_figure("network", figures.practical1_ex2_network(W0, w0)),
+    )
+    losses = [row["loss"] for row in rows]
+    samples = [row["sample"] for row in rows]
+    part.figures = [
+        Figure(
+            "loss-curve",
+            text("The loss of each update, coloured by sample."),
+            lambda: figures.loss_curve_figure("loss-curve", losses, samples),
+            handout=False,
+        )
+    ]
+    return Exercise("2", "A numeric trace", [], [part], figures=[network])
 
 
 # --------------------------------------------------------------------------- exercise 3
