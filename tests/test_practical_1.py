@@ -335,3 +335,19 @@ def test_printer_handles_every_text(key: Assignment) -> None:
         for d in p.derivations:
             for s in d.steps:
                 latex(s.expr, key.notation)
+
+
+def test_the_network_figure_shows_the_terms_initial_weights() -> None:
+    """Change a weight in the term and the exercise-2 diagram (key and handout) follows."""
+    from answerkey import render
+
+    params = copy.deepcopy(p1.PARAMETERS)
+    params["trace"]["W"] = [[0.37, 0.7, 0.0], [0.01, 0.43, 0.88]]
+    assignment = p1.build(params)
+    for kind in ("key", "handout"):
+        svg = render.figure_files(assignment, kind)["network.svg"]
+        assert "0.37" in svg and "0.60" not in svg
+        tex = render.render(assignment, "tex", kind, render.Meta())
+        assert "0.37" in tex
+    assert "loss-curve.svg" not in render.figure_files(assignment, "handout")
+    assert "loss-curve.svg" in render.figure_files(assignment, "key")
