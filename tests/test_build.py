@@ -1,0 +1,208 @@
+"""The pipeline: every file is produced, two clean builds agree, and a failed check —
+or any failure before publishing — leaves the previous key exactly as it was."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import CV, OUTPUT_FILES, ROOT, Built, compile_tex, needs_pdflatex
+
+import answerkey.build as pipeline
+import solutions.cv_assignment9 as cv
+from answerkey import cli, render
+from answerkey.errors import RenderError, UsageError, VerificationError
+from answerkey.model import Assignment, Exercise
+from answerkey.verify import verify_assignment
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under `root` (hidden ones too) with its bytes and modification time."""
+    return {
+        str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+# --- the outputs ------------------------------------------------------------------
+
+
+def test_the_build_writes_every_file_and_nothing_half_written(built: Built) -> None:
+    names = sorted(p.name for p in built.directory.iterdir())
+    assert set(OUTPUT_FILES) <= set(names)
+    extra = set(names) - set(OUTPUT_FILES)
+    assert all(name.endswith(".svg") for name in extra), extra  # figures for the Markdown
+    for name in names:
+        assert (built.directory / name).stat().st_size > 0, name
+    assert not [p for p in built.root.rglob("*") if ".partial" in p.name]
+
+
+def test_the_build_reports_what_it_verified_and_wrote(built: Built) -> None:
+    text = "\n".join(built.messages)
+    assert "checks passed" in text
+    assert str(built.directory) in text
+
+
+def test_pdfs_are_pdfs(built: Built) -> None:
+    for name in ("key.pdf", "handout.pdf"):
+        data = built.read(name)
+        assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("name", ["key.tex", "handout.tex"])
+def test_each_tex_file_compiles_standalone(built: Built, name: str, tmp_path: Path) -> None:
+    proc = compile_tex(built.text(name), tmp_path, "doc")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert (tmp_path / "doc.pdf").stat().st_size > 0
+    assert "Undefined control sequence" not in proc.stdout
+
+
+@pytest.mark.parametrize("name", ["key.tex", "key.md", "handout.tex", "handout.md", "answers.json"])
+def test_two_clean_builds_give_byte_identical_text_outputs(built: Built, name: str) -> None:
+    assert built.second is not None, built.second_error
+    assert built.read(name) == (built.second / name).read_bytes()
+
+
+@pytest.mark.parametrize("name", ["key.pdf", "handout.pdf"])
+def test_two_clean_builds_give_byte_identical_pdfs(built: Built, name: str) -> None:
+    assert built.second is not None, built.second_error
+    assert built.read(name) == (built.second / name).read_bytes()
+
+
+# --- a wrong step planted in the solution module ------------------------------------
+
+
+@pytest.fixture
+def previous(built: Built, tmp_path: Path) -> Path:
+    """A copy of the shared build's output root: 'the previous key', ours to break."""
+    root = tmp_path / "out"
+    shutil.copytree(built.root, root)
+    return root
+
+
+ORIGINAL_PART_2 = cv.part_2
+
+
+def wrong_part_2() -> object:
+    part = ORIGINAL_PART_2()
+    d = part.derivations[0]
+    last = d.steps[-1]
+    wrong = dataclasses.replace(last, expr=cv.T(cv.t - cv.y2))  # a flipped sign
+    return dataclasses.replace(
+        part, derivations=[dataclasses.replace(d, steps=(*d.steps[:-1], wrong))]
+    )
+
+
+@pytest.mark.usefixtures("cv_only_registry")
+def test_a_wrong_step_fails_the_build_and_leaves_the_previous_key(
+    previous: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(previous)
+    monkeypatch.setattr(cv, "part_2", wrong_part_2)
+    monkeypatch.chdir(ROOT)
+    code = cli.main(["build", CV, "--out", str(previous)])
+    err = capsys.readouterr().err
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert lines[0].startswith(f"answerkey: error: verification failed: {CV}, part 2, step 4")
+    assert "Traceback" not in err
+    assert snapshot(previous) == before
+
+
+@pytest.mark.usefixtures("cv_only_registry")
+def test_the_pipeline_raises_before_writing(
+    previous: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = snapshot(previous)
+    monkeypatch.setattr(cv, "part_2", wrong_part_2)
+    with pytest.raises(VerificationError, match=f"{CV}, part 2"):
+        pipeline.build([CV], out_root=previous, report=lambda _m: None, terms_dir=ROOT / "terms")
+    assert snapshot(previous) == before
+
+
+@pytest.mark.usefixtures("cv_only_registry")
+def test_a_failure_after_verification_also_leaves_the_previous_key(
+    previous: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The PDF step fails after everything verified: still nothing is written."""
+    before = snapshot(previous)
+    fast = small_assignment()
+    monkeypatch.setattr(cv, "build", lambda _params: fast)
+    monkeypatch.setattr(pipeline, "verify_assignment", lambda a: a.check_count())
+
+    def broken(*_args: object) -> None:
+        raise RenderError("LaTeX error in cv-assignment9-handout, line 1: boom")
+
+    monkeypatch.setattr(pipeline.pdf, "compile_latex", broken)
+    with pytest.raises(RenderError):
+        pipeline.build([CV], out_root=previous, report=lambda _m: None, terms_dir=ROOT / "terms")
+    assert snapshot(previous) == before
+
+
+def small_assignment() -> Assignment:
+    """cv-assignment9's parts 1a and 1b only, verified (well under a second)."""
+    full = cv.build(cv.PARAMETERS)
+    ex = full.exercises[0]
+    parts = [p for p in ex.parts if p.id in ("1a", "1b")]
+    a = Assignment(full.id, full.title, [Exercise(ex.number, ex.title, ex.intro, parts)])
+    a.notation = full.notation
+    verify_assignment(a)
+    return a
+
+
+# --- pieces of the pipeline --------------------------------------------------------
+
+
+def test_outputs_makes_only_the_formats_asked_for(tmp_path: Path) -> None:
+    a = small_assignment()
+    meta = render.Meta()
+    assert set(pipeline.outputs(a, ("tex",), meta, tmp_path)) == {"key.tex", "handout.tex"}
+    assert set(pipeline.outputs(a, ("json",), meta, tmp_path)) == {"answers.json"}
+    md = pipeline.outputs(a, ("md",), meta, tmp_path)
+    assert {"key.md", "handout.md"} <= set(md)
+    assert not [k for k in md if k.endswith((".tex", ".pdf", ".json"))]
+
+
+def test_publish_replaces_files_and_cleans_up_after_a_killed_build(tmp_path: Path) -> None:
+    d = tmp_path / "out"
+    d.mkdir()
+    (d / "key.md").write_bytes(b"old")
+    (d / ".key.md.partial-99999").write_bytes(b"left by a killed build")
+    pipeline.publish(d, {"key.md": b"new", "answers.json": b"{}"})
+    assert sorted(p.name for p in d.iterdir()) == ["answers.json", "key.md"]
+    assert (d / "key.md").read_bytes() == b"new"
+
+
+def test_publish_that_fails_while_staging_changes_nothing(tmp_path: Path) -> None:
+    d = tmp_path / "out"
+    d.mkdir()
+    (d / "key.md").write_bytes(b"old")
+    with pytest.raises(TypeError):
+        pipeline.publish(d, {"key.md": b"new", "key.tex": "not bytes"})  # type: ignore[dict-item]
+    assert sorted(os.listdir(d)) == ["key.md"]
+    assert (d / "key.md").read_bytes() == b"old"
+
+
+@pytest.mark.parametrize(
+    ("spec", "formats"),
+    [
+        (None, ("tex", "md", "pdf", "json")),
+        ("", ("tex", "md", "pdf", "json")),
+        ("tex", ("tex",)),
+        ("md, json", ("md", "json")),
+        ("pdf,pdf,tex", ("pdf", "tex")),
+    ],
+)
+def test_parse_formats(spec: str | None, formats: tuple[str, ...]) -> None:
+    assert pipeline.parse_formats(spec) == formats
+
+
+@pytest.mark.parametrize("spec", ["docx", "tex,docx", ",", "TEX"])
+def test_parse_formats_refuses_unknown_formats(spec: str) -> None:
+    with pytest.raises(UsageError, match="unknown format"):
+        pipeline.parse_formats(spec)
