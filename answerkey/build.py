@@ -53,7 +53,7 @@ def parse_formats(spec: str | None) -> tuple[str, ...]:
 def compute(module: SolutionModule, params: Mapping[str, Any]) -> Assignment:
     """Build the assignment's document model from its parameters, and verify it."""
     assignment = module.build(params)
-    verify_assignment(assignment)
+    verify_assignment(assignment, reuse=True)
     return assignment
 
 

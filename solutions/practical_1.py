@@ -9,7 +9,9 @@ number against finite differences, before anything is written.
 
 from __future__ import annotations
 
+import functools
 import itertools
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -1482,12 +1484,28 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
 # --------------------------------------------------------------------------- the assignment
 
 
+@functools.cache
+def _shared_exercise_1() -> Exercise:
+    """Exercise 1 has no numbers: every term and variant shares one (verified once)."""
+    return exercise_1()
+
+
+@functools.cache
+def _shared_exercise_3(hinge_json: str) -> Exercise:
+    """Exercise 3 depends only on the hinge numbers, which variants do not redraw."""
+    return exercise_3(json.loads(hinge_json))
+
+
 def build(params: Mapping[str, Any]) -> Assignment:
     """The practical-1 key from its parameters (exercise 4's statement is lost: not covered)."""
     return Assignment(
         id=ID,
         title=TITLE,
-        exercises=[exercise_1(), exercise_2(params["trace"]), exercise_3(params["hinge"])],
+        exercises=[
+            _shared_exercise_1(),
+            exercise_2(params["trace"]),
+            _shared_exercise_3(json.dumps(params["hinge"], sort_keys=True)),
+        ],
         notation=NOTATION,
         source=SEED,
     )
