@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 
 from .model import Text
 
@@ -44,6 +45,26 @@ class KeyLatexPrinter(LatexPrinter):
         # Positive terms first: y_out - y_gt, not -y_gt + y_out.
         terms = super()._as_ordered_terms(expr, order)
         return sorted(terms, key=lambda t: bool(t.could_extract_minus_sign()))
+
+    def _print_Mul(self, expr: Any) -> str:
+        # A product built with evaluate=False (a chain rule written factor by factor)
+        # prints as written, factors separated by a centred dot; an evaluated one
+        # in SymPy's canonical order.
+        if expr.args == sp.Mul(*expr.args).args:
+            return str(super()._print_Mul(expr))
+        factors = list(expr.args)
+        sign = ""
+        if factors and factors[0].could_extract_minus_sign():
+            sign, factors[0] = "-", -factors[0]
+        out = []
+        for f in factors:
+            if f == 1:
+                continue
+            if f.is_Pow and f.exp == -1:
+                out.append(rf"\frac{{1}}{{{self._print(f.base)}}}")
+            else:
+                out.append(self.parenthesize(f, PRECEDENCE["Mul"], strict=True))
+        return sign + r" \cdot ".join(out)
 
     def _print_D(self, expr: Any) -> str:
         f, x = expr.f, expr.x

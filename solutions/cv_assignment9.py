@@ -8,6 +8,7 @@ it step by step, and against finite differences of the NumPy oracle below.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -86,6 +87,10 @@ NOTATION = {
 
 SIZES = {n: 3, h: 4, K: 3}
 LABEL = "3 inputs, 4 hidden units, 3 classes"
+# The symbolic proofs of parts 7 and 9 grow fast with the sizes: they run at the
+# smallest instance that still has every index (numeric checks stay at SIZES).
+PROOF_SIZES = {n: 2, h: 3, K: 3}
+PROOF_LABEL = "2 inputs, 3 hidden units, 3 classes"
 
 
 def _one_hot(k: int, name: str = "t", column: int | None = None) -> dict[str, Any]:
@@ -97,8 +102,10 @@ def _one_hot(k: int, name: str = "t", column: int | None = None) -> dict[str, An
     return {names[-1]: 1 - sum(sp.Symbol(v) for v in names[:-1])}
 
 
-def _network(leaf: str) -> Instance:
-    """The network's definitions, starting at `leaf` (which stays a free input)."""
+def _network(leaf: str, proof: bool = False) -> Instance:
+    """The network's definitions, starting at `leaf` (which stays a free input).
+
+    `proof=True`: the small instance for the symbolic proof."""
     chain: list[tuple[Any, Any]] = [
         (z1, mm(W1, x)),
         (y1, elementwise("sigmoid", z1)),
@@ -109,8 +116,18 @@ def _network(leaf: str) -> Instance:
     names = [str(v.name) for v, _ in chain]
     defs = dict(chain[names.index(leaf) + 1 :]) if leaf in names else dict(chain)
     return Instance(
-        sizes=SIZES, defs=defs, given=_one_hot(3), domain={"t": (0.0, 0.5)}, label=LABEL
+        sizes=PROOF_SIZES if proof else SIZES,
+        defs=defs,
+        given=_one_hot(3),
+        domain={"t": (0.0, 0.5)},
+        label=PROOF_LABEL if proof else LABEL,
     )
+
+
+def _proved_small(leaf: str) -> tuple[Instance, Instance]:
+    """Numeric checks at SIZES, the symbolic proof at PROOF_SIZES."""
+    big = _network(leaf)
+    return (replace(big, prove=False), _network(leaf, proof=True))
 
 
 def oracle(v: Mapping[str, np.ndarray]) -> float:
@@ -178,7 +195,7 @@ def part_1b() -> Part:
         D(E, xs),
         (
             _step(
-                sp.Mul(-ts, 1 / sig, sig * (1 - sig), W, evaluate=False),
+                sp.Mul(-ts, 1 / sig, sp.Mul(sig, 1 - sig, evaluate=False), W, evaluate=False),
                 "chain rule",
             ),
             _step(-ts * W * (1 - sig), "cancel", sig),
@@ -404,7 +421,7 @@ def part_7() -> Part:
                 eq(mm(diag(a_), b_), sp.HadamardProduct(a_, b_)),
             ),
         ),
-        (_network("x"),),
+        _proved_small("x"),
         oracle=oracle,
     )
     return Part("7", "the first layer's weights", [text("Give", D(E, W1), ".")], [d])
@@ -502,13 +519,13 @@ def l2_oracle(v: Mapping[str, np.ndarray]) -> float:
 
 
 def part_9() -> Part:
-    base = _network("x")
-    inst = Instance(
-        sizes=SIZES,
-        defs={**base.defs, N1: sqnorm(W1), N2: sqnorm(W2), E_reg: E + lam / 2 * (N1 + N2)},
-        given=base.given,
-        domain={**base.domain, "lambda": (0.01, 1.0)},
-        label=LABEL,
+    insts = tuple(
+        replace(
+            base,
+            defs={**base.defs, N1: sqnorm(W1), N2: sqnorm(W2), E_reg: E + lam / 2 * (N1 + N2)},
+            domain={**base.domain, "lambda": (0.01, 1.0)},
+        )
+        for base in _proved_small("x")
     )
     w2 = Derivation(
         D(E_reg, W2),
@@ -520,7 +537,7 @@ def part_9() -> Part:
             ),
             _step(mm(y2 - t, T(y1)) + lam * W2, "part 4"),
         ),
-        (inst,),
+        insts,
         oracle=l2_oracle,
     )
     w1 = Derivation(
@@ -533,7 +550,7 @@ def part_9() -> Part:
                 "part 7",
             ),
         ),
-        (inst,),
+        insts,
         oracle=l2_oracle,
     )
     eta = sp.Symbol("eta", positive=True)
