@@ -43,6 +43,8 @@ class Instance:
     without a definition are the free inputs. `given` are assumptions on the free
     inputs as substitutions (``t_3 = 1 - t_1 - t_2`` for a one-hot target).
     `domain` narrows the random points of the numeric checks per input.
+    `prove=False` skips the symbolic proof here (numeric checks only), for a
+    large instance whose proof a smaller instance of the same derivation carries.
     """
 
     sizes: Mapping[Any, int] = field(default_factory=dict)
@@ -50,6 +52,7 @@ class Instance:
     given: Mapping[str, Any] = field(default_factory=dict)
     domain: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     label: str = ""
+    prove: bool = True
 
 
 Oracle = Callable[[Mapping[str, Any]], float]

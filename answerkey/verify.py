@@ -122,7 +122,7 @@ def verify_derivation(where: str, d: Derivation, rng: np.random.Generator) -> li
             records.append(
                 CheckRecord("numeric", f"{name}{at}", f"equals {prev_name} at {n} random points")
             )
-            if d.prove:
+            if d.prove and inst.prove:
                 how = prove_equal(prev, cur)
                 if how is None:
                     raise VerificationError(
@@ -161,7 +161,9 @@ def _sample(
 
 
 def lambdify(symbols: list[sp.Symbol], m: Matrix) -> Callable[..., Any]:
-    return sp.lambdify(symbols, m, modules=[_NUMPY_FUNCS, "numpy"])
+    # cse: printing a large expression is the slow part of lambdify; shared
+    # subexpressions shrink it several times. No docstring: it prints it again.
+    return sp.lambdify(symbols, m, modules=[_NUMPY_FUNCS, "numpy"], cse=True, docstring_limit=0)
 
 
 def _fmt_point(point: Mapping[sp.Symbol, float], limit: int = 8) -> str:
