@@ -50,7 +50,7 @@ class KeyLatexPrinter(LatexPrinter):
         # A product built with evaluate=False (a chain rule written factor by factor)
         # prints as written, factors separated by a centred dot; an evaluated one
         # in SymPy's canonical order.
-        if expr.args == sp.Mul(*expr.args).args:
+        if not isinstance(expr, sp.Mul) or expr.args == sp.Mul(*expr.args).args:
             return str(super()._print_Mul(expr))
         factors = list(expr.args)
         sign = ""

@@ -257,3 +257,11 @@ def test_escaped_markdown_is_typeset_literally_and_reads_no_file(tmp_path: Path)
     assert attack in got
     assert marker not in got
     assert not mentions_hostname(got)
+
+
+def test_reciprocals_and_written_products_print_as_maths() -> None:
+    """1/(1+e^{-u}) stays a fraction; a product built unevaluated keeps its order."""
+    u, t, w = sp.symbols("u t W")
+    assert printing.latex(1 / (1 + sp.exp(-u))) == r"\frac{1}{1 + e^{- u}}"
+    written = sp.Mul(-t, 1 / u, w, evaluate=False)
+    assert printing.latex(written) == r"-t \cdot \frac{1}{u} \cdot W"
