@@ -1,30 +1,44 @@
-"""The pipeline: compute, verify, render, then publish — in that order, per assignment.
+"""The pipeline: plan, compute and verify, render, then publish — like a build tool.
 
-Nothing is written until every check has passed and every output (PDFs
-included) exists in memory or in a temporary directory; then each file is
-written under a temporary name and renamed into place, so a failure or an
-interrupt leaves the previous outputs as they were.
+* **Incremental.** Each output directory (an assignment, or one variant of it)
+  has a stamp (`cache.py`) of everything it depends on; a fresh directory is
+  not touched, a stale one is rebuilt in full.
+* **Parallel.** Verification (split by part when there are few assignments,
+  by assignment when there are many variants) and rendering (pandoc and one
+  pdflatex pass per PDF) run in a process pool, one worker per core.
+* **Atomic.** Nothing is written until the outputs of a directory exist in
+  memory; then each file is written under a temporary name and renamed into
+  place, and the stamp is written last. An interrupt or a failure leaves the
+  previous outputs (and their stamps) as they were; leftover temporary files
+  of a killed build are removed by the next one.
+* After publishing, out_root/<term>/MANIFEST.json lists every file's sha256
+  with the git revision, parameters, checks and tool versions.
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import json
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import pdf, render
+from . import cache, pdf, render
 from .errors import UsageError
-from .model import Assignment
+from .model import Assignment, CheckRecord
 from .registry import SolutionModule, discover, select
 from .terms import Term, load_term, parameter_hash, variant_params
-from .verify import verify_assignment
+from .verify import verify_assignment, verify_part
 
-FORMATS = ("tex", "md", "pdf", "json")
+FORMATS = ("tex", "md", "html", "pdf", "json")
 KINDS = ("key", "handout")
+PARTIAL = ".*.partial-*"
+
+Checks = dict[str, list[CheckRecord]]
 
 
 @dataclass
@@ -34,6 +48,7 @@ class BuildResult:
     files: list[str] = field(default_factory=list)
     checks: int = 0
     seconds: float = 0.0
+    cached: bool = False
 
 
 def parse_formats(spec: str | None) -> tuple[str, ...]:
@@ -66,10 +81,16 @@ def outputs(
     for kind in KINDS:
         if "tex" in formats:
             files[f"{kind}.tex"] = render.render(assignment, "tex", kind, meta).encode()
-        if "md" in formats:
-            files[f"{kind}.md"] = render.render(assignment, "md", kind, meta).encode()
-            for name, svg in render.figure_files(assignment, kind).items():
-                files[name] = svg.encode()
+        if "md" in formats or "html" in formats:
+            md = render.render(assignment, "md", kind, meta)
+            figures = render.figure_files(assignment, kind)
+            if "md" in formats:
+                files[f"{kind}.md"] = md.encode()
+                for name, svg in figures.items():
+                    files[name] = svg.encode()
+            if "html" in formats:
+                title = f"{assignment.title} — {'answer key' if kind == 'key' else 'exercises'}"
+                files[f"{kind}.html"] = pdf.markdown_to_html(md, title, figures).encode()
         if "pdf" in formats:
             md = render.render(assignment, "md", kind, meta, for_pdf=True)
             header = render.TIKZ_PREAMBLE if render.figure_files(assignment, kind) else ""
@@ -80,8 +101,6 @@ def outputs(
 
 
 def pdf_bytes(markdown: str, log_dir: Path, name: str, header: str = "") -> bytes:
-    import tempfile
-
     with tempfile.TemporaryDirectory(prefix="answerkey-pdf-") as tmp:
         out = Path(tmp) / "out.pdf"
         pdf.compile_latex(pdf.markdown_to_latex(markdown, header), out, log_dir, name)
@@ -91,14 +110,14 @@ def pdf_bytes(markdown: str, log_dir: Path, name: str, header: str = "") -> byte
 def publish(directory: Path, files: Mapping[str, bytes]) -> None:
     """Write each file under a temporary name, then rename them all into place."""
     directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob(".*.partial-*"):
+    for stale in directory.glob(PARTIAL):
         stale.unlink(missing_ok=True)
     staged: list[tuple[Path, Path]] = []
     try:
         for name, data in files.items():
             tmp = directory / f".{name}.partial-{os.getpid()}"
-            tmp.write_bytes(data)
             staged.append((tmp, directory / name))
+            tmp.write_bytes(data)
         for tmp, final in staged:
             os.replace(tmp, final)
     finally:
@@ -106,15 +125,19 @@ def publish(directory: Path, files: Mapping[str, bytes]) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def provenance(label: str, params_hash: str) -> str:
-    """One line naming what produced a key: term, parameters and tool versions."""
-    import numpy
-    import pypandoc
-    import sympy
+def sweep_partials(root: Path) -> None:
+    """Remove temporary files a killed build left behind."""
+    if root.is_dir():
+        for stale in root.rglob(PARTIAL):
+            stale.unlink(missing_ok=True)
 
+
+def provenance(label: str, params_hash: str) -> str:
+    """One line naming what produced a key: revision, term, parameters and tool versions."""
+    v = cache.tool_versions()
     return (
-        f"term {label}, parameters {params_hash}; SymPy {sympy.__version__}, "
-        f"NumPy {numpy.__version__}, pandoc {pypandoc.get_pandoc_version()}"
+        f"revision {cache.git_revision()}, term {label}, parameters {params_hash}; "
+        f"SymPy {v['sympy']}, NumPy {v['numpy']}, pandoc {v['pandoc']}, {v['tex']}"
     )
 
 
@@ -127,6 +150,12 @@ class Job:
     directory: Path
     meta: render.Meta
     assignment: Assignment | None = None
+    inputs: dict[str, str] = field(default_factory=dict)
+    checks: Checks = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.module.id, parameter_hash(self.params))
 
 
 def plan(modules: list[SolutionModule], term: Term, out_root: Path, variants: int) -> list[Job]:
@@ -154,6 +183,81 @@ def plan(modules: list[SolutionModule], term: Term, out_root: Path, variants: in
     return jobs
 
 
+def job_inputs(job: Job, formats: tuple[str, ...], term_name: str) -> dict[str, str]:
+    """Everything the job's outputs depend on, one digest per input kind."""
+    return {
+        "solution": cache.module_digest(job.module.module),
+        "engine": cache.engine_digest(),
+        "templates": cache.templates_digest(render.TEMPLATES),
+        "parameters": parameter_hash(job.params),
+        "title": cache.value_digest(
+            [term_name, job.meta.course, job.meta.label, job.meta.variant, job.meta.provenance]
+        ),
+        "formats": ",".join(sorted(formats)),
+        "versions": cache.value_digest(cache.tool_versions()),
+    }
+
+
+# --- work done in the worker processes ------------------------------------------
+
+
+def _verify_parts(
+    module_id: str, params: Mapping[str, Any], part_ids: list[str]
+) -> dict[str, tuple[list[CheckRecord], float]]:
+    assignment = discover()[module_id].build(params)
+    out = {}
+    for part in assignment.parts():
+        if part.id in part_ids:
+            start = time.perf_counter()
+            out[part.id] = (verify_part(assignment.id, part), time.perf_counter() - start)
+    return out
+
+
+def _verify_many(module_id: str, many: list[Mapping[str, Any]]) -> list[Checks]:
+    module = discover()[module_id]
+    out = []
+    for params in many:
+        assignment = compute(module, params)
+        out.append({p.id: p.checks for p in assignment.parts()})
+    return out
+
+
+def _render(
+    module_id: str,
+    params: Mapping[str, Any],
+    checks: Checks,
+    formats: tuple[str, ...],
+    meta: render.Meta,
+    log_dir: Path,
+) -> tuple[dict[str, bytes], float]:
+    start = time.perf_counter()
+    assignment = discover()[module_id].build(params)
+    for part in assignment.parts():
+        part.checks = checks[part.id]
+    return outputs(assignment, formats, meta, log_dir), time.perf_counter() - start
+
+
+class _Inline(cf.Executor):
+    """An executor that runs each call at once, in this process (workers=1)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future[Any]:
+        fut: cf.Future[Any] = cf.Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            fut.set_exception(exc)
+        return fut
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+# --- the build ---------------------------------------------------------------------
+
+
 def build(
     names: list[str] | None,
     formats: tuple[str, ...] = FORMATS,
@@ -162,44 +266,64 @@ def build(
     report: Callable[[str], None] = print,
     variants: int = 0,
     terms_dir: Path = Path("terms"),
+    verbose: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> list[BuildResult]:
     """Build the named assignments (all by default) for `term` into out_root/<term>/<id>/.
 
     With `variants` > 0 each student gets variant-01 ... variant-NN with numbers
     derived from the term's seed, and an index (variants.json) per assignment.
-    Everything is computed and verified before the first file is written.
+    Only directories whose inputs changed are rebuilt; each is computed and
+    verified before any of its files is written.
     """
     if variants < 0:
         raise UsageError(f"--variants must be >= 0, got {variants}")
+    say = verbose or (lambda _m: None)
+    t0 = time.perf_counter()
     modules = select(names)
     the_term = load_term(term, discover(), terms_dir)
+    term_root = out_root / the_term.name
+    sweep_partials(term_root)
+    sweep_partials(out_root / ".cache")
     jobs = plan(modules, the_term, out_root, variants)
-    computed: dict[tuple[str, str], Assignment] = {}
+    fresh: list[tuple[Job, dict[str, Any]]] = []
+    stale: list[Job] = []
     for job in jobs:
-        start = time.perf_counter()
-        key = (job.module.id, parameter_hash(job.params))
-        if key not in computed:
-            computed[key] = compute(job.module, job.params)
-        job.assignment = computed[key]
-        report(
-            f"verified {job.directory}: {job.assignment.check_count()} checks passed, "
-            f"{time.perf_counter() - start:.1f}s"
+        job.inputs = job_inputs(job, formats, the_term.name)
+        stamp = cache.read_stamp(cache.stamp_path(out_root, job.directory))
+        if cache.is_fresh(stamp, job.inputs, job.directory):
+            assert stamp is not None
+            fresh.append((job, stamp))
+        else:
+            why = ", ".join(cache.changed(stamp, job.inputs))
+            say(f"stale {_rel(job.directory, out_root)}: {why}")
+            stale.append(job)
+    took = time.perf_counter() - t0
+    say(f"planned {len(jobs)} directories ({len(stale)} to build) in {took:.2f}s")
+
+    results: dict[Path, BuildResult] = {}
+    for job, stamp in fresh:
+        results[job.directory] = BuildResult(
+            job.module.id,
+            job.directory,
+            sorted(stamp["files"]),
+            int(stamp.get("checks", 0)),
+            0.0,
+            True,
         )
-    staged: list[tuple[Job, dict[str, bytes], float]] = []
-    for job in jobs:
-        start = time.perf_counter()
-        assert job.assignment is not None
-        files = outputs(job.assignment, formats, job.meta, out_root / the_term.name / ".logs")
-        staged.append((job, files, time.perf_counter() - start))
-    results = []
-    for job, files, seconds in staged:
-        publish(job.directory, files)
-        assert job.assignment is not None
-        result = BuildResult(
-            job.module.id, job.directory, sorted(files), job.assignment.check_count(), seconds
-        )
-        report(f"wrote {job.directory}: {', '.join(result.files)} ({seconds:.1f}s)")
-        results.append(result)
+        report(f"cached {_rel(job.directory, out_root)} ({stamp.get('checks', 0)} checks)")
+
+    if stale:
+        n = workers or default_workers()
+        executor: cf.Executor = _Inline() if n == 1 else cf.ProcessPoolExecutor(n)
+        try:
+            _run(stale, formats, out_root, term_root / ".logs", executor, n, report, say, results)
+        except BaseException:
+            _abandon(executor)
+            raise
+        else:
+            executor.shutdown(wait=True)
+
     if variants:
         for module in modules:
             index = [
@@ -214,5 +338,159 @@ def build(
             body = json.dumps(
                 {"assignment": module.id, "term": the_term.name, "variants": index}, indent=2
             )
-            publish(out_root / the_term.name / module.id, {"variants.json": (body + "\n").encode()})
-    return results
+            publish(term_root / module.id, {"variants.json": (body + "\n").encode()})
+    write_manifest(out_root, the_term)
+    say(f"build finished in {time.perf_counter() - t0:.2f}s")
+    return [results[job.directory] for job in jobs]
+
+
+def _abandon(executor: cf.Executor) -> None:
+    """On an interrupt or error: stop the workers now, leaving nothing behind."""
+    if isinstance(executor, cf.ProcessPoolExecutor):
+        processes = list(getattr(executor, "_processes", {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            proc.terminate()
+        for proc in processes:
+            proc.join(timeout=5)
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _run(
+    stale: list[Job],
+    formats: tuple[str, ...],
+    out_root: Path,
+    log_dir: Path,
+    executor: cf.Executor,
+    workers: int,
+    report: Callable[[str], None],
+    say: Callable[[str], None],
+    results: dict[Path, BuildResult],
+) -> None:
+    """Verify the stale jobs' assignments, render them, publish each directory when ready."""
+    by_key: dict[tuple[str, str], list[Job]] = {}
+    for job in stale:
+        by_key.setdefault(job.key, []).append(job)
+    started = {key: time.perf_counter() for key in by_key}
+    pending: dict[cf.Future[Any], Any] = {}
+
+    def submit_render(key: tuple[str, str], checks: Checks) -> None:
+        for job in by_key[key]:
+            job.checks = checks
+            fut = executor.submit(
+                _render, job.module.id, job.params, checks, formats, job.meta, log_dir
+            )
+            pending[fut] = ("render", job)
+
+    if len(by_key) < 2 * workers:
+        # Few assignments: verify part by part so every core has work; the
+        # slowest parts (usually the last) go first.
+        partial: dict[tuple[str, str], dict[str, list[CheckRecord]]] = {}
+        waiting: dict[tuple[str, str], int] = {}
+        for key, group in by_key.items():
+            job = group[0]
+            ids = [p.id for p in job.module.build(job.params).parts()]
+            partial[key], waiting[key] = {}, len(ids)
+            for pid in reversed(ids):
+                fut = executor.submit(_verify_parts, job.module.id, job.params, [pid])
+                pending[fut] = ("parts", key)
+    else:
+        # Many variants: whole assignments, in chunks so the parts variants share
+        # are verified once per chunk.
+        for module_id in dict.fromkeys(k[0] for k in by_key):
+            keys = [k for k in by_key if k[0] == module_id]
+            size = max(1, -(-len(keys) // (2 * workers)))
+            for i in range(0, len(keys), size):
+                chunk = keys[i : i + size]
+                many = [by_key[k][0].params for k in chunk]
+                pending[executor.submit(_verify_many, module_id, many)] = ("many", chunk)
+
+    while pending:
+        done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+        for fut in done:
+            what, arg = pending.pop(fut)
+            value: Any = fut.result()
+            if what == "parts":
+                for pid, (records, seconds) in value.items():
+                    partial[arg][pid] = records
+                    say(f"verified {arg[0]} part {pid}: {len(records)} checks, {seconds:.2f}s")
+                waiting[arg] -= len(value)
+                if waiting[arg] == 0:
+                    submit_render(arg, partial[arg])
+            elif what == "many":
+                for key, checks in zip(arg, value, strict=True):
+                    submit_render(key, checks)
+            else:
+                job = arg
+                files, render_s = value
+                publish(job.directory, files)
+                n_checks = sum(len(c) for c in job.checks.values())
+                cache.write_stamp(
+                    cache.stamp_path(out_root, job.directory),
+                    job.inputs,
+                    files,
+                    {
+                        "checks": n_checks,
+                        "assignment": job.module.id,
+                        "parameter_hash": parameter_hash(job.params),
+                        "variant": job.meta.variant,
+                    },
+                )
+                total = time.perf_counter() - started[job.key]
+                results[job.directory] = BuildResult(
+                    job.module.id, job.directory, sorted(files), n_checks, total
+                )
+                report(
+                    f"built  {_rel(job.directory, out_root)}: {n_checks} checks, "
+                    f"{len(files)} files in {total:.1f}s (render {render_s:.1f}s)"
+                )
+                say("       " + ", ".join(sorted(files)))
+
+
+def write_manifest(out_root: Path, term: Term) -> dict[str, Any]:
+    """out_root/<term>/MANIFEST.json: every file's sha256 and what produced it."""
+    term_root = out_root / term.name
+    files = {}
+    for path in sorted(term_root.rglob("*")):
+        rel = path.relative_to(term_root).as_posix()
+        if not path.is_file() or rel == "MANIFEST.json":
+            continue
+        if any(part.startswith(".") for part in path.relative_to(term_root).parts):
+            continue
+        files[rel] = cache.sha256(path.read_bytes())
+    directories = {}
+    stamps = sorted((out_root / ".cache" / "stamps").glob(f"{term.name}__*.json"))
+    for stamp_file in stamps:
+        stamp = cache.read_stamp(stamp_file)
+        if stamp is None:
+            continue
+        rel = stamp_file.stem.replace("__", "/").split("/", 1)[1]
+        if (term_root / rel).is_dir():
+            directories[rel] = {
+                "assignment": stamp.get("assignment"),
+                "variant": stamp.get("variant") or None,
+                "parameter_hash": stamp.get("parameter_hash"),
+                "checks_passed": stamp.get("checks", 0),
+            }
+    hashes = {
+        module_id: parameter_hash(params) for module_id, params in sorted(term.params.items())
+    }
+    manifest = {
+        "term": term.name,
+        "label": term.label,
+        "git_revision": cache.git_revision(),
+        "parameter_hash": cache.value_digest(hashes)[:16],
+        "parameter_hashes": hashes,
+        "checks_passed": sum(d["checks_passed"] for d in directories.values()),
+        "versions": cache.tool_versions(),
+        "directories": directories,
+        "files": files,
+    }
+    publish(term_root, {"MANIFEST.json": (json.dumps(manifest, indent=2) + "\n").encode()})
+    return manifest

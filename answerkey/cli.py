@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import build as pipeline
@@ -24,13 +26,21 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     b = sub.add_parser("build", help="verify and write keys and handouts")
     b.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
-    b.add_argument("--format", default=None, help="comma-separated: tex,md,pdf,json (default: all)")
+    b.add_argument(
+        "--format", default=None, help="comma-separated: tex,md,html,pdf,json (default: all)"
+    )
     b.add_argument(
         "--term", default="default", help="term name (terms/NAME.toml); default: default"
     )
     b.add_argument("--out", default="build", type=Path, help="output root (default: build)")
     b.add_argument("--variants", type=int, default=0, metavar="N", help="N per-student variants")
     b.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    b.add_argument(
+        "--verbose", action="store_true", help="also why each directory is rebuilt, per-part times"
+    )
+    b.add_argument(
+        "--jobs", type=int, default=None, metavar="N", help="worker processes (default: cores)"
+    )
     sub.add_parser("list", help="list assignments and their part ids")
     nt = sub.add_parser("new-term", help="write terms/NAME.toml with fresh numbers from a seed")
     nt.add_argument("name")
@@ -41,7 +51,18 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _progress(message: str) -> None:
+    print(message, flush=True)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM ends a build like Ctrl-C: temporary files are removed on the way out."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         args = parser().parse_args(argv)
         if args.command == "list":
@@ -52,9 +73,20 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "build":
             formats = pipeline.parse_formats(args.format)
-            report = (lambda _m: None) if args.quiet else print
+            if args.quiet and args.verbose:
+                raise UsageError("--quiet and --verbose exclude each other")
+            if args.jobs is not None and args.jobs < 1:
+                raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+            report = (lambda _m: None) if args.quiet else _progress
             pipeline.build(
-                args.assignments, formats, args.term, args.out, report, variants=args.variants
+                args.assignments,
+                formats,
+                args.term,
+                args.out,
+                report,
+                variants=args.variants,
+                verbose=_progress if args.verbose else None,
+                workers=args.jobs,
             )
             return 0
         if args.command == "new-term":

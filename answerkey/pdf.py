@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import pypandoc
@@ -37,7 +38,9 @@ def reproducible_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(SOURCE_DATE_EPOCH=SOURCE_DATE_EPOCH, FORCE_SOURCE_DATE="1", TZ="UTC", LC_ALL="C")
     env.pop("TEXINPUTS", None)
-    env["shell_escape"] = "f"
+    # No shell escape, and \openin / \openout only in the working directory
+    # (kpathsea's "paranoid"): a stray \input{/etc/...} cannot read a file.
+    env.update(shell_escape="f", openin_any="p", openout_any="p")
     return env
 
 
@@ -52,6 +55,24 @@ def markdown_to_latex(markdown: str, header: str = "") -> str:
         )
     except (RuntimeError, OSError) as exc:
         raise RenderError(f"pandoc failed: {str(exc).strip().splitlines()[-1]}") from None
+
+
+def markdown_to_html(markdown: str, title: str, resources: Mapping[str, str]) -> str:
+    """A self-contained HTML page: maths as MathML, figures embedded, no network needed."""
+    with tempfile.TemporaryDirectory(prefix="answerkey-html-") as tmp:
+        for name, data in resources.items():
+            (Path(tmp) / name).write_text(data, encoding="utf-8")
+        args = [
+            "--standalone",
+            "--embed-resources",
+            "--mathml",
+            f"--resource-path={tmp}",
+            f"--metadata=pagetitle:{title}",
+        ]
+        try:
+            return str(pypandoc.convert_text(markdown, "html", format=MARKDOWN, extra_args=args))
+        except (RuntimeError, OSError) as exc:
+            raise RenderError(f"pandoc failed: {str(exc).strip().splitlines()[-1]}") from None
 
 
 def compile_latex(source: str, out_pdf: Path, log_dir: Path, name: str) -> None:

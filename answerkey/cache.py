@@ -1,0 +1,198 @@
+"""Stamps: what each output directory was built from, so a rebuild skips only what is fresh.
+
+An output directory depends on the solution module's source (and the helper
+modules of `solutions` it imports), the engine's source (answerkey/*.py), the
+templates, the term's parameters and title-page text, the formats asked for,
+and the versions of SymPy, NumPy, pandoc and TeX. Each input kind gets its own
+digest; the stamp (out_root/.cache/stamps/<dir>.json) keeps them with the
+sha256 of every file written. A directory is fresh only when every digest
+matches and every file is still there with the same bytes.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ENGINE_DIR = Path(__file__).resolve().parent
+ROOT = ENGINE_DIR.parent
+STAMP_VERSION = 1
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def files_digest(paths: Iterable[Path], base: Path | None = None) -> str:
+    """One digest over the names and contents of `paths`."""
+    h = hashlib.sha256()
+    for p in sorted(set(paths)):
+        name = str(p.relative_to(base)) if base is not None else p.name
+        h.update(name.encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+@functools.cache
+def engine_digest() -> str:
+    """The engine's source: every answerkey/*.py (read once per process)."""
+    return files_digest(ENGINE_DIR.glob("*.py"))
+
+
+def templates_digest(templates: Path) -> str:
+    return files_digest((p for p in templates.rglob("*") if p.is_file()), templates)
+
+
+def module_files(module: ModuleType) -> list[Path]:
+    """A solution module's file and the files of the `solutions` modules it imports."""
+    seen: list[Path] = []
+    todo = [Path(str(module.__file__))]
+    while todo:
+        path = todo.pop()
+        if path in seen or not path.exists():
+            continue
+        seen.append(path)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    names = [node.module or ""] + [a.name for a in node.names]
+                elif node.module and node.module.split(".")[0] == "solutions":
+                    names = [node.module.split(".", 1)[1] if "." in node.module else ""]
+                    names += [a.name for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [
+                    a.name.split(".", 1)[1] for a in node.names if a.name.startswith("solutions.")
+                ]
+            for name in names:
+                if name:
+                    todo.append(path.parent / (name.split(".")[0] + ".py"))
+    return seen
+
+
+def module_digest(module: ModuleType) -> str:
+    files = module_files(module)
+    return files_digest(files, files[0].parent) if files else "none"
+
+
+@functools.cache
+def tool_versions() -> dict[str, str]:
+    """SymPy, NumPy, pandoc and TeX versions (TeX: first line of `pdflatex --version`)."""
+    import numpy
+    import pypandoc
+    import sympy
+
+    tex = "none"
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex:
+        try:
+            out = subprocess.run(
+                [pdflatex, "--version"], capture_output=True, text=True, check=False, timeout=30
+            ).stdout
+            tex = out.splitlines()[0].strip() if out else "unknown"
+        except (OSError, subprocess.SubprocessError):
+            tex = "unknown"
+    return {
+        "sympy": sympy.__version__,
+        "numpy": numpy.__version__,
+        "pandoc": str(pypandoc.get_pandoc_version()),
+        "tex": tex,
+    }
+
+
+@functools.cache
+def git_revision() -> str:
+    """The short git revision of the source tree, or "unknown" outside git."""
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+    try:
+        proc = subprocess.run(
+            [git, "rev-parse", "--short=12", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    rev = proc.stdout.strip()
+    return rev if proc.returncode == 0 and rev else "unknown"
+
+
+def value_digest(value: Any) -> str:
+    return sha256(json.dumps(value, sort_keys=True, default=repr).encode())
+
+
+def digest(inputs: Mapping[str, str]) -> str:
+    return value_digest(dict(inputs))
+
+
+def stamp_path(out_root: Path, directory: Path) -> Path:
+    rel = directory.resolve().relative_to(out_root.resolve())
+    return out_root / ".cache" / "stamps" / f"{rel.as_posix().replace('/', '__')}.json"
+
+
+def read_stamp(path: Path) -> dict[str, Any] | None:
+    try:
+        stamp = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stamp, dict) or stamp.get("version") != STAMP_VERSION:
+        return None
+    return stamp
+
+
+def is_fresh(stamp: Mapping[str, Any] | None, inputs: Mapping[str, str], directory: Path) -> bool:
+    """Same inputs as the stamp, and every file written then still has its bytes."""
+    if stamp is None or stamp.get("digest") != digest(inputs):
+        return False
+    files = stamp.get("files")
+    if not isinstance(files, dict) or not files:
+        return False
+    for name, want in files.items():
+        try:
+            if sha256((directory / name).read_bytes()) != want:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def changed(stamp: Mapping[str, Any] | None, inputs: Mapping[str, str]) -> list[str]:
+    """Which input kinds differ from the stamp (for --verbose)."""
+    if stamp is None:
+        return ["no previous build"]
+    old = stamp.get("inputs", {})
+    kinds = [k for k in inputs if old.get(k) != inputs[k]]
+    return kinds or ["output files changed or missing"]
+
+
+def write_stamp(
+    path: Path, inputs: Mapping[str, str], files: Mapping[str, bytes], extra: Mapping[str, Any]
+) -> None:
+    """Write the stamp atomically (after the files it describes are in place)."""
+    body = {
+        "version": STAMP_VERSION,
+        "digest": digest(inputs),
+        "inputs": dict(inputs),
+        "files": {name: sha256(data) for name, data in sorted(files.items())},
+        **extra,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps(body, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
