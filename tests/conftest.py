@@ -32,9 +32,11 @@ CV = "cv-assignment9"
 PART_IDS = ["1a", "1b", "2", "3", "4", "5", "6", "7", "8", "9"]
 OUTPUT_FILES = [
     "answers.json",
+    "handout.html",
     "handout.md",
     "handout.pdf",
     "handout.tex",
+    "key.html",
     "key.md",
     "key.pdf",
     "key.tex",
