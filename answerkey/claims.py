@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import math
 import re
+import signal
+import threading
 import tomllib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +39,7 @@ from .model import Assignment, Instance, Part
 from .verify import lambdify, prove_equal
 
 RANDOM_POINTS = 40
+PROOF_SECONDS = 10.0
 RTOL = 1e-7
 ATOL = 1e-9
 DEFAULT_DOMAIN = (-1.5, 1.5)
@@ -417,6 +421,7 @@ class _Parser:
         self.notes = notes
         self.i = 0
         self._sup_tokens = (0, 0)
+        self._sub_end = -1
 
     # -- helpers
     def peek(self, k: int = 0) -> Token:
@@ -687,7 +692,9 @@ class _Parser:
         while True:
             if self.is_op("_") and sub is None:
                 self.i += 1
-                sub = _canon_script(self.raw(self.group()))
+                g = self.group()
+                sub = _canon_script(self.raw(g))
+                self._sub_end = g[-1].end if g else -1
             elif self.is_op("^") and sup is None:
                 save = self.i
                 self.i += 1
@@ -762,6 +769,18 @@ class _Parser:
         if obj is None and base in FUNCTIONS:
             self.i = start
             return self.call(t, FUNCTIONS[base])
+        nxt = self.peek()
+        if obj is None and sub is not None and sup is None and nxt.kind == "word":
+            # `W_out` typed without braces: LaTeX reads W_o ut, people mean W_{out}.
+            for k in range(len(nxt.text), 0, -1):
+                if nxt.pos == self._sub_end and f"{name}{nxt.text[:k]}" in table:
+                    name += nxt.text[:k]
+                    obj = table[name]
+                    if k == len(nxt.text):
+                        self.i += 1
+                    else:
+                        self.toks[self.i] = Token("word", nxt.text[k:], nxt.pos + k)
+                    break
         if obj is None:
             alike = [k for k in table if k.lower() == name.lower()]
             if len(alike) == 1:
@@ -877,6 +896,10 @@ class _Builder:
             if a.shape[0] != a.shape[1]:
                 raise self.err(n, f"cannot raise a {_shape_str(a)} matrix to a power")
             return sp.Inverse(a) if b == -1 else sp.MatPow(a, b)
+        if a.is_number and b.is_number:
+            size = abs(float(b)) * max(1.0, math.log10(max(abs(complex(a)), 1e-300)))
+            if size > 10_000 or abs(float(b)) > 10_000:
+                raise ClaimError(f"col {n.pos + 1}: the number is too large to work with")
         return a**b
 
     def _Bin(self, n: Bin) -> Any:
@@ -1330,7 +1353,14 @@ def _normalize(expr: Any) -> Any:
             return sp.Subs(sp.Derivative(d.expr.func(u), u), u, d.variables[0])
         return d
 
-    return expr.replace(lambda e: isinstance(e, sp.Derivative), fix)
+    expr = expr.replace(lambda e: isinstance(e, sp.Derivative), fix)
+
+    def bound(sub: Any) -> Any:
+        # One name per position: equal Subs compare equal, and no clash with real symbols.
+        names = {v: sp.Symbol(f"_s{k}") for k, v in enumerate(sub.variables)}
+        return sp.Subs(sub.expr.xreplace(names), tuple(names.values()), sub.point)
+
+    return expr.replace(lambda e: isinstance(e, sp.Subs), bound)
 
 
 def _to_numbers(v: Any) -> np.ndarray | None:
@@ -1464,6 +1494,31 @@ def _plain(v: np.ndarray) -> Any:
     return [[float(x) if math.isfinite(x) else None for x in row] for row in v]
 
 
+class _Timeout(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Give up on a symbolic proof that takes too long (main thread only; else no limit)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise _Timeout
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
 def _numeric_verdict(claim: Parsed | Any, key: np.ndarray, decimals: Any) -> Verdict:
     c = _to_numbers(claim)
     assert c is not None
@@ -1556,8 +1611,9 @@ def judge(
             if undefined is not None:
                 return Verdict("incorrect", f"undefined where the answer is defined{at}", undefined)
             return Verdict("unreadable", f"could not evaluate claim and answer at any point{at}")
-        try:
-            proof = prove_equal(kv, cv)
+        try:  # SymPy may fail or take too long; the numbers have decided already
+            with _time_limit(PROOF_SECONDS):
+                proof = prove_equal(kv, cv)
         except Exception:
             proof = None
         hows.append(f"proved symbolically ({proof})" if proof else "not proved symbolically")
