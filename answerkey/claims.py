@@ -1399,6 +1399,7 @@ class _Judge:
         self.n = points
         self.fcoef: dict[Any, tuple[sp.Symbol, ...]] = {}
         self.cache: dict[Any, ConcreteMatrix] = {}
+        self.stand_ins: dict[str, str] = {}
 
     def value(self, expr: Any) -> ConcreteMatrix:
         key = sp.sympify(expr)
@@ -1424,6 +1425,11 @@ class _Judge:
     ) -> tuple[int, Counterexample | None, Counterexample | None]:
         """(points compared, first difference, a point where only `a` is not finite)."""
         a, b = self._concrete_functions(a), self._concrete_functions(b)
+        self.stand_ins = {
+            type(f).__name__: str(type(f)._imp_(sp.Symbol("u")))
+            for f in (a.atoms(sp.Function) | b.atoms(sp.Function))
+            if hasattr(type(f), "_imp_") and callable(type(f)._imp_)
+        }
         syms = sorted((a.free_symbols | b.free_symbols), key=lambda s: s.name)
         fa, fb = lambdify(syms, a), lambdify(syms, b)
         compared = 0
@@ -1473,7 +1479,7 @@ class _Judge:
         remark: str,
     ) -> Counterexample:
         plain = {s.name: round(v, 6) for s, v in point.items() if ":" not in s.name}
-        funcs = {}
+        funcs = {k: v.replace("**", "^") for k, v in sorted(self.stand_ins.items())}
         for f, (a, b, c, d) in self.fcoef.items():
             if a in point:
                 funcs[str(f)] = (
