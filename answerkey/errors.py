@@ -23,6 +23,11 @@ class VerificationError(AnswerkeyError):
     def __init__(self, where: str, message: str) -> None:
         super().__init__(f"verification failed: {where}: {message}")
         self.where = where
+        self.message = message
+
+    def __reduce__(self) -> tuple[type[VerificationError], tuple[str, str]]:
+        # Picklable, so a failure in a build worker process reaches the CLI intact.
+        return (type(self), (self.where, self.message))
 
 
 class RenderError(AnswerkeyError):

@@ -10,6 +10,7 @@ import pytest
 from conftest import CV, ROOT
 
 from answerkey import cli
+from answerkey.build import FORMATS
 
 ANSWERKEY = ROOT / ".venv" / "bin" / "answerkey"
 
@@ -44,7 +45,7 @@ def test_an_unknown_format_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     line = one_line_error(proc.stderr)
     assert "unknown format 'docx'" in line
-    assert "tex, md, pdf, json" in line
+    assert ", ".join(FORMATS) in line
     assert proc.stdout == ""
     assert not any(tmp_path.iterdir())
 
