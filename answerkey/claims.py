@@ -295,9 +295,15 @@ class Bin(Node):
 
     def render(self) -> str:
         p = self.prec()
-        left = _paren(self.a, p)
-        right = _paren(self.b, p + (1 if self.op in "-/" else 0))
+        left = _paren(self.a, p + self._mixed(self.a))
+        right = _paren(self.b, p + (1 if self.op in "-/" else self._mixed(self.b)))
         return f"{left}{_BIN_SHOW[self.op]}{right}"
+
+    def _mixed(self, child: Node) -> int:
+        """1 when `child` mixes ∘ with ·: shown in parentheses so the grouping is visible."""
+        if isinstance(child, Bin) and child.op != self.op and "∘" in (child.op, self.op):
+            return 1
+        return 0
 
 
 @dataclass(frozen=True)
@@ -1180,13 +1186,15 @@ def default_symbols(*exprs: Any, notation: Mapping[str, str] | None = None) -> d
             continue
         objs: set[Any] = set(e.atoms(sp.Symbol, sp.MatrixSymbol))
         objs |= {e} if isinstance(e, sp.Symbol | sp.MatrixSymbol) else set()
+        for m in [o for o in objs if isinstance(o, sp.MatrixSymbol)]:  # sizes are not inputs
+            objs -= set().union(*(sp.sympify(d).free_symbols for d in m.shape))
         for f in e.atoms(sp.Function):
             if isinstance(f, AppliedUndef) or (
                 hasattr(type(f), "_imp_") and "prime" not in type(f).__name__
             ):
                 objs.add(type(f))
         for obj in sorted(objs, key=str):
-            if isinstance(obj, sp.Dummy):
+            if isinstance(obj, sp.Dummy) or str(obj) in FUNCTIONS:  # elementwise("log", …)
                 continue
             name = str(getattr(obj, "name", None) or getattr(obj, "__name__", obj))
             latex = notation.get(name) or sp.latex(sp.Symbol(name))
