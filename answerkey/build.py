@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from . import cache, pdf, render
+from .claims import errata_for
 from .errors import UsageError
 from .model import Assignment, CheckRecord
 from .registry import SolutionModule, discover, select
@@ -231,9 +232,12 @@ def _render(
     log_dir: Path,
 ) -> tuple[dict[str, bytes], float]:
     start = time.perf_counter()
-    assignment = discover()[module_id].build(params)
+    module = discover()[module_id]
+    assignment = module.build(params)
     for part in assignment.parts():
         part.checks = checks[part.id]
+    original = parameter_hash(params) == parameter_hash(module.parameters)
+    assignment.errata = errata_for(assignment, original)
     return outputs(assignment, formats, meta, log_dir), time.perf_counter() - start
 
 
@@ -249,6 +253,18 @@ class _Inline(cf.Executor):
                 raise
             fut.set_exception(exc)
         return fut
+
+
+def _worker_init(parent: int) -> None:
+    """A worker ends itself when the build that started it is gone (killed with -9)."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def default_workers() -> int:
@@ -315,7 +331,11 @@ def build(
 
     if stale:
         n = workers or default_workers()
-        executor: cf.Executor = _Inline() if n == 1 else cf.ProcessPoolExecutor(n)
+        executor: cf.Executor = (
+            _Inline()
+            if n == 1
+            else cf.ProcessPoolExecutor(n, initializer=_worker_init, initargs=(os.getpid(),))
+        )
         try:
             _run(stale, formats, out_root, term_root / ".logs", executor, n, report, say, results)
         except BaseException:
@@ -388,7 +408,7 @@ def _run(
             )
             pending[fut] = ("render", job)
 
-    if len(by_key) < 2 * workers:
+    if len(by_key) <= 2 * workers:
         # Few assignments: verify part by part so every core has work; the
         # slowest parts (usually the last) go first.
         partial: dict[tuple[str, str], dict[str, list[CheckRecord]]] = {}

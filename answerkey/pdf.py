@@ -50,11 +50,14 @@ def markdown_to_latex(markdown: str, header: str = "") -> str:
     if header:
         args.append(f"--variable=header-includes:{header}")
     try:
-        return str(
+        latex = str(
             pypandoc.convert_text(markdown, "latex", format=MARKDOWN_FOR_PDF, extra_args=args)
         )
     except (RuntimeError, OSError) as exc:
         raise RenderError(f"pandoc failed: {str(exc).strip().splitlines()[-1]}") from None
+    # pandoc writes a literal ^ as the accent \^{} (a modifier letter in the PDF's
+    # text); \textasciicircum is the ASCII caret, so the text reads as it was given.
+    return latex.replace("\\^{}", "\\textasciicircum{}")
 
 
 def markdown_to_html(markdown: str, title: str, resources: Mapping[str, str]) -> str:

@@ -1,0 +1,298 @@
+"""The build as a build tool: incremental and never stale, atomic under kill, safe, HTML.
+
+The incremental tests stub out verification (`verify_part`) and build only
+answers.json in-process (`workers=1`), so each build takes a fraction of a
+second: what they test is which directories get rebuilt. The end-to-end tests
+at the bottom run the real thing on practical-1 (the quicker assignment).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import answerkey.build as pipeline
+import solutions.practical_1 as practical_1
+from answerkey import cache, render, verify
+from answerkey.model import CheckRecord
+
+ROOT = Path(__file__).resolve().parent.parent
+TERM = "2026-winter"
+CV, P1 = "cv-assignment9", "practical-1"
+needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no pdflatex")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> Iterator[None]:
+    cache.engine_digest.cache_clear()
+    yield
+    cache.engine_digest.cache_clear()
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A terms directory holding a copy of the 2026-winter term; verification stubbed."""
+    terms = tmp_path / "terms"
+    terms.mkdir()
+    shutil.copy(ROOT / "terms" / f"{TERM}.toml", terms)
+
+    def fake_verify(assignment_id: str, part: object, seed: int = 0) -> list[CheckRecord]:
+        return [CheckRecord("numeric", "stub", "stubbed for the incremental tests")]
+
+    monkeypatch.setattr(pipeline, "verify_part", fake_verify)
+    monkeypatch.setattr(verify, "verify_part", fake_verify)
+    return tmp_path
+
+
+def run(tree: Path) -> dict[str, bool]:
+    """Build json for the term; which assignments were taken from the cache."""
+    results = pipeline.build(
+        None,
+        ("json",),
+        TERM,
+        tree / "out",
+        report=lambda _m: None,
+        terms_dir=tree / "terms",
+        workers=1,
+    )
+    return {r.assignment: r.cached for r in results}
+
+
+def rebuilt(tree: Path) -> set[str]:
+    return {a for a, cached in run(tree).items() if not cached}
+
+
+def test_a_second_build_changes_nothing(tree: Path) -> None:
+    assert rebuilt(tree) == {CV, P1}
+    out = tree / "out" / TERM
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*.json") if p.name != "MANIFEST.json"}
+    assert rebuilt(tree) == set()
+    assert before == {
+        p: p.stat().st_mtime_ns for p in out.rglob("*.json") if p.name != "MANIFEST.json"
+    }
+
+
+def test_the_solution_module_or_a_helper_it_imports(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tree / "solutions"
+    copy.mkdir()
+    for name in ("practical_1.py", "_practical_1_draw.py"):
+        shutil.copy(ROOT / "solutions" / name, copy / name)
+    monkeypatch.setattr(practical_1, "__file__", str(copy / "practical_1.py"))
+    assert rebuilt(tree) == {CV, P1}
+    with (copy / "practical_1.py").open("a") as f:
+        f.write("\n# touched\n")
+    assert rebuilt(tree) == {P1}
+    with (copy / "_practical_1_draw.py").open("a") as f:
+        f.write("\n# touched\n")
+    assert rebuilt(tree) == {P1}
+    assert rebuilt(tree) == set()
+
+
+def test_the_engine(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = tree / "engine"
+    engine.mkdir()
+    for p in cache.ENGINE_DIR.glob("*.py"):
+        shutil.copy(p, engine / p.name)
+    monkeypatch.setattr(cache, "ENGINE_DIR", engine)
+    assert rebuilt(tree) == {CV, P1}
+    with (engine / "verify.py").open("a") as f:
+        f.write("\n# touched\n")
+    cache.engine_digest.cache_clear()
+    assert rebuilt(tree) == {CV, P1}
+    assert rebuilt(tree) == set()
+
+
+def test_the_templates(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    templates = tree / "templates"
+    shutil.copytree(render.TEMPLATES, templates)
+    monkeypatch.setattr(render, "TEMPLATES", templates)
+    assert rebuilt(tree) == {CV, P1}
+    with (templates / "document.md.j2").open("a") as f:
+        f.write("{# touched #}\n")
+    assert rebuilt(tree) == {CV, P1}
+    assert rebuilt(tree) == set()
+
+
+def test_the_parameters_of_one_assignment(tree: Path) -> None:
+    term = tree / "terms" / f"{TERM}.toml"
+    assert rebuilt(tree) == {CV, P1}
+    text = term.read_text()
+    assert "learning_rate = 0.1\n" in text
+    term.write_text(text.replace("learning_rate = 0.1\n", "learning_rate = 0.2\n"))
+    assert rebuilt(tree) == {P1}
+    answers = json.loads((tree / "out" / TERM / P1 / "answers.json").read_text())
+    assert answers["parameters"]["trace"]["learning_rate"] == 0.2
+    assert rebuilt(tree) == set()
+
+
+def test_the_title_page_text_of_the_term(tree: Path) -> None:
+    term = tree / "terms" / f"{TERM}.toml"
+    assert rebuilt(tree) == {CV, P1}
+    term.write_text(re.sub(r"(?m)^course = .*$", 'course = "Another course"', term.read_text()))
+    assert rebuilt(tree) == {CV, P1}
+
+
+def test_the_tool_versions(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert rebuilt(tree) == {CV, P1}
+    versions = dict(cache.tool_versions())
+    monkeypatch.setattr(cache, "tool_versions", lambda: {**versions, "tex": "pdfTeX 9.99"})
+    assert rebuilt(tree) == {CV, P1}
+    monkeypatch.setattr(cache, "tool_versions", lambda: {**versions, "sympy": "9.9"})
+    assert rebuilt(tree) == {CV, P1}
+    assert rebuilt(tree) == set()
+
+
+def test_an_output_edited_or_removed_by_hand(tree: Path) -> None:
+    assert rebuilt(tree) == {CV, P1}
+    answers = tree / "out" / TERM / P1 / "answers.json"
+    good = answers.read_bytes()
+    answers.write_text("{}")
+    assert rebuilt(tree) == {P1}
+    assert answers.read_bytes() == good
+    answers.unlink()
+    assert rebuilt(tree) == {P1}
+    assert answers.read_bytes() == good
+
+
+def test_the_formats_asked_for(tree: Path) -> None:
+    assert rebuilt(tree) == {CV, P1}
+    results = pipeline.build(
+        [P1],
+        ("json", "md"),
+        TERM,
+        tree / "out",
+        lambda _m: None,
+        terms_dir=tree / "terms",
+        workers=1,
+    )
+    assert [r.cached for r in results] == [False]
+    assert (tree / "out" / TERM / P1 / "key.md").exists()
+
+
+def test_the_manifest_lists_every_file(tree: Path) -> None:
+    run(tree)
+    out = tree / "out" / TERM
+    manifest = json.loads((out / "MANIFEST.json").read_text())
+    assert manifest["term"] == TERM
+    assert manifest["git_revision"] == cache.git_revision()
+    assert set(manifest["versions"]) == {"sympy", "numpy", "pandoc", "tex"}
+    assert set(manifest["files"]) == {f"{CV}/answers.json", f"{P1}/answers.json"}
+    for name, digest in manifest["files"].items():
+        assert cache.sha256((out / name).read_bytes()) == digest
+    assert manifest["checks_passed"] == sum(
+        d["checks_passed"] for d in manifest["directories"].values()
+    )
+    answers = json.loads((out / P1 / "answers.json").read_text())
+    assert manifest["directories"][P1]["parameter_hash"] == answers["parameter_hash"]
+
+
+# --- end to end: the real build -------------------------------------------------
+
+HOSTILE = r"\input{/etc/hostname} 50% & $x$ #1 ~ ^ _ {}"
+
+
+def _pdftext(pdf: Path) -> str:
+    return subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+@needs_pdflatex
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="no pdftotext")
+def test_a_hostile_course_appears_literally_everywhere_and_reads_nothing(tmp_path: Path) -> None:
+    terms = tmp_path / "terms"
+    terms.mkdir()
+    (terms / "hostile.toml").write_text(f"course = '{HOSTILE}'\nlabel = 'Hostile term'\n")
+    out = tmp_path / "out"
+    pipeline.build([P1], pipeline.FORMATS, "hostile", out, lambda _m: None, terms_dir=terms)
+    d = out / "hostile" / P1
+    hostname = Path("/etc/hostname").read_text().strip() if Path("/etc/hostname").exists() else ""
+    for kind in ("key", "handout"):
+        text = _pdftext(d / f"{kind}.pdf")
+        assert HOSTILE in text, text[:400]
+        if hostname:
+            assert not re.search(rf"(?<![\w.]){re.escape(hostname)}(?![\w.])", text)
+        page = (d / f"{kind}.html").read_text()
+        assert HOSTILE in " ".join(html.unescape(re.sub(r"<[^>]+>", "", page)).split())
+        # self-contained: no script or style from the network, maths as MathML
+        assert not re.search(r"""<(script|link|img)[^>]*(src|href)=["']?https?:""", page)
+        assert "<math" in page and "<title>" in page
+        import pypandoc
+
+        plain = pypandoc.convert_text((d / f"{kind}.md").read_text(), "plain", format="markdown")
+        assert HOSTILE in " ".join(plain.split())
+    # the standalone .tex compiles (no shell escape, paranoid file access) to the same text
+    work = tmp_path / "tex"
+    work.mkdir()
+    shutil.copy(d / "key.tex", work / "key.tex")
+    from answerkey.pdf import PDFLATEX_FLAGS, reproducible_env
+
+    subprocess.run(
+        ["pdflatex", *PDFLATEX_FLAGS, "key.tex"],
+        cwd=work,
+        env=reproducible_env(),
+        capture_output=True,
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert HOSTILE in _pdftext(work / "key.pdf")
+    assert answers_course(d) == HOSTILE
+
+
+def answers_course(d: Path) -> str:
+    return str(json.loads((d / "answers.json").read_text())["course"])
+
+
+def _complete(d: Path) -> None:
+    """Every file in `d` is whole: PDFs end with %%EOF, JSON parses, no temporary names."""
+    for p in d.rglob("*"):
+        assert ".partial-" not in p.name, p
+        if p.suffix == ".pdf":
+            assert p.read_bytes().rstrip().endswith(b"%%EOF"), p
+        if p.suffix == ".json":
+            json.loads(p.read_text())
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_killed_build_leaves_no_partial_file_and_the_next_build_is_right(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "answerkey.cli", "build", P1, "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(3.0)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    if sig == signal.SIGTERM and proc.returncode != 0:
+        assert proc.returncode == 130, err
+        assert b"interrupted" in err
+        _complete(out)  # a clean interrupt removes its temporary files itself
+    # the next build sweeps anything a hard kill left, and gives a correct result
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    _complete(out)
+    d = out / "default" / P1
+    assert {"key.pdf", "handout.pdf", "key.html", "answers.json"} <= {p.name for p in d.iterdir()}
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "cached" in again.stdout and "built" not in again.stdout
+    if sig == signal.SIGKILL:
+        # and two clean builds give the same bytes, PDFs included
+        clean = tmp_path / "clean"
+        pipeline.build([P1], pipeline.FORMATS, "default", clean, lambda _m: None)
+        for p in sorted(d.iterdir()):
+            assert p.read_bytes() == (clean / "default" / P1 / p.name).read_bytes(), p.name
+    assert not os.listdir(tmp_path / "out" / ".cache" / "stamps") == []
