@@ -107,27 +107,37 @@ def wrong_part_2() -> object:
     )
 
 
-# The wrong step is planted by monkeypatching, which worker processes inherit only by fork.
-JOBS = ["1", "2"] if multiprocessing.get_start_method() == "fork" else ["1"]
+ORIGINAL_PART_9 = cv.part_9
+
+
+def wrong_part_9() -> object:
+    """Part 9 with the sign of the penalty's gradient flipped in the W2 result."""
+    part = ORIGINAL_PART_9()
+    d = part.derivations[0]
+    wrong = dataclasses.replace(d.steps[-1], expr=cv.mm(cv.y2 - cv.t, cv.T(cv.y1)) - cv.lam * cv.W2)
+    derivations = list(part.derivations)
+    derivations[0] = dataclasses.replace(d, steps=(*d.steps[:-1], wrong))
+    return dataclasses.replace(part, derivations=derivations)
+
+
+# Worker processes see the monkeypatched part only when they are forked.
+JOBS = "2" if multiprocessing.get_start_method() == "fork" else "1"
 
 
 @pytest.mark.usefixtures("cv_only_registry")
-@pytest.mark.parametrize("jobs", JOBS, ids=[f"jobs-{j}" for j in JOBS])
 def test_a_wrong_step_fails_the_build_and_leaves_the_previous_key(
-    previous: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    jobs: str,
+    previous: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = snapshot(previous)
-    monkeypatch.setattr(cv, "part_2", wrong_part_2)
+    monkeypatch.setattr(cv, "part_9", wrong_part_9)
     monkeypatch.chdir(ROOT)
-    code = cli.main(["build", CV, "--out", str(previous), "--jobs", jobs])
+    code = cli.main(["build", CV, "--out", str(previous), "--jobs", JOBS])
     err = capsys.readouterr().err
     assert code == 1
-    lines = err.strip().splitlines()
-    assert lines[0].startswith(f"answerkey: error: verification failed: {CV}, part 2, step 4")
-    assert "Traceback" not in err
+    assert err.startswith(
+        f"answerkey: error: verification failed: {CV}, part 9, derivation 1, step 2"
+    )
+    assert len(err.strip().splitlines()) == 1, err
     assert snapshot(previous) == before
 
 
@@ -136,11 +146,16 @@ def test_the_pipeline_raises_before_writing(
     previous: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = snapshot(previous)
-    monkeypatch.setattr(cv, "part_2", wrong_part_2)
-    with pytest.raises(VerificationError, match=f"{CV}, part 2"):
+    monkeypatch.setattr(cv, "part_9", wrong_part_9)
+    with pytest.raises(VerificationError) as err:
         pipeline.build(
-            [CV], out_root=previous, report=lambda _m: None, terms_dir=ROOT / "terms", workers=1
+            [CV],
+            out_root=previous,
+            report=lambda _m: None,
+            terms_dir=ROOT / "terms",
+            workers=int(JOBS),
         )
+    assert err.value.where.startswith(f"{CV}, part 9, derivation 1, step 2")
     assert snapshot(previous) == before
 
 

@@ -51,9 +51,16 @@ def test_an_escaped_raw_latex_block_is_not_executed(tmp_path: Path) -> None:
 
 def test_an_unescaped_raw_latex_block_would_be_executed(tmp_path: Path) -> None:
     """The control for the test above: the PDF Markdown does accept raw blocks."""
-    path, marker = secret(tmp_path)
-    got = to_pdf(f"```{{=latex}}\n\\input{{{path}}}\n```\n", tmp_path)
-    assert marker in got
+    got = to_pdf("```{=latex}\n\\def\\q{QZX}\\q\\q\n```\n", tmp_path)
+    assert "QZXQZX" in got
+
+
+def test_tex_may_not_read_files_outside_its_directory(tmp_path: Path) -> None:
+    path, _marker = secret(tmp_path)
+    source = f"\\documentclass{{article}}\\begin{{document}}\\input{{{path}}}\\end{{document}}\n"
+    with pytest.raises(RenderError, match="LaTeX error in paranoid"):
+        pdf.compile_latex(source, tmp_path / "out.pdf", tmp_path / "logs", "paranoid")
+    assert pdf.reproducible_env()["openin_any"] == "p"
 
 
 def test_shell_escape_is_off(tmp_path: Path) -> None:
