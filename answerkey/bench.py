@@ -1,0 +1,199 @@
+"""`python -m answerkey.bench` (`make bench`): the build's speed against the floor.
+
+The floor is what no build of our PDFs can beat: one pdflatex pass over every
+key/handout `.tex` the build produced, two at a time. In one run:
+
+* cold build of the default term (every assignment, key + handout, every format)
+  vs the floor for its .tex files — target <= 3x;
+* a term's variants (default 100 of terms/2026-winter.toml: 200 PDFs) vs the
+  floor for their 200 .tex files — target <= 1.5x;
+* a no-op rebuild (nothing changed) vs the cold build — target <= 5%.
+
+Builds run as `answerkey build` subprocesses into fresh directories, as a user
+would run them. Prints a table and writes build/bench.json; nothing is assumed,
+every figure is measured here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import cache
+from .pdf import PDFLATEX_FLAGS, reproducible_env
+
+
+@dataclass
+class Row:
+    name: str
+    ours: float
+    floor: float
+    ratio: float
+    target: float
+    unit: str  # what the floor is: "pdflatex floor" or "cold build"
+
+    @property
+    def ok(self) -> bool:
+        return self.ratio <= self.target
+
+
+def pdflatex_once(tex: Path) -> None:
+    """One pdflatex pass over `tex` in a scratch directory, as the build runs it."""
+    with tempfile.TemporaryDirectory(prefix="answerkey-floor-") as tmp:
+        shutil.copy(tex, Path(tmp) / "doc.tex")
+        proc = subprocess.run(
+            ["pdflatex", *PDFLATEX_FLAGS, "doc.tex"],
+            cwd=tmp,
+            env=reproducible_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"pdflatex failed on {tex}")
+
+
+def floor(texs: list[Path], parallel: int = 2) -> float:
+    """Seconds for one pdflatex pass over each of `texs`, `parallel` at a time."""
+    if not texs:
+        raise RuntimeError("no .tex files to measure the floor on")
+    start = time.perf_counter()
+    with cf.ThreadPoolExecutor(parallel) as pool:
+        list(pool.map(pdflatex_once, texs))
+    return time.perf_counter() - start
+
+
+def produced_tex(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.tex") if p.stem in ("key", "handout"))
+
+
+def run_build(args: list[str]) -> float:
+    """Seconds for one `answerkey build ...` run in a subprocess."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "answerkey.cli", "build", "--quiet", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"answerkey build {' '.join(args)} failed:\n{proc.stderr}")
+    return seconds
+
+
+def measure(
+    out: Path,
+    variants: int = 100,
+    variant_term: str = "2026-winter",
+    assignments: list[str] | None = None,
+    say: Callable[[str], None] = print,
+) -> list[Row]:
+    names = list(assignments or [])
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    cold_dir, variant_dir = out / "cold", out / "variants"
+
+    say("cold build of the default term ...")
+    cold = run_build([*names, "--out", str(cold_dir)])
+    say(f"  {cold:.2f}s; no-op rebuild ...")
+    noop = run_build([*names, "--out", str(cold_dir)])
+    say(f"  {noop:.2f}s; floor for its .tex ...")
+    cold_floor = floor(produced_tex(cold_dir))
+    rows = [
+        Row("cold build, default term", cold, cold_floor, cold / cold_floor, 3.0, "floor"),
+        Row("no-op rebuild", noop, cold, noop / cold, 0.05, "cold build"),
+    ]
+    if variants:
+        say(f"  {cold_floor:.2f}s; {variants} variants of {variant_term} ...")
+        var = run_build(
+            [
+                *names,
+                "--term",
+                variant_term,
+                "--variants",
+                str(variants),
+                "--format",
+                "tex,pdf",
+                "--out",
+                str(variant_dir),
+            ]
+        )
+        texs = produced_tex(variant_dir)
+        say(f"  {var:.2f}s; floor for its {len(texs)} .tex ...")
+        var_floor = floor(texs)
+        rows.insert(
+            1,
+            Row(
+                f"{variants} variants ({len(texs)} PDFs)",
+                var,
+                var_floor,
+                var / var_floor,
+                1.5,
+                "floor",
+            ),
+        )
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    head = f"{'measure':<30} {'ours':>8} {'against':>8} {'ratio':>7} {'target':>7}  result"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        ratio = f"{r.ratio:.1%}" if r.unit == "cold build" else f"{r.ratio:.2f}x"
+        target = f"{r.target:.0%}" if r.unit == "cold build" else f"{r.target:.1f}x"
+        lines.append(
+            f"{r.name:<30} {r.ours:>7.2f}s {r.floor:>7.2f}s {ratio:>7} {target:>7}  "
+            f"{'pass' if r.ok else 'FAIL'}"
+        )
+    lines.append("(against: the pdflatex floor, one pass per .tex two at a time; for the")
+    lines.append(" no-op rebuild, the cold build)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m answerkey.bench", description=__doc__)
+    p.add_argument("--variants", type=int, default=100, help="variants to build (0: skip)")
+    p.add_argument("--variant-term", default="2026-winter")
+    p.add_argument("--out", type=Path, default=Path("build/bench"), help="scratch directory")
+    p.add_argument("--json", type=Path, default=Path("build/bench.json"), help="results file")
+    p.add_argument("assignments", nargs="*", help="only these assignments (default: all)")
+    args = p.parse_args(argv)
+    if shutil.which("pdflatex") is None:
+        print("bench: pdflatex not found (run `make setup`)", file=sys.stderr)
+        return 2
+    rows = measure(args.out, args.variants, args.variant_term, args.assignments)
+    print(table(rows))
+    body = {
+        "rows": [{**asdict(r), "pass": r.ok} for r in rows],
+        "machine": {
+            "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+            "python": platform.python_version(),
+            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        },
+        "versions": cache.tool_versions(),
+        "git_revision": cache.git_revision(),
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.json}")
+    failed = [r.name for r in rows if not r.ok]
+    if failed:
+        print(f"targets not met: {', '.join(failed)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

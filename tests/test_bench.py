@@ -1,0 +1,44 @@
+"""The bench machinery on a tiny case: one assignment, one variant."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from answerkey import bench
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no pdflatex")
+def test_bench_measures_and_reports_on_a_tiny_case(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bench.json"
+    code = bench.main(
+        ["--variants", "1", "--out", str(tmp_path / "scratch"), "--json", str(out), "practical-1"]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    for name in ("cold build, default term", "1 variants (2 PDFs)", "no-op rebuild"):
+        assert name in text
+    body = json.loads(out.read_text())
+    rows = {r["name"]: r for r in body["rows"]}
+    assert len(rows) == 3
+    for r in rows.values():
+        assert r["ours"] > 0 and r["floor"] > 0
+        assert r["ratio"] == pytest.approx(r["ours"] / r["floor"])
+        assert r["pass"] == (r["ratio"] <= r["target"])
+    # the floor really ran pdflatex over key and handout .tex of the build
+    assert len(bench.produced_tex(tmp_path / "scratch" / "cold")) == 2
+    assert body["versions"]["tex"]
+
+
+def test_the_table_says_fail_when_a_target_is_missed() -> None:
+    rows = [
+        bench.Row("cold", 9.0, 1.0, 9.0, 3.0, "floor"),
+        bench.Row("noop", 0.1, 10, 0.01, 0.05, "cold build"),
+    ]
+    text = bench.table(rows)
+    assert "9.00x" in text and "FAIL" in text and "pass" in text and "1.0%" in text
