@@ -2062,3 +2062,39 @@ def audit(assignment: Assignment, claims: Iterable[Claim], *, seed: int = 0) -> 
     """The errata of an earlier published solution: every claim checked against the key."""
     parts = {p.id: p for p in assignment.parts()}
     return errata(claims, lambda c: key_for(c, parts.get(c.part), assignment.notation), seed=seed)
+
+
+CLAIMS_DIR = Path(__file__).resolve().parent.parent / "solutions" / "claims"
+
+
+def errata_for(assignment: Assignment, original_numbers: bool) -> list[Erratum]:
+    """The computed errata of the earlier published solution of `assignment`.
+
+    Claims come from ``solutions/claims/<id>.toml``. Numeric claims (a trace's
+    values) are about the original numbers, so they are checked only when the
+    key uses them; formula claims hold for any term.
+    """
+    path = CLAIMS_DIR / f"{assignment.id}.toml"
+    if not path.exists():
+        return []
+    claims = [c for c in load_claims(path).claims if c.kind != "numeric" or original_numbers]
+    return audit(assignment, claims)
+
+
+def claimed_expression(erratum: Erratum, assignment: Assignment) -> Any | None:
+    """The claim as read (SymPy), for printing in the key; None for prose or numbers."""
+    claim = erratum.claim
+    latex = claim.checked
+    if latex is None or claim.kind == "numeric":
+        return None
+    part = next((p for p in assignment.parts() if p.id == claim.part), None)
+    if part is None:
+        return None
+    key = KeyAnswer.from_part(part, notation=assignment.notation, quantity=claim.quantity)
+    if key is None:
+        return None
+    try:
+        parsed = parse_claim(latex, key.symbols)
+    except ClaimError:
+        return None
+    return None if parsed.is_numeric else parsed.expr

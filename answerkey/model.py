@@ -181,6 +181,7 @@ class Assignment:
     exercises: Sequence[Exercise]
     notation: Mapping[str, str] = field(default_factory=dict)
     source: str = ""
+    errata: list[Any] = field(default_factory=list)
 
     def parts(self) -> list[Part]:
         return [p for ex in self.exercises for p in ex.parts]

@@ -145,6 +145,7 @@ def view(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> dict[str, A
             ex["figures"] or any(pt["figures"] for pt in ex["parts"]) for ex in exercises
         ),
         "tikz_preamble": Safe(TIKZ_PREAMBLE),
+        "errata": _errata_view(assignment, p, m) if key else [],
         "check_count": assignment.check_count() if key else 0,
         "source": assignment.source,
         "errata_note": meta.errata_note,
@@ -178,6 +179,52 @@ def _solution_view(part: Part, p: Any, m: Any, notation: Mapping[str, str]) -> d
         ],
         "checks": len(part.checks),
     }
+
+
+def _errata_view(assignment: Assignment, p: Any, m: Any) -> list[dict[str, Any]]:
+    """Each transcribed claim of the earlier solution, its computed verdict and the fix."""
+    from .claims import KeyAnswer, claimed_expression
+
+    parts = {part.id: part for part in assignment.parts()}
+    out = []
+    for e in assignment.errata:
+        c, v = e.claim, e.verdict
+        expr = claimed_expression(e, assignment)
+        where = f"part {c.part}" + (f", update {c.update}" if c.update else "")
+        where += f", {c.quantity}" if c.quantity and c.update else ""
+        correct = None
+        part = parts.get(c.part)
+        if v.status == "incorrect" and part is not None:
+            key = KeyAnswer.from_part(
+                part, notation=assignment.notation, quantity=c.quantity if not c.update else None
+            )
+            if c.update and c.quantity and "trace" in part.data:
+                row = part.data["trace"][c.update - 1]
+                correct = m(row[c.quantity]) if c.quantity in row else None
+            elif key is not None:
+                correct = m(key.answer if key.lhs is None else (key.lhs, key.answer))
+        out.append(
+            {
+                "where": where,
+                "status": v.status,
+                "claim_math": m(expr) if expr is not None else None,
+                "claim_text": " ".join(c.answer.split()),
+                "correct": correct,
+                "reason": _sentence(v.reason),
+                "mistake": v.mistake or "",
+                "counterexample": str(v.counterexample) if v.counterexample else "",
+                "note": c.note,
+            }
+        )
+    return out
+
+
+def _sentence(s: str) -> str:
+    """A one-line reason as a sentence: capital first letter, full stop."""
+    s = s.strip()
+    if not s:
+        return s
+    return s[0].upper() + s[1:] + ("" if s.endswith((".", "!", "?")) else ".")
 
 
 def drawn(figure: Figure) -> Any:
@@ -248,6 +295,7 @@ def answers_json(assignment: Assignment, meta: Meta) -> str:
         for k, v in part.data.items():
             entry[k] = _plain(v)
         parts[part.id] = entry
+    errata = [e.to_json() for e in assignment.errata]
     doc = {
         "assignment": assignment.id,
         "title": assignment.title,
@@ -256,6 +304,7 @@ def answers_json(assignment: Assignment, meta: Meta) -> str:
         "variant": meta.variant or None,
         "checks_passed": assignment.check_count(),
         "parts": parts,
+        "errata": errata,
     }
     doc.update({k: _plain(v) for k, v in meta.extra.items()})
     return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
