@@ -1,4 +1,4 @@
-"""The `answerkey` command: build keys, list assignments."""
+"""The `answerkey` command: build keys, list assignments, make terms, grade answers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from . import build as pipeline
+from . import grade
 from .errors import AnswerkeyError, UsageError
 from .registry import discover
 from .terms import new_term
@@ -42,6 +43,15 @@ def parser() -> argparse.ArgumentParser:
         "--jobs", type=int, default=None, metavar="N", help="worker processes (default: cores)"
     )
     sub.add_parser("list", help="list assignments and their part ids")
+    c = sub.add_parser("check", help="grade a claimed answer (LaTeX) against the key")
+    c.add_argument("assignment", nargs="?", metavar="ASSIGNMENT")
+    c.add_argument("part", nargs="?", metavar="PART")
+    c.add_argument(
+        "--answer", metavar="LATEX", help="the claimed answer, e.g. '-tW(1-\\sigma(Wx))'"
+    )
+    c.add_argument("--claims", type=Path, metavar="FILE.toml", help="check a list of claims")
+    c.add_argument("--term", default="default")
+    c.add_argument("--variant", type=int, default=0, metavar="K")
     nt = sub.add_parser("new-term", help="write terms/NAME.toml with fresh numbers from a seed")
     nt.add_argument("name")
     nt.add_argument("--seed", type=int, required=True)
@@ -60,11 +70,41 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _join_answer(argv: list[str]) -> list[str]:
+    """`--answer -tW` as `--answer=-tW`: an answer may start with a minus sign."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] == "--answer" and i + 1 < len(argv):
+            out.append(f"--answer={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
+def _check(args: argparse.Namespace) -> int:
+    """exit 0 correct, 1 incorrect (with a counterexample), 2 unreadable or bad usage."""
+    if args.claims is not None:
+        if args.answer is not None or args.part is not None:
+            raise UsageError("--claims checks a whole file: give no PART or --answer with it")
+        rows = grade.grade_file(args.claims, args.assignment, args.term, args.variant)
+        print(grade.table(rows))
+        return 0 if all(v.correct for _, v in rows) else 1
+    if args.assignment is None or args.part is None or args.answer is None:
+        raise UsageError(
+            "usage: answerkey check ASSIGNMENT PART --answer 'LATEX' (or --claims FILE)"
+        )
+    verdict = grade.grade_one(args.assignment, args.part, args.answer, args.term, args.variant)
+    print("\n".join(verdict.lines()))
+    return verdict.exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
     try:
-        args = parser().parse_args(argv)
+        args = parser().parse_args(_join_answer(sys.argv[1:] if argv is None else argv))
         if args.command == "list":
             for module in discover().values():
                 assignment = module.build(module.parameters)
@@ -89,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
                 workers=args.jobs,
             )
             return 0
+        if args.command == "check":
+            return _check(args)
         if args.command == "new-term":
             path = new_term(
                 args.name,

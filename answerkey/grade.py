@@ -1,0 +1,91 @@
+"""`answerkey check`: grade claimed answers against the verified key.
+
+The key a claim is judged against is computed and verified here, for the
+term (and variant) asked for, but only the parts the claims concern: grading
+one answer should not wait for the whole assignment's proofs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from .claims import Claim, KeyAnswer, Verdict, check, check_claim, key_for, load_claims
+from .errors import UsageError
+from .model import Assignment, Part
+from .registry import discover, select
+from .terms import load_term, variant_params
+from .verify import verify_part
+
+
+def key_assignment(assignment_id: str, term: str = "default", variant: int = 0) -> Assignment:
+    """The assignment's document for `term` (and `variant`), not yet verified."""
+    (module,) = select([assignment_id])
+    the_term = load_term(term, discover())
+    if variant < 0:
+        raise UsageError(f"--variant must be >= 1, got {variant}")
+    params = (
+        variant_params(the_term, assignment_id, variant)
+        if variant
+        else the_term.params[assignment_id]
+    )
+    return module.build(params)
+
+
+def verified_part(assignment: Assignment, part_id: str) -> Part:
+    """The part `part_id`, verified (a key that fails its checks grades nothing)."""
+    parts = {p.id: p for p in assignment.parts()}
+    if part_id not in parts:
+        raise UsageError(
+            f"{assignment.id} has no part {part_id!r}; its parts are {', '.join(parts)}"
+        )
+    part = parts[part_id]
+    if not part.checks:
+        part.checks = verify_part(assignment.id, part)
+    return part
+
+
+def grade_one(
+    assignment_id: str, part_id: str, answer: str, term: str = "default", variant: int = 0
+) -> Verdict:
+    """The verdict on one claimed answer to one part."""
+    assignment = key_assignment(assignment_id, term, variant)
+    part = verified_part(assignment, part_id)
+    key = KeyAnswer.from_part(part, notation=assignment.notation)
+    if key is None:
+        raise UsageError(f"{assignment_id} part {part_id} has no single answer to check against")
+    return check(answer, key)
+
+
+def grade_file(
+    path: Path, assignment_id: str | None = None, term: str = "default", variant: int = 0
+) -> list[tuple[Claim, Verdict]]:
+    """Every claim of a claims file (TOML: ``[[claim]]`` with ``part`` and ``answer``)."""
+    claims_file = load_claims(path)
+    aid = assignment_id or claims_file.assignment
+    if not aid:
+        raise UsageError(
+            f'{path}: name the assignment (`assignment = "..."` or on the command line)'
+        )
+    assignment = key_assignment(aid, term, variant)
+    out = []
+    for claim in claims_file.claims:
+        part = verified_part(assignment, claim.part)
+        key = key_for(claim, part, assignment.notation)
+        out.append((claim, check_claim(claim, key)))
+    return out
+
+
+def table(rows: list[tuple[Claim, Verdict]], width: Callable[[str], int] = len) -> str:
+    """Part, verdict and counterexample (or reason) as an aligned plain-text table."""
+    header = ("part", "verdict", "counterexample / reason")
+    lines = [header]
+    for claim, v in rows:
+        where = claim.part + (f" (update {claim.update}, {claim.quantity})" if claim.update else "")
+        detail = str(v.counterexample) if v.counterexample else ("" if v.correct else v.reason)
+        if v.mistake:
+            detail = f"{v.mistake}; {detail}" if detail else v.mistake
+        lines.append((where, v.status, detail))
+    w0 = max(width(r[0]) for r in lines)
+    w1 = max(width(r[1]) for r in lines)
+    return "\n".join(f"{a:<{w0}}  {b:<{w1}}  {c}".rstrip() for a, b, c in lines)

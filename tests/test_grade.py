@@ -1,0 +1,80 @@
+"""`answerkey check`: a claimed answer is graded against the verified key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from answerkey import cli, grade
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_an_equal_answer_in_another_form_is_correct(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "cv-assignment9", "1b", "--answer", r"-tW(1-\sigma(Wx))")
+    assert code == 0
+    assert out.startswith("correct")
+    assert "read as:" in out
+
+
+def test_a_wrong_answer_gets_a_counterexample(capsys: pytest.CaptureFixture[str]) -> None:
+    seed_1b = r"\frac{-t * W * e^{e^{-Wx}}}{1 + e^{-Wx}}"
+    code, out, _ = run(capsys, "check", "cv-assignment9", "1b", "--answer", seed_1b)
+    assert code == 1
+    assert out.startswith("incorrect")
+    assert "counterexample: at W=" in out and "claim = " in out and "key = " in out
+
+
+def test_a_missing_transpose_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "cv-assignment9", "3", "--answer", r"W^{(2)T}(y^{(2)} - t)")
+    assert code == 1
+    assert "typical mistake" in out
+
+
+def test_unreadable_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "check", "cv-assignment9", "1a", "--answer", r"\frac{-tW")
+    assert code == 2
+    assert out.strip().count("\n") == 0 and out.startswith("unreadable")
+    assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "cv-assignment9", "12", "--answer", "x"],
+        ["check", "no-such-assignment", "1a", "--answer", "x"],
+        ["check", "cv-assignment9", "1a"],
+    ],
+)
+def test_bad_usage_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code, _out, err = run(capsys, *argv)
+    assert code == 2
+    assert err.startswith("answerkey: error:") and err.count("\n") == 1
+
+
+def test_a_claims_file_gives_a_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    claims = tmp_path / "claims.toml"
+    claims.write_text(
+        'assignment = "cv-assignment9"\n'
+        "[[claim]]\npart = \"1a\"\nanswer = '\\log(1 + e^{-Wx})'\n"
+        "[[claim]]\npart = \"1b\"\nanswer = '-tW'\n"
+    )
+    code, out, _ = run(capsys, "check", "--claims", str(claims))
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].split() == ["part", "verdict", "counterexample", "/", "reason"]
+    assert lines[1].split()[:2] == ["1a", "correct"]
+    assert lines[2].split()[:2] == ["1b", "incorrect"]
+
+
+def test_the_key_is_verified_before_it_grades() -> None:
+    assignment = grade.key_assignment("cv-assignment9")
+    part = grade.verified_part(assignment, "1a")
+    assert part.checks and all(c.kind for c in part.checks)
