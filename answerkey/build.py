@@ -256,8 +256,13 @@ class _Inline(cf.Executor):
 
 
 def _worker_init(parent: int) -> None:
-    """A worker ends itself when the build that started it is gone (killed with -9)."""
+    """Signals: the build (the parent) handles Ctrl-C and ends its workers; SIGTERM
+    ends a worker at once. A worker also ends itself when the build is gone (kill -9)."""
+    import signal
     import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -372,7 +377,9 @@ def _abandon(executor: cf.Executor) -> None:
         for proc in processes:
             proc.terminate()
         for proc in processes:
-            proc.join(timeout=5)
+            proc.join(timeout=2)
+            if proc.is_alive():
+                proc.kill()
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -449,10 +456,16 @@ def _run(
             else:
                 job = arg
                 files, render_s = value
+                stamp_file = cache.stamp_path(out_root, job.directory)
+                old = cache.read_stamp(stamp_file)
                 publish(job.directory, files)
+                # what the previous build wrote and this one did not is stale now
+                for name in (old or {}).get("files", {}):
+                    if name not in files and "/" not in name:
+                        (job.directory / name).unlink(missing_ok=True)
                 n_checks = sum(len(c) for c in job.checks.values())
                 cache.write_stamp(
-                    cache.stamp_path(out_root, job.directory),
+                    stamp_file,
                     job.inputs,
                     files,
                     {

@@ -134,10 +134,6 @@ def value_digest(value: Any) -> str:
     return sha256(json.dumps(value, sort_keys=True, default=repr).encode())
 
 
-def digest(inputs: Mapping[str, str]) -> str:
-    return value_digest(dict(inputs))
-
-
 def stamp_path(out_root: Path, directory: Path) -> Path:
     rel = directory.resolve().relative_to(out_root.resolve())
     return out_root / ".cache" / "stamps" / f"{rel.as_posix().replace('/', '__')}.json"
@@ -153,9 +149,21 @@ def read_stamp(path: Path) -> dict[str, Any] | None:
     return stamp
 
 
+def digest(inputs: Mapping[str, str]) -> str:
+    """One digest of every input but the formats (a build of more formats covers fewer)."""
+    return value_digest({k: v for k, v in inputs.items() if k != "formats"})
+
+
+def _formats(inputs: Mapping[str, Any]) -> set[str]:
+    return set(filter(None, str(inputs.get("formats", "")).split(",")))
+
+
 def is_fresh(stamp: Mapping[str, Any] | None, inputs: Mapping[str, str], directory: Path) -> bool:
-    """Same inputs as the stamp, and every file written then still has its bytes."""
+    """Same inputs as the stamp (formats: at least those asked for now), and every file
+    written then still has its bytes."""
     if stamp is None or stamp.get("digest") != digest(inputs):
+        return False
+    if not _formats(inputs) <= _formats(stamp.get("inputs", {})):
         return False
     files = stamp.get("files")
     if not isinstance(files, dict) or not files:
@@ -174,7 +182,9 @@ def changed(stamp: Mapping[str, Any] | None, inputs: Mapping[str, str]) -> list[
     if stamp is None:
         return ["no previous build"]
     old = stamp.get("inputs", {})
-    kinds = [k for k in inputs if old.get(k) != inputs[k]]
+    kinds = [k for k in inputs if k != "formats" and old.get(k) != inputs[k]]
+    if not _formats(inputs) <= _formats(old):
+        kinds.append("formats")
     return kinds or ["output files changed or missing"]
 
 
