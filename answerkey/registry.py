@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from .errors import UsageError
+from .errors import AnswerkeyError, UsageError
 from .model import Assignment
 
 
@@ -58,9 +58,23 @@ def discover() -> dict[str, SolutionModule]:
     for info in sorted(pkgutil.iter_modules(solutions.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue
-        mod = importlib.import_module(f"solutions.{info.name}")
+        where = f"solutions/{info.name}.py"
+        try:
+            mod = importlib.import_module(f"solutions.{info.name}")
+        except Exception as exc:  # a broken module must not look like an answerkey crash
+            raise AnswerkeyError(
+                f"{where}: cannot be imported: {type(exc).__name__}: {exc}"
+            ) from exc
         if not hasattr(mod, "ID"):
             continue
+        missing = [a for a in ("TITLE", "PARAMETERS", "build") if not hasattr(mod, a)]
+        if missing:
+            raise AnswerkeyError(f"{where}: a solution module needs {', '.join(missing)}")
+        if mod.ID in found:
+            raise AnswerkeyError(
+                f"{where}: assignment id {mod.ID!r} is already used by "
+                f"solutions/{found[mod.ID].module.__name__.rsplit('.', 1)[-1]}.py"
+            )
         found[mod.ID] = SolutionModule(
             mod.ID,
             mod.TITLE,

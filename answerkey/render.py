@@ -289,6 +289,15 @@ def answers_json(assignment: Assignment, meta: Meta) -> str:
         if final is not None:
             entry["latex"] = printing.latex(final, assignment.notation)
             entry["sympy"] = sympy_string(final)
+        if len(part.results) > 1:
+            entry["results"] = [
+                {
+                    "of": printing.latex(lhs, assignment.notation) if lhs is not None else None,
+                    "latex": printing.latex(expr, assignment.notation),
+                    "sympy": sympy_string(expr),
+                }
+                for lhs, expr in part.results
+            ]
         entry["checks"] = [
             {"kind": c.kind, "subject": c.subject, "detail": c.detail} for c in part.checks
         ]
@@ -320,8 +329,10 @@ def sympy_string(expr: Any) -> str:
         return str(_plain(expr))
     expr = to_plain_sympy(expr)
     s = str(expr)
+    # sympify makes symbols without assumptions: compare with those.
+    plain = expr.xreplace({x: sp.Symbol(x.name) for x in expr.free_symbols if x.is_Symbol})
     try:
-        if sp.sympify(s) == expr:
+        if sp.sympify(s) == plain:
             return s
     except (sp.SympifyError, TypeError, AttributeError, SyntaxError, ValueError):
         pass

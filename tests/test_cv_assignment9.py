@@ -111,8 +111,13 @@ def test_answers_json_has_every_part_with_latex_sympy_and_checks(answers: dict) 
 def test_every_sympy_string_reads_back_to_the_final_answer(answers: dict, pid: str) -> None:
     back = sp.sympify(answers["parts"][pid]["sympy"])
     final = {p.id: p for p in model().parts()}[pid].final
-    # The same tree; SymPy's own == also compares the (unsorted) order of MatAdd's terms.
-    assert sp.srepr(back) == sp.srepr(to_plain_sympy(final))
+
+    # The same tree (symbols by name: sympify makes them without assumptions);
+    # SymPy's own == also compares the (unsorted) order of MatAdd's terms.
+    def by_names(e: sp.Basic) -> sp.Basic:
+        return e.xreplace({s: sp.Symbol(s.name) for s in e.atoms(sp.Symbol)})
+
+    assert sp.srepr(by_names(back)) == sp.srepr(by_names(to_plain_sympy(final)))
 
 
 @pytest.mark.parametrize("pid", ["1a", "1b"])
@@ -133,16 +138,13 @@ def test_the_scalar_answers_latex(answers: dict) -> None:
     assert answers["parts"]["1b"]["latex"] == r"- \frac{W t}{e^{W x} + 1}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: answers.json keeps only a part's last result (Part.final); parts 8 and 9 "
-    "box two gradients (W2 and W1) but the W2 one is missing from answers.json",
-)
 def test_answers_json_has_every_boxed_result(answers: dict) -> None:
     for p in model().parts():
+        entry = answers["parts"][p.id]
+        written = {entry["latex"]} | {r["latex"] for r in entry.get("results", [])}
         for _lhs, result in p.results:
             latex = printing.latex(result, cv.NOTATION)
-            assert latex in str(answers["parts"][p.id]), (p.id, latex)
+            assert latex in written, (p.id, latex)
 
 
 # --- key and handout --------------------------------------------------------------

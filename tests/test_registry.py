@@ -11,7 +11,7 @@ import pytest
 from conftest import CV
 
 from answerkey import registry
-from answerkey.errors import UsageError
+from answerkey.errors import AnswerkeyError, UsageError
 
 
 @pytest.fixture
@@ -62,15 +62,20 @@ def test_optional_hooks_are_picked_up(fake_solutions: Path) -> None:
     assert m.draw is not None and m.instructive is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: two solution modules with the same ID — the later silently replaces the "
-    "earlier instead of being reported",
-)
 def test_two_modules_with_one_id_are_refused(fake_solutions: Path) -> None:
     (fake_solutions / "a.py").write_text(module_source("same", "first"))
     (fake_solutions / "b.py").write_text(module_source("same", "second"))
     with pytest.raises(Exception, match="same"):
+        registry.discover()
+
+
+def test_a_broken_module_is_one_clear_error(fake_solutions: Path) -> None:
+    (fake_solutions / "a.py").write_text('ID = "a"\nTITLE = "A"\nPARAMETERS = {}\n')
+    with pytest.raises(AnswerkeyError, match=r"solutions/a.py: a solution module needs build"):
+        registry.discover()
+    (fake_solutions / "a.py").unlink()
+    (fake_solutions / "b.py").write_text("raise RuntimeError('half-written')\n")
+    with pytest.raises(AnswerkeyError, match=r"solutions/b.py: cannot be imported: RuntimeError"):
         registry.discover()
 
 
