@@ -524,3 +524,28 @@ def test_errata_of_practical_1() -> None:
     assert by[("2", "W", 1)]["counterexample"]
     assert by[("1a", None, None)]["verdict"] == "incorrect"
     assert by[("3a", None, None)]["verdict"] == "unreadable"
+
+
+def test_the_errata_of_both_keys_come_from_the_transcribed_claims() -> None:
+    """Verdicts are computed at build time from solutions/claims/<id>.toml, never typed."""
+    import json
+
+    from answerkey import render
+    from answerkey.claims import errata_for
+    from answerkey.registry import discover
+
+    for aid, wrong in (("cv-assignment9", {"1b", "7"}), ("practical-1", {"1a", "1b"})):
+        module = discover()[aid]
+        assignment = module.build(module.parameters)
+        errata = errata_for(assignment, original_numbers=True)
+        assert errata, aid
+        incorrect = {e.claim.part for e in errata if e.verdict.status == "incorrect"}
+        assert wrong <= incorrect, (aid, incorrect)
+        assignment.errata = errata
+        doc = json.loads(render.answers_json(assignment, render.Meta()))
+        for entry in doc["errata"]:
+            assert set(entry) >= {"part", "claim", "verdict", "counterexample"}
+            assert entry["verdict"] in {"correct", "incorrect", "unreadable"}
+        for entry in doc["errata"]:
+            if entry["verdict"] == "incorrect" and entry["part"] == "1b":
+                assert entry["counterexample"]
