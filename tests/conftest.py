@@ -12,6 +12,7 @@ real discovery.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -21,11 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import answerkey.build
 import answerkey.cli
 from answerkey import registry
 from answerkey.registry import SolutionModule
+
+# CI runs the property tests on a fixed sequence of examples, so a run is
+# reproducible; on a developer's machine each run explores new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
 CV = "cv-assignment9"
