@@ -38,6 +38,7 @@ def _fresh_process_caches() -> Iterator[None]:
     cache.engine_digest.cache_clear()
     yield
     cache.engine_digest.cache_clear()
+    cache.git_revision.cache_clear()
 
 
 @pytest.fixture
@@ -272,8 +273,11 @@ def _complete(d: Path) -> None:
 @needs_pdflatex
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_a_killed_build_leaves_no_partial_file_and_the_next_build_is_right(
-    tmp_path: Path, sig: signal.Signals
+    tmp_path: Path, sig: signal.Signals, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the same revision in every build here, whatever is committed meanwhile
+    monkeypatch.setenv("ANSWERKEY_REVISION", cache.git_revision())
+    cache.git_revision.cache_clear()
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "answerkey.cli", "build", P1, "--out", str(out)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
