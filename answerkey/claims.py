@@ -96,6 +96,9 @@ class Token:
         return self.pos + (self.span if self.span >= 0 else len(self.text))
 
 
+_DIGITS = frozenset("0123456789")
+
+
 def _tokenize(src: str, offset: int = 0) -> list[Token]:
     out: list[Token] = []
     i, n = 0, len(src)
@@ -105,8 +108,9 @@ def _tokenize(src: str, offset: int = 0) -> list[Token]:
         if c.isspace() or c == "~":
             i += 1
             continue
-        if c.isdigit() or (c == "." and i + 1 < n and src[i + 1].isdigit()):
-            m = re.match(r"\d*\.?\d*", src[i:])
+        # ASCII digits only: '²'.isdigit() is true but no number pattern matches it.
+        if c in _DIGITS or (c == "." and i + 1 < n and src[i + 1] in _DIGITS):
+            m = re.match(r"[0-9]*\.?[0-9]*", src[i:])
             assert m is not None
             text = m.group(0)
             if text.endswith(".") and not re.match(r"\.\d", src[i + len(text) - 1 :]):
@@ -1062,7 +1066,7 @@ class Parsed:
         return self.decimals is not None
 
 
-_NUMBER = r"[-+−]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_NUMBER = r"[-+−]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 _NUMERIC_ONLY = re.compile(
     rf"^[\s\[\]\(\),;]*{_NUMBER}(?:[\s\[\]\(\),;]+{_NUMBER})*[\s\[\]\(\),;]*$"
 )

@@ -549,3 +549,14 @@ def test_the_errata_of_both_keys_come_from_the_transcribed_claims() -> None:
         for entry in doc["errata"]:
             if entry["verdict"] == "incorrect" and entry["part"] == "1b":
                 assert entry["counterexample"]
+
+
+@pytest.mark.parametrize("latex", ["²", "x²", "٣", "2²", "x^²"])
+def test_non_ascii_digits_are_unreadable_not_a_hang(latex: str) -> None:
+    """'²'.isdigit() is true, yet no number pattern matches it: once this looped forever."""
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(ClaimError):
+        parse_claim(latex, SCALARS)
+    assert time.perf_counter() - start < 1
