@@ -13,6 +13,7 @@ can name the mistake.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import signal
@@ -1575,7 +1576,7 @@ def judge(
     key_expr: Any,
     domain: Domain = None,
     *,
-    mistakes: Sequence[tuple[str, Any]] | None = None,
+    mistakes: Mistakes = None,
     decimals: Any = None,
     points: int = RANDOM_POINTS,
     seed: int = 0,
@@ -1639,9 +1640,15 @@ def judge(
     return Verdict("correct", "equals the answer", how=how)
 
 
-def _match_mistake(
-    jd: _Judge, cv: ConcreteMatrix, mistakes: Sequence[tuple[str, Any]] | None, claim: Any
-) -> str | None:
+Mistakes = Sequence[tuple[str, Any]] | Callable[[], Sequence[tuple[str, Any]]] | None
+
+
+def _match_mistake(jd: _Judge, cv: ConcreteMatrix, mistakes: Mistakes, claim: Any) -> str | None:
+    if callable(mistakes):  # made only now: most claims are right and never need them
+        try:
+            mistakes = mistakes()
+        except Exception:
+            mistakes = []
     for name, wrong in mistakes or ():
         try:
             wv = jd.value(wrong)
@@ -1886,15 +1893,12 @@ def check(latex: str, key: KeyAnswer, *, seed: int = 0) -> Verdict:
         return Verdict("incorrect", f"the dimensions do not fit: {exc}", reading=exc.reading)
     except ClaimError as exc:
         return Verdict("unreadable", str(exc))
-    mistakes = None
+    mistakes: Mistakes = None
+    if _to_numbers(key.answer) is None:
+        mistakes = functools.cache(key.typical_mistakes)
     verdict: Verdict | None = None
     for k, member in enumerate(parsed.members):
         decimals = parsed.decimals if k == len(parsed.members) - 1 else None
-        if mistakes is None and _to_numbers(key.answer) is None:
-            try:
-                mistakes = key.typical_mistakes()
-            except Exception:
-                mistakes = []
         v = judge(
             member,
             key.answer,
@@ -2012,8 +2016,30 @@ class Erratum:
         }
 
 
+_VERDICTS: dict[tuple[Any, ...], Verdict] = {}
+
+
 def check_claim(claim: Claim, key: KeyAnswer | None, *, seed: int = 0) -> Verdict:
-    """The verdict on one transcribed claim; prose and claims without a key are unreadable."""
+    """The verdict on one transcribed claim; prose and claims without a key are unreadable.
+
+    Verdicts are remembered per (claim, key) in this process: the variants of a
+    term share their number-free parts, so their errata are judged once.
+    """
+    if key is None:
+        return _check_claim(claim, key, seed=seed)
+    memo = (
+        claim,
+        sp.srepr(key.answer) if isinstance(key.answer, sp.Basic) else repr(key.answer),
+        repr(key.instances),
+        tuple(sorted(key.symbols)),
+        seed,
+    )
+    if memo not in _VERDICTS:
+        _VERDICTS[memo] = _check_claim(claim, key, seed=seed)
+    return _VERDICTS[memo]
+
+
+def _check_claim(claim: Claim, key: KeyAnswer | None, *, seed: int = 0) -> Verdict:
     latex = claim.checked
     if latex is None:
         return Verdict("unreadable", "a prose answer; not machine-checkable")
