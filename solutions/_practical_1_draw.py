@@ -29,6 +29,8 @@ import numpy as np
 
 from answerkey.terms import Rule, at_least, integer, non_empty, positive
 
+from ._sgd import compute_trace
+
 #: keys of the trace table (one place to change if PARAMETERS names them differently)
 TRACE = "trace"
 
@@ -65,47 +67,6 @@ def draw(rng: np.random.Generator) -> dict[str, Any]:
     return {TRACE: {"W": W, "w": w, "learning_rate": lr, "samples": samples}}
 
 
-def run_trace(trace: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Per-sample SGD on the 2-3-1 ReLU net (relu'(0) = 0): one record per update."""
-    W = np.array(trace["W"], dtype=float)
-    w = np.array(trace["w"], dtype=float)
-    lr = float(trace["learning_rate"])
-    rows: list[dict[str, Any]] = []
-    for it in range(int(trace["iterations"])):
-        for n, sample in enumerate(trace["samples"]):
-            x = np.array(sample["x"], dtype=float)
-            y = float(sample["y"])
-            s = x @ W
-            z = np.maximum(s, 0.0)
-            s_out = float(w @ z)
-            z_out = max(s_out, 0.0)
-            loss = 0.5 * (z_out - y) ** 2
-            delta_out = (z_out - y) * (1.0 if s_out > 0 else 0.0)
-            delta_hidden = delta_out * w * (s > 0)
-            dw = -lr * delta_out * z
-            dW = -lr * np.outer(x, delta_hidden)
-            w = w + dw
-            W = W + dW
-            rows.append(
-                {
-                    "iteration": it,
-                    "sample": n,
-                    "s": s,
-                    "z": z,
-                    "s_out": s_out,
-                    "z_out": z_out,
-                    "loss": loss,
-                    "delta_out": delta_out,
-                    "delta_hidden": delta_hidden,
-                    "dw": dw,
-                    "dW": dW,
-                    "w": w,
-                    "W": W,
-                }
-            )
-    return rows
-
-
 def instructive(params: Mapping[str, Any]) -> list[str]:
     """Why this trace would be a poor exercise; an empty list keeps it.
 
@@ -115,11 +76,11 @@ def instructive(params: Mapping[str, Any]) -> list[str]:
     reaches 10 in size, and no pre-activation sits on the ReLU kink.
     """
     trace = params[TRACE]
-    rows = run_trace(trace)
+    rows = compute_trace(trace)
     reasons: list[str] = []
     n = len(trace["samples"])
     first = rows[:n]
-    hidden = np.array([r["s"] for r in first])
+    hidden = np.array([r["s_hidden"] for r in first])
     for j in range(hidden.shape[1]):
         if not (hidden[:, j] > 0).any():
             reasons.append(f"hidden unit {j + 1} is inactive for every sample")
@@ -132,11 +93,22 @@ def instructive(params: Mapping[str, Any]) -> list[str]:
     biggest = max(
         float(np.max(np.abs(np.atleast_1d(r[k]))))
         for r in rows
-        for k in ("s", "z", "s_out", "loss", "delta_out", "delta_hidden", "dw", "dW", "w", "W")
+        for k in (
+            "s_hidden",
+            "z_hidden",
+            "s_out",
+            "loss",
+            "delta_out",
+            "delta_hidden",
+            "dw",
+            "dW",
+            "w",
+            "W",
+        )
     )
     if not np.isfinite(biggest) or biggest >= LIMIT:
         reasons.append(f"a value explodes (|value| up to {biggest:.3g})")
-    near_kink = min(min(float(np.min(np.abs(r["s"]))), abs(r["s_out"])) for r in rows)
+    near_kink = min(min(float(np.min(np.abs(r["s_hidden"]))), abs(r["s_out"])) for r in rows)
     if near_kink < KINK:
         reasons.append("a pre-activation sits on the ReLU kink (s = 0 to 4 decimals)")
     return reasons

@@ -40,6 +40,7 @@ from answerkey.verify import lambdify
 
 from ._practical_1_draw import CONSTRAINTS as _DRAW_CONSTRAINTS
 from ._practical_1_draw import draw, instructive
+from ._sgd import TRACE_KEYS, compute_trace, relu_np, sgd_step
 
 __all__ = ["CONSTRAINTS", "ID", "PARAMETERS", "SEED", "TITLE", "build", "draw", "instructive"]
 
@@ -540,23 +541,6 @@ def exercise_1() -> Exercise:
 
 # --------------------------------------------------------------------------- exercise 2
 
-TRACE_KEYS = (
-    "iteration",
-    "sample",
-    "x",
-    "y",
-    "s_hidden",
-    "z_hidden",
-    "s_out",
-    "z_out",
-    "loss",
-    "delta_out",
-    "delta_hidden",
-    "dw",
-    "dW",
-    "w",
-    "W",
-)
 #: what each Block line shows: trace key -> label symbol
 BLOCK_LINES = (
     ("x", sp.Symbol("x")),
@@ -590,68 +574,13 @@ SEED_FIRST_UPDATE: dict[str, Any] = {
 SEED_SAMPLE_1_LOSSES = (0.40626999405, 0.218611904772, 0.0482300904842)
 
 
-def _relu(a: Any) -> Any:
-    return np.maximum(a, 0.0)
-
-
-def _step(W: np.ndarray, w: np.ndarray, x: np.ndarray, y: float, lr: float) -> dict[str, Any]:
-    """One SGD update of the 2-3-1 ReLU net on one sample (relu'(0) = 0)."""
-    s = x @ W
-    z = _relu(s)
-    s_out = float(w @ z)
-    z_out = max(s_out, 0.0)
-    loss = 0.5 * (z_out - y) ** 2
-    delta_out = (z_out - y) * (1.0 if s_out > 0 else 0.0)
-    delta_hidden = delta_out * w * (s > 0)
-    dw = -lr * delta_out * z
-    dW = -lr * np.outer(x, delta_hidden)
-    return {
-        "s_hidden": s,
-        "z_hidden": z,
-        "s_out": s_out,
-        "z_out": z_out,
-        "loss": loss,
-        "delta_out": delta_out,
-        "delta_hidden": delta_hidden,
-        "dw": dw,
-        "dW": dW,
-        "w": w + dw,
-        "W": W + dW,
-    }
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, np.floating):
-        return float(v)
-    return v
-
-
-def compute_trace(trace: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Every update of per-sample SGD, in order, as plain Python values (full float64)."""
-    W = np.array(trace["W"], dtype=float)
-    w = np.array(trace["w"], dtype=float)
-    lr = float(trace["learning_rate"])
-    rows = []
-    for it in range(1, int(trace["iterations"]) + 1):
-        for n, sample in enumerate(trace["samples"], start=1):
-            x = np.array(sample["x"], dtype=float)
-            y = float(sample["y"])
-            out = _step(W, w, x, y, lr)
-            W, w = out["W"], out["w"]
-            row = {"iteration": it, "sample": n, "x": x, "y": y, **out}
-            rows.append({k: _plain(row[k]) for k in TRACE_KEYS})
-    return rows
-
-
 def _sample_loss(W: np.ndarray, w: np.ndarray, x: np.ndarray, y: float) -> float:
-    return float(0.5 * (max(float(w @ _relu(x @ W)), 0.0) - y) ** 2)
+    return float(0.5 * (max(float(w @ relu_np(x @ W)), 0.0) - y) ** 2)
 
 
 def _active(W: np.ndarray, w: np.ndarray, x: np.ndarray) -> tuple[bool, ...]:
     s = x @ W
-    return (*(bool(v) for v in s > 0), bool(float(w @ _relu(s)) > 0))
+    return (*(bool(v) for v in s > 0), bool(float(w @ relu_np(s)) > 0))
 
 
 def fd_gradient(
@@ -719,7 +648,7 @@ def check_trace(part: Part, trace: Mapping[str, Any]) -> list[CheckRecord]:
             )
         x = np.array(samples[n - 1]["x"], dtype=float)
         y = float(samples[n - 1]["y"])
-        expect = {"x": x, "y": y, **_step(W, w, x, y, lr)}
+        expect = {"x": x, "y": y, **sgd_step(W, w, x, y, lr)}
         for key, value in expect.items():
             stored = np.asarray(row[key], dtype=float)
             if stored.shape != np.shape(value) or not np.allclose(

@@ -29,6 +29,7 @@ from answerkey.terms import (
     varies,
 )
 from solutions import _practical_1_draw as p1draw
+from solutions._sgd import compute_trace
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -320,14 +321,14 @@ def test_original_numbers_are_instructive() -> None:
     assert p1draw.instructive(P1_PARAMETERS) == []
 
 
-def test_run_trace_matches_a_hand_step() -> None:
+def test_the_trace_matches_a_hand_step() -> None:
     """First update of the original trace, by hand: s = x W, z = relu(s), s_out = w . z."""
-    row = p1draw.run_trace(P1_PARAMETERS["trace"])[0]
-    np.testing.assert_allclose(row["s"], [0.458, 0.869, 0.704])
+    row = compute_trace(P1_PARAMETERS["trace"])[0]
+    np.testing.assert_allclose(row["s_hidden"], [0.458, 0.869, 0.704])
     s_out = 0.02 * 0.458 + 0.03 * 0.869 + 0.09 * 0.704
     assert row["s_out"] == pytest.approx(s_out)
     assert row["delta_out"] == pytest.approx(s_out - 1.0)
-    assert len(p1draw.run_trace(P1_PARAMETERS["trace"])) == 9
+    assert len(compute_trace(P1_PARAMETERS["trace"])) == 9
 
 
 def test_same_seed_same_file(tmp_path: Path) -> None:
