@@ -188,3 +188,12 @@ def test_sympy_strings_of_numbers_are_plain_values() -> None:
 
     assert render.sympy_string(np.array([0.5, 0.25])) == "[0.5, 0.25]"
     assert sp.sympify(render.sympy_string(0.125)) == sp.Float(0.125)
+
+
+def test_markdown_for_html_has_no_latex_only_alignment_options() -> None:
+    """MathML (pandoc's HTML) prints `[t]` literally; only the PDF's Markdown may use it."""
+    from solutions import practical_1
+
+    a = practical_1.build(practical_1.PARAMETERS)
+    assert "aligned}[t]" not in render.render(a, "md", "key", META)
+    assert "aligned}[t]" in render.render(a, "md", "key", META, for_pdf=True)
