@@ -71,6 +71,7 @@ def markdown_to_html(markdown: str, title: str, resources: Mapping[str, str]) ->
             "--mathml",
             f"--resource-path={tmp}",
             f"--metadata=pagetitle:{title}",
+            f"--include-in-header={TEMPLATES / 'html-head.html'}",
         ]
         try:
             return str(pypandoc.convert_text(markdown, "html", format=MARKDOWN, extra_args=args))
