@@ -175,14 +175,27 @@ def _fmt_point(point: Mapping[sp.Symbol, float], limit: int = 8) -> str:
 def _numeric_equal(
     where: str, prev_name: str, a: Matrix, b: Matrix, inst: Instance, rng: np.random.Generator
 ) -> int:
+    """Compare at random points; return how many points were compared.
+
+    Points where `a` (the line before) is undefined are skipped; a step undefined
+    where the line before is defined is wrong. Too few comparable points is a
+    failure too: a check that compared nothing must not pass.
+    """
     syms = _symbols(a, b)
     fa, fb = lambdify(syms, a), lambdify(syms, b)
+    compared = 0
     for _ in range(RANDOM_POINTS):
         point = _sample(syms, inst, rng)
-        va = np.asarray(fa(*point.values()), dtype=float)
-        vb = np.asarray(fb(*point.values()), dtype=float)
-        if not np.all(np.isfinite(va)) or not np.all(np.isfinite(vb)):
+        with np.errstate(all="ignore"):
+            va = np.asarray(fa(*point.values()), dtype=float)
+            vb = np.asarray(fb(*point.values()), dtype=float)
+        if not np.all(np.isfinite(va)):
             continue
+        if not np.all(np.isfinite(vb)):
+            raise VerificationError(
+                where, f"is undefined at {_fmt_point(point)}, where {prev_name} is defined"
+            )
+        compared += 1
         bad = ~np.isclose(va, vb, rtol=RTOL, atol=ATOL)
         if bad.any():
             i, j = (int(k) for k in np.argwhere(bad)[0])
@@ -191,7 +204,13 @@ def _numeric_equal(
                 f"differs from {prev_name} at {_fmt_point(point)}: entry ({i + 1},{j + 1}) is "
                 f"{vb[i, j]:.6g}, expected {va[i, j]:.6g}",
             )
-    return RANDOM_POINTS
+    if compared < RANDOM_POINTS // 2:
+        raise VerificationError(
+            where,
+            f"only {compared} of {RANDOM_POINTS} random points could be evaluated; "
+            "narrow the instance's domain",
+        )
+    return compared
 
 
 def _canonical(e: Any, atoms: dict[Any, sp.Symbol]) -> Any:

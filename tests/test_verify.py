@@ -356,3 +356,24 @@ def test_an_inserted_wrong_intermediate_step_is_refused_even_if_the_result_is_ri
     )
     with pytest.raises(VerificationError, match=r"part 3, step 2 .*differs from step 1"):
         verify_part(cv.ID, bad)
+
+
+def test_a_step_undefined_where_the_quantity_is_defined_is_refused() -> None:
+    """log(x) - log|x| is 0 for x > 0 and undefined for x < 0: it cannot pass by being skipped."""
+    x = sp.Symbol("x", real=True)
+    f = sp.Symbol("f")
+    inst = Instance(defs={f: x**2})
+    step = 2 * x + sp.log(x) - sp.log(sp.Abs(x))
+    bad = Derivation(D(f, x), (Step(step, text("oops")),), (inst,))
+    with pytest.raises(VerificationError, match="is undefined at x="):
+        verify_derivation("t, part z", bad, np.random.default_rng(0))
+
+
+def test_a_check_that_could_compare_nothing_fails() -> None:
+    """If the quantity itself is undefined at every point, the step was never compared."""
+    x = sp.Symbol("x", real=True)
+    f = sp.Symbol("f")
+    inst = Instance(defs={f: sp.sqrt(-(x**2) - 1)}, label="nowhere real")
+    d = Derivation(D(f, x), (Step(-x / sp.sqrt(-(x**2) - 1), text("chain rule")),), (inst,))
+    with pytest.raises(VerificationError, match="could be evaluated"):
+        verify_derivation("t, part z", d, np.random.default_rng(0))
