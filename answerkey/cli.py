@@ -8,11 +8,11 @@ import sys
 import threading
 from pathlib import Path
 
-from . import build as pipeline
-from . import grade
+from . import fastpath
 from .errors import AnswerkeyError, UsageError
-from .registry import discover
-from .terms import new_term
+
+# The build pipeline, the grader and the terms import SymPy (slow): they are
+# imported where used, so a no-op build can answer without them (`fastpath`).
 
 
 class _Parser(argparse.ArgumentParser):
@@ -88,6 +88,8 @@ def _check(args: argparse.Namespace) -> int:
     if args.claims is not None:
         if args.answer is not None or args.part is not None:
             raise UsageError("--claims checks a whole file: give no PART or --answer with it")
+        from . import grade
+
         rows = grade.grade_file(args.claims, args.assignment, args.term, args.variant)
         print(grade.table(rows))
         return 0 if all(v.correct for _, v in rows) else 1
@@ -95,6 +97,8 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError(
             "usage: answerkey check ASSIGNMENT PART --answer 'LATEX' (or --claims FILE)"
         )
+    from . import grade
+
     verdict = grade.grade_one(args.assignment, args.part, args.answer, args.term, args.variant)
     print("\n".join(verdict.lines()))
     return verdict.exit_code
@@ -106,18 +110,32 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser().parse_args(_join_answer(sys.argv[1:] if argv is None else argv))
         if args.command == "list":
+            from .registry import discover
+
             for module in discover().values():
                 assignment = module.build(module.parameters)
                 ids = " ".join(p.id for p in assignment.parts())
                 print(f"{module.id}: {module.title} — parts {ids}")
             return 0
         if args.command == "build":
-            formats = pipeline.parse_formats(args.format)
             if args.quiet and args.verbose:
                 raise UsageError("--quiet and --verbose exclude each other")
             if args.jobs is not None and args.jobs < 1:
                 raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
             report = (lambda _m: None) if args.quiet else _progress
+            request = {
+                "assignments": sorted(args.assignments),
+                "formats": args.format or "",
+                "term": args.term,
+                "variants": args.variants,
+                "out": str(args.out.resolve()),
+            }
+            terms_dir = Path("terms")
+            if not args.verbose and fastpath.up_to_date(request, args.out, terms_dir, report):
+                return 0
+            from . import build as pipeline
+
+            formats = pipeline.parse_formats(args.format)
             pipeline.build(
                 args.assignments,
                 formats,
@@ -128,10 +146,16 @@ def main(argv: list[str] | None = None) -> int:
                 verbose=_progress if args.verbose else None,
                 workers=args.jobs,
             )
+            path_like = "/" in args.term or args.term.endswith(".toml")
+            term_name = Path(args.term).stem if path_like else args.term
+            fastpath.remember(request, args.out, terms_dir, term_name)
             return 0
         if args.command == "check":
             return _check(args)
         if args.command == "new-term":
+            from .registry import discover
+            from .terms import new_term
+
             path = new_term(
                 args.name,
                 args.seed,

@@ -68,7 +68,7 @@ def _only_cv() -> dict[str, SolutionModule]:
 @pytest.fixture
 def cv_only_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """`registry.discover` (and so `select`, `build`, the CLI) sees only cv-assignment9."""
-    for module in (registry, answerkey.build, answerkey.cli):
+    for module in (registry, answerkey.build):
         monkeypatch.setattr(module, "discover", _only_cv)
 
 

@@ -1,0 +1,140 @@
+"""A no-op build that does not import SymPy.
+
+Checking the per-directory stamps needs the solution modules, hence SymPy,
+whose import alone costs more than the rest of a no-op rebuild. So after every
+successful build we also record one fingerprint of *all* its inputs (every
+source file of the engine and of `solutions/`, the templates, the term file,
+the git revision, the tool versions, and the request itself) with the sha256
+of every output. When all of that is unchanged, the next identical request is
+answered from this record; anything else falls through to the full build,
+whose stamps decide what to rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import cache
+
+STAMP_VERSION = 1
+
+
+def _version(*dists: str) -> str:
+    for dist in dists:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return "none"
+
+
+def _tex_version() -> str:
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is None:
+        return "none"
+    try:
+        out = subprocess.run(
+            [pdflatex, "--version"], capture_output=True, text=True, check=False, timeout=30
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.splitlines()[0].strip() if out else "unknown"
+
+
+def _term_file(term: str, terms_dir: Path) -> Path | None:
+    path = Path(term) if "/" in term or term.endswith(".toml") else terms_dir / f"{term}.toml"
+    return path if path.is_file() else None
+
+
+def fingerprint(request: Mapping[str, Any], terms_dir: Path) -> str:
+    """One digest of everything a build with this request depends on."""
+    solutions = [p for p in (cache.ROOT / "solutions").rglob("*") if p.is_file()]
+    solutions = [p for p in solutions if "__pycache__" not in p.parts]
+    term_file = _term_file(str(request["term"]), terms_dir)
+    inputs = {
+        "engine": cache.engine_digest(),
+        "solutions": cache.files_digest(solutions, base=cache.ROOT),
+        "templates": cache.templates_digest(cache.ROOT / "templates"),
+        "term": cache.sha256(term_file.read_bytes()) if term_file else "built-in",
+        "revision": cache.git_revision(),
+        "versions": [
+            _version("sympy"),
+            _version("numpy"),
+            _version("pypandoc-binary", "pypandoc_binary", "pypandoc"),
+            _version("jinja2"),
+            _tex_version(),
+        ],
+        "request": request,
+    }
+    return cache.sha256(json.dumps(inputs, sort_keys=True, default=str).encode())
+
+
+def _record_path(out_root: Path, request: Mapping[str, Any]) -> Path:
+    key = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()[:16]
+    return out_root / ".cache" / "fast" / f"{key}.json"
+
+
+def _outputs(term_root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(term_root).as_posix(): cache.sha256(p.read_bytes())
+        for p in sorted(term_root.rglob("*"))
+        if p.is_file() and ".logs" not in p.relative_to(term_root).parts
+    }
+
+
+def up_to_date(
+    request: Mapping[str, Any],
+    out_root: Path,
+    terms_dir: Path,
+    report: Callable[[str], None],
+) -> bool:
+    """True (and one line per directory reported) when the recorded build still stands."""
+    try:
+        record = json.loads(_record_path(out_root, request).read_text())
+    except (OSError, ValueError):
+        return False
+    if record.get("version") != STAMP_VERSION:
+        return False
+    if record.get("fingerprint") != fingerprint(request, terms_dir):
+        return False
+    term_root = out_root / record["term"]
+    try:
+        if _outputs(term_root) != record["outputs"]:
+            return False
+    except OSError:
+        return False
+    for line in record["lines"]:
+        report(line)
+    return True
+
+
+def remember(request: Mapping[str, Any], out_root: Path, terms_dir: Path, term_name: str) -> None:
+    """Record the build that just succeeded, for `up_to_date`."""
+    term_root = out_root / term_name
+    wanted = set(request.get("assignments") or ())
+    directories = sorted(
+        p.parent
+        for p in term_root.rglob("answers.json")
+        if not wanted or p.relative_to(term_root).parts[0] in wanted
+    )
+    lines = [f"cached {d.relative_to(out_root).as_posix()}: up to date" for d in directories]
+    record = {
+        "version": STAMP_VERSION,
+        "fingerprint": fingerprint(request, terms_dir),
+        "term": term_name,
+        "outputs": _outputs(term_root),
+        "lines": lines,
+    }
+    path = _record_path(out_root, request)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    tmp.write_text(json.dumps(record, indent=1, sort_keys=True))
+    tmp.replace(path)

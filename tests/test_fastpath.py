@@ -1,0 +1,73 @@
+"""A no-op build answers from one recorded fingerprint, without importing SymPy; any change
+to an input or an output falls through to the real build."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+RUN = """
+import sys
+from answerkey import cli
+code = cli.main(sys.argv[1:])
+print("SYMPY-IMPORTED" if "sympy" in sys.modules else "SYMPY-NOT-IMPORTED")
+sys.exit(code)
+"""
+
+
+def build(out: Path, term: Path) -> subprocess.CompletedProcess[str]:
+    argv = ["build", "practical-1", "--format", "json,md", "--term", str(term), "--out", str(out)]
+    return subprocess.run(
+        [sys.executable, "-c", RUN, *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ANSWERKEY_REVISION": "pinned-for-test"},
+    )
+
+
+@pytest.fixture
+def term(tmp_path: Path) -> Path:
+    path = tmp_path / "fast.toml"
+    path.write_text('course = "Fast Path 101"\nlabel = "fast"\n')
+    return path
+
+
+def test_a_no_op_build_is_answered_without_sympy(tmp_path: Path, term: Path) -> None:
+    out = tmp_path / "out"
+    first = build(out, term)
+    assert first.returncode == 0, first.stderr
+    assert "SYMPY-IMPORTED" in first.stdout
+    again = build(out, term)
+    assert again.returncode == 0, again.stderr
+    assert "SYMPY-NOT-IMPORTED" in again.stdout
+    assert "cached fast/practical-1: up to date" in again.stdout
+
+
+def test_a_deleted_output_is_rebuilt(tmp_path: Path, term: Path) -> None:
+    out = tmp_path / "out"
+    assert build(out, term).returncode == 0
+    answers = out / "fast" / "practical-1" / "answers.json"
+    answers.unlink()
+    again = build(out, term)
+    assert again.returncode == 0, again.stderr
+    assert "SYMPY-IMPORTED" in again.stdout
+    assert json.loads(answers.read_text())["assignment"] == "practical-1"
+
+
+def test_a_changed_term_file_is_rebuilt(tmp_path: Path, term: Path) -> None:
+    out = tmp_path / "out"
+    assert build(out, term).returncode == 0
+    term.write_text('course = "Slow Path 202"\nlabel = "fast"\n')
+    again = build(out, term)
+    assert again.returncode == 0, again.stderr
+    assert "SYMPY-IMPORTED" in again.stdout
+    key = (out / "fast" / "practical-1" / "key.md").read_text()
+    assert "Slow Path 202" in key and "Fast Path 101" not in key
