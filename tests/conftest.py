@@ -26,8 +26,11 @@ from hypothesis import settings
 
 import answerkey.build
 import answerkey.cli
+import solutions.cv_assignment9 as cv
 from answerkey import registry
+from answerkey.model import Assignment, Exercise
 from answerkey.registry import SolutionModule
+from answerkey.verify import verify_assignment
 
 # CI runs the property tests on a fixed sequence of examples, so a run is
 # reproducible; on a developer's machine each run explores new ones.
@@ -180,3 +183,14 @@ def compile_tex(source: str, directory: Path, name: str = "doc") -> subprocess.C
         timeout=120,
         check=False,
     )
+
+
+def small_cv() -> Assignment:
+    """cv-assignment9 cut down to its two cheap scalar parts, verified (well under a second)."""
+    full = cv.build(cv.PARAMETERS)
+    ex = full.exercises[0]
+    parts = [p for p in ex.parts if p.id in ("1a", "1b")]
+    a = Assignment(full.id, full.title, [Exercise(ex.number, ex.title, ex.intro, parts)])
+    a.notation = full.notation
+    verify_assignment(a)
+    return a

@@ -13,14 +13,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import CV, OUTPUT_FILES, ROOT, Built, compile_tex, needs_pdflatex
+from conftest import CV, OUTPUT_FILES, ROOT, Built, compile_tex, needs_pdflatex, small_cv
 
 import answerkey.build as pipeline
 import solutions.cv_assignment9 as cv
 from answerkey import cli, render
 from answerkey.errors import RenderError, UsageError, VerificationError
-from answerkey.model import Assignment, Exercise
-from answerkey.verify import verify_assignment
 
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
@@ -175,7 +173,7 @@ def test_a_failure_after_verification_also_leaves_the_previous_key(
 ) -> None:
     """The PDF step fails after everything verified: still nothing is written."""
     before = snapshot(previous)
-    fast = small_assignment()
+    fast = small_cv()
     monkeypatch.setattr(cv, "build", lambda _params: fast)
     monkeypatch.setattr(pipeline, "verify_assignment", lambda a, **_kw: a.check_count())
 
@@ -190,22 +188,11 @@ def test_a_failure_after_verification_also_leaves_the_previous_key(
     assert snapshot(previous) == before
 
 
-def small_assignment() -> Assignment:
-    """cv-assignment9's parts 1a and 1b only, verified (well under a second)."""
-    full = cv.build(cv.PARAMETERS)
-    ex = full.exercises[0]
-    parts = [p for p in ex.parts if p.id in ("1a", "1b")]
-    a = Assignment(full.id, full.title, [Exercise(ex.number, ex.title, ex.intro, parts)])
-    a.notation = full.notation
-    verify_assignment(a)
-    return a
-
-
 # --- pieces of the pipeline --------------------------------------------------------
 
 
 def test_outputs_makes_only_the_formats_asked_for(tmp_path: Path) -> None:
-    a = small_assignment()
+    a = small_cv()
     meta = render.Meta()
     assert set(pipeline.outputs(a, ("tex",), meta, tmp_path)) == {"key.tex", "handout.tex"}
     assert set(pipeline.outputs(a, ("json",), meta, tmp_path)) == {"answers.json"}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+from conftest import small_cv
 
 import solutions.cv_assignment9 as cv
 from answerkey import render
@@ -18,17 +19,6 @@ from answerkey.verify import verify_assignment
 
 NASTY = r"\input{/etc/hostname} 50% & $x$ #1 ~ ^ _ {}"
 META = render.Meta(course="Deep Learning", label="2026-winter", variant="03")
-
-
-def small_cv() -> Assignment:
-    """cv-assignment9 cut down to its two cheap scalar parts, verified."""
-    full = cv.build(cv.PARAMETERS)
-    ex = full.exercises[0]
-    parts = [p for p in ex.parts if p.id in ("1a", "1b")]
-    a = Assignment(full.id, full.title, [Exercise(ex.number, ex.title, ex.intro, parts)])
-    a.notation = full.notation
-    verify_assignment(a)
-    return a
 
 
 def reasons(a: Assignment) -> list[str]:
