@@ -29,7 +29,7 @@ import numpy as np
 
 from answerkey.terms import Rule, at_least, integer, non_empty, positive
 
-from ._sgd import compute_trace
+from ._sgd import TRACE_KEYS, compute_trace
 
 #: keys of the trace table (one place to change if PARAMETERS names them differently)
 TRACE = "trace"
@@ -93,18 +93,8 @@ def instructive(params: Mapping[str, Any]) -> list[str]:
     biggest = max(
         float(np.max(np.abs(np.atleast_1d(r[k]))))
         for r in rows
-        for k in (
-            "s_hidden",
-            "z_hidden",
-            "s_out",
-            "loss",
-            "delta_out",
-            "delta_hidden",
-            "dw",
-            "dW",
-            "w",
-            "W",
-        )
+        for k in TRACE_KEYS
+        if k not in ("iteration", "sample")
     )
     if not np.isfinite(biggest) or biggest >= LIMIT:
         reasons.append(f"a value explodes (|value| up to {biggest:.3g})")
