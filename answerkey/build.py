@@ -74,12 +74,18 @@ def compute(module: SolutionModule, params: Mapping[str, Any]) -> Assignment:
 
 
 def outputs(
-    assignment: Assignment, formats: Iterable[str], meta: render.Meta, log_dir: Path
+    assignment: Assignment,
+    formats: Iterable[str],
+    meta: render.Meta,
+    log_dir: Path,
+    kinds: Iterable[str] = KINDS,
 ) -> dict[str, bytes]:
-    """Every requested output file of one assignment, as bytes, nothing yet written."""
-    formats = tuple(formats)
+    """Every requested output file of one assignment, as bytes, nothing yet written.
+
+    answers.json goes with the key."""
+    formats, kinds = tuple(formats), tuple(kinds)
     files: dict[str, bytes] = {}
-    for kind in KINDS:
+    for kind in kinds:
         if "tex" in formats:
             files[f"{kind}.tex"] = render.render(assignment, "tex", kind, meta).encode()
         if "md" in formats or "html" in formats:
@@ -96,7 +102,7 @@ def outputs(
             md = render.render(assignment, "md", kind, meta, for_pdf=True)
             header = render.TIKZ_PREAMBLE if render.figure_files(assignment, kind) else ""
             files[f"{kind}.pdf"] = pdf_bytes(md, log_dir, f"{assignment.id}-{kind}", header)
-    if "json" in formats:
+    if "json" in formats and "key" in kinds:
         files["answers.json"] = render.answers_json(assignment, meta).encode()
     return files
 
@@ -223,22 +229,40 @@ def _verify_many(module_id: str, many: list[Mapping[str, Any]]) -> list[Checks]:
     return out
 
 
+def _errata(module_id: str, params: Mapping[str, Any]) -> tuple[list[Any], float]:
+    """The earlier solution's claims judged against this key (needs no checks)."""
+    start = time.perf_counter()
+    module = discover()[module_id]
+    original = parameter_hash(params) == parameter_hash(module.parameters)
+    return errata_for(module.build(params), original), time.perf_counter() - start
+
+
 def _render(
     module_id: str,
     params: Mapping[str, Any],
-    checks: Checks,
+    checks: Checks | None,
     formats: tuple[str, ...],
     meta: render.Meta,
     log_dir: Path,
+    kind: str | None = None,
+    errata: list[Any] | None = None,
 ) -> tuple[dict[str, bytes], float]:
+    """Render one kind (or both): the key needs the checks (and errata, computed
+    here when not given); the handout shows neither, so it can be rendered while
+    the key is still being verified. Nothing is published before both are done."""
     start = time.perf_counter()
     module = discover()[module_id]
     assignment = module.build(params)
-    for part in assignment.parts():
-        part.checks = checks[part.id]
-    original = parameter_hash(params) == parameter_hash(module.parameters)
-    assignment.errata = errata_for(assignment, original)
-    return outputs(assignment, formats, meta, log_dir), time.perf_counter() - start
+    kinds = KINDS if kind is None else (kind,)
+    if "key" in kinds:
+        assert checks is not None, "the key is rendered only after verification"
+        for part in assignment.parts():
+            part.checks = checks[part.id]
+        if errata is None:
+            original = parameter_hash(params) == parameter_hash(module.parameters)
+            errata = errata_for(assignment, original)
+        assignment.errata = errata
+    return outputs(assignment, formats, meta, log_dir, kinds), time.perf_counter() - start
 
 
 class _Inline(cf.Executor):
@@ -406,27 +430,73 @@ def _run(
         by_key.setdefault(job.key, []).append(job)
     started = {key: time.perf_counter() for key in by_key}
     pending: dict[cf.Future[Any], Any] = {}
+    # Few assignments: verification split by part, the errata and the handouts
+    # as jobs of their own, so every core has work; the key is rendered when
+    # its parts are verified and its errata judged.
+    split = len(by_key) <= 2 * workers
+    partial: dict[tuple[str, str], dict[str, list[CheckRecord]]] = {}
+    waiting: dict[tuple[str, str], int] = {}
+    errata: dict[tuple[str, str], list[Any]] = {}
+    rendered: dict[Path, dict[str, bytes]] = {}
+    render_time: dict[Path, float] = {}
+    kinds_left: dict[Path, int] = {}
 
-    def submit_render(key: tuple[str, str], checks: Checks) -> None:
+    def publish_job(job: Job, files: dict[str, bytes], render_s: float) -> None:
+        stamp_file = cache.stamp_path(out_root, job.directory)
+        old = cache.read_stamp(stamp_file)
+        publish(job.directory, files)
+        # what the previous build wrote and this one did not is stale now
+        for name in (old or {}).get("files", {}):
+            if name not in files and "/" not in name:
+                (job.directory / name).unlink(missing_ok=True)
+        n_checks = sum(len(c) for c in job.checks.values())
+        cache.write_stamp(
+            stamp_file,
+            job.inputs,
+            files,
+            {
+                "checks": n_checks,
+                "assignment": job.module.id,
+                "parameter_hash": parameter_hash(job.params),
+                "variant": job.meta.variant,
+            },
+        )
+        total = time.perf_counter() - started[job.key]
+        results[job.directory] = BuildResult(
+            job.module.id, job.directory, sorted(files), n_checks, total
+        )
+        report(
+            f"built  {_rel(job.directory, out_root)}: {n_checks} checks, "
+            f"{len(files)} files in {total:.1f}s (render {render_s:.1f}s)"
+        )
+        say("       " + ", ".join(sorted(files)))
+
+    def submit(what: str, arg: Any, fn: Callable[..., Any], *args: Any) -> None:
+        pending[executor.submit(fn, *args)] = (what, arg)
+
+    def submit_key(key: tuple[str, str], checks: Checks) -> None:
         for job in by_key[key]:
             job.checks = checks
-            fut = executor.submit(
-                _render, job.module.id, job.params, checks, formats, job.meta, log_dir
-            )
-            pending[fut] = ("render", job)
+            extra = ("key", errata[key]) if split else ()
+            args = (checks, formats, job.meta, log_dir, *extra)
+            submit("render", job, _render, job.module.id, job.params, *args)
 
-    if len(by_key) <= 2 * workers:
-        # Few assignments: verify part by part so every core has work; the
-        # slowest parts (usually the last) go first.
-        partial: dict[tuple[str, str], dict[str, list[CheckRecord]]] = {}
-        waiting: dict[tuple[str, str], int] = {}
+    if split:
+        part_ids: dict[tuple[str, str], list[str]] = {}
         for key, group in by_key.items():
             job = group[0]
-            ids = [p.id for p in job.module.build(job.params).parts()]
-            partial[key], waiting[key] = {}, len(ids)
-            for pid in reversed(ids):
-                fut = executor.submit(_verify_parts, job.module.id, job.params, [pid])
-                pending[fut] = ("parts", key)
+            part_ids[key] = [p.id for p in job.module.build(job.params).parts()]
+            partial[key], waiting[key] = {}, len(part_ids[key]) + 1
+            submit("errata", key, _errata, job.module.id, job.params)
+        for key, ids in part_ids.items():
+            job = by_key[key][0]
+            for pid in reversed(ids):  # the slowest parts (usually the last) first
+                submit("parts", key, _verify_parts, job.module.id, job.params, [pid])
+        for group in by_key.values():
+            for job in group:
+                kinds_left[job.directory] = 2
+                args = (None, formats, job.meta, log_dir, "handout")
+                submit("render", job, _render, job.module.id, job.params, *args)
     else:
         # Many variants: whole assignments, in chunks so the parts variants share
         # are verified once per chunk.
@@ -436,7 +506,7 @@ def _run(
             for i in range(0, len(keys), size):
                 chunk = keys[i : i + size]
                 many = [by_key[k][0].params for k in chunk]
-                pending[executor.submit(_verify_many, module_id, many)] = ("many", chunk)
+                submit("many", chunk, _verify_many, module_id, many)
 
     while pending:
         done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
@@ -448,42 +518,26 @@ def _run(
                     partial[arg][pid] = records
                     say(f"verified {arg[0]} part {pid}: {len(records)} checks, {seconds:.2f}s")
                 waiting[arg] -= len(value)
-                if waiting[arg] == 0:
-                    submit_render(arg, partial[arg])
+            elif what == "errata":
+                errata[arg], seconds = value
+                say(
+                    f"judged {arg[0]}'s earlier solution: {len(errata[arg])} claims, {seconds:.2f}s"
+                )
+                waiting[arg] -= 1
             elif what == "many":
                 for key, checks in zip(arg, value, strict=True):
-                    submit_render(key, checks)
+                    submit_key(key, checks)
             else:
                 job = arg
-                files, render_s = value
-                stamp_file = cache.stamp_path(out_root, job.directory)
-                old = cache.read_stamp(stamp_file)
-                publish(job.directory, files)
-                # what the previous build wrote and this one did not is stale now
-                for name in (old or {}).get("files", {}):
-                    if name not in files and "/" not in name:
-                        (job.directory / name).unlink(missing_ok=True)
-                n_checks = sum(len(c) for c in job.checks.values())
-                cache.write_stamp(
-                    stamp_file,
-                    job.inputs,
-                    files,
-                    {
-                        "checks": n_checks,
-                        "assignment": job.module.id,
-                        "parameter_hash": parameter_hash(job.params),
-                        "variant": job.meta.variant,
-                    },
-                )
-                total = time.perf_counter() - started[job.key]
-                results[job.directory] = BuildResult(
-                    job.module.id, job.directory, sorted(files), n_checks, total
-                )
-                report(
-                    f"built  {_rel(job.directory, out_root)}: {n_checks} checks, "
-                    f"{len(files)} files in {total:.1f}s (render {render_s:.1f}s)"
-                )
-                say("       " + ", ".join(sorted(files)))
+                files, seconds = value
+                rendered.setdefault(job.directory, {}).update(files)
+                render_time[job.directory] = render_time.get(job.directory, 0.0) + seconds
+                kinds_left[job.directory] = kinds_left.get(job.directory, 1) - 1
+                if kinds_left[job.directory] == 0:
+                    publish_job(job, rendered.pop(job.directory), render_time[job.directory])
+            if what in ("parts", "errata") and waiting[arg] == 0:
+                waiting[arg] = -1
+                submit_key(arg, partial[arg])
 
 
 def write_manifest(out_root: Path, term: Term) -> dict[str, Any]:

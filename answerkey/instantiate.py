@@ -4,13 +4,23 @@ The shown steps of a derivation use MatrixSymbols of symbolic size and
 unevaluated derivatives `D(f, x)`. To check them we fix the sizes, give every
 matrix symbol one scalar symbol per entry, evaluate the matrix operations and
 compute each `D` from the instance's definitions. Every value comes out as an
-explicit `ImmutableMatrix` of scalar expressions in the free inputs.
+explicit `ImmutableMatrix` of scalar expressions.
+
+Two forms: `value` substitutes every definition, down to the free inputs (the
+claims judge reads these). `lazy` keeps each defined variable's entries as
+symbols and computes each `D` by the chain rule over the definitions, one small
+local derivative at a time; the verifier evaluates these numerically through the
+definitions (`sample`, `evaluate`) and expands them only as far as a proof
+needs (`expand_from`). Expanding a network's every layer makes expressions (and
+proofs) grow fast with its depth; most steps are equal long before that.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import sympy as sp
 from sympy import ImmutableMatrix as Matrix
 from sympy.matrices.expressions import MatrixExpr
@@ -51,6 +61,18 @@ class Concrete:
             sp.Symbol(str(k), real=True): self.realify(sp.sympify(v))
             for k, v in instance.given.items()
         }
+        # The lazy form's graph: each defined entry (and each input an assumption
+        # fixes) with its local definition, in dependency order, and its rank:
+        # the definition's position in `defs` (assumptions -1, always expanded).
+        self.nodes: dict[sp.Symbol, Any] = {**self.given}
+        self.rank: dict[sp.Symbol, int] = {s: -1 for s in self.given}
+        for k, var in enumerate(instance.defs):
+            for e in self.entries(var):
+                self.nodes[e] = self._def_entries[e]
+                self.rank[e] = k
+        self._cuts: dict[int, dict[sp.Symbol, Any]] = {}
+        self._node_fns: dict[str, tuple[list[sp.Symbol], Callable[..., Any]]] = {}
+        self._value_fns: dict[Any, Callable[..., Any]] = {}
 
     @staticmethod
     def realify(expr: Any) -> Any:
@@ -122,6 +144,214 @@ class Concrete:
     def is_free(self, var: Any) -> bool:
         return self.name(var) not in self.defined
 
+    # --- the lazy form -------------------------------------------------------
+
+    def lazy(self, expr: Any) -> Matrix:
+        """`expr` as an explicit matrix whose defined variables stay symbols; each `D`
+        by the chain rule over the definitions."""
+        return _as_matrix(_explicit(sp.sympify(expr), self, lazy=True))
+
+    def chain_derivative(self, f: Any, x: Any) -> Matrix:
+        """D(f, x) in the course's layout, by forward-mode chain rule over `nodes`.
+
+        Each node's tangent is the sum over its definition's arguments of the local
+        partial derivative times the argument's tangent; `x`'s entries are the
+        seeds (a defined `x` is cut off from its own definition)."""
+        xe = self.entries(x)
+        seeds = {e: k for k, e in enumerate(xe)}
+        tangents: dict[sp.Symbol, dict[int, Any]] = {}
+
+        def tangent(expr: Any) -> dict[int, Any]:
+            out: dict[int, Any] = {}
+            for p in sorted(expr.free_symbols, key=sp.default_sort_key):
+                if p in seeds:
+                    tp = {seeds[p]: sp.Integer(1)}
+                elif p in self.nodes:
+                    if p not in tangents:
+                        tangents[p] = tangent(self.nodes[p])
+                    tp = tangents[p]
+                else:
+                    continue
+                if not tp:
+                    continue
+                local = sp.diff(expr, p)
+                if local == 0:
+                    continue
+                for k, v in tp.items():
+                    out[k] = out.get(k, sp.Integer(0)) + local * v
+            return out
+
+        fe = self.lazy(f)
+        n = len(xe)
+        grads = [tangent(g) for g in fe]
+        rows = [[g.get(k, sp.Integer(0)) for k in range(n)] for g in grads]
+        if fe.shape == (1, 1):
+            if xe.shape[1] == 1:
+                return Matrix([rows[0]])
+            return Matrix(*xe.shape, lambda i, j: rows[0][i * xe.shape[1] + j])
+        if fe.shape[1] == 1 and xe.shape[1] == 1:
+            return Matrix(rows)
+        raise ValueError(f"no layout for D({f}, {x})")
+
+    def expand_from(self, value: Any, rank: int) -> Any:
+        """Substitute the definitions of rank >= `rank` (and every assumption)."""
+        if rank not in self._cuts:
+            sub: dict[sp.Symbol, Any] = {}
+            for e, v in self.nodes.items():
+                if self.rank[e] >= rank or self.rank[e] < 0:
+                    sub[e] = v.xreplace(sub)
+            self._cuts[rank] = sub
+        return value.xreplace(self._cuts[rank])
+
+    def align(self, a: Any, b: Any) -> tuple[Any, Any]:
+        """Substitute the definitions of the variables only one side is written in
+        (the latest first) until both are written in the same variables, or no
+        defined variable is left to tell them apart."""
+        for _ in range(len(self.nodes)):
+            odd = [s for s in a.free_symbols ^ b.free_symbols if s in self.nodes]
+            if not odd:
+                break
+            top = max(self.rank[s] for s in odd)
+            sub = {s: self.nodes[s] for s in odd if self.rank[s] == top}
+            a, b = self._with_given(a.xreplace(sub)), self._with_given(b.xreplace(sub))
+        return a, b
+
+    def _with_given(self, value: Any) -> Any:
+        return value.xreplace(self.given) if self.given else value
+
+    def ranks(self) -> list[int]:
+        """The ranks a proof can cut at, from expanding nothing to expanding everything."""
+        return list(range(len(self.instance.defs), -1, -1))
+
+    def inputs(self, *values: Any) -> list[sp.Symbol]:
+        """The free inputs `values` depend on, through the definitions too, by name."""
+        found: set[sp.Symbol] = set()
+        todo = [s for v in values for s in v.free_symbols]
+        seen: set[sp.Symbol] = set()
+        while todo:
+            s = todo.pop()
+            if s in seen:
+                continue
+            seen.add(s)
+            if s in self.nodes:
+                todo.extend(self.nodes[s].free_symbols)
+            else:
+                found.add(s)
+        return sorted(found, key=lambda s: s.name)
+
+    def domain(self, s: sp.Symbol, default: tuple[float, float]) -> tuple[float, float]:
+        base = s.name.rsplit("_", 1)[0] if "_" in s.name else s.name
+        return tuple(self.instance.domain.get(s.name, self.instance.domain.get(base, default)))  # type: ignore[return-value]
+
+    def sample(
+        self,
+        values: Iterable[Any],
+        n: int,
+        rng: np.random.Generator,
+        default: tuple[float, float],
+        fixed: Mapping[sp.Symbol, np.ndarray] | None = None,
+    ) -> dict[sp.Symbol, np.ndarray]:
+        """`n` random points for the inputs of `values`, with every node evaluated.
+
+        `fixed` overrides inputs or nodes (a node keeps the value given, not its
+        definition's: how finite differences perturb a defined `x`)."""
+        fixed = dict(fixed or {})
+        env: dict[sp.Symbol, np.ndarray] = {}
+        for s in self.inputs(*values):
+            lo, hi = self.domain(s, default)
+            env[s] = fixed[s] if s in fixed else rng.uniform(lo, hi, size=n)
+        for s in fixed:
+            env[s] = fixed[s]
+        self._evaluate_nodes(env, n)
+        return env
+
+    def _evaluate_nodes(self, env: dict[sp.Symbol, np.ndarray], n: int) -> None:
+        with np.errstate(all="ignore"):
+            for group in self._groups():
+                if all(e in env for e in group):
+                    continue
+                syms, fn = self._group_fn(group)
+                if any(s not in env for s in syms):
+                    continue  # not needed: depends on an input nobody sampled
+                out = fn(*(env[s] for s in syms))
+                for e, v in zip(group, out, strict=True):
+                    if e not in env:
+                        env[e] = np.broadcast_to(_real(v), (n,))
+
+    def _groups(self) -> list[tuple[sp.Symbol, ...]]:
+        groups: dict[int, list[sp.Symbol]] = {}
+        for e in self.nodes:
+            groups.setdefault(self.rank[e], []).append(e)
+        return [tuple(g) for _, g in sorted(groups.items())]
+
+    def _group_fn(self, group: tuple[sp.Symbol, ...]) -> tuple[list[sp.Symbol], Callable[..., Any]]:
+        key = str(group)
+        if key not in self._node_fns:
+            exprs = [self.nodes[e] for e in group]
+            syms = sorted(set().union(*(e.free_symbols for e in exprs)), key=lambda s: s.name)
+            self._node_fns[key] = (syms, numeric_function(syms, exprs))
+        return self._node_fns[key]
+
+    def evaluate(self, value: Matrix, env: Mapping[sp.Symbol, np.ndarray], n: int) -> np.ndarray:
+        """`value` at the points of `env`: an array of shape (n, rows, cols)."""
+        syms = sorted(value.free_symbols, key=lambda s: s.name)
+        missing = [s.name for s in syms if s not in env]
+        if missing:
+            raise KeyError(f"no values for {', '.join(missing)}")
+        key = (value, tuple(syms))
+        if key not in self._value_fns:
+            self._value_fns[key] = numeric_function(syms, list(value))
+        with np.errstate(all="ignore"):
+            out = self._value_fns[key](*(env[s] for s in syms))
+            flat = [np.broadcast_to(_real(v), (n,)) for v in out]
+        return np.stack(flat, axis=-1).reshape(n, *value.shape)
+
+
+def _real(v: Any) -> np.ndarray:
+    """Real values as floats; where a value is not real, NaN (undefined there)."""
+    arr = np.asarray(v)
+    if np.iscomplexobj(arr):
+        return np.where(np.abs(arr.imag) > 1e-12, np.nan, arr.real).astype(float)
+    return arr.astype(float)
+
+
+def _heaviside(u: Any, h0: float = 0.0) -> Any:
+    return np.where(u > 0, 1.0, np.where(u < 0, 0.0, h0))
+
+
+NUMPY_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "sigmoid": lambda u: 1.0 / (1.0 + np.exp(-u)),
+    "relu": lambda u: np.maximum(u, 0.0),
+    "Heaviside": _heaviside,
+}
+
+
+def numeric_function(symbols: list[sp.Symbol], exprs: Any) -> Callable[..., Any]:
+    """A NumPy function of `symbols` computing `exprs` (a list or a matrix)."""
+    exprs = _inline_implementations(exprs)
+    # cse: printing a large expression is the slow part of lambdify; shared
+    # subexpressions shrink it several times. No docstring: it prints it again.
+    return sp.lambdify(
+        symbols, exprs, modules=[NUMPY_FUNCTIONS, "numpy"], cse=True, docstring_limit=0
+    )
+
+
+def _inline_implementations(exprs: Any) -> Any:
+    """A function implemented by a SymPy `Lambda` (`_imp_`) becomes its body, so it
+    takes NumPy arrays (SymPy would call the Lambda on them one by one, and fail)."""
+    items = list(exprs)
+    funcs = {
+        type(a)
+        for e in items
+        for a in sp.sympify(e).atoms(sp.Function)
+        if isinstance(getattr(type(a), "_imp_", None), sp.Lambda)
+    }
+    if not funcs:
+        return exprs
+    for f in sorted(funcs, key=str):
+        items = [sp.sympify(e).replace(f, f._imp_) for e in items]
+    return Matrix(exprs.shape[0], exprs.shape[1], items) if hasattr(exprs, "shape") else items
+
 
 def _as_matrix(value: Any) -> Matrix:
     if isinstance(value, sp.MatrixBase):
@@ -131,19 +361,21 @@ def _as_matrix(value: Any) -> Matrix:
     return Matrix([[value]])
 
 
-def _explicit(expr: Any, c: Concrete) -> Any:
+def _explicit(expr: Any, c: Concrete, lazy: bool = False) -> Any:
     """Evaluate `expr` bottom-up; matrix-valued nodes become explicit matrices."""
     if isinstance(expr, D):
+        if lazy:
+            return c.chain_derivative(expr.f, expr.x)
         return c.expand(c.derivative(expr.f, expr.x))
     if isinstance(expr, sp.MatrixSymbol):
         return c.entries(expr)
     if isinstance(expr, sp.Symbol):
         return c.sizes[expr] if expr in c.sizes else sp.Symbol(expr.name, real=True)
     if isinstance(expr, sp.MatrixBase):
-        return Matrix(expr.applyfunc(lambda e: _explicit(e, c)))
+        return Matrix(expr.applyfunc(lambda e: _explicit(e, c, lazy)))
     if not expr.args:
         return expr.xreplace(c.sizes)
-    args = [_explicit(a, c) for a in expr.args]
+    args = [_explicit(a, c, lazy) for a in expr.args]
     if isinstance(expr, MatrixExpr):
         return _as_matrix(_matrix_node(expr, args, c))
     # A scalar node (log, Mul, ...) whose arguments may be 1x1 matrices.

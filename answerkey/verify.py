@@ -1,13 +1,18 @@
 """Check every derivation step, final answer and numeric claim before anything is written.
 
 Each step is compared with the one before it (the first with the quantity being
-derived, computed directly by SymPy) at every concrete instance:
+derived, computed by SymPy from the instance's definitions) at every concrete
+instance. Values are lazy (`Concrete.lazy`): the network's layers stay symbols
+and each derivative comes from the chain rule over the definitions, so
 
-* numerically, at random points (fast, and gives a counterexample when false);
-* symbolically: the difference must vanish as a rational function once exp, σ,
+* numerically, every step is evaluated at the same random points, the layers
+  computed from the inputs through the definitions (fast, and gives a
+  counterexample when false);
+* symbolically, the difference must vanish as a rational function once exp, σ,
   log and unknown functions are read as opaque atoms (exp turned into products
-  of atoms first, so exp(-u) = 1/exp(u)); where that does not settle it,
-  `sympy.simplify` gets the last word.
+  of atoms first, so exp(-u) = 1/exp(u)), with the definitions substituted only
+  as far as needed (`prove_lazy`); where that does not settle it, `sympy.simplify`
+  gets the last word on the full expansion.
 
 Derivatives of a scalar are also compared with central finite differences of an
 independent NumPy oracle. A failure raises `VerificationError` naming the
@@ -16,16 +21,16 @@ assignment, part, step and point; success leaves `CheckRecord`s on the part.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from .errors import VerificationError
-from .instantiate import Concrete, Matrix
+from .instantiate import Concrete, Matrix, numeric_function
 from .mathfns import D, sigmoid
-from .model import Assignment, CheckRecord, Derivation, Instance, Part
+from .model import Assignment, CheckRecord, Derivation, Part
 
 RANDOM_POINTS = 12
 RTOL = 1e-8
@@ -34,17 +39,6 @@ FD_STEP = 1e-6
 FD_TOL = 1e-6
 DEFAULT_DOMAIN = (-1.5, 1.5)
 SIMPLIFY_MAX_OPS = 400
-
-
-def _heaviside(u: Any, h0: float = 0.0) -> Any:
-    return np.where(u > 0, 1.0, np.where(u < 0, 0.0, h0))
-
-
-_NUMPY_FUNCS: dict[str, Callable[..., Any]] = {
-    "sigmoid": lambda u: 1.0 / (1.0 + np.exp(-u)),
-    "relu": lambda u: np.maximum(u, 0.0),
-    "Heaviside": _heaviside,
-}
 
 
 def verify_assignment(assignment: Assignment, seed: int = 0, reuse: bool = False) -> int:
@@ -108,22 +102,33 @@ def verify_derivation(where: str, d: Derivation, rng: np.random.Generator) -> li
     for inst in d.instances:
         c = Concrete(inst)
         at = f" ({inst.label})" if inst.label else ""
-        prev = c.value(d.lhs)
-        prev_name = "the quantity derived"
+        values = [c.lazy(d.lhs)]
+        names = ["the quantity derived"]
         for i, step in enumerate(d.steps, start=1):
-            name = f"step {i}"
-            cur = c.value(step.expr)
-            if cur.shape != prev.shape:
+            cur = c.lazy(step.expr)
+            if cur.shape != values[-1].shape:
                 raise VerificationError(
-                    f"{where}, {name}{at}",
-                    f"shape {cur.shape} does not match {prev_name}'s shape {prev.shape}",
+                    f"{where}, step {i}{at}",
+                    f"shape {cur.shape} does not match {names[-1]}'s shape {values[-1].shape}",
                 )
-            n = _numeric_equal(f"{where}, {name}{at}", prev_name, prev, cur, inst, rng)
+            values.append(cur)
+            names.append(f"step {i}")
+        env = c.sample(values, RANDOM_POINTS, rng, DEFAULT_DOMAIN)
+        numbers = [c.evaluate(v, env, RANDOM_POINTS) for v in values]
+        for i in range(1, len(values)):
+            name, prev_name = names[i], names[i - 1]
+            n = _numeric_equal(
+                f"{where}, {name}{at}",
+                prev_name,
+                numbers[i - 1],
+                numbers[i],
+                _inputs_at(c, env, values[i - 1], values[i]),
+            )
             records.append(
                 CheckRecord("numeric", f"{name}{at}", f"equals {prev_name} at {n} random points")
             )
             if d.prove and inst.prove:
-                how = prove_equal(prev, cur)
+                how = prove_lazy(c, values[i - 1], values[i])
                 if how is None:
                     raise VerificationError(
                         f"{where}, {name}{at}",
@@ -132,9 +137,8 @@ def verify_derivation(where: str, d: Derivation, rng: np.random.Generator) -> li
                 records.append(
                     CheckRecord("symbolic", f"{name}{at}", f"equals {prev_name} ({how})")
                 )
-            prev, prev_name = cur, name
         if isinstance(d.lhs, D) and _is_scalar(c, d.lhs.f):
-            records.append(_finite_differences(where + at, d, c, prev, rng))
+            records.append(_finite_differences(where + at, d, c, values[-1], rng))
     return records
 
 
@@ -149,21 +153,16 @@ def _symbols(*ms: Matrix) -> list[sp.Symbol]:
     return sorted(free, key=lambda s: s.name)
 
 
-def _sample(
-    symbols: Iterable[sp.Symbol], inst: Instance, rng: np.random.Generator
-) -> dict[sp.Symbol, float]:
-    point = {}
-    for s in symbols:
-        base = s.name.rsplit("_", 1)[0] if "_" in s.name else s.name
-        lo, hi = inst.domain.get(s.name, inst.domain.get(base, DEFAULT_DOMAIN))
-        point[s] = float(rng.uniform(lo, hi))
-    return point
+def _inputs_at(
+    c: Concrete, env: Mapping[sp.Symbol, np.ndarray], *values: Matrix
+) -> Callable[[int], dict[sp.Symbol, float]]:
+    """The free inputs of `values` at point k, for a counterexample."""
+    inputs = [s for s in c.inputs(*values) if s not in c.nodes]
+    return lambda k: {s: float(env[s][k]) for s in inputs}
 
 
 def lambdify(symbols: list[sp.Symbol], m: Matrix) -> Callable[..., Any]:
-    # cse: printing a large expression is the slow part of lambdify; shared
-    # subexpressions shrink it several times. No docstring: it prints it again.
-    return sp.lambdify(symbols, m, modules=[_NUMPY_FUNCS, "numpy"], cse=True, docstring_limit=0)
+    return numeric_function(symbols, m)
 
 
 def _fmt_point(point: Mapping[sp.Symbol, float], limit: int = 8) -> str:
@@ -173,27 +172,26 @@ def _fmt_point(point: Mapping[sp.Symbol, float], limit: int = 8) -> str:
 
 
 def _numeric_equal(
-    where: str, prev_name: str, a: Matrix, b: Matrix, inst: Instance, rng: np.random.Generator
+    where: str,
+    prev_name: str,
+    a: np.ndarray,
+    b: np.ndarray,
+    point: Callable[[int], dict[sp.Symbol, float]],
 ) -> int:
-    """Compare at random points; return how many points were compared.
+    """Compare the values at each random point (axis 0); return how many points were compared.
 
     Points where `a` (the line before) is undefined are skipped; a step undefined
     where the line before is defined is wrong. Too few comparable points is a
     failure too: a check that compared nothing must not pass.
     """
-    syms = _symbols(a, b)
-    fa, fb = lambdify(syms, a), lambdify(syms, b)
     compared = 0
-    for _ in range(RANDOM_POINTS):
-        point = _sample(syms, inst, rng)
-        with np.errstate(all="ignore"):
-            va = np.asarray(fa(*point.values()), dtype=float)
-            vb = np.asarray(fb(*point.values()), dtype=float)
+    for k in range(a.shape[0]):
+        va, vb = a[k], b[k]
         if not np.all(np.isfinite(va)):
             continue
         if not np.all(np.isfinite(vb)):
             raise VerificationError(
-                where, f"is undefined at {_fmt_point(point)}, where {prev_name} is defined"
+                where, f"is undefined at {_fmt_point(point(k))}, where {prev_name} is defined"
             )
         compared += 1
         bad = ~np.isclose(va, vb, rtol=RTOL, atol=ATOL)
@@ -201,13 +199,13 @@ def _numeric_equal(
             i, j = (int(k) for k in np.argwhere(bad)[0])
             raise VerificationError(
                 where,
-                f"differs from {prev_name} at {_fmt_point(point)}: entry ({i + 1},{j + 1}) is "
+                f"differs from {prev_name} at {_fmt_point(point(k))}: entry ({i + 1},{j + 1}) is "
                 f"{vb[i, j]:.6g}, expected {va[i, j]:.6g}",
             )
-    if compared < RANDOM_POINTS // 2:
+    if compared < a.shape[0] // 2:
         raise VerificationError(
             where,
-            f"only {compared} of {RANDOM_POINTS} random points could be evaluated; "
+            f"only {compared} of {a.shape[0]} random points could be evaluated; "
             "narrow the instance's domain",
         )
     return compared
@@ -236,21 +234,59 @@ def _canonical(e: Any, atoms: dict[Any, sp.Symbol]) -> Any:
     return e.func(*[_canonical(a, atoms) for a in e.args])
 
 
+def _rational_identity(x: Any, y: Any, atoms: dict[Any, sp.Symbol]) -> bool:
+    diff = _canonical(x, atoms) - _canonical(y, atoms)
+    return bool(sp.cancel(sp.together(diff)) == 0)
+
+
+def _simplifies_to_zero(x: Any, y: Any) -> bool:
+    plain = x - y
+    return bool(sp.count_ops(plain) <= SIMPLIFY_MAX_OPS and sp.simplify(plain.rewrite(sp.exp)) == 0)
+
+
 def prove_equal(a: Matrix, b: Matrix) -> str | None:
     """How `a == b` was proven entrywise, or None when SymPy cannot show it."""
     atoms: dict[Any, sp.Symbol] = {}
     how = "rational identity"
     for x, y in zip(a, b, strict=True):
-        if x == y:
+        if x == y or _rational_identity(x, y, atoms):
             continue
-        diff = _canonical(x, atoms) - _canonical(y, atoms)
-        if sp.cancel(sp.together(diff)) == 0:
-            continue
-        plain = x - y
-        if sp.count_ops(plain) <= SIMPLIFY_MAX_OPS and sp.simplify(plain.rewrite(sp.exp)) == 0:
+        if _simplifies_to_zero(x, y):
             how = "simplify"
             continue
         return None
+    return how
+
+
+def prove_lazy(c: Concrete, a: Matrix, b: Matrix) -> str | None:
+    """`prove_equal` for lazy values (`Concrete.lazy`), entry by entry, expanding
+    the definitions only as far as needed.
+
+    An identity in the defined variables' symbols stays one when their definitions
+    are substituted, so a proof at any cut is a proof. Cuts are tried from the
+    output down (a layer's definitions substituted at a time, then those of the
+    variables only one side is written in), and only where both sides are
+    written in the same variables, until the full expansion.
+    """
+    atoms: dict[Any, sp.Symbol] = {}
+    how = "rational identity"
+    hint: list[int] = []  # where the entry before was proven: its neighbours usually are too
+    for x, y in zip(a, b, strict=True):
+        tried: set[tuple[Any, Any]] = set()
+        for rank in dict.fromkeys(hint + c.ranks()):
+            ex, ey = c.align(c.expand_from(x, rank), c.expand_from(y, rank))
+            if ex == ey:
+                break
+            if (ex, ey) in tried or (rank and ex.free_symbols != ey.free_symbols):
+                continue
+            tried.add((ex, ey))
+            if _rational_identity(ex, ey, atoms):
+                hint = [rank]
+                break
+        else:
+            if not _simplifies_to_zero(c.expand_from(x, 0), c.expand_from(y, 0)):
+                return None
+            how = "simplify"
     return how
 
 
@@ -260,14 +296,11 @@ def _finite_differences(
     """Central differences of f (oracle or SymPy definition) by each entry of x vs the result."""
     f, x = d.lhs.f, d.lhs.x
     xe = c.entries(x)
-    x_symbols = list(xe)
-    fx = c.expand(c.local(f), stop=x)
-    upstream = Matrix(c.expand(xe))
-    inputs = _symbols(fx, claimed, upstream)
-    point = _sample(inputs, c.instance, rng)
-    x_value = np.array(lambdify(inputs, upstream)(*point.values()), dtype=float).reshape(xe.shape)
-    g = np.asarray(lambdify(inputs, claimed)(*point.values()), dtype=float)
-    others = [s for s in inputs if s not in x_symbols]
+    fl = c.lazy(f)
+    env = c.sample([fl, claimed, xe], 1, rng, DEFAULT_DOMAIN)
+    x_value = c.evaluate(xe, env, 1)[0]
+    g = c.evaluate(claimed, env, 1)[0]
+    inputs = {s: v for s, v in env.items() if s not in c.nodes}
     if d.oracle is not None:
         source = "an independent NumPy oracle"
         named: dict[str, Any] = {}
@@ -275,23 +308,23 @@ def _finite_differences(
         for name in c.names():
             entries = c.entries_by_name(name)
             in_matrices |= set(entries)
-            values = [_value_at(s, point, c) for s in entries]
-            if name != c.name(x) and all(v is not None for v in values):
-                named[name] = np.array(values, dtype=float).reshape(entries.shape)
-        for s, v in point.items():
+            known = all(e in env and c.rank.get(e, -1) < 0 for e in entries)
+            if name != c.name(x) and known:
+                named[name] = np.array([env[e][0] for e in entries]).reshape(entries.shape)
+        for s, v in inputs.items():
             if s not in in_matrices:
-                named.setdefault(s.name, np.array(v))
+                named.setdefault(s.name, np.array(v[0]))
         oracle = d.oracle
 
         def fn(xv: np.ndarray) -> float:
             return float(oracle({**named, c.name(x): xv}))
     else:
         source = "the SymPy definition"
-        fnum = lambdify(others + x_symbols, fx)
-        fixed = [point[s] for s in others]
 
         def fn(xv: np.ndarray) -> float:
-            return float(np.asarray(fnum(*fixed, *xv.flatten()), dtype=float).reshape(-1)[0])
+            moved = {e: np.array([v]) for e, v in zip(xe, xv.flatten(), strict=True)}
+            at = c.sample([fl], 1, rng, DEFAULT_DOMAIN, fixed={**inputs, **moved})
+            return float(c.evaluate(fl, at, 1).reshape(-1)[0])
 
     numeric = np.zeros(xe.shape)
     for idx in np.ndindex(*xe.shape):
@@ -302,6 +335,7 @@ def _finite_differences(
     numeric = numeric.reshape(g.shape)
     err = float(np.max(np.abs(numeric - g) / np.maximum(1.0, np.abs(g))))
     if not err <= FD_TOL:
+        point = {s: float(v[0]) for s, v in inputs.items()}
         raise VerificationError(
             where,
             f"result disagrees with central finite differences of {source} at "
@@ -310,14 +344,3 @@ def _finite_differences(
     return CheckRecord(
         "finite-difference", "result", f"matches central differences of {source} (error {err:.1e})"
     )
-
-
-def _value_at(s: sp.Symbol, point: Mapping[sp.Symbol, float], c: Concrete) -> float | None:
-    """An input's value at `point`, including inputs fixed by an assumption (`given`)."""
-    if s in point:
-        return point[s]
-    if s in c.given:
-        rest = c.given[s]
-        if rest.free_symbols <= set(point):
-            return float(rest.xreplace(point))
-    return None

@@ -160,6 +160,34 @@ def test_the_pipeline_raises_before_writing(
     assert snapshot(previous) == before
 
 
+@pytest.mark.usefixtures("cv_only_registry")
+def test_the_handout_rendered_while_verifying_is_not_published_when_verification_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cv, "part_2", wrong_part_2)
+    with pytest.raises(VerificationError):
+        pipeline.build(
+            [CV],
+            formats=("md",),
+            out_root=tmp_path,
+            report=lambda _m: None,
+            terms_dir=ROOT / "terms",
+            workers=int(JOBS),
+        )
+    assert not (tmp_path / "default" / CV).exists() or not any(
+        (tmp_path / "default" / CV).iterdir()
+    )
+
+
+def test_the_handout_needs_no_checks_and_the_key_brings_the_answers(tmp_path: Path) -> None:
+    a = small_cv()
+    handout = pipeline.outputs(a, ("md", "json"), render.Meta(), tmp_path, kinds=("handout",))
+    assert set(handout) >= {"handout.md"} and "answers.json" not in handout
+    assert not any(name.startswith("key.") for name in handout)
+    key = pipeline.outputs(a, ("md", "json"), render.Meta(), tmp_path, kinds=("key",))
+    assert {"key.md", "answers.json"} <= set(key)
+
+
 def test_a_verification_error_survives_the_trip_from_a_worker_process() -> None:
     err = pickle.loads(pickle.dumps(VerificationError(f"{CV}, part 2, step 4", "differs")))
     assert isinstance(err, VerificationError)

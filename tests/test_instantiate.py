@@ -3,6 +3,7 @@ scalar expressions in the free inputs, with derivatives computed from the defini
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -10,6 +11,7 @@ import solutions.cv_assignment9 as cv
 from answerkey.instantiate import Concrete, entry_symbol
 from answerkey.mathfns import D, T, elementwise, mm, sigmoid, softmax
 from answerkey.model import Instance
+from answerkey.verify import prove_equal
 
 Matrix = sp.ImmutableMatrix
 
@@ -105,3 +107,79 @@ def test_only_symbols_can_be_differentiated_by() -> None:
 def test_elementwise_of_a_defined_vector() -> None:
     c = Concrete(Instance(sizes=cv.SIZES, defs={cv.y1: elementwise("sigmoid", cv.z1)}))
     assert c.value(cv.y1)[2, 0] == sigmoid(r("z1_3"))
+
+
+# --- the lazy form: defined variables stay symbols, D by the chain rule ---------
+
+
+def _agree_numerically(c: Concrete, a: Matrix, b: Matrix, points: int = 5) -> bool:
+    env = c.sample([a, b], points, np.random.default_rng(0), (-1.0, 1.0))
+    return bool(np.allclose(c.evaluate(a, env, points), c.evaluate(b, env, points)))
+
+
+def test_the_lazy_form_keeps_defined_variables_as_their_entry_symbols() -> None:
+    c = Concrete(cv._network("x"))
+    assert c.lazy(cv.y2) == c.entries(cv.y2)
+    assert c.lazy(mm(T(cv.W2), cv.y2 - cv.t)) == c.entries(cv.W2).T * (
+        c.entries(cv.y2) - c.entries(cv.t)
+    )
+
+
+@pytest.mark.parametrize("by", ["W1", "W2", "z1", "y1", "z2"])
+def test_the_chain_rule_derivative_equals_the_derivative_of_the_expansion(by: str) -> None:
+    c = Concrete(cv._network("x", proof=True))
+    x = {"W1": cv.W1, "W2": cv.W2, "z1": cv.z1, "y1": cv.y1, "z2": cv.z2}[by]
+    lazy = c.lazy(D(cv.E, x))
+    assert any(s in c.nodes for s in lazy.free_symbols)  # still written in the layers
+    assert lazy.shape == c.value(D(cv.E, x)).shape
+    direct = c.value(D(cv.E, x))
+    assert _agree_numerically(c, lazy, direct)
+    assert not _agree_numerically(c, lazy, 2 * direct)  # the comparison can fail
+    if by == "W2":  # expanded all the way, it is the derivative of the expansion
+        expanded = Matrix(c.expand_from(lazy, 0))
+        assert prove_equal(expanded, direct) is not None
+
+
+def test_expanding_from_rank_zero_substitutes_every_definition_and_assumption() -> None:
+    c = Concrete(cv._network("z2"))
+    e = c.expand_from(c.lazy(cv.E)[0, 0], 0)
+    assert e == c.value(cv.E)[0, 0]
+    assert r("t_3") not in e.free_symbols
+    top = c.ranks()[0]
+    assert c.expand_from(c.lazy(cv.E)[0, 0], top) == r("E")
+
+
+def test_align_writes_both_sides_in_the_same_variables() -> None:
+    c = Concrete(cv._network("x"))
+    a, b = c.align(r("y1_1"), sigmoid(r("z1_1")))
+    assert a == b == sigmoid(r("z1_1"))
+
+
+def test_sample_evaluates_every_definition_and_fixed_values_win() -> None:
+    c = Concrete(cv._network("x"))
+    rng = np.random.default_rng(1)
+    env = c.sample([c.lazy(cv.E)], 4, rng, (-1.0, 1.0))
+    z1 = c.evaluate(c.entries(cv.z1), env, 4)
+    w1, x = c.evaluate(c.entries(cv.W1), env, 4), c.evaluate(c.entries(cv.x), env, 4)
+    assert np.allclose(z1, w1 @ x)
+    assert np.allclose(env[r("t_3")], 1 - env[r("t_1")] - env[r("t_2")])
+    moved = {s: env[s] for s in env if s not in c.nodes}
+    moved.update({e: np.full(4, 0.5) for e in c.entries(cv.z1)})
+    again = c.sample([c.lazy(cv.E)], 4, rng, (-1.0, 1.0), fixed=moved)
+    y1 = c.evaluate(c.entries(cv.y1), again, 4)
+    assert np.allclose(y1, 1 / (1 + np.exp(-0.5)))
+
+
+def test_evaluate_names_a_symbol_without_values() -> None:
+    c = Concrete(cv._network("x"))
+    with pytest.raises(KeyError, match="no values for W1_11"):
+        c.evaluate(c.entries(cv.W1), {}, 1)
+
+
+def test_functions_implemented_by_a_lambda_take_arrays() -> None:
+    from answerkey.instantiate import numeric_function
+
+    u = sp.Symbol("u")
+    f = type("f_demo", (sp.Function,), {"nargs": 1, "_imp_": sp.Lambda(u, sp.tanh(u))})
+    fn = numeric_function([u], [f(u) + 1])
+    assert np.allclose(fn(np.array([0.0, 1.0]))[0], np.tanh([0.0, 1.0]) + 1)

@@ -18,10 +18,16 @@ import sympy as sp
 
 import solutions.cv_assignment9 as cv
 from answerkey.errors import VerificationError
-from answerkey.instantiate import Matrix
+from answerkey.instantiate import Concrete, Matrix
 from answerkey.mathfns import D, T, diag, hadamard_ones_minus, mm, sigmoid
 from answerkey.model import Assignment, Derivation, Exercise, Instance, Part, Step, text
-from answerkey.verify import prove_equal, verify_assignment, verify_derivation, verify_part
+from answerkey.verify import (
+    prove_equal,
+    prove_lazy,
+    verify_assignment,
+    verify_derivation,
+    verify_part,
+)
 
 x, y, u, a = sp.symbols("x y u a", real=True)
 f = sp.Symbol("f")
@@ -241,6 +247,25 @@ def test_prove_equal_refuses_unequal_entries() -> None:
 
 def test_prove_equal_falls_back_to_simplify() -> None:
     assert prove_equal(Matrix([[sp.sin(x) ** 2 + sp.cos(x) ** 2]]), Matrix([[1]])) == "simplify"
+
+
+def test_prove_lazy_proves_a_backprop_step_without_expanding_the_whole_network() -> None:
+    c = Concrete(cv._network("x", proof=True))
+    chain = c.lazy(D(cv.E, cv.z2))
+    step = c.lazy(T(cv.y2 - cv.t))
+    assert prove_lazy(c, chain, step) == "rational identity"
+    # An identity in z2 needs y2 = softmax(z2) and t summing to one; nothing below.
+    ex, ey = c.align(c.expand_from(chain[0, 0], 3), c.expand_from(step[0, 0], 3))
+    assert {s.name.split("_")[0] for s in ex.free_symbols | ey.free_symbols} == {"z2", "t"}
+
+
+def test_prove_lazy_refuses_what_holds_only_at_some_points() -> None:
+    c = Concrete(cv._network("x", proof=True))
+    chain = c.lazy(D(cv.E, cv.z2))
+    assert prove_lazy(c, chain, c.lazy(T(cv.y2 + cv.t))) is None
+    assert prove_lazy(c, chain, c.lazy(T(cv.y2))) is None
+    # y1 is sigmoid(z1), not z1: equal only if the definitions were other than they are
+    assert prove_lazy(c, c.lazy(cv.y1), c.lazy(cv.z1)) is None
 
 
 # --- mutation tests on cv-assignment9's real parts --------------------------------
