@@ -183,3 +183,22 @@ def test_functions_implemented_by_a_lambda_take_arrays() -> None:
     f = type("f_demo", (sp.Function,), {"nargs": 1, "_imp_": sp.Lambda(u, sp.tanh(u))})
     fn = numeric_function([u], [f(u) + 1])
     assert np.allclose(fn(np.array([0.0, 1.0]))[0], np.tanh([0.0, 1.0]) + 1)
+
+
+def test_tree_functions_agree_with_lambdify_and_hand_over_what_they_do_not_know() -> None:
+    from answerkey.instantiate import numeric_function, tree_function
+
+    u, v = r("u"), r("v")
+    exprs = [
+        sigmoid(u) * (1 - sigmoid(u)) + sp.exp(-v) / (1 + u**2),
+        sp.log(v) - sp.Rational(1, 3) * sp.tanh(u) ** 2,
+        sp.asinh(u) + sp.Max(u, v),  # not in its table: lambdify does these
+        sp.Integer(2),
+    ]
+    points = (np.linspace(-1, 1, 5), np.linspace(0.1, 2, 5))
+    got = tree_function([u, v], exprs)(*points)
+    want = numeric_function([u, v], exprs)(*points)
+    for g, w in zip(got, want, strict=True):
+        assert np.allclose(np.broadcast_to(g, (5,)), np.broadcast_to(w, (5,)))
+    with np.errstate(all="ignore"):
+        assert np.isnan(tree_function([v], [sp.log(v)])(np.array([-1.0]))[0][0])

@@ -24,6 +24,7 @@ from answerkey.model import Assignment, Derivation, Exercise, Instance, Part, St
 from answerkey.verify import (
     prove_equal,
     prove_lazy,
+    rational_zero,
     verify_assignment,
     verify_derivation,
     verify_part,
@@ -266,6 +267,23 @@ def test_prove_lazy_refuses_what_holds_only_at_some_points() -> None:
     assert prove_lazy(c, chain, c.lazy(T(cv.y2))) is None
     # y1 is sigmoid(z1), not z1: equal only if the definitions were other than they are
     assert prove_lazy(c, c.lazy(cv.y1), c.lazy(cv.z1)) is None
+
+
+def test_rational_zero_decides_rational_identities_without_a_gcd() -> None:
+    p, q = sp.symbols("p q", positive=True)
+    assert rational_zero(1 / (1 + p) - p / (p + p**2)) is True
+    assert rational_zero((p + q) ** 2 / (p * q) - p / q - q / p - 2) is True
+    assert rational_zero(1 / (1 + p) - 1 / (2 + p)) is False
+    assert rational_zero(p / (p + q) + q / (p + q) - 1) is True
+    assert rational_zero(p / (p + q) + q / (p + q)) is False
+
+
+def test_rational_zero_leaves_what_is_not_a_rational_function_to_sympy() -> None:
+    p = sp.Symbol("p", positive=True)
+    assert rational_zero(sp.sqrt(p) - sp.sqrt(p)) is True  # SymPy cancels it when built
+    assert rational_zero(sp.sqrt(p) + 1) is None
+    assert rational_zero(sp.Float(0.5) * p + 1) is None
+    assert rational_zero(sp.sin(p)) is None
 
 
 # --- mutation tests on cv-assignment9's real parts --------------------------------
