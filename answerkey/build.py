@@ -79,10 +79,12 @@ def outputs(
     meta: render.Meta,
     log_dir: Path,
     kinds: Iterable[str] = KINDS,
+    tex_cache: Path | None = None,
 ) -> dict[str, bytes]:
     """Every requested output file of one assignment, as bytes, nothing yet written.
 
-    answers.json goes with the key."""
+    answers.json goes with the key. `tex_cache` keeps the dumped LaTeX preamble
+    (`pdf.tex_format`) between PDFs."""
     formats, kinds = tuple(formats), tuple(kinds)
     files: dict[str, bytes] = {}
     for kind in kinds:
@@ -100,18 +102,31 @@ def outputs(
                 files[f"{kind}.html"] = pdf.markdown_to_html(md, title, figures).encode()
         if "pdf" in formats:
             md = render.render(assignment, "md", kind, meta, for_pdf=True)
-            header = render.TIKZ_PREAMBLE if render.figure_files(assignment, kind) else ""
-            files[f"{kind}.pdf"] = pdf_bytes(md, log_dir, f"{assignment.id}-{kind}", header)
+            # Every PDF has the same preamble (TikZ too), so one dumped format serves all.
+            files[f"{kind}.pdf"] = pdf_bytes(
+                md, log_dir, f"{assignment.id}-{kind}", render.TIKZ_PREAMBLE, tex_cache
+            )
     if "json" in formats and "key" in kinds:
         files["answers.json"] = render.answers_json(assignment, meta).encode()
     return files
 
 
-def pdf_bytes(markdown: str, log_dir: Path, name: str, header: str = "") -> bytes:
+def pdf_bytes(
+    markdown: str, log_dir: Path, name: str, header: str = "", tex_cache: Path | None = None
+) -> bytes:
     with tempfile.TemporaryDirectory(prefix="answerkey-pdf-") as tmp:
         out = Path(tmp) / "out.pdf"
-        pdf.compile_latex(pdf.markdown_to_latex(markdown, header), out, log_dir, name)
+        latex = pdf.markdown_to_latex(markdown, header)
+        pdf.compile_latex(latex, out, log_dir, name, tex_cache)
         return out.read_bytes()
+
+
+def _prepare_tex_format(tex_cache: Path) -> tuple[bool, float]:
+    """Dump the PDFs' preamble while the keys are verified (unless another process,
+    such as the one `answerkey build` starts first, is doing it)."""
+    start = time.perf_counter()
+    made = pdf.tex_format(pdf.pdf_preamble(), tex_cache, wait=False) is not None
+    return made, time.perf_counter() - start
 
 
 def publish(directory: Path, files: Mapping[str, bytes]) -> None:
@@ -246,6 +261,7 @@ def _render(
     log_dir: Path,
     kind: str | None = None,
     errata: list[Any] | None = None,
+    tex_cache: Path | None = None,
 ) -> tuple[dict[str, bytes], float]:
     """Render one kind (or both): the key needs the checks (and errata, computed
     here when not given); the handout shows neither, so it can be rendered while
@@ -262,7 +278,8 @@ def _render(
             original = parameter_hash(params) == parameter_hash(module.parameters)
             errata = errata_for(assignment, original)
         assignment.errata = errata
-    return outputs(assignment, formats, meta, log_dir, kinds), time.perf_counter() - start
+    files = outputs(assignment, formats, meta, log_dir, kinds, tex_cache)
+    return files, time.perf_counter() - start
 
 
 class _Inline(cf.Executor):
@@ -440,6 +457,7 @@ def _run(
     rendered: dict[Path, dict[str, bytes]] = {}
     render_time: dict[Path, float] = {}
     kinds_left: dict[Path, int] = {}
+    tex_cache = out_root / ".cache" / "tex"
 
     def publish_job(job: Job, files: dict[str, bytes], render_s: float) -> None:
         stamp_file = cache.stamp_path(out_root, job.directory)
@@ -477,10 +495,12 @@ def _run(
     def submit_key(key: tuple[str, str], checks: Checks) -> None:
         for job in by_key[key]:
             job.checks = checks
-            extra = ("key", errata[key]) if split else ()
-            args = (checks, formats, job.meta, log_dir, *extra)
+            kind = "key" if split else None
+            args = (checks, formats, job.meta, log_dir, kind, errata.get(key), tex_cache)
             submit("render", job, _render, job.module.id, job.params, *args)
 
+    if "pdf" in formats:
+        submit("tex-format", None, _prepare_tex_format, tex_cache)
     if split:
         part_ids: dict[tuple[str, str], list[str]] = {}
         for key, group in by_key.items():
@@ -495,7 +515,7 @@ def _run(
         for group in by_key.values():
             for job in group:
                 kinds_left[job.directory] = 2
-                args = (None, formats, job.meta, log_dir, "handout")
+                args = (None, formats, job.meta, log_dir, "handout", None, tex_cache)
                 submit("render", job, _render, job.module.id, job.params, *args)
     else:
         # Many variants: whole assignments, in chunks so the parts variants share
@@ -524,6 +544,10 @@ def _run(
                     f"judged {arg[0]}'s earlier solution: {len(errata[arg])} claims, {seconds:.2f}s"
                 )
                 waiting[arg] -= 1
+            elif what == "tex-format":
+                made, seconds = value
+                state = "ready" if made else "left to another process"
+                say(f"PDFs' preamble format {state}, {seconds:.2f}s")
             elif what == "many":
                 for key, checks in zip(arg, value, strict=True):
                     submit_key(key, checks)

@@ -133,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
             terms_dir = Path("terms")
             if not args.verbose and fastpath.up_to_date(request, args.out, terms_dir, report):
                 return 0
+            if not args.format or "pdf" in args.format:
+                from . import pdf
+
+                pdf.start_tex_format(args.out / ".cache" / "tex")
             from . import build as pipeline
 
             formats = pipeline.parse_formats(args.format)

@@ -7,18 +7,24 @@ and a readable error with the generated source lines and the kept log.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pypandoc
 
 from .errors import RenderError
-from .render import TEMPLATES
+
+# Not imported from .render: this module stays light (no SymPy), so a build can
+# start dumping the PDFs' preamble while it is still importing the rest.
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 MARKDOWN = "markdown-auto_identifiers-raw_tex-raw_html-raw_attribute-citations-implicit_figures"
 # The Markdown made for the PDF carries our figures as ```{=latex} blocks; every
@@ -61,36 +67,69 @@ def markdown_to_latex(markdown: str, header: str = "") -> str:
 
 
 def markdown_to_html(markdown: str, title: str, resources: Mapping[str, str]) -> str:
-    """A self-contained HTML page: maths as MathML, figures embedded, no network needed."""
-    with tempfile.TemporaryDirectory(prefix="answerkey-html-") as tmp:
-        for name, data in resources.items():
-            (Path(tmp) / name).write_text(data, encoding="utf-8")
-        args = [
-            "--standalone",
-            "--embed-resources",
-            "--mathml",
-            f"--resource-path={tmp}",
-            f"--metadata=pagetitle:{title}",
-            f"--include-in-header={TEMPLATES / 'html-head.html'}",
-        ]
-        try:
-            return str(pypandoc.convert_text(markdown, "html", format=MARKDOWN, extra_args=args))
-        except (RuntimeError, OSError) as exc:
-            raise RenderError(f"pandoc failed: {str(exc).strip().splitlines()[-1]}") from None
+    """A self-contained HTML page: maths as MathML, figures embedded, no network needed.
+
+    Figures go in as data: URIs (pandoc's --embed-resources does the same, but
+    costs more than the rest of the conversion)."""
+    for name, svg in resources.items():
+        uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+        markdown = markdown.replace(f"]({name})", f"]({uri})")
+    args = [
+        "--standalone",
+        "--mathml",
+        f"--metadata=pagetitle:{title}",
+        f"--include-in-header={TEMPLATES / 'html-head.html'}",
+    ]
+    try:
+        return str(pypandoc.convert_text(markdown, "html", format=MARKDOWN, extra_args=args))
+    except (RuntimeError, OSError) as exc:
+        raise RenderError(f"pandoc failed: {str(exc).strip().splitlines()[-1]}") from None
 
 
-def compile_latex(source: str, out_pdf: Path, log_dir: Path, name: str) -> None:
-    """Run pdflatex once on `source`, writing `out_pdf`; on error keep the log in `log_dir`."""
+def compile_latex(
+    source: str, out_pdf: Path, log_dir: Path, name: str, formats: Path | None = None
+) -> None:
+    """Run pdflatex once on `source`, writing `out_pdf`; on error keep the log in `log_dir`.
+
+    With `formats` (a cache directory), the preamble is loaded from a format
+    dumped once (`tex_format`) and pdflatex reads only the body: the preamble
+    (TikZ above all) is most of a short document's TeX time. Should that fail,
+    the whole source is compiled as it is, and its errors are reported."""
     pdflatex = shutil.which("pdflatex")
     if pdflatex is None:
         raise RenderError(
             "pdflatex not found: run `make pdf` (it installs TeX Live) or install TeX Live"
         )
+    if formats is not None:
+        preamble, body = split_preamble(source)
+        try:
+            fmt = tex_format(preamble, formats) if body else None
+            if fmt is not None and _pdflatex(pdflatex, body, out_pdf, fmt) is None:
+                return
+        except OSError:  # a format replaced under our feet: compile in full
+            pass
+    failed = _pdflatex(pdflatex, source, out_pdf)
+    if failed is not None:
+        proc_out, log = failed
+        log_dir.mkdir(parents=True, exist_ok=True)
+        kept = log_dir / f"{name}.log"
+        kept.write_text(log or proc_out, encoding="utf-8")
+        (log_dir / f"{name}.tex").write_text(source, encoding="utf-8")
+        raise RenderError(latex_error(source, log, kept, name))
+
+
+def _pdflatex(
+    pdflatex: str, source: str, out_pdf: Path, fmt: Path | None = None
+) -> tuple[str, str] | None:
+    """One pass in a scratch directory: None when it made out_pdf, else (stdout, log)."""
     with tempfile.TemporaryDirectory(prefix="answerkey-tex-") as tmp:
-        tex = Path(tmp) / "doc.tex"
-        tex.write_text(source, encoding="utf-8")
+        (Path(tmp) / "doc.tex").write_text(source, encoding="utf-8")
+        fmt_args = []
+        if fmt is not None:
+            shutil.copyfile(fmt, Path(tmp) / FORMAT_FILE)
+            fmt_args = [f"-fmt={Path(FORMAT_FILE).stem}"]
         proc = subprocess.run(
-            [pdflatex, *PDFLATEX_FLAGS, "doc.tex"],
+            [pdflatex, *PDFLATEX_FLAGS, *fmt_args, "doc.tex"],
             cwd=tmp,
             env=reproducible_env(),
             stdin=subprocess.DEVNULL,
@@ -99,17 +138,120 @@ def compile_latex(source: str, out_pdf: Path, log_dir: Path, name: str) -> None:
         )
         log = Path(tmp) / "doc.log"
         if proc.returncode != 0 or not (Path(tmp) / "doc.pdf").exists():
-            log_dir.mkdir(parents=True, exist_ok=True)
-            kept = log_dir / f"{name}.log"
-            kept_tex = log_dir / f"{name}.tex"
-            shutil.copyfile(log, kept) if log.exists() else kept.write_text(proc.stdout.decode())
-            kept_tex.write_text(source, encoding="utf-8")
-            raise RenderError(
-                latex_error(
-                    source, log.read_text(errors="replace") if log.exists() else "", kept, name
-                )
-            )
+            text = log.read_text(errors="replace") if log.exists() else ""
+            return proc.stdout.decode(errors="replace"), text
         shutil.move(str(Path(tmp) / "doc.pdf"), out_pdf)
+        return None
+
+
+FORMAT_FILE = "answerkey.fmt"
+BEGIN_DOCUMENT = "\\begin{document}"
+
+
+def split_preamble(source: str) -> tuple[str, str]:
+    """(preamble, the rest from \\begin{document}); ("", "") when there is none."""
+    at = source.find(BEGIN_DOCUMENT)
+    return (source[:at], source[at:]) if at >= 0 else ("", "")
+
+
+def pdf_preamble() -> str:
+    """The preamble every PDF's LaTeX starts with (our figures' TikZ included)."""
+    from .figures import TIKZ_PREAMBLE
+
+    return split_preamble(markdown_to_latex("", TIKZ_PREAMBLE))[0]
+
+
+def tex_format(preamble: str, cache_dir: Path, wait: bool = True) -> Path | None:
+    """A pdflatex format with `preamble` loaded (made once, kept in `cache_dir`),
+    or None when TeX cannot dump it (the caller then compiles in full).
+
+    One process dumps at a time (a lock file); the others wait and use its
+    format, or with `wait=False` return None at once."""
+    path = _format_path(preamble, cache_dir)
+    if path.exists():
+        return path
+    if shutil.which("pdftex") is None:
+        return None
+    with _format_lock(cache_dir, wait) as locked:
+        if not locked:
+            return None
+        return path if path.exists() else _dump(preamble, path)
+
+
+def dump_pdf_format(cache_dir: Path) -> Path | None:
+    """`tex_format` for the PDFs' preamble, holding the lock from the start (so the
+    build's own processes, starting meanwhile, wait for this one)."""
+    if shutil.which("pdftex") is None:
+        return None
+    with _format_lock(cache_dir, True):
+        preamble = pdf_preamble()
+        path = _format_path(preamble, cache_dir)
+        return path if path.exists() else _dump(preamble, path)
+
+
+def _format_path(preamble: str, cache_dir: Path) -> Path:
+    from . import cache
+
+    key = cache.value_digest([preamble, cache.tool_versions()["tex"]])[:16]
+    return cache_dir / f"answerkey-{key}.fmt"
+
+
+@contextlib.contextmanager
+def _format_lock(cache_dir: Path, wait: bool) -> Iterator[bool]:
+    import fcntl
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(cache_dir, os.O_RDONLY)  # the directory itself: no lock file left behind
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def _dump(preamble: str, path: Path) -> Path | None:
+    with tempfile.TemporaryDirectory(prefix="answerkey-fmt-") as tmp:
+        (Path(tmp) / "preamble.tex").write_text(preamble + "\\dump\n", encoding="utf-8")
+        proc = subprocess.run(
+            ["pdftex", "-ini", *PDFLATEX_FLAGS, "-jobname=answerkey", "&pdflatex", "preamble.tex"],
+            cwd=tmp,
+            env=reproducible_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )
+        made = Path(tmp) / FORMAT_FILE
+        if proc.returncode != 0 or not made.exists():
+            return None
+        for old in path.parent.glob("answerkey-*.fmt"):
+            old.unlink(missing_ok=True)
+        partial = path.parent / f".{path.name}.partial-{os.getpid()}"
+        shutil.copyfile(made, partial)
+        os.replace(partial, path)
+    return path
+
+
+def start_tex_format(cache_dir: Path) -> subprocess.Popen[bytes] | None:
+    """Dump the PDFs' preamble in a process of its own, unless it is there already.
+
+    Started before the build imports SymPy, it runs on the core that would
+    otherwise wait; the build's PDFs then find it (or wait on its lock)."""
+    if list(cache_dir.glob("answerkey-*.fmt")) or shutil.which("pdftex") is None:
+        return None
+    code = "import sys; from answerkey import pdf; pdf.dump_pdf_format(pdf.Path(sys.argv[1]))"
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-c", code, str(cache_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        return None
 
 
 def latex_error(source: str, log: str, log_path: Path, name: str) -> str:

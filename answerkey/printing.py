@@ -185,7 +185,22 @@ def latex(obj: Any, notation: Mapping[str, str] | None = None) -> str:
         return f"{latex(obj[0], notation)} = {latex(obj[1], notation)}"
     if isinstance(obj, str):
         raise TypeError("strings are prose, not maths: wrap maths in SymPy objects")
-    return str(KeyLatexPrinter(notation).doprint(obj))
+    # The key's .tex, .md and the PDF's Markdown print the same objects: print
+    # each once. By identity, not equality: Mul(2, x, evaluate=False) == 2*x, but
+    # they print differently.
+    key = (id(obj), id(notation))
+    seen = _PRINTED.get(key)
+    if seen is not None and seen[0] is obj and seen[1] is notation:
+        return seen[2]
+    out = str(KeyLatexPrinter(notation).doprint(obj))
+    if len(_PRINTED) >= _PRINTED_MAX:
+        _PRINTED.clear()
+    _PRINTED[key] = (obj, notation, out)
+    return out
+
+
+_PRINTED: dict[tuple[int, int], tuple[Any, Any, str]] = {}
+_PRINTED_MAX = 50_000
 
 
 _LATEX_SPECIALS = {

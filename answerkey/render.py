@@ -183,26 +183,13 @@ def _solution_view(part: Part, p: Any, m: Any, notation: Mapping[str, str]) -> d
 
 def _errata_view(assignment: Assignment, p: Any, m: Any) -> list[dict[str, Any]]:
     """Each transcribed claim of the earlier solution, its computed verdict and the fix."""
-    from .claims import KeyAnswer, claimed_expression
 
-    parts = {part.id: part for part in assignment.parts()}
     out = []
-    for e in assignment.errata:
+    for e, (expr, right) in zip(assignment.errata, _errata_maths(assignment), strict=True):
         c, v = e.claim, e.verdict
-        expr = claimed_expression(e, assignment)
         where = f"part {c.part}" + (f", update {c.update}" if c.update else "")
         where += f", {c.quantity}" if c.quantity and c.update else ""
-        correct = None
-        part = parts.get(c.part)
-        if v.status == "incorrect" and part is not None:
-            key = KeyAnswer.from_part(
-                part, notation=assignment.notation, quantity=c.quantity if not c.update else None
-            )
-            if c.update and c.quantity and "trace" in part.data:
-                row = part.data["trace"][c.update - 1]
-                correct = m(row[c.quantity]) if c.quantity in row else None
-            elif key is not None:
-                correct = m(key.answer if key.lhs is None else (key.lhs, key.answer))
+        correct = m(right) if right is not None else None
         out.append(
             {
                 "where": where,
@@ -217,6 +204,42 @@ def _errata_view(assignment: Assignment, p: Any, m: Any) -> list[dict[str, Any]]
             }
         )
     return out
+
+
+def _errata_maths(assignment: Assignment) -> list[tuple[Any, Any]]:
+    """Per erratum: the claim as read and the right answer, as maths (None: not shown).
+
+    The same for every format: read once per assignment (reading a claim parses it)."""
+    from .claims import KeyAnswer, claimed_expression
+
+    seen = _ERRATA_MATHS.get(id(assignment))
+    if seen is not None and seen[0] is assignment and seen[1] is assignment.errata:
+        return seen[2]
+    parts = {part.id: part for part in assignment.parts()}
+    out: list[tuple[Any, Any]] = []
+    for e in assignment.errata:
+        c, v = e.claim, e.verdict
+        right = None
+        part = parts.get(c.part)
+        if v.status == "incorrect" and part is not None:
+            if c.update and c.quantity and "trace" in part.data:
+                row = part.data["trace"][c.update - 1]
+                right = row.get(c.quantity)
+            else:
+                key = KeyAnswer.from_part(
+                    part,
+                    notation=assignment.notation,
+                    quantity=c.quantity if not c.update else None,
+                )
+                if key is not None:
+                    right = key.answer if key.lhs is None else (key.lhs, key.answer)
+        out.append((claimed_expression(e, assignment), right))
+    _ERRATA_MATHS.clear()  # one assignment at a time is rendered
+    _ERRATA_MATHS[id(assignment)] = (assignment, assignment.errata, out)
+    return out
+
+
+_ERRATA_MATHS: dict[int, tuple[Assignment, list[Any], list[tuple[Any, Any]]]] = {}
 
 
 def _sentence(s: str) -> str:

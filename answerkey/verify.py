@@ -226,6 +226,14 @@ def _canonical(e: Any, atoms: dict[Any, sp.Symbol], memo: dict[Any, Any] | None 
             if mono not in atoms:
                 atoms[mono] = sp.Dummy(positive=True)
             out *= atoms[mono] ** coeff
+    elif isinstance(e, sp.log):
+        # log of a product or quotient of positive factors splits (SymPy checks the
+        # signs; nothing is forced), so log(σ(u)) and -log(1 + exp(-u)) meet.
+        split = sp.expand_log(sp.log(_canonical(e.args[0], atoms, memo)))
+        for term in sorted(split.atoms(sp.log), key=sp.default_sort_key):
+            if term not in atoms:
+                atoms[term] = sp.Dummy()
+        out = split.xreplace({t: atoms[t] for t in split.atoms(sp.log)})
     elif isinstance(e, sp.Function | sp.Derivative | sp.Subs | sp.Piecewise):
         key = e.func(*[_canonical(a, atoms, memo) for a in e.args]) if e.args else e
         if key not in atoms:

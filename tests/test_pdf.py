@@ -113,3 +113,66 @@ def test_latex_error_reads_a_classic_bang_error_too(tmp_path: Path) -> None:
 def test_an_unreadable_log_still_points_at_it(tmp_path: Path) -> None:
     msg = pdf.latex_error("src", "no error lines here", tmp_path / "x.log", "doc")
     assert msg == f"LaTeX failed on doc; full log: {tmp_path / 'x.log'}"
+
+
+# --- the dumped preamble (a pdflatex format) -------------------------------------
+
+
+def test_pdfs_compiled_on_the_dumped_preamble_read_the_same_and_reuse_one_format(
+    tmp_path: Path,
+) -> None:
+    source = pdf.markdown_to_latex("# Fast\n\nOnce dumped, $a^2 + b^2$.\n")
+    formats = tmp_path / "fmt"
+    pdf.compile_latex(source, tmp_path / "full.pdf", tmp_path / "logs", "full")
+    pdf.compile_latex(source, tmp_path / "a.pdf", tmp_path / "logs", "a", formats)
+    (made,) = formats.glob("answerkey-*.fmt")
+    stamp = made.stat().st_mtime_ns
+    pdf.compile_latex(source, tmp_path / "b.pdf", tmp_path / "logs", "b", formats)
+    assert made.stat().st_mtime_ns == stamp  # not dumped again
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+    assert pdf_text(tmp_path / "a.pdf") == pdf_text(tmp_path / "full.pdf")
+    assert not list(formats.glob(".*"))  # nothing half-written, no lock file
+
+
+def test_a_changed_preamble_gets_its_own_format() -> None:
+    pre = pdf.split_preamble(pdf.markdown_to_latex("x"))[0]
+    assert pre.lstrip().startswith(r"\documentclass") and r"\begin{document}" not in pre
+    assert pdf.split_preamble("no document here") == ("", "")
+    assert pdf._format_path(pre, Path("c")) != pdf._format_path(pre + "%\n", Path("c"))
+
+
+def test_the_body_on_a_format_is_as_safe_as_a_whole_document(tmp_path: Path) -> None:
+    path, _marker = secret(tmp_path)
+    formats = tmp_path / "fmt"
+    ok = "\\documentclass{article}\n\\begin{document}\nok\n\\end{document}\n"
+    pdf.compile_latex(ok, tmp_path / "ok.pdf", tmp_path / "logs", "ok", formats)
+    attack = (
+        f"\\documentclass{{article}}\n\\begin{{document}}\n\\input{{{path}}}"
+        f"\\immediate\\write18{{touch {tmp_path / 'pwned'}}}\n\\end{{document}}\n"
+    )
+    with pytest.raises(RenderError, match="LaTeX error in attack, line 3"):
+        pdf.compile_latex(attack, tmp_path / "a.pdf", tmp_path / "logs", "attack", formats)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_an_error_in_the_body_is_reported_at_its_line_in_the_whole_source(tmp_path: Path) -> None:
+    source = "\\documentclass{article}\n\\begin{document}\nfine\n\\nosuchmacro\n\\end{document}\n"
+    with pytest.raises(RenderError) as err:
+        pdf.compile_latex(source, tmp_path / "out.pdf", tmp_path / "logs", "b", tmp_path / "f")
+    assert str(err.value).startswith("LaTeX error in b, line 4: Undefined control sequence")
+
+
+def test_a_preamble_tex_cannot_dump_falls_back_to_the_whole_document(tmp_path: Path) -> None:
+    source = "\\documentclass{article}\n\\nosuchmacro\n\\begin{document}\nx\n\\end{document}\n"
+    assert pdf.tex_format(pdf.split_preamble(source)[0], tmp_path / "f") is None
+    with pytest.raises(RenderError, match="line 2: Undefined control sequence"):
+        pdf.compile_latex(source, tmp_path / "out.pdf", tmp_path / "logs", "pre", tmp_path / "f")
+
+
+def test_one_process_dumps_at_a_time(tmp_path: Path) -> None:
+    pre = pdf.split_preamble(pdf.markdown_to_latex("x"))[0]
+    with pdf._format_lock(tmp_path, wait=True):
+        # another process holds the lock: do not wait, do not dump
+        assert pdf.tex_format(pre, tmp_path, wait=False) is None
+    assert pdf.tex_format(pre, tmp_path, wait=False) is not None
+    assert pdf.start_tex_format(tmp_path) is None  # there already: nothing started
