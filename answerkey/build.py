@@ -492,19 +492,26 @@ def _run(
     def submit(what: str, arg: Any, fn: Callable[..., Any], *args: Any) -> None:
         pending[executor.submit(fn, *args)] = (what, arg)
 
+    # In split mode each kind is rendered in two jobs, the PDF and the rest, so
+    # the last jobs of a build are short and both cores finish together.
+    groups = [
+        g for g in (("pdf",), tuple(f for f in formats if f != "pdf")) if set(g) & set(formats)
+    ]
+
     def submit_key(key: tuple[str, str], checks: Checks) -> None:
         for job in by_key[key]:
             job.checks = checks
-            kind = "key" if split else None
-            args = (checks, formats, job.meta, log_dir, kind, errata.get(key), tex_cache)
-            submit("render", job, _render, job.module.id, job.params, *args)
+            for fmts in groups if split else [formats]:
+                kind = "key" if split else None
+                args = (checks, fmts, job.meta, log_dir, kind, errata.get(key), tex_cache)
+                submit("render", job, _render, job.module.id, job.params, *args)
 
     if "pdf" in formats:
         submit("tex-format", None, _prepare_tex_format, tex_cache)
     if split:
         part_ids: dict[tuple[str, str], list[str]] = {}
-        for key, group in by_key.items():
-            job = group[0]
+        for key, same in by_key.items():
+            job = same[0]
             part_ids[key] = [p.id for p in job.module.build(job.params).parts()]
             partial[key], waiting[key] = {}, len(part_ids[key]) + 1
             submit("errata", key, _errata, job.module.id, job.params)
@@ -512,11 +519,12 @@ def _run(
             job = by_key[key][0]
             for pid in reversed(ids):  # the slowest parts (usually the last) first
                 submit("parts", key, _verify_parts, job.module.id, job.params, [pid])
-        for group in by_key.values():
-            for job in group:
-                kinds_left[job.directory] = 2
-                args = (None, formats, job.meta, log_dir, "handout", None, tex_cache)
-                submit("render", job, _render, job.module.id, job.params, *args)
+        for jobs in by_key.values():
+            for job in jobs:
+                kinds_left[job.directory] = 2 * len(groups)
+                for fmts in groups:
+                    args = (None, fmts, job.meta, log_dir, "handout", None, tex_cache)
+                    submit("render", job, _render, job.module.id, job.params, *args)
     else:
         # Many variants: whole assignments, in chunks so the parts variants share
         # are verified once per chunk.

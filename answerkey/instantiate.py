@@ -357,7 +357,7 @@ def tree_function(symbols: list[sp.Symbol], exprs: list[Any]) -> Callable[..., l
         def ev(e: Any) -> Any:
             if e in memo:
                 return memo[e]
-            if e.is_Symbol:
+            if e in env:  # a symbol, or an indexed name such as P[1]
                 out = env[e]
             elif e.is_Rational or e.is_Float:
                 out = float(e)

@@ -20,6 +20,7 @@ import sympy as sp
 
 from answerkey import figures
 from answerkey.errors import VerificationError
+from answerkey.instantiate import tree_function
 from answerkey.mathfns import D, T, diag, elementwise, relu, sigmoid, softmax
 from answerkey.model import (
     Assignment,
@@ -1111,7 +1112,7 @@ def hinge_answer_check(
         for y in range(size):
             comps = [expanded.subs({y_idx: y + 1, k_idx: kk + 1}) for kk in range(size)]
             syms = [P[i] for i in range(1, size + 1)] + [A[i] for i in range(1, size + 1)]
-            fns = [sp.lambdify(syms, c, modules="numpy") for c in comps]
+            fn = tree_function(syms, comps)
             done = 0
             while done < points:
                 o = rng.normal(0.0, 1.0, size=size)
@@ -1121,7 +1122,7 @@ def hinge_answer_check(
                 if min(abs(g) for g in gaps) < 1e-3:
                     continue  # too close to a kink of max(0, .)
                 a = [1.0 if j != y and p[j] - p[y] + m > 0 else 0.0 for j in range(size)]
-                claimed = np.array([float(f(*p, *a)) for f in fns])
+                claimed = np.array([float(v) for v in fn(*p, *a)])
                 fd = np.array(
                     [
                         (
