@@ -66,6 +66,21 @@ def parse_formats(spec: str | None) -> tuple[str, ...]:
     return wanted
 
 
+def built(module: SolutionModule, params: Mapping[str, Any]) -> Assignment:
+    """The assignment's document model for `params`, built once per process for the
+    last few parameter sets: a worker verifies a part, then renders, of the same one.
+    (Rendering sets `checks` and `errata`, which every render sets afresh.)"""
+    key = (module.id, parameter_hash(params))
+    if key not in _BUILT:
+        if len(_BUILT) >= 4:
+            _BUILT.pop(next(iter(_BUILT)))
+        _BUILT[key] = module.build(params)
+    return _BUILT[key]
+
+
+_BUILT: dict[tuple[str, str], Assignment] = {}
+
+
 def compute(module: SolutionModule, params: Mapping[str, Any]) -> Assignment:
     """Build the assignment's document model from its parameters, and verify it."""
     assignment = module.build(params)
@@ -226,7 +241,7 @@ def job_inputs(job: Job, formats: tuple[str, ...], term_name: str) -> dict[str, 
 def _verify_parts(
     module_id: str, params: Mapping[str, Any], part_ids: list[str]
 ) -> dict[str, tuple[list[CheckRecord], float]]:
-    assignment = discover()[module_id].build(params)
+    assignment = built(discover()[module_id], params)
     out = {}
     for part in assignment.parts():
         if part.id in part_ids:
@@ -249,7 +264,7 @@ def _errata(module_id: str, params: Mapping[str, Any]) -> tuple[list[Any], float
     start = time.perf_counter()
     module = discover()[module_id]
     original = parameter_hash(params) == parameter_hash(module.parameters)
-    return errata_for(module.build(params), original), time.perf_counter() - start
+    return errata_for(built(module, params), original), time.perf_counter() - start
 
 
 def _render(
@@ -268,7 +283,7 @@ def _render(
     the key is still being verified. Nothing is published before both are done."""
     start = time.perf_counter()
     module = discover()[module_id]
-    assignment = module.build(params)
+    assignment = built(module, params)
     kinds = KINDS if kind is None else (kind,)
     if "key" in kinds:
         assert checks is not None, "the key is rendered only after verification"
@@ -342,6 +357,7 @@ def build(
         raise UsageError(f"--variants must be >= 0, got {variants}")
     say = verbose or (lambda _m: None)
     t0 = time.perf_counter()
+    _BUILT.clear()  # solution code may have changed since (a long-lived process, tests)
     modules = select(names)
     the_term = load_term(term, discover(), terms_dir)
     term_root = out_root / the_term.name
@@ -512,7 +528,7 @@ def _run(
         part_ids: dict[tuple[str, str], list[str]] = {}
         for key, same in by_key.items():
             job = same[0]
-            part_ids[key] = [p.id for p in job.module.build(job.params).parts()]
+            part_ids[key] = [p.id for p in built(job.module, job.params).parts()]
             partial[key], waiting[key] = {}, len(part_ids[key]) + 1
             submit("errata", key, _errata, job.module.id, job.params)
         for key, ids in part_ids.items():

@@ -208,7 +208,7 @@ class Concrete:
         (the latest first) until both are written in the same variables, or no
         defined variable is left to tell them apart."""
         for _ in range(len(self.nodes)):
-            odd = [s for s in a.free_symbols ^ b.free_symbols if s in self.nodes]
+            odd = [s for s in free_symbols(a) ^ free_symbols(b) if s in self.nodes]
             if not odd:
                 break
             top = max(self.rank[s] for s in odd)
@@ -313,6 +313,22 @@ def _real(v: Any) -> np.ndarray:
     if np.iscomplexobj(arr):
         return np.where(np.abs(arr.imag) > 1e-12, np.nan, arr.real).astype(float)
     return arr.astype(float)
+
+
+def free_symbols(e: Any) -> set[sp.Symbol]:
+    """`e.free_symbols`, remembered: SymPy walks the whole tree on every call, and
+    a proof asks again and again about the same large expressions."""
+    try:
+        return _FREE[e]
+    except KeyError:
+        pass
+    if len(_FREE) >= 20_000:
+        _FREE.clear()
+    out = _FREE[e] = e.free_symbols
+    return out  # type: ignore[no-any-return]
+
+
+_FREE: dict[Any, set[sp.Symbol]] = {}
 
 
 def _heaviside(u: Any, h0: float = 0.0) -> Any:

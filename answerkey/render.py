@@ -351,6 +351,8 @@ def sympy_string(expr: Any) -> str:
     if isinstance(expr, np.ndarray | float | int | list):
         return str(_plain(expr))
     expr = to_plain_sympy(expr)
+    if expr.has(sp.MatrixSymbol):  # sympify reads names as scalars: never the same
+        return re.sub(r"Str\(('[^']*')\)", r"\1", sp.srepr(expr))
     s = str(expr)
     # sympify makes symbols without assumptions: compare with those.
     plain = expr.xreplace({x: sp.Symbol(x.name) for x in expr.free_symbols if x.is_Symbol})

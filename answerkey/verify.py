@@ -28,7 +28,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import VerificationError
-from .instantiate import Concrete, Matrix, numeric_function
+from .instantiate import Concrete, Matrix, free_symbols, numeric_function
 from .mathfns import D, sigmoid
 from .model import Assignment, CheckRecord, Derivation, Part
 
@@ -375,7 +375,7 @@ def prove_lazy(c: Concrete, a: Matrix, b: Matrix) -> str | None:
             ex, ey = c.align(c.expand_from(x, rank), c.expand_from(y, rank))
             if ex == ey:
                 break
-            if (ex, ey) in tried or (rank and ex.free_symbols != ey.free_symbols):
+            if (ex, ey) in tried or (rank and free_symbols(ex) != free_symbols(ey)):
                 continue
             tried.add((ex, ey))
             if _rational_identity(ex, ey, atoms, memo):
