@@ -279,29 +279,40 @@ def test_a_killed_build_leaves_no_partial_file_and_the_next_build_is_right(
     monkeypatch.setenv("ANSWERKEY_REVISION", cache.git_revision())
     cache.git_revision.cache_clear()
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "answerkey.cli", "build", P1, "--out", str(out)]
+    # six variants: when the first one is reported, the others are still being built,
+    # so the signal lands midway however fast the machine is
+    term, variants = "2026-winter", 6
+    cmd = [sys.executable, "-m", "answerkey.cli", "build", P1, "--term", term]
+    cmd += ["--variants", str(variants), "--out", str(out)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(3.0)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    assert first.startswith(b"built"), first
     proc.send_signal(sig)
     start = time.perf_counter()
-    _, err = proc.communicate(timeout=60)
+    rest, err = proc.communicate(timeout=60)
     assert time.perf_counter() - start < 10  # the build and its workers end promptly
-    if sig != signal.SIGKILL and proc.returncode != 0:
+    assert rest.count(b"built") < variants - 1  # it was stopped, not run to the end
+    if sig != signal.SIGKILL:
         assert proc.returncode == 130, err
         assert b"interrupted" in err
         _complete(out)  # a clean interrupt removes its temporary files itself
+    else:
+        assert proc.returncode == -signal.SIGKILL
     # the next build sweeps anything a hard kill left, and gives a correct result
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     _complete(out)
-    d = out / "default" / P1
+    d = out / term / P1 / "variant-01"
     assert {"key.pdf", "handout.pdf", "key.html", "answers.json"} <= {p.name for p in d.iterdir()}
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "cached" in again.stdout and "built" not in again.stdout
     if sig == signal.SIGKILL:
         # and two clean builds give the same bytes, PDFs included
         clean = tmp_path / "clean"
-        pipeline.build([P1], pipeline.FORMATS, "default", clean, lambda _m: None)
+        pipeline.build([P1], pipeline.FORMATS, term, clean, lambda _m: None, variants=1)
         for p in sorted(d.iterdir()):
-            assert p.read_bytes() == (clean / "default" / P1 / p.name).read_bytes(), p.name
+            assert p.read_bytes() == (clean / term / P1 / "variant-01" / p.name).read_bytes(), (
+                p.name
+            )
     assert not os.listdir(tmp_path / "out" / ".cache" / "stamps") == []
