@@ -430,6 +430,8 @@ def _abandon(executor: cf.Executor) -> None:
     """On an interrupt or error: stop the workers now, leaving nothing behind."""
     if isinstance(executor, cf.ProcessPoolExecutor):
         processes = list(getattr(executor, "_processes", {}).values())
+        results = getattr(executor, "_result_queue", None)
+        manager = getattr(executor, "_executor_manager_thread", None)
         executor.shutdown(wait=False, cancel_futures=True)
         for proc in processes:
             proc.terminate()
@@ -437,6 +439,15 @@ def _abandon(executor: cf.Executor) -> None:
             proc.join(timeout=2)
             if proc.is_alive():
                 proc.kill()
+        # A worker ended while writing its result leaves half a message in the result
+        # pipe, and the pool's manager thread waits for the rest forever, so the
+        # interpreter would hang at exit joining it. With the workers gone, closing
+        # our end of the pipe gives that read an EOF and the thread ends.
+        writer = getattr(results, "_writer", None)
+        if writer is not None:
+            writer.close()
+        if manager is not None:
+            manager.join(timeout=5)
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -273,3 +273,32 @@ def test_parse_formats(spec: str | None, formats: tuple[str, ...]) -> None:
 def test_parse_formats_refuses_unknown_formats(spec: str) -> None:
     with pytest.raises(UsageError, match="unknown format"):
         pipeline.parse_formats(spec)
+
+
+def _sleep(seconds: float) -> float:
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+def test_abandoning_the_pool_ends_its_manager_thread_even_with_half_a_result_in_the_pipe() -> None:
+    # a worker killed while writing its result leaves the header of a message and
+    # nothing more; the pool's manager thread then waits for the rest, and the
+    # interpreter would hang at exit joining it
+    import concurrent.futures as cf
+    import struct
+
+    executor = cf.ProcessPoolExecutor(2, initializer=pipeline._worker_init, initargs=(os.getpid(),))
+    future = executor.submit(_sleep, 30)
+    manager = executor._executor_manager_thread  # type: ignore[attr-defined]
+    writer = executor._result_queue._writer  # type: ignore[attr-defined]
+    os.write(writer.fileno(), struct.pack("!i", 1000) + b"x")
+    try:
+        pipeline._abandon(executor)
+        assert manager is not None and not manager.is_alive()
+        assert future.done()
+    finally:
+        if not writer.closed:  # let this test fail rather than hang
+            writer.close()
+            manager.join()
