@@ -5,13 +5,17 @@ key/handout `.tex` the build produced, two at a time. In one run:
 
 * cold build of the default term (every assignment, key + handout, every format)
   vs the floor for its .tex files — target <= 3x;
-* a term's variants (default 100 of terms/2026-winter.toml: 200 PDFs) vs the
-  floor for their 200 .tex files — target <= 1.5x;
+* a term's variants (default 100 of terms/2026-winter.toml: key + handout of
+  every assignment, 200 PDFs per assignment) vs the floor for their .tex files
+  — target <= 1.5x;
 * a no-op rebuild (nothing changed) vs the cold build — target <= 5%.
 
 Builds run as `answerkey build` subprocesses into fresh directories, as a user
-would run them. Prints a table and writes build/bench.json; nothing is assumed,
-every figure is measured here.
+would run them. The cold build, the no-op rebuild and their floor are each run
+`--repeat` times (default 3) and their medians compared, so one hiccup of a
+busy machine does not decide a ratio; every sample goes to the JSON. Prints a
+table and writes build/bench.json; nothing is assumed, every figure is measured
+here.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -99,25 +104,35 @@ def measure(
     variant_term: str = "2026-winter",
     assignments: list[str] | None = None,
     say: Callable[[str], None] = print,
+    repeat: int = 3,
+    samples: dict[str, list[float]] | None = None,
 ) -> list[Row]:
+    """The rows of the table; `samples` (if given) receives every timing taken."""
     names = list(assignments or [])
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    cold_dir, variant_dir = out / "cold", out / "variants"
+    variant_dir = out / "variants"
+    taken: dict[str, list[float]] = {"cold": [], "no-op": [], "cold floor": []}
 
-    say("cold build of the default term ...")
-    cold = run_build([*names, "--out", str(cold_dir)])
-    say(f"  {cold:.2f}s; no-op rebuild ...")
-    noop = run_build([*names, "--out", str(cold_dir)])
-    say(f"  {noop:.2f}s; floor for its .tex ...")
-    cold_floor = floor(produced_tex(cold_dir))
+    for k in range(1, repeat + 1):
+        say(f"cold build of the default term ({k}/{repeat}) ...")
+        cold_dir = out / f"cold-{k}"
+        taken["cold"].append(run_build([*names, "--out", str(cold_dir)]))
+    for k in range(1, repeat + 1):
+        say(f"no-op rebuild ({k}/{repeat}) ...")
+        taken["no-op"].append(run_build([*names, "--out", str(cold_dir)]))
+    texs = produced_tex(cold_dir)
+    for k in range(1, repeat + 1):
+        say(f"floor for its {len(texs)} .tex ({k}/{repeat}) ...")
+        taken["cold floor"].append(floor(texs))
+    cold, noop, cold_floor = (statistics.median(taken[n]) for n in ("cold", "no-op", "cold floor"))
     rows = [
         Row("cold build, default term", cold, cold_floor, cold / cold_floor, 3.0, "floor"),
         Row("no-op rebuild", noop, cold, noop / cold, 0.05, "cold build"),
     ]
     if variants:
-        say(f"  {cold_floor:.2f}s; {variants} variants of {variant_term} ...")
+        say(f"{variants} variants of {variant_term} ...")
         var = run_build(
             [
                 *names,
@@ -132,8 +147,9 @@ def measure(
             ]
         )
         texs = produced_tex(variant_dir)
-        say(f"  {var:.2f}s; floor for its {len(texs)} .tex ...")
+        say(f"floor for its {len(texs)} .tex ...")
         var_floor = floor(texs)
+        taken["variants"], taken["variants floor"] = [var], [var_floor]
         rows.insert(
             1,
             Row(
@@ -145,6 +161,8 @@ def measure(
                 "floor",
             ),
         )
+    if samples is not None:
+        samples.update(taken)
     return rows
 
 
@@ -159,7 +177,7 @@ def table(rows: list[Row]) -> str:
             f"{'pass' if r.ok else 'FAIL'}"
         )
     lines.append("(against: the pdflatex floor, one pass per .tex two at a time; for the")
-    lines.append(" no-op rebuild, the cold build)")
+    lines.append(" no-op rebuild, the cold build; cold, no-op and their floor: medians)")
     return "\n".join(lines)
 
 
@@ -167,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m answerkey.bench", description=__doc__)
     p.add_argument("--variants", type=int, default=100, help="variants to build (0: skip)")
     p.add_argument("--variant-term", default="2026-winter")
+    p.add_argument("--repeat", type=int, default=3, help="runs of the cold/no-op/floor")
     p.add_argument("--out", type=Path, default=Path("build/bench"), help="scratch directory")
     p.add_argument("--json", type=Path, default=Path("build/bench.json"), help="results file")
     p.add_argument("assignments", nargs="*", help="only these assignments (default: all)")
@@ -174,10 +193,21 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("pdflatex") is None:
         print("bench: pdflatex not found (run `make setup`)", file=sys.stderr)
         return 2
-    rows = measure(args.out, args.variants, args.variant_term, args.assignments)
+    if args.repeat < 1:
+        p.error(f"--repeat must be >= 1, got {args.repeat}")
+    samples: dict[str, list[float]] = {}
+    rows = measure(
+        args.out,
+        args.variants,
+        args.variant_term,
+        args.assignments,
+        repeat=args.repeat,
+        samples=samples,
+    )
     print(table(rows))
     body = {
         "rows": [{**asdict(r), "pass": r.ok} for r in rows],
+        "samples": samples,
         "machine": {
             "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
             "python": platform.python_version(),

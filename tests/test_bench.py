@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import statistics
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,9 @@ def test_bench_measures_and_reports_on_a_tiny_case(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "bench.json"
-    code = bench.main(
-        ["--variants", "1", "--out", str(tmp_path / "scratch"), "--json", str(out), "practical-1"]
-    )
+    scratch = str(tmp_path / "scratch")
+    args = ["--variants", "1", "--repeat", "2", "--out", scratch, "--json", str(out)]
+    code = bench.main([*args, "practical-1"])
     assert code == 0
     text = capsys.readouterr().out
     for name in ("cold build, default term", "1 variants (2 PDFs)", "no-op rebuild"):
@@ -31,7 +32,14 @@ def test_bench_measures_and_reports_on_a_tiny_case(
         assert r["ratio"] == pytest.approx(r["ours"] / r["floor"])
         assert r["pass"] == (r["ratio"] <= r["target"])
     # the floor really ran pdflatex over key and handout .tex of the build
-    assert len(bench.produced_tex(tmp_path / "scratch" / "cold")) == 2
+    assert len(bench.produced_tex(tmp_path / "scratch" / "cold-2")) == 2
+    # each repeated figure is the median of its samples, all of which are kept
+    samples = body["samples"]
+    assert [len(samples[k]) for k in ("cold", "no-op", "cold floor")] == [2, 2, 2]
+    cold = rows["cold build, default term"]
+    assert cold["ours"] == pytest.approx(statistics.median(samples["cold"]))
+    assert cold["floor"] == pytest.approx(statistics.median(samples["cold floor"]))
+    assert rows["no-op rebuild"]["ours"] == pytest.approx(statistics.median(samples["no-op"]))
     assert body["versions"]["tex"]
 
 
@@ -42,3 +50,10 @@ def test_the_table_says_fail_when_a_target_is_missed() -> None:
     ]
     text = bench.table(rows)
     assert "9.00x" in text and "FAIL" in text and "pass" in text and "1.0%" in text
+
+
+def test_repeat_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--repeat", "0"])
+    assert exc.value.code == 2
+    assert "--repeat must be >= 1, got 0" in capsys.readouterr().err
