@@ -15,7 +15,9 @@ from answerkey.build import FORMATS
 ANSWERKEY = ROOT / ".venv" / "bin" / "answerkey"
 
 
-def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The installed console script, as a user runs it."""
     exe = str(ANSWERKEY) if ANSWERKEY.exists() else "answerkey"
     return subprocess.run(
@@ -24,7 +26,7 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        env={**(os.environ if env is None else env), "PYTHONDONTWRITEBYTECODE": "1"},
         check=False,
     )
 
@@ -109,3 +111,12 @@ def test_list_names_each_assignment_and_its_parts(capsys: pytest.CaptureFixture[
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
     assert out == f"{CV}: CV Assignment 9 — parts 1a 1b 2 3 4 5 6 7 8 9\n"
+
+
+def test_the_command_exits_at_once_yet_everything_it_printed_arrives() -> None:
+    # run() ends with os._exit, which skips the interpreter's own flush of a piped stdout
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    done = run("list", env=env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 2 and lines[-1].startswith("practical-1: "), done.stdout
