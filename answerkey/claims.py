@@ -1407,7 +1407,9 @@ class _Judge:
 
     def __init__(self, inst: Instance, rng: np.random.Generator, points: int) -> None:
         self.inst = inst
-        self.c = Concrete(inst)
+        # a claim is read as written: a derivative of a quantity by something it
+        # does not depend on is zero (the seed's 1a writes one), not a missing definition
+        self.c = Concrete(inst, unlinked_zero=True)
         self.rng = rng
         self.n = points
         self.fcoef: dict[Any, tuple[sp.Symbol, ...]] = {}

@@ -41,8 +41,12 @@ def entry_symbol(name: str, i: int, j: int, cols: int) -> sp.Symbol:
 class Concrete:
     """One `Instance` made explicit: entries, definitions, and evaluation of expressions."""
 
-    def __init__(self, instance: Instance) -> None:
+    def __init__(self, instance: Instance, unlinked_zero: bool = False) -> None:
+        """`unlinked_zero`: take D(f, x) as zero when f varies but not with x. Off by
+        default: an instance may leave a layer free, and then such a D is zero only
+        for want of a definition (`chain_derivative` refuses it)."""
         self.instance = instance
+        self.unlinked_zero = unlinked_zero
         self.sizes = {sp.sympify(k): sp.Integer(v) for k, v in instance.sizes.items()}
         self._entries: dict[str, Matrix] = {}
         self.defined: list[str] = []
@@ -160,17 +164,21 @@ class Concrete:
         xe = self.entries(x)
         seeds = {e: k for k, e in enumerate(xe)}
         tangents: dict[sp.Symbol, dict[int, Any]] = {}
+        reached = varies = False
 
         def tangent(expr: Any) -> dict[int, Any]:
+            nonlocal reached, varies
             out: dict[int, Any] = {}
             for p in sorted(expr.free_symbols, key=sp.default_sort_key):
                 if p in seeds:
+                    reached = True
                     tp = {seeds[p]: sp.Integer(1)}
                 elif p in self.nodes:
                     if p not in tangents:
                         tangents[p] = tangent(self.nodes[p])
                     tp = tangents[p]
                 else:
+                    varies = True
                     continue
                 if not tp:
                     continue
@@ -184,6 +192,14 @@ class Concrete:
         fe = self.lazy(f)
         n = len(xe)
         grads = [tangent(g) for g in fe]
+        if varies and not reached and not self.unlinked_zero:
+            # f varies, but not with x: a derivative that is zero only because the
+            # instance leaves out the definition linking f to x would let a wrong
+            # step pass as "+ 0". (A constant f, e.g. a loss with no active term, is fine.)
+            raise ValueError(
+                f"D({f}, {x}): {f} does not depend on {x} through this instance's "
+                "definitions (is a definition missing?)"
+            )
         rows = [[g.get(k, sp.Integer(0)) for k in range(n)] for g in grads]
         if fe.shape == (1, 1):
             if xe.shape[1] == 1:

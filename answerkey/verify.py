@@ -86,26 +86,72 @@ def verify_part(assignment_id: str, part: Part, seed: int = 0) -> list[CheckReco
         label = where if len(part.derivations) == 1 else f"{where}, derivation {k}"
         records += verify_derivation(label, derivation, rng)
     for check in part.numeric_checks:
-        try:
-            records += check()
-        except VerificationError:
-            raise
-        except AssertionError as exc:
-            raise VerificationError(where, str(exc)) from None
+        records += _run_check(where, check)
     if not records and (part.derivations or part.numeric_checks):
         raise VerificationError(where, "no check ran")
+    if part.answer is not None:
+        records.append(_answer_is_checked(where, part))
     return records
+
+
+def _run_check(where: str, check: Callable[[], list[CheckRecord]]) -> list[CheckRecord]:
+    try:
+        return check()
+    except VerificationError:
+        raise
+    except AssertionError as exc:
+        raise VerificationError(where, str(exc)) from None
+
+
+def corrupted(answer: Any) -> Any:
+    """A wrong answer of the same kind: 2·answer + 1."""
+    if isinstance(answer, sp.MatrixBase):
+        return answer.applyfunc(lambda e: 2 * e + 1)
+    if isinstance(answer, sp.Basic | int | float | np.ndarray) and not isinstance(answer, bool):
+        return 2 * answer + 1
+    raise TypeError(f"no way to corrupt an answer of type {type(answer).__name__}")
+
+
+def _answer_is_checked(where: str, part: Part) -> CheckRecord:
+    """A part that states its answer apart from its derivations (a general rule, a
+    number) must have a check that reads it: with the answer corrupted, some check
+    has to fail. Otherwise the boxed answer would be published unverified."""
+    stated = part.answer
+    try:
+        part.answer = corrupted(stated)
+        for check in part.numeric_checks:
+            try:
+                check()
+            except (VerificationError, AssertionError):
+                return CheckRecord(
+                    "mutation", "stated answer", "a corrupted answer (2·answer + 1) is refused"
+                )
+    except TypeError as exc:
+        raise VerificationError(where, f"its stated answer cannot be checked: {exc}") from None
+    finally:
+        part.answer = stated
+    raise VerificationError(
+        where,
+        "its stated answer is not checked: every check still passes with the answer "
+        "replaced by 2·answer + 1 (give the part a check that reads part.answer)",
+    )
 
 
 def verify_derivation(where: str, d: Derivation, rng: np.random.Generator) -> list[CheckRecord]:
     records: list[CheckRecord] = []
+    sized = [inst for inst in d.instances if len(inst.sizes) >= 2]
+    if sized and not any(len(set(i.sizes.values())) == len(i.sizes) for i in sized):
+        # with n = K, a step that confuses n and K is right at every instance
+        raise VerificationError(
+            where, "no instance has all its sizes different: add one where they differ"
+        )
     for inst in d.instances:
         c = Concrete(inst)
         at = f" ({inst.label})" if inst.label else ""
-        values = [c.lazy(d.lhs)]
+        values = [_lazy(c, d.lhs, f"{where}, the quantity derived{at}")]
         names = ["the quantity derived"]
         for i, step in enumerate(d.steps, start=1):
-            cur = c.lazy(step.expr)
+            cur = _lazy(c, step.expr, f"{where}, step {i}{at}")
             if cur.shape != values[-1].shape:
                 raise VerificationError(
                     f"{where}, step {i}{at}",
@@ -386,6 +432,13 @@ def prove_lazy(c: Concrete, a: Matrix, b: Matrix) -> str | None:
                 return None
             how = "simplify"
     return how
+
+
+def _lazy(c: Concrete, expr: Any, where: str) -> Matrix:
+    try:
+        return c.lazy(expr)
+    except ValueError as exc:
+        raise VerificationError(where, str(exc)) from None
 
 
 def _finite_differences(

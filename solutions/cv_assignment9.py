@@ -85,8 +85,8 @@ NOTATION = {
     "s": r"\sigma(u)",
 }
 
-SIZES = {n: 3, h: 4, K: 3}
-LABEL = "3 inputs, 4 hidden units, 3 classes"
+SIZES = {n: 2, h: 4, K: 3}
+LABEL = "2 inputs, 4 hidden units, 3 classes"
 # The symbolic proofs of parts 7 and 9 grow fast with the sizes: they run at the
 # smallest instance that still has every index (numeric checks stay at SIZES).
 PROOF_SIZES = {n: 2, h: 3, K: 3}
@@ -458,6 +458,14 @@ def part_8() -> Part:
         domain={"Tb": (0.0, 1.0)},
         label="2 samples, 2 inputs, 3 hidden units, 2 classes",
     )
+    # numerically also where no two sizes coincide, so 1/m cannot pass for 1/K
+    distinct = replace(
+        inst,
+        sizes={n: 3, h: 4, K: 2, m: 5},
+        given={k: v for c in range(1, 6) for k, v in _one_hot(2, "Tb", c).items()},
+        label="5 samples, 3 inputs, 4 hidden units, 2 classes",
+        prove=False,
+    )
     w2 = Derivation(
         D(E, W2),
         (
@@ -466,7 +474,7 @@ def part_8() -> Part:
                 "mean of part 4 over the samples",
             ),
         ),
-        (inst,),
+        (inst, distinct),
         oracle=batch_oracle,
     )
     w1 = Derivation(
@@ -478,7 +486,7 @@ def part_8() -> Part:
                 "the same for part 7",
             ),
         ),
-        (inst,),
+        (inst, distinct),
         oracle=batch_oracle,
     )
     return Part(

@@ -20,7 +20,7 @@ import sympy as sp
 
 from answerkey import figures
 from answerkey.errors import VerificationError
-from answerkey.instantiate import tree_function
+from answerkey.instantiate import Concrete, tree_function
 from answerkey.mathfns import D, T, diag, elementwise, relu, sigmoid, softmax
 from answerkey.model import (
     Assignment,
@@ -251,14 +251,50 @@ def chain_gradient_check(
     return records
 
 
-def backward_rule_check(where: str, seed: int = 0) -> list[CheckRecord]:
+def update_rule_check(
+    where: str, rule: Any, cases: Sequence[tuple[Derivation, Any, Any]]
+) -> list[CheckRecord]:
+    """The stated update rule Delta W_ij(theta, delta_j, z_i) against the verified
+    gradients of the chain: for each weight, with delta_j and z_i the error signal
+    of the unit it feeds and its input, the rule must give -theta dL/dw exactly."""
+    _rule_symbols(where, rule)
+    for derivation, delta, z in cases:
+        gradient = derivation.steps[-1].expr
+        update = rule.subs({delta_j: delta, z_i: z}, simultaneous=True)
+        if sp.expand(update + theta * gradient) != 0:
+            raise VerificationError(
+                where,
+                f"the stated rule gives Delta {derivation.lhs.x} = {update}, "
+                f"but -theta times the verified {derivation.lhs} is {-theta * gradient}",
+            )
+    return [
+        CheckRecord(
+            "symbolic",
+            "update rule",
+            f"equals -theta times the verified gradient for each of the {len(cases)} weights",
+        )
+    ]
+
+
+def _rule_symbols(where: str, rule: Any) -> None:
+    extra = sp.sympify(rule).free_symbols - {theta, delta_j, z_i}
+    if extra:
+        names = ", ".join(sorted(map(str, extra)))
+        raise VerificationError(
+            where, f"the stated update rule may use only theta, delta_j and z_i, not {names}"
+        )
+
+
+def backward_rule_check(where: str, update_rule: Any, seed: int = 0) -> list[CheckRecord]:
     """The general rule on a branching net.
 
-    delta_j = f'(s_j) sum_k w_jk delta_k and Delta W_(i->j) = -theta delta_j z_i,
-
-    Implemented literally, unit by unit, and compared with -theta times central
-    differences of the loss by every weight of a 2-3-2-1 network.
+    delta_j = f'(s_j) sum_k w_jk delta_k, implemented literally unit by unit, and
+    the stated update rule Delta W_(i->j) (-theta delta_j z_i), compared with
+    -theta times central differences of the loss by every weight of a 2-3-2-1
+    network.
     """
+    _rule_symbols(where, update_rule)
+    update = sp.lambdify((theta, delta_j, z_i), update_rule, "math")
     rng = np.random.default_rng([seed, 17])
     sizes = [2, 3, 2, 1]
     lr = 0.3
@@ -304,7 +340,7 @@ def backward_rule_check(where: str, seed: int = 0) -> list[CheckRecord]:
         for layer, W in enumerate(Ws):
             for i in range(W.shape[0]):
                 for j in range(W.shape[1]):
-                    rule = -lr * deltas[layer][j] * zs[layer][i]
+                    rule = float(update(lr, deltas[layer][j], zs[layer][i]))
                     up = [M.copy() for M in Ws]
                     down = [M.copy() for M in Ws]
                     up[layer][i, j] += FD_STEP
@@ -323,7 +359,7 @@ def backward_rule_check(where: str, seed: int = 0) -> list[CheckRecord]:
             CheckRecord(
                 "finite-difference",
                 f"backward rule on a 2-3-2-1 {act} network",
-                f"every Delta W_(i->j) = -theta delta_j z_i matches -theta times central "
+                f"every Delta W_(i->j) by the stated rule matches -theta times central "
                 f"differences (error {worst:.1e})",
             )
         )
@@ -444,8 +480,6 @@ def exercise_1() -> Exercise:
             return chain_gradient_check(f"{where} {p}", r, wt)
 
         checks: list[Callable[[], list[CheckRecord]]] = [gradient_check]
-        if pid == "1c":
-            checks.append(lambda: backward_rule_check(f"{where} 1c"))
         parts.append(
             Part(
                 id=pid,
@@ -471,6 +505,13 @@ def exercise_1() -> Exercise:
     ]
     part_c.answer_lhs = sp.Symbol("DeltaW_ij")
     part_c.answer = -theta * delta_j * z_i
+    weights = [(recursion[3], delta_out, z_2), (recursion[4], delta_2, z_1)]
+    weights.append((recursion[5], delta_1, x_in))
+    part_c.numeric_checks = [
+        lambda: update_rule_check(f"{where} 1c", part_c.answer, weights),
+        lambda: backward_rule_check(f"{where} 1c", part_c.answer),
+        *part_c.numeric_checks,
+    ]
     part_c.remarks = [
         text(
             "Define the error signal of a unit as the derivative of the loss by its input,",
@@ -1101,13 +1142,52 @@ def hinge_instances() -> tuple[Instance, ...]:
     return tuple(out)
 
 
+#: the sizes at which the stated componentwise answer of 3b is checked
+HINGE_ANSWER_SIZES = (3, 4, 5, 6)
+
+
+def hinge_answer_proof(where: str, answer: Any, vector_form: Any) -> list[CheckRecord]:
+    """The stated dL/do_k equals, component by component, the derivation's verified
+    vector form (a - n e)^T (diag(p) - p p^T), with a_y = 0, n = sum of a, e one-hot
+    at y: exactly (polynomials in p and a), at every K in HINGE_ANSWER_SIZES and y."""
+    for size in HINGE_ANSWER_SIZES:
+        c = Concrete(Instance(sizes={K: size}))
+        row = c.lazy(vector_form)
+        p_e, a_e, e_e = (c.entries(v) for v in (p_vec, a_vec, e_vec))
+        n_e = c.entries(n_active)[0, 0]
+        expanded = answer.subs(K, size).doit()
+        for y in range(size):
+            a_of = {a_e[j, 0]: (A[j + 1] if j != y else 0) for j in range(size)}
+            sub = {p_e[j, 0]: P[j + 1] for j in range(size)} | a_of
+            sub |= {e_e[j, 0]: int(j == y) for j in range(size)}
+            sub[n_e] = sum(A[j + 1] for j in range(size) if j != y)
+            for kk in range(size):
+                stated = expanded.subs({y_idx: y + 1, k_idx: kk + 1}).subs(A[y + 1], 0)
+                derived = row[0, kk].xreplace(sub)
+                if sp.expand(stated - derived) != 0:
+                    raise VerificationError(
+                        where,
+                        f"the stated dL/do_{kk + 1} at K = {size}, y = {y + 1} is {stated}, "
+                        f"the derivation gives {sp.expand(derived)}",
+                    )
+    return [
+        CheckRecord(
+            "symbolic",
+            "componentwise result",
+            "equals the derivation's vector form, component by component, at K = "
+            + ", ".join(map(str, HINGE_ANSWER_SIZES))
+            + " and every true class",
+        )
+    ]
+
+
 def hinge_answer_check(
     where: str, answer: Any, seed: int = 0, points: int = 3
 ) -> list[CheckRecord]:
     """The stated dL/do_k at random o (away from the kinks) against central differences."""
     rng = np.random.default_rng([seed, 3])
     worst, count = 0.0, 0
-    for size in (3, 4):
+    for size in HINGE_ANSWER_SIZES:
         expanded = answer.subs(K, size).doit()
         for y in range(size):
             comps = [expanded.subs({y_idx: y + 1, k_idx: kk + 1}) for kk in range(size)]
@@ -1147,9 +1227,9 @@ def hinge_answer_check(
         CheckRecord(
             "finite-difference",
             "componentwise result",
-            f"matches central differences of the hinge loss at {count} random o "
-            "(K = 3, 4, every true "
-            f"class, away from the kinks; error {worst:.1e})",
+            f"matches central differences of the hinge loss at {count} random o (K = "
+            + ", ".join(map(str, HINGE_ANSWER_SIZES))
+            + f", every true class, away from the kinks; error {worst:.1e})",
         )
     ]
 
@@ -1200,7 +1280,11 @@ def check_hinge_example(part: Part, hinge: Mapping[str, Any]) -> list[CheckRecor
         if bool(ex["active"][j]) != (j != y and gap > 0):
             raise VerificationError(where, f"class {j + 1}: stored active flag is wrong")
     if not np.isclose(ex["loss"], loss, rtol=1e-12, atol=1e-15):
-        raise VerificationError(where, f"loss is {ex['loss']:.8g}, recomputation gives {loss:.8g}")
+        raise VerificationError(where, f"loss is {ex['loss']!r}, recomputation gives {loss!r}")
+    if part.answer is not None and not np.isclose(float(part.answer), loss, rtol=1e-12, atol=1e-15):
+        raise VerificationError(
+            where, f"the stated answer is {part.answer!r}, the recomputed loss {loss!r}"
+        )
     fd = [
         (
             hinge_loss_np(np.array(o) + FD_STEP * np.eye(len(o))[i], y, m)
@@ -1406,7 +1490,10 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
         ],
         data={"example_gradient": ex["gradient"]},
     )
-    part_b.numeric_checks = [lambda: hinge_answer_check(f"{ID}, part 3b", part_b.answer)]
+    part_b.numeric_checks = [
+        lambda: hinge_answer_proof(f"{ID}, part 3b", part_b.answer, derivation.steps[-1].expr),
+        lambda: hinge_answer_check(f"{ID}, part 3b", part_b.answer),
+    ]
     intro = [text("The network's outputs", o_vec, "are turned into probabilities by softmax.")]
     return Exercise("3", "A hinge loss over softmax outputs", intro, [part_a, part_b])
 

@@ -29,9 +29,9 @@ def test_entry_symbols_are_named_by_1_based_position() -> None:
 def test_matrix_symbols_get_one_symbol_per_entry_at_the_instances_size() -> None:
     c = Concrete(Instance(sizes=cv.SIZES))
     w1 = c.entries(cv.W1)
-    assert w1.shape == (4, 3)
-    assert w1[3, 2] == r("W1_43")
-    assert c.entries(cv.x) == Matrix([r("x_1"), r("x_2"), r("x_3")])
+    assert w1.shape == (4, 2)
+    assert w1[3, 1] == r("W1_42")
+    assert c.entries(cv.x) == Matrix([r("x_1"), r("x_2")])
     assert c.entries(cv.E) == Matrix([[r("E")]])
     assert c.entries(cv.W1) is w1
 
@@ -202,3 +202,23 @@ def test_tree_functions_agree_with_lambdify_and_hand_over_what_they_do_not_know(
         assert np.allclose(np.broadcast_to(g, (5,)), np.broadcast_to(w, (5,)))
     with np.errstate(all="ignore"):
         assert np.isnan(tree_function([v], [sp.log(v)])(np.array([-1.0]))[0][0])
+
+
+def test_a_derivative_the_definitions_do_not_link_is_refused_not_taken_as_zero() -> None:
+    # z2 is left free here, so D(z2, y1) would be 0 and "+ D(z2, y1)·W" would pass as "+ 0"
+    c = Concrete(Instance(sizes=cv.SIZES, defs={cv.y2: softmax(cv.z2)}))
+    with pytest.raises(ValueError, match="D\\(z2, y1\\): z2 does not depend on y1"):
+        c.lazy(D(cv.z2, cv.y1))
+    with pytest.raises(ValueError, match="does not depend on y1"):
+        c.chain_derivative(cv.y2, cv.y1)
+
+
+def test_a_claim_reads_an_unlinked_derivative_as_zero() -> None:
+    c = Concrete(Instance(sizes=cv.SIZES, defs={cv.y2: softmax(cv.z2)}), unlinked_zero=True)
+    assert c.chain_derivative(cv.y2, cv.y1) == sp.zeros(3, 4)
+
+
+def test_a_constant_has_derivative_zero() -> None:
+    x, L = sp.Symbol("x"), sp.Symbol("L")
+    c = Concrete(Instance(defs={L: sp.Integer(0)}))
+    assert c.chain_derivative(L, x) == sp.Matrix([[0]])

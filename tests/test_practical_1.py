@@ -263,6 +263,40 @@ def test_hinge_answer_mutations_are_refused(key: Assignment) -> None:
             )
 
 
+K, k, j = p1.K, p1.k_idx, p1.j_idx
+WRONG_STATED_ANSWERS = {
+    # gradient ascent, and a rule in the wrong indices
+    "1c": [p1.theta * p1.delta_j * p1.z_i, -p1.theta * p1.delta_k * p1.z_j * p1.w_jk],
+    "3a": ["twice"],
+    # off by 1e-7 (below the finite differences' tolerance), and wrong only for K >= 5
+    "3b": [
+        p1.HINGE_GRADIENT + sp.Rational(1, 10**7) * p1.P[k],
+        p1.HINGE_GRADIENT + (K - 3) * (K - 4) * p1.P[k],
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("pid", "n"),
+    [(pid, n) for pid, wrong in WRONG_STATED_ANSWERS.items() for n in range(len(wrong))],
+)
+def test_a_wrong_stated_answer_is_refused(pid: str, n: int) -> None:
+    part = parts(p1.build(p1.PARAMETERS))[pid]  # exercise 1 is shared: restore it after
+    stated, wrong = part.answer, WRONG_STATED_ANSWERS[pid][n]
+    part.answer = 2 * part.answer if wrong == "twice" else wrong
+    try:
+        with pytest.raises(VerificationError, match=f"part {pid}"):
+            verify_part(p1.ID, part)
+    finally:
+        part.answer = stated
+
+
+def test_each_stated_answer_is_shown_to_be_checked(key: Assignment) -> None:
+    for pid in ("1c", "3a", "3b"):
+        records = verify_part(p1.ID, parts(key)[pid])
+        assert any(r.kind == "mutation" and r.subject == "stated answer" for r in records)
+
+
 # --------------------------------------------------------------------------- exercise 3
 
 

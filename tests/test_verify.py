@@ -127,6 +127,58 @@ def test_a_part_with_nothing_to_check_passes_with_no_records() -> None:
     assert verify_part("demo", Part("p", "prose only", [text("Discuss.")])) == []
 
 
+def test_a_stated_answer_no_check_reads_is_refused() -> None:
+    from answerkey.model import CheckRecord
+
+    ignores = Part(
+        "a",
+        "stated",
+        [],
+        answer=sp.Rational(1, 2),
+        numeric_checks=[lambda: [CheckRecord("n", "x", "ok")]],
+    )
+    with pytest.raises(VerificationError, match="part a: its stated answer is not checked"):
+        verify_part("demo", ignores)
+    unchecked = Part("b", "stated, nothing checks it", [], answer=0.5)
+    with pytest.raises(VerificationError, match="part b: its stated answer is not checked"):
+        verify_part("demo", unchecked)
+
+
+def test_a_stated_answer_a_check_reads_passes_and_the_test_is_recorded() -> None:
+    from answerkey.model import CheckRecord
+
+    def reads() -> list[CheckRecord]:
+        assert reads_it.answer == sp.Rational(1, 2), f"answer is {reads_it.answer}, not 1/2"
+        return [CheckRecord("recomputation", "answer", "is 1/2")]
+
+    reads_it = Part("c", "stated", [], answer=sp.Rational(1, 2), numeric_checks=[reads])
+    records = verify_part("demo", reads_it)
+    assert [r.kind for r in records] == ["recomputation", "mutation"]
+    assert reads_it.answer == sp.Rational(1, 2)  # put back after the corrupted run
+
+
+def test_an_answer_of_no_known_kind_cannot_be_checked() -> None:
+    from answerkey.model import CheckRecord
+
+    odd = Part(
+        "d", "odd", [], answer="one half", numeric_checks=[lambda: [CheckRecord("n", "x", "y")]]
+    )
+    with pytest.raises(VerificationError, match="part d: its stated answer cannot be checked"):
+        verify_part("demo", odd)
+
+
+@pytest.mark.parametrize(
+    ("answer", "wrong"),
+    [(sp.Symbol("x"), 2 * sp.Symbol("x") + 1), (0.5, 2.0), (3, 7)],
+)
+def test_corrupted_gives_a_different_answer_of_the_same_kind(answer: object, wrong: object) -> None:
+    from answerkey.verify import corrupted
+
+    assert corrupted(answer) == wrong
+    assert np.array_equal(corrupted(np.array([0.0, 1.0])), [1.0, 3.0])
+    assert corrupted(sp.Matrix([[0, 1]])) == sp.Matrix([[1, 3]])
+
+
 # --- wrong steps are refused (small examples) -------------------------------------
 
 
@@ -334,6 +386,13 @@ MUTATIONS: list[tuple[str, int, int, str, Callable[[Any], Any]]] = [
     ("6", 0, 1, "drop a factor", lambda e: mm(T(cv.y2 - cv.t), cv.W2)),
     ("8", 0, 0, "drop a factor", lambda e: mm(cv.Y2 - cv.Tb, T(cv.Y1))),
     ("7", 0, 0, "flip a sign", lambda e: -e),  # the one expensive part (a few seconds)
+    # "+ 0" by a derivative whose two sides the part's instance does not link
+    ("2", 0, 3, "add an unlinked derivative", lambda e: e + mm(T(cv.t), D(cv.z2, cv.y1), T(cv.W2))),
+    ("2", 0, 0, "add an unlinked derivative", lambda e: e + mm(D(cv.E, cv.y1), T(cv.W2))),
+    # sizes that coincide at the small instance (n = K = m = 2)
+    ("8", 0, 0, "1/K for 1/m", lambda e: (1 / cv.K) * mm(cv.Y2 - cv.Tb, T(cv.Y1))),
+    ("8", 0, 0, "1/n for 1/m", lambda e: (1 / cv.n) * mm(cv.Y2 - cv.Tb, T(cv.Y1))),
+    ("8", 0, 0, "1/2 for 1/m", lambda e: sp.Rational(1, 2) * mm(cv.Y2 - cv.Tb, T(cv.Y1))),
 ]
 
 
@@ -420,3 +479,14 @@ def test_a_check_that_could_compare_nothing_fails() -> None:
     d = Derivation(D(f, x), (Step(-x / sp.sqrt(-(x**2) - 1), text("chain rule")),), (inst,))
     with pytest.raises(VerificationError, match="could be evaluated"):
         verify_derivation("t, part z", d, np.random.default_rng(0))
+
+
+def test_a_derivation_checked_only_where_sizes_coincide_is_refused() -> None:
+    inst = Instance(sizes={cv.n: 2, cv.h: 3, cv.K: 2}, defs={cv.z1: mm(cv.W1, cv.x)})
+    d = Derivation(D(cv.z1, cv.x), (Step(cv.W1, text("linear")),), (inst,))
+    with pytest.raises(VerificationError, match="no instance has all its sizes different"):
+        verify_derivation("demo", d, np.random.default_rng(0))
+    distinct = dataclasses.replace(inst, sizes={cv.n: 2, cv.h: 3, cv.K: 4})
+    assert verify_derivation(
+        "demo", dataclasses.replace(d, instances=(inst, distinct)), np.random.default_rng(0)
+    )
