@@ -721,6 +721,7 @@ def check_trace(part: Part, trace: Mapping[str, Any]) -> list[CheckRecord]:
             )
         worst = max(worst, err)
         one_sided_all += [f"update {k}: {name}" for name in one_sided]
+        _check_update_independently(at, row, W, w, x, y, lr, fd_W, fd_w, tol)
         W = np.array(row["W"], dtype=float)
         w = np.array(row["w"], dtype=float)
     _check_presentation(part, where)
@@ -735,12 +736,51 @@ def check_trace(part: Part, trace: Mapping[str, Any]) -> list[CheckRecord]:
         f"the step ({'; '.join(one_sided_all)}), central elsewhere"
     )
     return [
-        CheckRecord("recomputation", "trace", f"every value of the {len(rows)} updates recomputed"),
+        CheckRecord(
+            "recomputation",
+            "trace",
+            f"every value of the {len(rows)} updates recomputed; the loss also by a separate "
+            "forward pass, each step also as -learning rate times finite differences",
+        ),
         CheckRecord("finite-difference", "trace gradients", detail),
         CheckRecord(
             "consistency", "trace blocks and table", "every shown number equals the trace's"
         ),
     ]
+
+
+def _check_update_independently(
+    at: str,
+    row: Mapping[str, Any],
+    W: np.ndarray,
+    w: np.ndarray,
+    x: np.ndarray,
+    y: float,
+    lr: float,
+    fd_W: np.ndarray,
+    fd_w: np.ndarray,
+    tol: float,
+) -> None:
+    """Loss, steps and new weights by other means than `sgd_step`: the loss by a
+    separate forward pass, each step as -lr times the finite-difference gradient,
+    each new weight as the old one plus its step."""
+    loss = _sample_loss(W, w, x, y)
+    if not np.isclose(row["loss"], loss, rtol=1e-12, atol=1e-15):
+        raise VerificationError(at, f"loss is {row['loss']!r}, a forward pass gives {loss!r}")
+    for key, fd in (("dw", fd_w), ("dW", fd_W)):
+        stored = np.asarray(row[key], dtype=float)
+        step = -lr * fd
+        err = float(np.max(np.abs(stored - step) / np.maximum(1.0, np.abs(step))))
+        if not err <= tol:
+            raise VerificationError(
+                at,
+                f"{key} is {np.array2string(stored, precision=10)}, but -learning rate times "
+                f"finite differences gives {np.array2string(step, precision=10)}",
+            )
+    for key, before in (("w", w), ("W", W)):
+        after = before + np.asarray(row["d" + key], dtype=float)
+        if not np.allclose(np.asarray(row[key], dtype=float), after, rtol=1e-12, atol=1e-15):
+            raise VerificationError(at, f"the new {key} is not the old {key} plus d{key}")
 
 
 def _check_presentation(part: Part, where: str) -> None:

@@ -147,6 +147,27 @@ def test_every_single_trace_corruption_is_refused() -> None:
     verify_part(a.id, part)
 
 
+@pytest.mark.parametrize("wrong", ["loss", "dw", "dW"])
+def test_a_trace_whose_own_update_code_is_wrong_is_refused(
+    wrong: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the recomputation shares sgd_step with the trace; the independent checks do not
+    from solutions import _sgd
+
+    honest = _sgd.sgd_step
+
+    def doubled(*args: Any) -> dict[str, Any]:
+        out = honest(*args)
+        out[wrong] = 2 * out[wrong]
+        return out
+
+    monkeypatch.setattr(_sgd, "sgd_step", doubled)
+    monkeypatch.setattr(p1, "sgd_step", doubled)
+    part = parts(p1.build(p1.PARAMETERS))["2"]
+    with pytest.raises(VerificationError, match=f"part 2, update 1: {wrong} is"):
+        verify_part(p1.ID, part)
+
+
 def test_corrupted_block_or_table_is_refused() -> None:
     a = p1.build(p1.PARAMETERS)
     part = parts(a)["2"]
