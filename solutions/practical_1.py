@@ -698,9 +698,9 @@ def check_trace(part: Part, trace: Mapping[str, Any]) -> list[CheckRecord]:
             ):
                 raise VerificationError(
                     at,
-                    f"{key} is {np.array2string(stored, precision=8)} but recomputing from x "
+                    f"{key} is {np.array2string(stored, precision=17)} but recomputing from x "
                     "and the weights before the update gives "
-                    f"{np.array2string(np.asarray(value), precision=8)}",
+                    f"{np.array2string(np.asarray(value, dtype=float), precision=17)}",
                 )
         # the stored error signals give the gradient; compare with finite differences
         g_w = row["delta_out"] * np.asarray(row["z_hidden"])
