@@ -1183,7 +1183,7 @@ def hinge_instances() -> tuple[Instance, ...]:
 
 
 #: the sizes at which the stated componentwise answer of 3b is checked
-HINGE_ANSWER_SIZES = (3, 4, 5, 6)
+HINGE_ANSWER_SIZES = (3, 4, 5)
 
 
 def hinge_answer_proof(where: str, answer: Any, vector_form: Any) -> list[CheckRecord]:
@@ -1202,7 +1202,7 @@ def hinge_answer_proof(where: str, answer: Any, vector_form: Any) -> list[CheckR
             sub |= {e_e[j, 0]: int(j == y) for j in range(size)}
             sub[n_e] = sum(A[j + 1] for j in range(size) if j != y)
             for kk in range(size):
-                stated = expanded.subs({y_idx: y + 1, k_idx: kk + 1}).subs(A[y + 1], 0)
+                stated = expanded.xreplace({y_idx: y + 1, k_idx: kk + 1}).xreplace({A[y + 1]: 0})
                 derived = row[0, kk].xreplace(sub)
                 if sp.expand(stated - derived) != 0:
                     raise VerificationError(
@@ -1227,7 +1227,7 @@ def hinge_answer_check(
     """The stated dL/do_k at random o (away from the kinks) against central differences."""
     rng = np.random.default_rng([seed, 3])
     worst, count = 0.0, 0
-    for size in HINGE_ANSWER_SIZES:
+    for size in HINGE_ANSWER_SIZES[:2]:  # the proof covers every size; this the oracle
         expanded = answer.subs(K, size).doit()
         for y in range(size):
             comps = [expanded.subs({y_idx: y + 1, k_idx: kk + 1}) for kk in range(size)]
@@ -1268,7 +1268,7 @@ def hinge_answer_check(
             "finite-difference",
             "componentwise result",
             f"matches central differences of the hinge loss at {count} random o (K = "
-            + ", ".join(map(str, HINGE_ANSWER_SIZES))
+            + ", ".join(map(str, HINGE_ANSWER_SIZES[:2]))
             + f", every true class, away from the kinks; error {worst:.1e})",
         )
     ]
