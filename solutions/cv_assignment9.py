@@ -459,11 +459,12 @@ def part_8() -> Part:
         label="2 samples, 2 inputs, 3 hidden units, 2 classes",
     )
     # numerically also where no two sizes coincide, so 1/m cannot pass for 1/K
+    samples = 5
     distinct = replace(
         inst,
-        sizes={n: 3, h: 4, K: 2, m: 5},
-        given={k: v for c in range(1, 6) for k, v in _one_hot(2, "Tb", c).items()},
-        label="5 samples, 3 inputs, 4 hidden units, 2 classes",
+        sizes={n: 3, h: 4, K: 2, m: samples},
+        given={k: v for c in range(1, samples + 1) for k, v in _one_hot(2, "Tb", c).items()},
+        label=f"{samples} samples, 3 inputs, 4 hidden units, 2 classes",
         prove=False,
     )
     w2 = Derivation(
