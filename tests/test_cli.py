@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import CV, ROOT
 
-from answerkey import cli
+from answerkey import cli, registry
 from answerkey.build import FORMATS
 
 ANSWERKEY = ROOT / ".venv" / "bin" / "answerkey"
@@ -119,4 +119,5 @@ def test_the_command_exits_at_once_yet_everything_it_printed_arrives() -> None:
     done = run("list", env=env)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert len(lines) == 2 and lines[-1].startswith("practical-1: "), done.stdout
+    ids = list(registry.discover())
+    assert [line.split(":", 1)[0] for line in lines] == ids, done.stdout
