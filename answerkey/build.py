@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import cache, pdf, render
+from . import cache, pdf, proofcache, render
 from .claims import errata_for
 from .errors import UsageError
 from .model import Assignment, CheckRecord
@@ -240,13 +240,15 @@ def job_inputs(job: Job, formats: tuple[str, ...], term_name: str) -> dict[str, 
 
 def _verify_parts(
     module_id: str, params: Mapping[str, Any], part_ids: list[str]
-) -> dict[str, tuple[list[CheckRecord], float]]:
+) -> dict[str, tuple[list[CheckRecord], float, str]]:
     assignment = built(discover()[module_id], params)
     out = {}
     for part in assignment.parts():
         if part.id in part_ids:
             start = time.perf_counter()
-            out[part.id] = (verify_part(assignment.id, part), time.perf_counter() - start)
+            with proofcache.tally() as counts:
+                records = verify_part(assignment.id, part)
+            out[part.id] = (records, time.perf_counter() - start, counts.describe())
     return out
 
 
@@ -311,11 +313,14 @@ class _Inline(cf.Executor):
         return fut
 
 
-def _worker_init(parent: int) -> None:
+def _worker_init(parent: int, proofs: Path | None = None) -> None:
     """Signals: the build (the parent) handles Ctrl-C and ends its workers; SIGTERM
-    ends a worker at once. A worker also ends itself when the build is gone (kill -9)."""
+    ends a worker at once. A worker also ends itself when the build is gone (kill -9).
+    `proofs`: the proof cache's directory."""
     import signal
     import threading
+
+    proofcache.configure(proofs)
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -393,13 +398,17 @@ def build(
 
     if stale:
         n = workers or default_workers()
+        proofs = out_root / ".cache" / "proofs"
         executor: cf.Executor = (
             _Inline()
             if n == 1
-            else cf.ProcessPoolExecutor(n, initializer=_worker_init, initargs=(os.getpid(),))
+            else cf.ProcessPoolExecutor(n, initializer=_worker_init, initargs=(os.getpid(), proofs))
         )
         try:
-            _run(stale, formats, out_root, term_root / ".logs", executor, n, report, say, results)
+            with proofcache.using(proofs):
+                _run(
+                    stale, formats, out_root, term_root / ".logs", executor, n, report, say, results
+                )
         except BaseException:
             _abandon(executor)
             raise
@@ -569,9 +578,12 @@ def _run(
             what, arg = pending.pop(fut)
             value: Any = fut.result()
             if what == "parts":
-                for pid, (records, seconds) in value.items():
+                for pid, (records, seconds, cached) in value.items():
                     partial[arg][pid] = records
-                    say(f"verified {arg[0]} part {pid}: {len(records)} checks, {seconds:.2f}s")
+                    say(
+                        f"verified {arg[0]} part {pid}: {len(records)} checks, {seconds:.2f}s "
+                        f"({cached})"
+                    )
                 waiting[arg] -= len(value)
             elif what == "errata":
                 errata[arg], seconds = value

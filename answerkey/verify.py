@@ -22,11 +22,13 @@ assignment, part, step and point; success leaves `CheckRecord`s on the part.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
+from . import proofcache
 from .errors import VerificationError
 from .instantiate import Concrete, Matrix, free_symbols, numeric_function
 from .mathfns import D, sigmoid
@@ -84,10 +86,23 @@ def verify_part(assignment_id: str, part: Part, seed: int = 0) -> list[CheckReco
     rng = np.random.default_rng([seed, *part.id.encode()])
     for k, derivation in enumerate(part.derivations, start=1):
         label = where if len(part.derivations) == 1 else f"{where}, derivation {k}"
-        records += verify_derivation(label, derivation, rng)
+        records += proofcache.verified(
+            ("derivation", derivation), rng, partial(verify_derivation, label, derivation, rng)
+        )
+    if part.numeric_checks or part.answer is not None or not records:
+        derived = bool(records)
+        records += proofcache.verified(
+            ("part checks", derived, part), None, lambda: _part_checks(where, part, derived)
+        )
+    return records
+
+
+def _part_checks(where: str, part: Part, derived: bool) -> list[CheckRecord]:
+    """The part's numeric checks, then the test that they read its stated answer."""
+    records: list[CheckRecord] = []
     for check in part.numeric_checks:
         records += _run_check(where, check)
-    if not records and (part.derivations or part.numeric_checks):
+    if not derived and not records and (part.derivations or part.numeric_checks):
         raise VerificationError(where, "no check ran")
     if part.answer is not None:
         records.append(_answer_is_checked(where, part))

@@ -23,13 +23,17 @@ from answerkey.errors import RenderError, UsageError, VerificationError
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under `root` (hidden ones too) with its bytes and modification time,
-    but for TeX's cache in .cache/tex (a failed build may still have dumped the PDFs'
-    preamble there: a cache, not an output; stamps in .cache/stamps are compared)."""
+    but for TeX's cache in .cache/tex and the proof cache in .cache/proofs (a failed
+    build may still have dumped the PDFs' preamble or stored the proofs that passed
+    there: caches, not outputs; stamps in .cache/stamps are compared)."""
     return {
         str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.relative_to(root).parts[:2] != (".cache", "tex")
+        if p.is_file() and p.relative_to(root).parts[:2] not in CACHES
     }
+
+
+CACHES = {(".cache", "tex"), (".cache", "proofs")}
 
 
 # --- the outputs ------------------------------------------------------------------
