@@ -135,6 +135,8 @@ class Part:
     data: Mapping[str, Any] = field(default_factory=dict)
     checks: list[CheckRecord] = field(default_factory=list)
     numeric_checks: Sequence[Callable[[], list[CheckRecord]]] = ()
+    #: decimals of the part's printed floats (None: `printing.DECIMALS`, 4)
+    decimals: int | None = None
 
     @property
     def results(self) -> list[tuple[Any, Any]]:

@@ -2,8 +2,14 @@
 
 SymPy objects go through `KeyLatexPrinter` (SymPy's LaTeX printer taught the
 course's notation); floats and NumPy arrays are written with a fixed number of
-decimals; prose (`model.Text`) becomes escaped LaTeX or Markdown with inline maths.
+decimals (`DECIMALS` unless a part, `model.Part.decimals`, or a value asks for
+another); prose (`model.Text`) becomes escaped LaTeX or Markdown with inline maths.
 Both output formats write maths as LaTeX, so only the prose escaping differs.
+
+Sums keep the author's term order where the author wrote one: a sum built
+unevaluated (``Add(W, -eta*M, evaluate=False)``, ``MatAdd(W, -eta*M)`` without
+``doit``) prints in that order; a sum SymPy has put in its own order prints with
+its positive terms first (``W - eta M``, ``y - t``), never ``-eta M + W``.
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ DECIMALS = 4
 class KeyLatexPrinter(LatexPrinter):
     """SymPy's LaTeX printer with the course's notation and the engine's math objects."""
 
-    def __init__(self, notation: Mapping[str, str] | None = None) -> None:
+    def __init__(self, notation: Mapping[str, str] | None = None, decimals: int = DECIMALS) -> None:
         super().__init__({"mat_delim": "(", "mat_str": "pmatrix"})
         self.notation = dict(notation or {})
+        self.decimals = decimals
 
     def _print_Symbol(self, expr: Any, style: str = "plain") -> str:
         if expr.name in self.notation:
@@ -42,7 +49,10 @@ class KeyLatexPrinter(LatexPrinter):
         return super()._print_MatrixSymbol(expr)
 
     def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
-        # Positive terms first: y_out - y_gt, not -y_gt + y_out.
+        # A sum written unevaluated in an order of the author's: as written.
+        if isinstance(expr, sp.Add) and expr.args != sp.Add(*expr.args).args:
+            return list(expr.args)
+        # SymPy's order: positive terms first, y_out - y_gt, not -y_gt + y_out.
         terms = super()._as_ordered_terms(expr, order)
         return sorted(terms, key=lambda t: bool(t.could_extract_minus_sign()))
 
@@ -129,24 +139,30 @@ class KeyLatexPrinter(LatexPrinter):
         return r"\mathbf{1}"
 
     def _print_MatAdd(self, expr: Any) -> str:
-        # Positive terms first: (y - t), not (-t + y).
-        terms = sorted(expr.args, key=lambda a: _is_negative(a))
+        # In SymPy's own (sorted) order: positive terms first, (y - t), not (-t + y);
+        # in any other order the author chose it (MatAdd(...) without doit): as written.
+        terms = list(expr.args)
+        if terms == sorted(terms, key=sp.default_sort_key):
+            terms.sort(key=_is_negative)
         out = ""
         for i, term in enumerate(terms):
             s = self._print(term)
             if s.startswith("-"):
-                out += " - " + s[1:].lstrip()
+                out += (" - " if i else "-") + s[1:].lstrip()
             else:
                 out += (" + " if i else "") + s
         return out
 
     def _print_Float(self, expr: Any) -> str:
-        return number(float(expr))
+        return number(float(expr), self.decimals)
 
 
 def _is_negative(term: Any) -> bool:
+    """A term of a matrix sum printed with a leading minus: -t, -eta M, (-1/m) Y."""
     coeff = term.args[0] if isinstance(term, sp.MatMul) and term.args else None
-    return bool(coeff is not None and getattr(coeff, "is_number", False) and coeff < 0)
+    if coeff is None or getattr(coeff, "is_Matrix", False):
+        return False
+    return bool(sp.sympify(coeff).could_extract_minus_sign())
 
 
 def number(x: float, decimals: int = DECIMALS) -> str:
@@ -171,35 +187,39 @@ def array(a: Any, decimals: int = DECIMALS) -> str:
     return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
 
 
-def latex(obj: Any, notation: Mapping[str, str] | None = None) -> str:
-    """LaTeX maths (no delimiters) for a SymPy object, a number, an array or an equation pair."""
+def latex(obj: Any, notation: Mapping[str, str] | None = None, decimals: int | None = None) -> str:
+    """LaTeX maths (no delimiters) for a SymPy object, a number, an array or an equation pair.
+
+    Floats get `decimals` decimals (`DECIMALS` when None): a part chooses its own
+    with `model.Part.decimals`."""
+    places = DECIMALS if decimals is None else decimals
     if isinstance(obj, bool):
         raise TypeError("a bool is not maths")
     if isinstance(obj, int | np.integer):
         return str(int(obj))
     if isinstance(obj, float | np.floating):
-        return number(float(obj))
+        return number(float(obj), places)
     if isinstance(obj, np.ndarray | list):
-        return array(obj)
+        return array(obj, places)
     if isinstance(obj, tuple) and len(obj) == 2:
-        return f"{latex(obj[0], notation)} = {latex(obj[1], notation)}"
+        return f"{latex(obj[0], notation, decimals)} = {latex(obj[1], notation, decimals)}"
     if isinstance(obj, str):
         raise TypeError("strings are prose, not maths: wrap maths in SymPy objects")
     # The key's .tex, .md and the PDF's Markdown print the same objects: print
     # each once. By identity, not equality: Mul(2, x, evaluate=False) == 2*x, but
     # they print differently.
-    key = (id(obj), id(notation))
+    key = (id(obj), id(notation), places)
     seen = _PRINTED.get(key)
     if seen is not None and seen[0] is obj and seen[1] is notation:
         return seen[2]
-    out = str(KeyLatexPrinter(notation).doprint(obj))
+    out = str(KeyLatexPrinter(notation, places).doprint(obj))
     if len(_PRINTED) >= _PRINTED_MAX:
         _PRINTED.clear()
     _PRINTED[key] = (obj, notation, out)
     return out
 
 
-_PRINTED: dict[tuple[int, int], tuple[Any, Any, str]] = {}
+_PRINTED: dict[tuple[int, int, int], tuple[Any, Any, str]] = {}
 _PRINTED_MAX = 50_000
 
 
@@ -260,7 +280,12 @@ def escape_markdown(s: str) -> str:
     return _MD_ORDERED.sub(lambda m: m.group(1) + "\\" + m.group(2), out)
 
 
-def prose(t: Text | str, fmt: str, notation: Mapping[str, str] | None = None) -> str:
+def prose(
+    t: Text | str,
+    fmt: str,
+    notation: Mapping[str, str] | None = None,
+    decimals: int | None = None,
+) -> str:
     """A `Text` as a paragraph fragment of the given format ("tex" or "md")."""
     items = (t,) if isinstance(t, str) else t.items
     esc = escape_latex if fmt == "tex" else escape_markdown
@@ -269,11 +294,13 @@ def prose(t: Text | str, fmt: str, notation: Mapping[str, str] | None = None) ->
         if isinstance(item, str):
             out.append(esc(item))
         else:
-            out.append("$" + latex(item, notation) + "$")
+            out.append("$" + latex(item, notation, decimals) + "$")
     return _join(out)
 
 
-def math_text(t: Text | str, notation: Mapping[str, str] | None = None) -> str:
+def math_text(
+    t: Text | str, notation: Mapping[str, str] | None = None, decimals: int | None = None
+) -> str:
     """A `Text` placed inside maths (a derivation's reason column)."""
     items = (t,) if isinstance(t, str) else t.items
     out = []
@@ -282,7 +309,7 @@ def math_text(t: Text | str, notation: Mapping[str, str] | None = None) -> str:
             if item.strip():
                 out.append(r"\text{" + escape_latex(item) + "}")
         else:
-            out.append(latex(item, notation))
+            out.append(latex(item, notation, decimals))
     return r"\ ".join(out)
 
 

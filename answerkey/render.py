@@ -10,6 +10,7 @@ view simply has no solutions in it.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -100,11 +101,11 @@ def view(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> dict[str, A
     notation = assignment.notation
     key = kind == "key"
 
-    def p(t: Text | str) -> Safe:
-        return Safe(printing.prose(t, fmt, notation))
+    def p(t: Text | str, decimals: int | None = None) -> Safe:
+        return Safe(printing.prose(t, fmt, notation, decimals))
 
-    def m(obj: Any) -> Safe:
-        return Safe(printing.latex(obj, notation))
+    def m(obj: Any, decimals: int | None = None) -> Safe:
+        return Safe(printing.latex(obj, notation, decimals))
 
     def figs(figures: Any) -> list[dict[str, Any]]:
         return [_figure_view(f, p(f.caption)) for f in figures if key or f.handout]
@@ -113,13 +114,15 @@ def view(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> dict[str, A
     for ex in assignment.exercises:
         parts = []
         for part in ex.parts:
+            pp = functools.partial(p, decimals=part.decimals)
+            pm = functools.partial(m, decimals=part.decimals)
             pv: dict[str, Any] = {
                 "id": part.id,
                 "title": part.title,
-                "question": [p(q) for q in part.question],
+                "question": [pp(q) for q in part.question],
             }
             if key:
-                pv.update(_solution_view(part, p, m, notation))
+                pv.update(_solution_view(part, pp, pm, notation))
             pv["figures"] = figs(part.figures)
             parts.append(pv)
         exercises.append(
@@ -156,7 +159,10 @@ def _solution_view(part: Part, p: Any, m: Any, notation: Mapping[str, str]) -> d
     derivations = []
     for d in part.derivations:
         steps = [
-            {"expr": m(s.expr), "reason": Safe(printing.math_text(s.reason, notation))}
+            {
+                "expr": m(s.expr),
+                "reason": Safe(printing.math_text(s.reason, notation, part.decimals)),
+            }
             for s in d.steps
         ]
         derivations.append({"lhs": m(d.lhs), "steps": steps})
@@ -168,7 +174,7 @@ def _solution_view(part: Part, p: Any, m: Any, notation: Mapping[str, str]) -> d
         "facts": [p(f) for f in part.facts],
         "boxed": boxed,
         "remarks": [p(r) for r in part.remarks],
-        "blocks": [_block_view(b, m, notation) for b in part.blocks],
+        "blocks": [_block_view(b, m, notation, part.decimals) for b in part.blocks],
         "tables": [
             {
                 "header": [_cell(h, p, m) for h in t.header],
@@ -280,7 +286,9 @@ def _figure_view(figure: Figure, caption: Safe) -> dict[str, Any]:
     }
 
 
-def _block_view(b: Block, m: Any, notation: Mapping[str, str]) -> dict[str, Any]:
+def _block_view(
+    b: Block, m: Any, notation: Mapping[str, str], decimals: int | None = None
+) -> dict[str, Any]:
     """A block's lines in two columns (e.g. forward pass | backward pass), title on top.
 
     The title is typeset inside the same display so a page break cannot orphan it.
@@ -288,7 +296,7 @@ def _block_view(b: Block, m: Any, notation: Mapping[str, str]) -> dict[str, Any]
     lines = [(_label(k, m), m(v)) for k, v in b.lines]
     half = (len(lines) + 1) // 2 if len(lines) > 6 else len(lines)
     columns = [lines[:half], lines[half:]] if half < len(lines) else [lines]
-    return {"title": Safe(printing.math_text(b.title, notation)), "columns": columns}
+    return {"title": Safe(printing.math_text(b.title, notation, decimals)), "columns": columns}
 
 
 def _label(k: Any, m: Any) -> Safe:
@@ -310,13 +318,17 @@ def answers_json(assignment: Assignment, meta: Meta) -> str:
         entry: dict[str, Any] = {"title": part.title}
         final = part.final
         if final is not None:
-            entry["latex"] = printing.latex(final, assignment.notation)
+            entry["latex"] = printing.latex(final, assignment.notation, part.decimals)
             entry["sympy"] = sympy_string(final)
         if len(part.results) > 1:
             entry["results"] = [
                 {
-                    "of": printing.latex(lhs, assignment.notation) if lhs is not None else None,
-                    "latex": printing.latex(expr, assignment.notation),
+                    "of": (
+                        printing.latex(lhs, assignment.notation, part.decimals)
+                        if lhs is not None
+                        else None
+                    ),
+                    "latex": printing.latex(expr, assignment.notation, part.decimals),
                     "sympy": sympy_string(expr),
                 }
                 for lhs, expr in part.results

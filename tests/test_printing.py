@@ -103,6 +103,38 @@ def test_differences_put_the_positive_term_first() -> None:
     assert latex(-cv.t + cv.y2) == r"y^{(2)} - t"
 
 
+def test_a_difference_with_a_symbolic_coefficient_puts_the_positive_term_first() -> None:
+    eta = sp.Symbol("eta")
+    W, M = sp.MatrixSymbol("W", 2, 3), sp.MatrixSymbol("M", 2, 3)
+    assert latex(W - eta * M) == r"W - \eta M"
+    assert latex(-eta * M + W) == r"W - \eta M"
+    a, e = (sp.MatrixSymbol(s, 3, 1) for s in "ae")
+    assert latex(a - sp.Symbol("n") * e) == "a - n e"
+
+
+def test_a_sum_written_unevaluated_keeps_the_authors_order() -> None:
+    eta, x, y = sp.symbols("eta x y")
+    W, M = sp.MatrixSymbol("W", 2, 3), sp.MatrixSymbol("M", 2, 3)
+    a, b = sp.MatrixSymbol("a", 2, 3), sp.MatrixSymbol("b", 2, 3)
+    assert latex(sp.MatAdd(b, a)) == "b + a"
+    assert latex(sp.MatAdd(a, b)) == latex(b + a) == "a + b"
+    assert latex(sp.MatAdd(W, -eta * M, -a)) == r"W - \eta M - a"
+    assert latex(sp.MatAdd(W, -a, -eta * M)) == r"W - a - \eta M"
+    assert latex(sp.Add(-x, y, evaluate=False)) == "- x + y"
+    assert latex(sp.Add(y**2, y, x, evaluate=False)) == "y^{2} + y + x"
+    # SymPy's own order: positive first, whatever the order typed
+    assert latex(-x + y) == latex(y - x) == "y - x"
+
+
+def test_a_part_or_a_call_chooses_its_decimals() -> None:
+    assert printing.latex(0.5, decimals=1) == "0.5"
+    assert printing.latex(0.5) == "0.5000"
+    assert printing.latex(np.array([1.0, 2.0]), decimals=0) == r"\begin{bmatrix}1 & 2\end{bmatrix}"
+    assert printing.latex(sp.Float(0.125) * sp.Symbol("x"), decimals=2) == "0.12 x"
+    assert printing.prose(text("rate", 0.25), "tex", decimals=2) == "rate $0.25$"
+    assert printing.math_text(text("by", 0.25), decimals=3) == r"\text{by}\ 0.250"
+
+
 def test_derivatives_are_written_as_partial_fractions() -> None:
     assert latex(D(cv.E, cv.z2)) == r"\frac{\partial E}{\partial z^{(2)}}"
     assert latex(D(cv.E, cv.W1)) == r"\frac{\partial E}{\partial W^{(1)}}"

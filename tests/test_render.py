@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sympy as sp
 from conftest import small_cv
@@ -14,7 +15,17 @@ import solutions.cv_assignment9 as cv
 from answerkey import render
 from answerkey.errors import RenderError
 from answerkey.mathfns import D, T, mm, to_plain_sympy
-from answerkey.model import Assignment, Derivation, Exercise, Instance, Part, Step, text
+from answerkey.model import (
+    Assignment,
+    Block,
+    Derivation,
+    Exercise,
+    Instance,
+    Part,
+    Step,
+    Table,
+    text,
+)
 from answerkey.verify import verify_assignment
 
 NASTY = r"\input{/etc/hostname} 50% & $x$ #1 ~ ^ _ {}"
@@ -187,3 +198,24 @@ def test_markdown_for_html_has_no_latex_only_alignment_options() -> None:
     a = practical_1.build(practical_1.PARAMETERS)
     assert "aligned}[t]" not in render.render(a, "md", "key", META)
     assert "aligned}[t]" in render.render(a, "md", "key", META, for_pdf=True)
+
+
+def test_a_part_chooses_the_decimals_of_its_numbers() -> None:
+    x = sp.Symbol("x")
+
+    def part(pid: str, decimals: int | None) -> Part:
+        return Part(
+            pid,
+            "numbers",
+            [text("Rate", 0.5, ".")],
+            blocks=[Block(text("values"), ((x, 0.125), ("y", np.array([1.0, 2.0]))))],
+            tables=[Table(("a",), ((0.25,),))],
+            decimals=decimals,
+        )
+
+    a = Assignment("demo", "Demo", [Exercise("1", "E", [], [part("a", 2), part("b", None)])])
+    parts = render.view(a, "tex", "key", META)["exercises"][0]["parts"]
+    short, default = (str(parts[i]) for i in (0, 1))
+    assert "$0.50$" in short and "0.12" in short and "1.00 & 2.00" in short and "$0.25$" in short
+    assert "0.5000" not in short and "0.1250" not in short
+    assert "$0.5000$" in default and "0.1250" in default and "1.0000 & 2.0000" in default
