@@ -6,7 +6,8 @@
 # Each target does its own set-up on a fresh machine: it creates .venv/ if
 # missing, installs the package into it (again only when pyproject.toml
 # changes), and makes sure TeX Live with the LaTeX packages the keys need is
-# installed (scripts/ensure-tex).
+# installed (scripts/ensure-tex). Python packages come at the versions pinned in
+# constraints.txt.
 #
 # Variables:
 #   KEYTERM=NAME        term to build (default: default); not TERM, the terminal's
@@ -36,7 +37,15 @@ KEYTERM ?= default
 VARIANTS ?=
 ASSIGNMENTS ?=
 ARGS ?=
-BUILD := $(ANSWERKEY) build $(ASSIGNMENTS) --term '$(KEYTERM)' $(if $(VARIANTS),--variants $(VARIANTS)) $(ARGS)
+# What the user typed reaches `answerkey` as arguments, never as shell or make
+# code: each word is single-quoted for the shell ($(call q,...)), taken with
+# $(value ...) so make does not expand a `$(...)` in it, and not exported (make
+# would expand it to build the environment). answerkey validates the values.
+unexport KEYTERM VARIANTS ASSIGNMENTS ARGS
+q = '$(subst ','\'',$(1))'
+quoted = $(foreach w,$(value $1),'$(subst ','\'',$(w))')
+BUILD = $(ANSWERKEY) build $(call quoted,ASSIGNMENTS) --term $(call q,$(value KEYTERM)) \
+	$(if $(value VARIANTS),--variants $(call quoted,VARIANTS)) $(call quoted,ARGS)
 
 # Tool caches live under build/ with the rest of the generated state.
 CACHE := build/.cache
@@ -92,7 +101,10 @@ $(PY):
 	  echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu: apt-get install python3-venv" >&2; \
 	  exit 1; }
 
-$(INSTALL_STAMP): pyproject.toml | $(PY)
-	@echo "installing answerkey[dev] into $(VENV)/"
-	$(PY) -m pip install --quiet --disable-pip-version-check --progress-bar off -e '.[dev]'
+# Every package at the version pinned in constraints.txt (an upgrade is a commit
+# there; the keys record its digest, so it rebuilds them).
+$(INSTALL_STAMP): pyproject.toml constraints.txt | $(PY)
+	@echo "installing answerkey[dev] into $(VENV)/ (versions from constraints.txt)"
+	$(PY) -m pip install --quiet --disable-pip-version-check --progress-bar off \
+	  -c constraints.txt -e '.[dev]'
 	@touch $@

@@ -32,7 +32,7 @@ from .claims import errata_for
 from .errors import UsageError
 from .model import Assignment, CheckRecord
 from .registry import SolutionModule, discover, select
-from .terms import Term, load_term, parameter_hash, variant_params
+from .terms import MAX_VARIANTS, Term, load_term, parameter_hash, variant_params
 from .verify import verify_assignment, verify_part
 
 FORMATS = ("tex", "md", "html", "pdf", "json")
@@ -224,6 +224,8 @@ def job_inputs(job: Job, formats: tuple[str, ...], term_name: str) -> dict[str, 
     """Everything the job's outputs depend on, one digest per input kind."""
     return {
         "solution": cache.module_digest(job.module.module),
+        "claims": cache.claims_digest(job.module.id),
+        "lock": cache.lock_digest(),
         "engine": cache.engine_digest(),
         "templates": cache.templates_digest(render.TEMPLATES),
         "parameters": parameter_hash(job.params),
@@ -358,8 +360,8 @@ def build(
     Only directories whose inputs changed are rebuilt; each is computed and
     verified before any of its files is written.
     """
-    if variants < 0:
-        raise UsageError(f"--variants must be >= 0, got {variants}")
+    if not 0 <= variants <= MAX_VARIANTS:
+        raise UsageError(f"--variants must be between 0 and {MAX_VARIANTS}, got {variants}")
     say = verbose or (lambda _m: None)
     t0 = time.perf_counter()
     _BUILT.clear()  # solution code may have changed since (a long-lived process, tests)

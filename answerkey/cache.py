@@ -1,8 +1,9 @@
 """Stamps: what each output directory was built from, so a rebuild skips only what is fresh.
 
 An output directory depends on the solution module's source (and the helper
-modules of `solutions` it imports), the engine's source (answerkey/*.py), the
-templates, the term's parameters and title-page text, the formats asked for,
+modules of `solutions` it imports), its claims file (the errata), the engine's
+source (answerkey/*.py), the templates, the constraints file the tools were
+installed from, the term's parameters and title-page text, the formats asked for,
 and the versions of SymPy, NumPy, pandoc and TeX. Each input kind gets its own
 digest; the stamp (out_root/.cache/stamps/<dir>.json) keeps them with the
 sha256 of every file written. A directory is fresh only when every digest
@@ -45,6 +46,30 @@ def files_digest(paths: Iterable[Path], base: Path | None = None) -> str:
 def engine_digest() -> str:
     """The engine's source: every answerkey/*.py (read once per process)."""
     return files_digest(ENGINE_DIR.glob("*.py"))
+
+
+#: the earlier published solutions' claims, graded into each key's errata
+CLAIMS_DIR = ROOT / "solutions" / "claims"
+#: the pinned versions of every Python package a build uses (README, "Pinned tools")
+LOCK_FILE = ROOT / "constraints.txt"
+
+
+def claims_digest(assignment_id: str) -> str:
+    """The claims file of an assignment (its errata), or "none" without one."""
+    path = CLAIMS_DIR / f"{assignment_id}.toml"
+    try:
+        return sha256(path.read_bytes())
+    except FileNotFoundError:
+        return "none"
+
+
+@functools.cache
+def lock_digest() -> str:
+    """The constraints file the tools were installed from (an upgrade rebuilds)."""
+    try:
+        return sha256(LOCK_FILE.read_bytes())
+    except FileNotFoundError:
+        return "none"
 
 
 def templates_digest(templates: Path) -> str:

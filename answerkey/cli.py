@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from . import fastpath
-from .errors import AnswerkeyError, UsageError
+from .errors import AnswerkeyError, EnvironmentProblem, UsageError, environment_problem, printable
 
 # The build pipeline, the grader and the terms import SymPy (slow): they are
 # imported where used, so a no-op build can answer without them (`fastpath`).
@@ -105,11 +105,26 @@ def _check(args: argparse.Namespace) -> int:
     return verdict.exit_code
 
 
+def _writable_out(out: Path) -> None:
+    """Refuse an output root that cannot be written before computing anything (a
+    read-only disk, a file such as /etc/passwd, a name the system refuses), without
+    creating anything yet."""
+    at = out.absolute()
+    while not at.exists():  # ENAMETOOLONG surfaces here as an OSError (exit 3)
+        at = at.parent
+    if not at.is_dir():
+        raise EnvironmentProblem(f"--out {out}: {at} is not a directory")
+    if not os.access(at, os.W_OK):
+        raise EnvironmentProblem(f"--out {out}: {at} is not writable (read-only or no permission)")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every error is one line on stderr and an exit code (README)."""
+    argv = sys.argv[1:] if argv is None else argv
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
     try:
-        args = parser().parse_args(_join_answer(sys.argv[1:] if argv is None else argv))
+        args = parser().parse_args(_join_answer(argv))
         if args.command == "list":
             from .registry import discover
 
@@ -124,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.jobs is not None and args.jobs < 1:
                 raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
             report = (lambda _m: None) if args.quiet else _progress
+            _writable_out(args.out)
             request = {
                 "assignments": sorted(args.assignments),
                 "formats": args.format or "",
@@ -152,7 +168,12 @@ def main(argv: list[str] | None = None) -> int:
                 workers=args.jobs,
             )
             path_like = "/" in args.term or args.term.endswith(".toml")
-            term_name = Path(args.term).stem if path_like else args.term
+            if path_like:
+                from .terms import term_name_of
+
+                term_name = term_name_of(Path(args.term), terms_dir)
+            else:
+                term_name = args.term
             fastpath.remember(request, args.out, terms_dir, term_name)
             return 0
         if args.command == "check":
@@ -172,12 +193,31 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {path}")
             return 0
     except AnswerkeyError as exc:
-        print(f"answerkey: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _fail(exc.exit_code, str(exc), argv, trace=False)
+    except OSError as exc:
+        return _fail(3, str(environment_problem(exc)), argv)
+    except RecursionError:
+        return _fail(2, "input nested too deeply to read", argv)
+    except MemoryError:
+        return _fail(3, "out of memory", argv)
     except KeyboardInterrupt:
         print("answerkey: interrupted; no partial output was left", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one line, the traceback with --verbose
+        return _fail(1, f"internal error: {type(exc).__name__}: {exc}", argv)
     return 0
+
+
+def _fail(code: int, message: str, argv: list[str], trace: bool = True) -> int:
+    """Print the error (control characters escaped); the traceback only with --verbose."""
+    if trace and "--verbose" in argv:
+        import traceback
+
+        traceback.print_exc()
+    elif code == 1 and message.startswith("internal error"):
+        message += " (run with --verbose for the traceback)"
+    print(f"answerkey: error: {printable(message)}", file=sys.stderr)
+    return code
 
 
 def run() -> None:

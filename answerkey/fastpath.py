@@ -3,8 +3,9 @@
 Checking the per-directory stamps needs the solution modules, hence SymPy,
 whose import alone costs more than the rest of a no-op rebuild. So after every
 successful build we also record one fingerprint of *all* its inputs (every
-source file of the engine and of `solutions/`, the templates, the term file,
-the git revision, the tool versions, and the request itself) with the sha256
+source file of the engine and of `solutions/`, the claims files, the templates,
+the term file, the git revision, the constraints file and the tool versions, and
+the request itself) with the sha256
 of every output. When all of that is unchanged, the next identical request is
 answered from this record; anything else falls through to the full build,
 whose stamps decide what to rebuild.
@@ -58,11 +59,14 @@ def fingerprint(request: Mapping[str, Any], terms_dir: Path) -> str:
     """One digest of everything a build with this request depends on."""
     solutions = [p for p in (cache.ROOT / "solutions").rglob("*") if p.is_file()]
     solutions = [p for p in solutions if "__pycache__" not in p.parts]
+    claims = sorted(cache.CLAIMS_DIR.glob("*.toml")) if cache.CLAIMS_DIR.is_dir() else []
     term_file = _term_file(str(request["term"]), terms_dir)
     inputs = {
         "engine": cache.engine_digest(),
         "solutions": cache.files_digest(solutions, base=cache.ROOT),
+        "claims": cache.files_digest(claims, base=cache.CLAIMS_DIR),
         "templates": cache.templates_digest(cache.ROOT / "templates"),
+        "lock": cache.lock_digest(),
         "term": cache.sha256(term_file.read_bytes()) if term_file else "built-in",
         "revision": cache.git_revision(),
         "versions": [

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pypandoc
 
-from .errors import RenderError
+from .errors import EnvironmentProblem, RenderError
 
 # Not imported from .render: this module stays light (no SymPy), so a build can
 # start dumping the PDFs' preamble while it is still importing the rest.
@@ -97,7 +97,7 @@ def compile_latex(
     the whole source is compiled as it is, and its errors are reported."""
     pdflatex = shutil.which("pdflatex")
     if pdflatex is None:
-        raise RenderError(
+        raise EnvironmentProblem(
             "pdflatex not found: run `make pdf` (it installs TeX Live) or install TeX Live"
         )
     if formats is not None:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -45,7 +46,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .errors import AnswerkeyError, UsageError
+from .errors import AnswerkeyError, UsageError, printable
+from .settable import unsettable
+from .tomlfile import check_depth, read_toml
 
 __all__ = [
     "MAX_DRAW_ATTEMPTS",
@@ -54,6 +57,7 @@ __all__ = [
     "any_length",
     "at_least",
     "at_most",
+    "at_most_items",
     "available_terms",
     "between",
     "deep_merge",
@@ -65,6 +69,8 @@ __all__ = [
     "non_negative",
     "parameter_hash",
     "positive",
+    "term_name_of",
+    "text_problems",
     "validate_term_data",
     "variant_params",
     "varies",
@@ -74,10 +80,29 @@ DEFAULT_TERM = "default"
 TERMS_DIR = Path("terms")
 MAX_DRAW_ATTEMPTS = 1000
 _RESERVED = ("course", "label", "seed")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: a term's name is also a directory name: short, and no path tricks
+MAX_NAME = 64
+_NAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_NAME - 1}}}$")
+
+# Limits on what a term file may ask for, checked before anything is computed
+# (README, "Limits"). A solution module bounds its own counts (iterations,
+# samples) with CONSTRAINTS; these hold for every value of every term.
+#: the largest term file read
+MAX_FILE_BYTES = 64 * 1024
+#: the longest `course` or `label` (characters)
+MAX_TEXT = 200
+#: the longest list in a term file (per list, at any depth)
+MAX_ITEMS = 100
+#: the largest magnitude of any number in a term file
+MAX_MAGNITUDE = 1e6
+#: the most problems listed for one term file
+MAX_PROBLEMS = 20
+#: the most per-student variants one build makes
+MAX_VARIANTS = 500
 
 Draw = Callable[[np.random.Generator], Mapping[str, Any]]
 Instructive = Callable[[Mapping[str, Any]], list[str]]
+Validate = Callable[[Mapping[str, Any]], list[str]]
 
 
 # --------------------------------------------------------------------------- rules
@@ -131,6 +156,11 @@ def non_empty() -> Rule:
     return Rule("a non-empty list", lambda v: isinstance(v, (list, str)) and len(v) > 0)
 
 
+def at_most_items(n: int) -> Rule:
+    """The list may hold at most n items (e.g. the samples of a hand-worked trace)."""
+    return Rule(f"a list of at most {n} items", lambda v: isinstance(v, list) and len(v) <= n)
+
+
 def any_length() -> Rule:
     """A list of values that may change length (e.g. the scores over K classes)."""
     return Rule("a list", lambda v: isinstance(v, list), relaxes_length=True)
@@ -152,6 +182,7 @@ class _Source:
     constraints: Mapping[str, Rule | Sequence[Rule]]
     draw: Draw | None
     instructive: Instructive | None
+    validate: Validate | None = None
 
 
 def _source(obj: ParameterSource | Mapping[str, Any]) -> _Source:
@@ -163,6 +194,7 @@ def _source(obj: ParameterSource | Mapping[str, Any]) -> _Source:
         getattr(obj, "constraints", None) or {},
         getattr(obj, "draw", None),
         getattr(obj, "instructive", None),
+        getattr(obj, "validate", None) or getattr(getattr(obj, "module", None), "validate", None),
     )
 
 
@@ -225,13 +257,10 @@ def load_term(
     is_path = isinstance(name_or_path, Path) or "/" in text or text.endswith(".toml")
     if is_path:
         path: Path | None = Path(text)
-        name = Path(text).stem
+        assert path is not None
+        name = term_name_of(path, directory)
     else:
-        if not _NAME_RE.match(text):
-            raise UsageError(
-                f"bad term name {text!r}: use letters, digits, '.', '_' and '-' "
-                "(starting with a letter or digit)"
-            )
+        _check_name(text)
         name = text
         path = Path(directory) / f"{text}.toml"
         if text == DEFAULT_TERM and not path.exists():
@@ -245,38 +274,52 @@ def load_term(
     return _build_term(name, data, sources, where, path)
 
 
+def _check_name(name: str) -> None:
+    if not _NAME_RE.match(name):
+        raise UsageError(
+            f"bad term name {_quote(name)}: use up to {MAX_NAME} letters, digits, '.', '_' "
+            "and '-' (starting with a letter or digit)"
+        )
+
+
+def term_name_of(path: Path, directory: Path | str = TERMS_DIR) -> str:
+    """The term name (so the output directory) a term file given by path builds into.
+
+    It is the file's stem, validated like a name; a stem naming the built-in
+    `default` or another term of `directory` is refused unless the path is
+    that very file, so one term never replaces another's outputs."""
+    if path.suffix != ".toml":
+        raise UsageError(f"{_quote(str(path))}: a term file's name must end in .toml")
+    name = path.name[: -len(".toml")]
+    _check_name(name)
+    own = Path(directory) / f"{name}.toml"
+    same = own.exists() and path.exists() and os.path.samefile(own, path)
+    if name == DEFAULT_TERM and not same:
+        raise UsageError(
+            f"{_quote(str(path))}: a term file may not be named {DEFAULT_TERM!r} "
+            f"(its outputs would replace the built-in term's); rename it"
+        )
+    if own.exists() and not same:
+        raise UsageError(
+            f"{_quote(str(path))}: term {name!r} is already {own}, and both would build into "
+            f"the same directory; rename the file"
+        )
+    return name
+
+
 def validate_term_data(data: Mapping[str, Any], assignments: Assignments, where: str) -> Term:
     """Validate already-parsed term data (as from tomllib) the same way `load_term` does."""
     sources = _sources(assignments)
+    check_depth(data, where)
     return _build_term(Path(where).stem, dict(data), sources, where, None)
 
 
 def _read_toml(path: Path, directory: Path | str) -> dict[str, Any]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         raise UsageError(
             f"{path}: no such term file; available terms: {', '.join(available_terms(directory))}"
-        ) from None
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read term file: {e.strerror or e}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise UsageError(f"{path}: not UTF-8 text (byte {e.start})") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        msg = str(e)
-        m = re.search(r"\s*\(at line (\d+), column (\d+)\)\s*$", msg)
-        if m:
-            line, col = m.group(1), m.group(2)
-            reason = msg[: m.start()]
-        else:  # "(at end of document)": point just past the last character
-            lines = text.split("\n")
-            line, col = str(len(lines)), str(len(lines[-1]) + 1)
-            reason = re.sub(r"\s*\(at end of document\)\s*$", " at end of file", msg)
-        raise UsageError(f"{path}:{line}:{col}: TOML syntax error: {reason}") from None
+        )
+    return read_toml(path, "term file", MAX_FILE_BYTES)
 
 
 def _build_term(
@@ -290,14 +333,16 @@ def _build_term(
     course = data.get("course", "")
     label = data.get("label", name)
     seed = data.get("seed")
-    if not isinstance(course, str):
-        problems.append(f"course: expected a string, got {_describe(course)}")
-    if not isinstance(label, str):
-        problems.append(f"label: expected a string, got {_describe(label)}")
+    for key, text in (("course", course), ("label", label)):
+        if not isinstance(text, str):
+            problems.append(f"{key}: expected a string, got {_describe(text)}")
+        else:
+            problems.extend(f"{key}: {p}" for p in text_problems(text))
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         problems.append(f"seed: expected an integer >= 0, got {_describe(seed)}")
 
     params: dict[str, dict[str, Any]] = {}
+    _check_sizes(data, "", problems)
     for key, value in data.items():
         if key in _RESERVED:
             continue
@@ -315,9 +360,17 @@ def _build_term(
         )
         _apply_constraints(merged, src.constraints, _key(aid), problems)
         params[aid] = merged
+    if not problems:
+        # the modules' own cross-field checks, on values already of the right shape
+        for aid, src in sources.items():
+            if src.validate is not None:
+                problems.extend(f"{_key(aid)}: {p}" for p in src.validate(params[aid]))
 
     if problems:
-        raise UsageError("\n".join(f"{where}: {p}" for p in problems))
+        shown = problems[:MAX_PROBLEMS]
+        if len(problems) > MAX_PROBLEMS:
+            shown.append(f"... and {len(problems) - MAX_PROBLEMS} more problems")
+        raise UsageError("\n".join(f"{_quote(where, 200)[1:-1]}: {p}" for p in shown))
     return Term(
         name=name,
         course=course,
@@ -418,6 +471,12 @@ def _check_scalar(default: Any, value: Any, path: str, problems: list[str]) -> A
         if isinstance(value, bool) or not isinstance(value, int):
             problems.append(f"{path}: expected an integer, got {_describe(value)}")
             return default
+        if abs(value) > MAX_MAGNITUDE:
+            problems.append(
+                f"{path}: expected an integer of size at most {MAX_MAGNITUDE:g}, "
+                f"got {_describe(value)}"
+            )
+            return default
         return value
     if isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -426,19 +485,53 @@ def _check_scalar(default: Any, value: Any, path: str, problems: list[str]) -> A
         if not math.isfinite(value):
             problems.append(f"{path}: expected a finite number, got {_describe(value)}")
             return default
+        if abs(value) > MAX_MAGNITUDE:
+            problems.append(
+                f"{path}: expected a number of size at most {MAX_MAGNITUDE:g}, "
+                f"got {_describe(value)}"
+            )
+            return default
         return float(value)
     if isinstance(default, str):
         if not isinstance(value, str):
             problems.append(f"{path}: expected a string, got {_describe(value)}")
             return default
-        return value
+        bad = text_problems(value)
+        problems.extend(f"{path}: {p}" for p in bad)
+        return default if bad else value
     if default is None:
-        if not _is_scalar(value) or (isinstance(value, float) and not math.isfinite(value)):
+        if not _is_scalar(value) or (_is_num_leaf(value) and not _is_number(value)):
             problems.append(f"{path}: expected a finite number or string, got {_describe(value)}")
             return None
         return value
     problems.append(f"{path}: cannot be set from a term file (default {default!r})")
     return default
+
+
+def text_problems(text: str) -> list[str]:
+    """Why `text` cannot be printed on a title page: too long, or characters
+    the PDFs cannot set (control characters among them)."""
+    if len(text) > MAX_TEXT:
+        return [f"at most {MAX_TEXT} characters, got {len(text)}"]
+    bad = unsettable(text)
+    if not bad:
+        return []
+    shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+    return [f"the PDFs cannot set {shown}"]
+
+
+def _check_sizes(data: Any, path: str, problems: list[str]) -> None:
+    """Refuse any list longer than MAX_ITEMS, wherever it is (before the schema walk)."""
+    todo: list[tuple[Any, str]] = [(data, path)]
+    while todo:
+        value, where = todo.pop()
+        if isinstance(value, list):
+            if len(value) > MAX_ITEMS:
+                problems.append(f"{where}: at most {MAX_ITEMS} items, got {len(value)}")
+                continue
+            todo.extend((v, f"{where}[{i}]") for i, v in enumerate(value))
+        elif isinstance(value, dict):
+            todo.extend((v, _join(where, str(k))) for k, v in value.items())
 
 
 def _apply_constraints(
@@ -622,8 +715,8 @@ def new_term(
     """
     if not _NAME_RE.match(name) or name == DEFAULT_TERM:
         raise UsageError(
-            f"bad term name {name!r}: use letters, digits, '.', '_' and '-' "
-            f"(starting with a letter or digit), and not {DEFAULT_TERM!r}"
+            f"bad term name {_quote(name)}: use up to {MAX_NAME} letters, digits, '.', '_' "
+            f"and '-' (starting with a letter or digit), and not {DEFAULT_TERM!r}"
         )
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UsageError(f"seed must be an integer >= 0, got {seed!r}")
@@ -778,8 +871,7 @@ def _describe(v: Any) -> str:
     if isinstance(v, int):
         return str(v)
     if isinstance(v, str):
-        s = v if len(v) <= 40 else v[:37] + "..."
-        return f"the string {json.dumps(s, ensure_ascii=False)}"
+        return f"the string {_quote(v)}"
     if isinstance(v, list):
         if not v:
             return "an empty list"
@@ -792,6 +884,12 @@ def _describe(v: Any) -> str:
     if isinstance(v, Mapping):
         return "a table"
     return type(v).__name__
+
+
+def _quote(text: str, limit: int = 40) -> str:
+    """A string quoted for a message: shortened, control characters escaped."""
+    short = text if len(text) <= limit else text[: limit - 3] + "..."
+    return '"' + printable(short, keep_newlines=False).replace('"', '\\"') + '"'
 
 
 def _fmt_num(n: float) -> str:

@@ -27,17 +27,22 @@ from typing import Any
 
 import numpy as np
 
-from answerkey.terms import Rule, at_least, integer, non_empty, positive
+from answerkey.terms import Rule, at_least, at_most, at_most_items, integer, non_empty, positive
 
 from ._sgd import TRACE_KEYS, compute_trace
 
 #: keys of the trace table (one place to change if PARAMETERS names them differently)
 TRACE = "trace"
 
+#: a trace a student works by hand: at most this many iterations and samples
+MAX_ITERATIONS, MAX_SAMPLES = 10, 10
+#: the largest size any value of the trace may reach (the numbers are printed and checked)
+MAX_TRACE_VALUE = 1e6
+
 CONSTRAINTS: dict[str, Rule | list[Rule]] = {
     "trace.learning_rate": positive(),
-    "trace.iterations": [integer(), at_least(1)],
-    "trace.samples": non_empty(),
+    "trace.iterations": [integer(), at_least(1), at_most(MAX_ITERATIONS)],
+    "trace.samples": [non_empty(), at_most_items(MAX_SAMPLES)],
 }
 
 #: learning rates a student can multiply by in their head
@@ -102,3 +107,34 @@ def instructive(params: Mapping[str, Any]) -> list[str]:
     if near_kink < KINK:
         reasons.append("a pre-activation sits on the ReLU kink (s = 0 to 4 decimals)")
     return reasons
+
+
+def validate(params: Mapping[str, Any]) -> list[str]:
+    """Cross-field checks of a term's numbers, before anything is computed: the true
+    class is one of the scores, and the trace (plain NumPy, microseconds) stays finite
+    and below MAX_TRACE_VALUE, so verification never meets an overflow."""
+    problems = []
+    hinge = params.get("hinge", {})
+    scores, true_class = hinge.get("scores", []), hinge.get("true_class", 1)
+    if not 1 <= true_class <= len(scores):
+        problems.append(
+            f"hinge.true_class: expected a class between 1 and {len(scores)} "
+            f"(the number of scores), got {true_class}"
+        )
+    with np.errstate(all="ignore"):
+        rows = compute_trace(params[TRACE])
+        biggest = max(
+            (
+                float(np.max(np.abs(np.atleast_1d(np.asarray(r[k], dtype=float)))))
+                for r in rows
+                for k in TRACE_KEYS
+                if k not in ("iteration", "sample")
+            ),
+            default=0.0,
+        )
+    if not np.isfinite(biggest) or biggest > MAX_TRACE_VALUE:
+        problems.append(
+            f"{TRACE}: these numbers make the trace's values grow to {biggest:.3g}; "
+            f"keep every value below {MAX_TRACE_VALUE:g} (smaller weights, inputs or learning rate)"
+        )
+    return problems

@@ -36,14 +36,24 @@ from answerkey.model import (
     Text,
     text,
 )
-from answerkey.terms import at_least, integer, positive
+from answerkey.terms import at_least, at_most, between, integer, positive
 from answerkey.verify import lambdify
 
 from ._practical_1_draw import CONSTRAINTS as _DRAW_CONSTRAINTS
-from ._practical_1_draw import draw, instructive
+from ._practical_1_draw import draw, instructive, validate
 from ._sgd import TRACE_KEYS, compute_trace, relu_np, sgd_step
 
-__all__ = ["CONSTRAINTS", "ID", "PARAMETERS", "SEED", "TITLE", "build", "draw", "instructive"]
+__all__ = [
+    "CONSTRAINTS",
+    "ID",
+    "PARAMETERS",
+    "SEED",
+    "TITLE",
+    "build",
+    "draw",
+    "instructive",
+    "validate",
+]
 
 ID = "practical-1"
 TITLE = "Practical 1: pen and paper exercises"
@@ -66,7 +76,8 @@ PARAMETERS: dict[str, Any] = {
 
 CONSTRAINTS: dict[str, Any] = {
     **_DRAW_CONSTRAINTS,
-    "hinge.margin": positive(),
+    "hinge.margin": [positive(), at_most(100)],
+    "hinge.scores.*": between(-100, 100),
     "hinge.true_class": [integer(), at_least(1)],
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 from pathlib import Path
@@ -121,3 +122,210 @@ def test_the_command_exits_at_once_yet_everything_it_printed_arrives() -> None:
     lines = done.stdout.splitlines()
     ids = list(registry.discover())
     assert [line.split(":", 1)[0] for line in lines] == ids, done.stdout
+
+
+# --- every user and environment error: one line, its exit code, nothing computed --------
+
+
+def _p1_term(tmp_path: Path, body: str, name: str = "fault.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(body)
+    return path
+
+
+BAD_TERMS = {
+    "runaway iterations": ('["practical-1".trace]\niterations = 1000000\n', "iterations"),
+    "huge weight": (
+        '["practical-1".trace]\nW = [[1e308, 0.7, 0.0], [0.01, 0.43, 0.88]]\n',
+        "trace.W[0][0]",
+    ),
+    "huge learning rate": ('["practical-1".trace]\nlearning_rate = 1e308\n', "learning_rate"),
+    "exploding trace": (
+        '["practical-1".trace]\nlearning_rate = 1000.0\niterations = 10\n'
+        "W = [[900.0, 900.0, 900.0], [900.0, 900.0, 900.0]]\n",
+        "trace",
+    ),
+    "true class out of range": ('["practical-1".hinge]\ntrue_class = 99\n', "true_class"),
+    "5,000 nested lists": ("x = " + "[" * 5000 + "]" * 5000 + "\n", "nested"),
+    "200 kB course": (f'course = "{"a" * 200_000}"\n', "larger than"),
+    "long course": (f'course = "{"a" * 1000}"\n', "course: at most"),
+    "Cyrillic course": ('course = "Глубокое обучение"\n', "U+0413"),
+    "emoji label": ('label = "🙂"\n', "U+1F642"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TERMS))
+def test_a_bad_term_is_refused_in_one_line_before_computing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    import answerkey.build
+
+    monkeypatch.chdir(ROOT)
+    body, needle = BAD_TERMS[case]
+    term = _p1_term(tmp_path, body)
+    computed: list[str] = []
+    monkeypatch.setattr(answerkey.build, "plan", lambda *a: computed.append("plan") or [])
+    code = cli.main(["build", "practical-1", "--term", str(term), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    assert needle in err
+    assert len(err.splitlines()) <= 3, err
+    assert computed == []
+    assert not (tmp_path / "o").exists()
+
+
+def test_control_characters_never_reach_the_terminal_raw(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    term = _p1_term(tmp_path, 'course = "a\\u001b[2J\\u0007\\u202eb"\n')
+    code = cli.main(["build", "practical-1", "--term", str(term), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "\x1b" not in err and "\x07" not in err and "\u202e" not in err
+    assert "U+001B" in err
+    code = cli.main(["build", "practical-1", "--term", "a\x1b[2J\x07", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "\x1b" not in err and "\x07" not in err
+    assert "\\x1b[2J\\x07" in one_line_error(err)
+
+
+@pytest.mark.parametrize(
+    ("name", "needle"),
+    [
+        ("..toml", "bad term name"),
+        ("...toml", "bad term name"),
+        ("default.toml", "may not be named 'default'"),
+        ("2026-winter.toml", "already"),
+        ("a" * 240 + ".toml", "bad term name"),
+    ],
+)
+def test_a_term_file_name_that_is_no_term_name_is_refused(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    needle: str,
+) -> None:
+    monkeypatch.chdir(ROOT)
+    term = _p1_term(tmp_path, 'course = "x"\n', name)
+    out = tmp_path / "o"
+    code = cli.main(["build", "practical-1", "--term", str(term), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert needle in one_line_error(err)
+    assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))
+
+
+def test_a_device_as_term_file_is_not_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    for term in ("/dev/zero", str(tmp_path / "zero.toml")):
+        (tmp_path / "zero.toml").unlink(missing_ok=True)
+        (tmp_path / "zero.toml").symlink_to("/dev/zero")
+        code = cli.main(["build", "practical-1", "--term", term, "--out", str(tmp_path / "o")])
+        assert code == 2
+        one_line_error(capsys.readouterr().err)
+
+
+def test_a_50_mb_term_file_is_not_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    term = tmp_path / "big.toml"
+    with term.open("w") as f:
+        f.write('course = "')
+        f.write("a" * 50_000_000)
+        f.write('"\n')
+    code = cli.main(["build", "practical-1", "--term", str(term), "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "larger than" in one_line_error(capsys.readouterr().err)
+
+
+def test_an_out_that_is_a_file_is_an_environment_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    code = cli.main(["build", "practical-1", "--out", "/etc/passwd"])
+    assert code == 3
+    assert "not a directory" in one_line_error(capsys.readouterr().err)
+
+
+def test_an_out_path_too_long_is_an_environment_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    code = cli.main(["build", "practical-1", "--out", str(tmp_path / ("x" * 300))])
+    assert code == 3
+    assert "too long" in one_line_error(capsys.readouterr().err)
+
+
+def test_a_read_only_out_is_an_environment_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    real_access = os.access
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    # root passes permission checks, so the read-only file system is simulated
+    monkeypatch.setattr(os, "access", lambda p, m: False if Path(p) == ro else real_access(p, m))
+    code = cli.main(["build", "practical-1", "--out", str(ro / "build")])
+    assert code == 3
+    assert "not writable" in one_line_error(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    ("err", "needle"),
+    [
+        (OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "build/x/key.pdf"), "No space left"),
+        (OSError(errno.EROFS, os.strerror(errno.EROFS), "build/x"), "Read-only file system"),
+        (OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), "b/x"), "too long"),
+        (FileNotFoundError(errno.ENOENT, "No such file or directory", "pandoc"), "pandoc"),
+    ],
+)
+def test_an_os_error_during_the_build_is_one_line_and_exit_3(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    err: OSError,
+    needle: str,
+) -> None:
+    import answerkey.build
+
+    def fail(*_a: object, **_k: object) -> None:
+        raise err
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(answerkey.build, "build", fail)
+    code = cli.main(["build", "practical-1", "--format", "json", "--out", str(tmp_path)])
+    assert code == 3
+    assert needle in one_line_error(capsys.readouterr().err)
+
+
+def test_a_bug_is_one_line_and_the_traceback_only_with_verbose(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import answerkey.build
+
+    def fail(*_a: object, **_k: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(answerkey.build, "build", fail)
+    argv = ["build", "practical-1", "--format", "json", "--out", str(tmp_path)]
+    assert cli.main(argv) == 2
+    one_line_error(capsys.readouterr().err)
+    assert cli.main([*argv, "--verbose"]) == 2
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_too_many_variants_are_refused_before_computing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    code = cli.main(["build", "practical-1", "--variants", "1000000", "--out", str(tmp_path)])
+    assert code == 2
+    assert "--variants must be between 0 and 500" in one_line_error(capsys.readouterr().err)

@@ -129,6 +129,38 @@ def test_the_templates(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert rebuilt(tree) == set()
 
 
+def test_the_claims_file_of_the_earlier_solution(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Editing solutions/claims/<id>.toml rebuilds that key: its errata are computed from it."""
+    import answerkey.claims
+
+    claims = tree / "claims"
+    shutil.copytree(cache.CLAIMS_DIR, claims)
+    monkeypatch.setattr(cache, "CLAIMS_DIR", claims)
+    if hasattr(answerkey.claims, "CLAIMS_DIR"):
+        monkeypatch.setattr(answerkey.claims, "CLAIMS_DIR", claims)
+    assert rebuilt(tree) == ALL
+    with (claims / f"{P1}.toml").open("a") as f:
+        f.write("\n# touched\n")
+    assert rebuilt(tree) == {P1}
+    assert rebuilt(tree) == set()
+
+
+def test_the_pinned_tools(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An upgrade is a commit to constraints.txt, and it rebuilds every key."""
+    lock = tree / "constraints.txt"
+    lock.write_text("sympy==1.0\n")
+    monkeypatch.setattr(cache, "LOCK_FILE", lock)
+    cache.lock_digest.cache_clear()
+    assert rebuilt(tree) == ALL
+    lock.write_text("sympy==1.1\n")
+    cache.lock_digest.cache_clear()
+    assert rebuilt(tree) == ALL
+    assert rebuilt(tree) == set()
+    cache.lock_digest.cache_clear()
+
+
 def test_the_parameters_of_one_assignment(tree: Path) -> None:
     term = tree / "terms" / f"{TERM}.toml"
     assert rebuilt(tree) == ALL

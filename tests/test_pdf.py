@@ -10,7 +10,7 @@ import pytest
 from conftest import needs_pdflatex, pdf_text
 
 from answerkey import pdf, printing
-from answerkey.errors import RenderError
+from answerkey.errors import EnvironmentProblem, RenderError
 
 pytestmark = needs_pdflatex
 
@@ -99,8 +99,9 @@ def test_a_missing_pdflatex_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(shutil, "which", lambda _name: None)
-    with pytest.raises(RenderError, match="pdflatex not found"):
+    with pytest.raises(EnvironmentProblem, match="pdflatex not found") as err:
         pdf.compile_latex("x", tmp_path / "out.pdf", tmp_path, "x")
+    assert err.value.exit_code == 3
 
 
 def test_latex_error_reads_a_classic_bang_error_too(tmp_path: Path) -> None:
