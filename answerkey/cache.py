@@ -44,8 +44,8 @@ def files_digest(paths: Iterable[Path], base: Path | None = None) -> str:
 
 @functools.cache
 def engine_digest() -> str:
-    """The engine's source: every answerkey/*.py (read once per process)."""
-    return files_digest(ENGINE_DIR.glob("*.py"))
+    """The engine's source: every answerkey/**/*.py, the kit too (read once per process)."""
+    return files_digest(ENGINE_DIR.rglob("*.py"), ENGINE_DIR)
 
 
 #: the earlier published solutions' claims, graded into each key's errata

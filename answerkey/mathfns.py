@@ -117,7 +117,7 @@ class hadamard_ones_minus(MatrixExpr):  # type: ignore[misc]
         return 1 - self.args[0][i, j]
 
 
-ELEMENTWISE = {"sigmoid": sigmoid, "relu": relu, "log": sp.log, "exp": sp.exp}
+ELEMENTWISE = {"sigmoid": sigmoid, "relu": relu, "tanh": sp.tanh, "log": sp.log, "exp": sp.exp}
 
 
 class elementwise(MatrixExpr):  # type: ignore[misc]

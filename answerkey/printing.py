@@ -101,6 +101,7 @@ class KeyLatexPrinter(LatexPrinter):
         head = {
             "sigmoid": r"\sigma",
             "relu": r"\operatorname{relu}",
+            "tanh": r"\tanh",
             "log": r"\log",
             "exp": r"\exp",
         }

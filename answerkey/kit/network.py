@@ -1,0 +1,354 @@
+"""A network described once: its layers, its loss; everything else comes from the description.
+
+``Network(inputs=n, layers=[linear(h), tanh(), linear(K)], loss=squared_error())``
+gives
+
+* `symbols`: the SymPy matrices the exercise is written in (x, W1, b1, z1, y1,
+  ..., t, E), sized by the dimension symbols the author chose;
+* `instance(sizes)`: the `model.Instance` the verifier checks a derivation at
+  (definitions from any stage on, the loss's assumptions on the target);
+* `oracle`: the loss in plain NumPy, written apart from the SymPy definitions,
+  for the verifier's finite differences;
+* `forward`/`gradients`: numbers at given values (NumPy forward pass, backward
+  pass by the layer rules), and `figure`: the network drawn by `answerkey.figures`.
+
+Stages are numbered by linear layer: layer k maps the stage before to
+``z{k} = W{k} y{k-1} (+ b{k})``; an activation after it gives ``y{k}``. The input is
+``x``, the target ``t``, the loss ``E``. Their LaTeX names (W^{(1)}, ...) are in
+`notation`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .. import figures
+from ..mathfns import T, elementwise, hadamard_ones_minus, mm
+from ..mathfns import softmax as softmax_of
+from ..model import Figure, Instance, text
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "softmax")
+
+
+@dataclass(frozen=True)
+class Linear:
+    """``z = W y + b`` (without b when `bias` is False); `size` is its number of outputs."""
+
+    size: Any
+    bias: bool = True
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation applied to the linear layer before it: sigmoid, tanh, relu or softmax."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        if self.name not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.name!r}; known: {', '.join(ACTIVATIONS)}")
+
+
+def linear(size: Any, bias: bool = True) -> Linear:
+    """A linear layer with `size` outputs (a dimension symbol such as ``h``)."""
+    return Linear(size, bias)
+
+
+def sigmoid() -> Activation:
+    return Activation("sigmoid")
+
+
+def tanh() -> Activation:
+    return Activation("tanh")
+
+
+def relu() -> Activation:
+    return Activation("relu")
+
+
+def softmax() -> Activation:
+    return Activation("softmax")
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss of the output and the target: cross-entropy, squared error or multiclass hinge."""
+
+    name: str
+    margin: float = 1.0
+
+
+def cross_entropy() -> Loss:
+    """``E = -t^T log y`` with a one-hot target t (after a softmax)."""
+    return Loss("cross_entropy")
+
+
+def squared_error() -> Loss:
+    """``E = 1/2 (y - t)^T (y - t)``."""
+    return Loss("squared_error")
+
+
+def hinge(margin: float = 1.0) -> Loss:
+    """Multiclass hinge: ``E = sum over j != class of max(0, y_j - y_class + margin)``,
+    the class given by a one-hot t."""
+    return Loss("hinge", margin)
+
+
+def _np_act(name: str, z: np.ndarray) -> np.ndarray:
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-z))
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "relu":
+        return np.maximum(z, 0.0)
+    e = np.exp(z - z.max(axis=0))
+    return e / e.sum(axis=0)
+
+
+def _np_act_backward(name: str, z: np.ndarray, y: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """dE/dz (a column) from dE/dy (a column) through the activation."""
+    if name == "sigmoid":
+        return g * y * (1 - y)
+    if name == "tanh":
+        return g * (1 - y**2)
+    if name == "relu":
+        return g * (z > 0)
+    return y * (g - float((y * g).sum()))  # softmax: (diag(y) - y y^T) g
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One value of the forward pass: its name, SymPy matrix and definition."""
+
+    name: str
+    symbol: Any
+    definition: Any
+
+
+@dataclass
+class Network:
+    """Input size, layers and loss; see the module docstring for what it provides."""
+
+    inputs: Any
+    layers: Sequence[Linear | Activation]
+    loss: Loss
+    stages: list[Stage] = field(init=False)
+    symbols: dict[str, Any] = field(init=False)
+    notation: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        x = sp.MatrixSymbol("x", self.inputs, 1)
+        self.symbols = {"x": x}
+        self.notation = {}
+        self.stages = []
+        prev, size, k = x, self.inputs, 0
+        last: Linear | None = None
+        for layer in self.layers:
+            if isinstance(layer, Linear):
+                k += 1
+                W = sp.MatrixSymbol(f"W{k}", layer.size, size)
+                z = sp.MatrixSymbol(f"z{k}", layer.size, 1)
+                self.symbols.update({f"W{k}": W, f"z{k}": z})
+                self.notation.update({f"W{k}": f"W^{{({k})}}", f"z{k}": f"z^{{({k})}}"})
+                definition = mm(W, prev)
+                if layer.bias:
+                    b = sp.MatrixSymbol(f"b{k}", layer.size, 1)
+                    self.symbols[f"b{k}"] = b
+                    self.notation[f"b{k}"] = f"b^{{({k})}}"
+                    definition = definition + b
+                self.stages.append(Stage(f"z{k}", z, definition))
+                prev, size, last = z, layer.size, layer
+            else:
+                if last is None or self.stages[-1].name != f"z{k}":
+                    raise ValueError("an activation must follow a linear layer")
+                y = sp.MatrixSymbol(f"y{k}", size, 1)
+                self.symbols[f"y{k}"] = y
+                self.notation[f"y{k}"] = f"y^{{({k})}}"
+                fn = softmax_of(prev) if layer.name == "softmax" else elementwise(layer.name, prev)
+                self.stages.append(Stage(f"y{k}", y, fn))
+                prev = y
+        if k == 0:
+            raise ValueError("a network needs a linear layer")
+        t = sp.MatrixSymbol("t", size, 1)
+        E = sp.Symbol("E")
+        self.symbols.update({"t": t, "E": E})
+        self.stages.append(Stage("E", E, self._loss(prev, t)))
+        self.output, self.outputs = prev, size
+
+    # --------------------------------------------------------------- SymPy side
+
+    def _loss(self, out: Any, t: Any) -> Any:
+        ones = sp.OneMatrix(out.shape[0], 1)
+        if self.loss.name == "cross_entropy":
+            return -mm(T(t), elementwise("log", out))
+        if self.loss.name == "squared_error":
+            return sp.Rational(1, 2) * mm(T(out - t), out - t)
+        if self.loss.name == "hinge":
+            margin = sp.nsimplify(self.loss.margin)
+            score_gap = out - mm(ones, T(t), out) + margin * ones
+            return mm(T(hadamard_ones_minus(t)), elementwise("relu", score_gap))
+        raise ValueError(f"unknown loss {self.loss.name!r}")
+
+    def __getitem__(self, name: str) -> Any:
+        """The SymPy matrix (or symbol) of a stage or parameter: ``net["W1"]``."""
+        return self.symbols[name]
+
+    def definitions(self, leaf: str | None = None) -> dict[Any, Any]:
+        """Every stage's definition; with `leaf`, only those after it (it stays a free input)."""
+        names = [s.name for s in self.stages]
+        start = names.index(leaf) + 1 if leaf is not None else 0
+        return {s.symbol: s.definition for s in self.stages[start:]}
+
+    def _target(self, sizes: Mapping[Any, int]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The loss's assumptions on t at these sizes: (given, domain)."""
+        if self.loss.name == "squared_error":
+            return {}, {}
+        k = int(sp.sympify(self.outputs).xreplace(dict(sizes)))
+        names = [f"t_{i}" for i in range(1, k + 1)]
+        if self.loss.name == "hinge":  # exactly one-hot: class 1
+            return {n: int(i == 0) for i, n in enumerate(names)}, {}
+        # a one-hot target summed to one, the free components small enough to keep it so
+        return {names[-1]: 1 - sum(sp.Symbol(n) for n in names[:-1])}, {"t": (0.0, 1.0 / k)}
+
+    def instance(
+        self,
+        sizes: Mapping[Any, int],
+        leaf: str | None = None,
+        label: str = "",
+        prove: bool = True,
+        extra: Mapping[Any, Any] | None = None,
+    ) -> Instance:
+        """The verifier's `Instance` at these sizes (see `definitions` for `leaf`);
+        `extra` adds definitions (a penalty, a quantity of the exercise's own)."""
+        given, domain = self._target(sizes)
+        return Instance(
+            sizes=dict(sizes),
+            defs={**self.definitions(leaf), **dict(extra or {})},
+            given=given,
+            domain=domain,
+            label=label or ", ".join(f"{s} = {v}" for s, v in sizes.items()),
+            prove=prove,
+        )
+
+    # --------------------------------------------------------------- NumPy side
+
+    def _linears(self) -> list[tuple[int, Linear, str | None, str]]:
+        """(k, linear layer, the activation after it or None, the name of its input)."""
+        out: list[tuple[int, Linear, str | None, str]] = []
+        for layer in self.layers:
+            if isinstance(layer, Linear):
+                k = len(out) + 1
+                before = "x" if not out else (f"y{k - 1}" if out[-1][2] else f"z{k - 1}")
+                out.append((k, layer, None, before))
+            else:
+                k, lin, _, before = out[-1]
+                out[-1] = (k, lin, layer.name, before)
+        return out
+
+    def forward(self, v: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Every stage's value from the named inputs (x, W1, b1, ..., t), in NumPy.
+
+        A stage given in `v` (``z2``, say) is taken as given and the pass starts there.
+        """
+        vals = {key: np.asarray(a, dtype=float) for key, a in v.items()}
+        for key, a in list(vals.items()):
+            if a.ndim == 1 and not key.startswith("W"):
+                vals[key] = a.reshape(-1, 1)
+        steps: list[tuple[str, Any]] = []
+        for k, lin, act, before in self._linears():
+
+            def affine(k: int = k, lin: Linear = lin, before: str = before) -> np.ndarray:
+                z = vals[f"W{k}"] @ vals[before]
+                return z + vals[f"b{k}"] if lin.bias else z
+
+            steps.append((f"z{k}", affine))
+            if act is not None:
+                steps.append((f"y{k}", lambda k=k, act=act: _np_act(act, vals[f"z{k}"])))
+        names = ["x"] + [n for n, _ in steps]
+        start = max(i for i, n in enumerate(names) if n in vals)
+        for name, fn in steps[start:]:
+            vals[name] = fn()
+        out = vals[names[-1]]
+        vals["E"] = np.asarray(self._np_loss(out, self._np_target(vals["t"])))
+        return vals
+
+    def _np_target(self, t: np.ndarray) -> np.ndarray:
+        t = np.array(t, dtype=float).reshape(-1, 1)
+        if self.loss.name == "cross_entropy":
+            t[-1] = 1.0 - t[:-1].sum()  # the instance's one-hot assumption
+        return t
+
+    def _np_loss(self, y: np.ndarray, t: np.ndarray) -> float:
+        if self.loss.name == "cross_entropy":
+            return float(-(t * np.log(y)).sum())
+        if self.loss.name == "squared_error":
+            return float(0.5 * ((y - t) ** 2).sum())
+        true = float((t * y).sum())
+        return float(((1 - t) * np.maximum(y - true + self.loss.margin, 0.0)).sum())
+
+    def _np_loss_grad(self, y: np.ndarray, t: np.ndarray) -> np.ndarray:
+        if self.loss.name == "cross_entropy":
+            return -t / y
+        if self.loss.name == "squared_error":
+            return y - t
+        true = float((t * y).sum())
+        active = (1 - t) * (y - true + self.loss.margin > 0)
+        return active - t * active.sum()
+
+    def oracle(self, v: Mapping[str, Any]) -> float:
+        """The loss in NumPy from the named inputs: the verifier's independent oracle."""
+        return float(self.forward(v)["E"])
+
+    def gradients(self, v: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """dE/d(every parameter and stage), by backpropagation in NumPy: columns for
+        stages, the parameter's shape for W and b."""
+        vals = self.forward(v)
+        t = self._np_target(vals["t"])
+        last = self.stages[-2].name
+        g = self._np_loss_grad(vals[last], t)
+        grads: dict[str, np.ndarray] = {last: g}
+        for k, lin, act, before in reversed(self._linears()):
+            if act is not None:
+                g = _np_act_backward(act, vals[f"z{k}"], vals[f"y{k}"], g)
+                grads[f"z{k}"] = g
+            grads[f"W{k}"] = g @ vals[before].T
+            if lin.bias:
+                grads[f"b{k}"] = g.copy()
+            g = vals[f"W{k}"].T @ g
+            grads[before] = g
+        return grads
+
+    # --------------------------------------------------------------- the figure
+
+    def figure(
+        self,
+        name: str = "network",
+        caption: str = "The network.",
+        sizes: Mapping[Any, int] | None = None,
+        handout: bool = True,
+    ) -> Figure:
+        """The network drawn from this description (sizes as symbols, or numbers)."""
+
+        def size(s: Any) -> int | str:
+            value = sp.sympify(sp.sympify(s).xreplace(dict(sizes or {})))
+            return int(value) if value.is_Integer else str(value)
+
+        layers = [figures.Layer("x", "x", size(self.inputs), unit_name="inputs")]
+        connections = []
+        for k, lin, act, _ in self._linears():
+            if act is None:
+                layers.append(figures.Layer(f"z^{{({k})}}", f"z({k})", size(lin.size)))
+            else:
+                layers.append(
+                    figures.Layer(
+                        f"y^{{({k})}}", f"y({k})", size(lin.size), act, f"z^{{({k})}}", f"z({k})"
+                    )
+                )
+            connections.append(figures.Connection(f"W^{{({k})}}", f"W({k})"))
+        drawing = figures.Network(name, tuple(layers), tuple(connections))
+        return Figure(name, text(caption), lambda: figures.network_figure(name, drawing), handout)

@@ -1,0 +1,184 @@
+"""The authoring kit: one network description gives definitions, oracle, numbers and figure
+that agree with each other, and fragments the engine verifies (and refuses when wrong)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from answerkey import kit, printing
+from answerkey.errors import VerificationError
+from answerkey.kit import fragments as F
+from answerkey.kit.optim import SGD, Momentum
+from answerkey.mathfns import D, T, mm
+from answerkey.model import Derivation, Step, text
+from answerkey.verify import verify_derivation
+
+n, h, K = sp.symbols("n h K", integer=True, positive=True)
+SIZES = {n: 2, h: 3, K: 4}
+
+NETWORKS = {
+    "tanh, squared error": ([kit.linear(h), kit.tanh(), kit.linear(K)], kit.squared_error()),
+    "sigmoid, softmax, cross-entropy": (
+        [kit.linear(h), kit.sigmoid(), kit.linear(K, bias=False), kit.softmax()],
+        kit.cross_entropy(),
+    ),
+    "relu, hinge": ([kit.linear(h), kit.relu(), kit.linear(K)], kit.hinge(0.5)),
+}
+
+
+def network(name: str) -> kit.Network:
+    layers, loss = NETWORKS[name]
+    return kit.Network(n, layers, loss)
+
+
+def values(net: kit.Network, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    shapes = {"x": (2, 1), "W1": (3, 2), "b1": (3, 1), "W2": (4, 3), "b2": (4, 1)}
+    out = {k: rng.normal(size=s) for k, s in shapes.items() if k in net.symbols}
+    out["t"] = np.array([[0.0], [1.0], [0.0], [0.0]])
+    return out
+
+
+def finite_differences(net: kit.Network, v: dict[str, np.ndarray], name: str) -> np.ndarray:
+    out = np.zeros_like(v[name])
+    for idx in np.ndindex(*out.shape):
+        up, down = ({**v, name: v[name].copy()} for _ in range(2))
+        up[name][idx] += 1e-6
+        down[name][idx] -= 1e-6
+        out[idx] = (net.oracle(up) - net.oracle(down)) / 2e-6
+    return out
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_backpropagation_matches_finite_differences_of_the_oracle(name: str) -> None:
+    net = network(name)
+    v = values(net)
+    grads = net.gradients(v)
+    for p in ("W1", "b1", "W2", "x"):
+        assert np.allclose(grads[p], finite_differences(net, v, p), atol=1e-7), p
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_the_sympy_definitions_and_the_oracle_agree_under_the_verifier(name: str) -> None:
+    net = network(name)
+    d = Derivation(
+        D(net["E"], net["W2"]),
+        (Step(mm(T(D(net["E"], net["z2"])), T(net["y1"])), text("outer product")),),
+        (net.instance(SIZES), net.instance(SIZES, leaf="y1")),
+        oracle=net.oracle,
+    )
+    kinds = [r.kind for r in verify_derivation(name, d, np.random.default_rng(1))]
+    assert kinds.count("finite-difference") == 2
+
+
+def test_a_wrong_oracle_is_refused() -> None:
+    net = network("tanh, squared error")
+    d = Derivation(
+        D(net["E"], net["W2"]),
+        (Step(mm(T(D(net["E"], net["z2"])), T(net["y1"])), text("outer product")),),
+        (net.instance(SIZES),),
+        oracle=lambda v: 1.01 * net.oracle(v),
+    )
+    with pytest.raises(VerificationError, match="finite differences"):
+        verify_derivation("wrong oracle", d, np.random.default_rng(1))
+
+
+def test_a_stage_given_to_the_oracle_overrides_its_definition() -> None:
+    net = network("tanh, squared error")
+    v = values(net)
+    z1 = v["W1"] @ v["x"] + v["b1"]
+    assert net.forward(v)["z1"] == pytest.approx(z1)
+    y1 = np.array([[0.1], [0.2], [0.3]])
+    assert net.oracle({**v, "y1": y1}) == pytest.approx(
+        0.5 * float(((v["W2"] @ y1 + v["b2"] - v["t"]) ** 2).sum())
+    )
+
+
+def test_the_description_is_checked() -> None:
+    with pytest.raises(ValueError, match="unknown activation"):
+        kit.Activation("swish")
+    with pytest.raises(ValueError, match="follow a linear layer"):
+        kit.Network(n, [kit.tanh(), kit.linear(h)], kit.squared_error())
+
+
+def test_definitions_notation_and_figure_come_from_the_description() -> None:
+    net = network("sigmoid, softmax, cross-entropy")
+    assert [str(s) for s in net.definitions()] == ["z1", "y1", "z2", "y2", "E"]
+    assert [str(s) for s in net.definitions("z2")] == ["y2", "E"]
+    assert net.notation["W2"] == "W^{(2)}" and "b2" not in net.symbols
+    inst = net.instance(SIZES)
+    assert inst.given == {"t_4": 1 - sp.Symbol("t_1") - sp.Symbol("t_2") - sp.Symbol("t_3")}
+    drawing = net.figure(sizes=SIZES).draw()
+    assert "softmax" in drawing.tikz and "\\sigma" in drawing.tikz
+
+
+# --- fragments ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fragment", F.FRAGMENTS, ids=lambda f: f.name)
+def test_every_fragment_is_verified_by_the_engine(fragment: F.Fragment) -> None:
+    kinds = {r.kind for r in fragment.verify()}
+    assert {"numeric", "symbolic"} <= kinds
+    assert fragment.check()[0].kind == "fragment"
+
+
+def _wrong(fragment: F.Fragment, result: Any) -> F.Fragment:
+    d = fragment.derivation
+    steps = (*d.steps[:-1], Step(result, d.steps[-1].reason))
+    return F.Fragment(fragment.name + " (wrong)", dataclasses.replace(d, steps=steps), {})
+
+
+@pytest.mark.parametrize(
+    ("fragment", "wrong"),
+    [
+        (F.SOFTMAX_CROSS_ENTROPY, T(F._t - F._y)),  # sign
+        (F.SIGMOID_DERIVATIVE, sp.Identity(F._K) - sp.Identity(F._K)),  # zero
+        (F.LINEAR_BACKWARD, mm(D(F._E, F._z), F._W, 2 * sp.Identity(F._n))),  # factor 2
+        (F.OUTER_PRODUCT, mm(T(D(F._E, F._z)), T(F._x)) * sp.Rational(1, 2)),
+    ],
+    ids=lambda x: getattr(x, "name", ""),
+)
+def test_a_wrong_fragment_is_refused(fragment: F.Fragment, wrong: Any) -> None:
+    with pytest.raises(VerificationError):
+        _wrong(fragment, wrong).verify()
+
+
+def test_a_cited_fragment_is_written_in_the_exercises_symbols_and_verified_there() -> None:
+    net = network("sigmoid, softmax, cross-entropy")
+    E, z2, y2, t = net["E"], net["z2"], net["y2"], net["t"]
+    step = F.SOFTMAX_CROSS_ENTROPY.step(z=z2, y=y2, t=t, E=E)
+    assert step.expr == T(y2 - t)
+    assert printing.math_text(step.reason) == r"\text{softmax with cross-entropy}"
+    d = Derivation(D(E, z2), (step,), (net.instance(SIZES, leaf="z2"),), oracle=net.oracle)
+    assert verify_derivation("citing", d, np.random.default_rng(2))
+    # cited where it does not hold (a hinge loss, no softmax): refused in context
+    other = network("relu, hinge")
+    bad = Derivation(
+        D(other["E"], other["z2"]),
+        (F.SOFTMAX_CROSS_ENTROPY.step(z=other["z2"], y=other["z2"], t=other["t"], E=other["E"]),),
+        (other.instance(SIZES, leaf="z1"),),
+    )
+    with pytest.raises(VerificationError):
+        verify_derivation("misfit", bad, np.random.default_rng(2))
+    with pytest.raises(ValueError, match="no role"):
+        F.SOFTMAX_CROSS_ENTROPY.step(q=z2)
+
+
+# --- optimizers -----------------------------------------------------------------------
+
+
+def test_optimizer_rules_print_in_the_order_written_and_step_in_numpy() -> None:
+    W, g, v = (sp.MatrixSymbol(s, 2, 3) for s in ("W", "g", "v"))
+    ((new, rule),) = SGD(0.5).rule(W, g)
+    assert printing.latex((new, rule)) == r"W' = W - \eta g"
+    assert SGD(0.5).step(np.array([2.0, -4.0])) == pytest.approx([-1.0, 2.0])
+    (_, v_rule), (_, w_rule) = Momentum(0.5, 0.9).rule(W, g, v)
+    assert printing.latex(v_rule) == r"\beta v - \eta g"
+    assert printing.latex(w_rule) == r"W + v'"
+    velocity, step = Momentum(0.5, 0.9).step(np.array([2.0]), np.array([1.0]))
+    assert velocity == pytest.approx([0.9 - 1.0]) and step == pytest.approx(velocity)
