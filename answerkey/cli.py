@@ -36,12 +36,15 @@ def parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--out", default="build", type=Path, help="output root (default: build)")
     b.add_argument("--variants", type=int, default=0, metavar="N", help="N per-student variants")
-    b.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    b.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     b.add_argument(
-        "--verbose", action="store_true", help="also why each directory is rebuilt, per-part times"
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also why each directory is rebuilt, per-part times and proofs from the cache",
     )
     b.add_argument(
-        "--jobs", type=int, default=None, metavar="N", help="worker processes (default: cores)"
+        "-j", "--jobs", type=int, default=None, metavar="N", help="worker processes (default: cores)"
     )
     sub.add_parser("list", help="list assignments and their part ids")
     c = sub.add_parser("check", help="grade a claimed answer (LaTeX) against the key")

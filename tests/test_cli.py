@@ -329,3 +329,10 @@ def test_too_many_variants_are_refused_before_computing(
     code = cli.main(["build", "practical-1", "--variants", "1000000", "--out", str(tmp_path)])
     assert code == 2
     assert "--variants must be between 0 and 500" in one_line_error(capsys.readouterr().err)
+
+
+def test_the_short_options_people_expect() -> None:
+    args = cli.parser().parse_args(["build", "-q", "-j", "3"])
+    assert args.quiet and args.jobs == 3 and not args.verbose
+    assert cli.parser().parse_args(["build", "-v", "-j4"]).verbose
+    assert cli.parser().parse_args(["build", "-v", "-j4"]).jobs == 4
