@@ -44,8 +44,19 @@ def parser() -> argparse.ArgumentParser:
         help="also why each directory is rebuilt, per-part times and proofs from the cache",
     )
     b.add_argument(
-        "-j", "--jobs", type=int, default=None, metavar="N", help="worker processes (default: cores)"
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes (default: cores)",
     )
+    w = sub.add_parser("watch", help="build, then rebuild whenever a source file changes")
+    w.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    w.add_argument("--term", default="default", help="term name (terms/NAME.toml)")
+    w.add_argument("--format", default=None, help="comma-separated formats (default: all)")
+    w.add_argument("--out", default="build", type=Path, help="output root (default: build)")
+    w.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="worker processes")
     sub.add_parser("list", help="list assignments and their part ids")
     c = sub.add_parser("check", help="grade a claimed answer (LaTeX) against the key")
     c.add_argument("assignment", nargs="?", metavar="ASSIGNMENT")
@@ -121,6 +132,20 @@ def _writable_out(out: Path) -> None:
         raise EnvironmentProblem(f"--out {out}: {at} is not writable (read-only or no permission)")
 
 
+def _watch(args: argparse.Namespace) -> int:
+    """Build, then rebuild on every change to a module, template, term or claims file."""
+    from . import watch
+
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    build_args = [*args.assignments, "--term", args.term, "--out", str(args.out)]
+    if args.format:
+        build_args += ["--format", args.format]
+    if args.jobs:
+        build_args += ["--jobs", str(args.jobs)]
+    return watch.watch(build_args, args.term, Path("terms"), report=_progress)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; every error is one line on stderr and an exit code (README)."""
     argv = sys.argv[1:] if argv is None else argv
@@ -179,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
                 term_name = args.term
             fastpath.remember(request, args.out, terms_dir, term_name)
             return 0
+        if args.command == "watch":
+            return _watch(args)
         if args.command == "check":
             return _check(args)
         if args.command == "new-term":
