@@ -11,6 +11,8 @@ import pytest
 
 from answerkey import bench
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no pdflatex")
 def test_bench_measures_and_reports_on_a_tiny_case(
@@ -19,14 +21,15 @@ def test_bench_measures_and_reports_on_a_tiny_case(
     out = tmp_path / "bench.json"
     scratch = str(tmp_path / "scratch")
     args = ["--variants", "1", "--repeat", "2", "--out", scratch, "--json", str(out)]
-    code = bench.main([*args, "practical-1"])
+    code = bench.main([*args, "--edit", "practical-1", "practical-1"])
     assert code == 0
     text = capsys.readouterr().out
-    for name in ("cold build, default term", "1 variants (2 PDFs)", "no-op rebuild"):
+    names = ("cold build, default term", "1 variants (2 PDFs)", "no-op rebuild")
+    for name in (*names, "comment edit, one rebuilt"):
         assert name in text
     body = json.loads(out.read_text())
     rows = {r["name"]: r for r in body["rows"]}
-    assert len(rows) == 3
+    assert len(rows) == 4
     for r in rows.values():
         assert r["ours"] > 0 and r["floor"] > 0
         assert r["ratio"] == pytest.approx(r["ours"] / r["floor"])
@@ -40,6 +43,12 @@ def test_bench_measures_and_reports_on_a_tiny_case(
     assert cold["ours"] == pytest.approx(statistics.median(samples["cold"]))
     assert cold["floor"] == pytest.approx(statistics.median(samples["cold floor"]))
     assert rows["no-op rebuild"]["ours"] == pytest.approx(statistics.median(samples["no-op"]))
+    # the edit scenario rebuilt a scratch copy after each of two comments
+    assert [len(samples[k]) for k in ("edit", "edit floor")] == [2, 2]
+    edited = tmp_path / "scratch" / "edit" / "project" / "solutions" / "practical_1.py"
+    assert edited.read_text().count("# an author's note, edit") == 2
+    assert "an author's note" not in (ROOT / "solutions" / "practical_1.py").read_text()
+    assert body["machine"]["load_average_before"] is not None
     assert body["versions"]["tex"]
 
 
