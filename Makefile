@@ -91,6 +91,7 @@ help:
 
 setup: $(INSTALL_STAMP)
 	@bash scripts/ensure-tex $(TEX_STAMP)
+	@$(PY) -m compileall -q answerkey solutions >/dev/null  # bytecode even with PYTHONDONTWRITEBYTECODE
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \

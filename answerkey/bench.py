@@ -119,9 +119,7 @@ def edit_rebuilds(
     source = Path(str(modules[assignment].module.__file__)).resolve()
     project = scratch / "project"
     for part in PROJECT_PARTS:
-        shutil.copytree(
-            cache.ROOT / part, project / part, ignore=shutil.ignore_patterns("__pycache__")
-        )
+        shutil.copytree(cache.ROOT / part, project / part)  # with its bytecode, as a tree has
     module = project / source.relative_to(cache.ROOT)
     out = project / "build"
     say(f"build of {assignment} before the edits ...")

@@ -24,11 +24,11 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from . import cache, pdf, proofcache, render
-from .claims import errata_for
 from .errors import UsageError
 from .model import Assignment, CheckRecord
 from .registry import SolutionModule, discover, select
@@ -114,7 +114,9 @@ def outputs(
                     files[name] = svg.encode()
             if "html" in formats:
                 title = f"{assignment.title} — {'answer key' if kind == 'key' else 'exercises'}"
-                files[f"{kind}.html"] = pdf.markdown_to_html(md, title, figures).encode()
+                files[f"{kind}.html"] = proofcache.rendered(
+                    ("html", md, title, figures), partial(_html, md, title, figures)
+                )
         if "pdf" in formats:
             md = render.render(assignment, "md", kind, meta, for_pdf=True)
             # Every PDF has the same preamble (TikZ too), so one dumped format serves all.
@@ -126,7 +128,20 @@ def outputs(
     return files
 
 
+def _html(markdown: str, title: str, figures: Mapping[str, str]) -> bytes:
+    return pdf.markdown_to_html(markdown, title, figures).encode()
+
+
 def pdf_bytes(
+    markdown: str, log_dir: Path, name: str, header: str = "", tex_cache: Path | None = None
+) -> bytes:
+    """The PDF of `markdown`; the same source as an earlier build's is not typeset again."""
+    return proofcache.rendered(
+        ("pdf", markdown, header), lambda: _typeset(markdown, log_dir, name, header, tex_cache)
+    )
+
+
+def _typeset(
     markdown: str, log_dir: Path, name: str, header: str = "", tex_cache: Path | None = None
 ) -> bytes:
     with tempfile.TemporaryDirectory(prefix="answerkey-pdf-") as tmp:
@@ -268,7 +283,7 @@ def _errata(module_id: str, params: Mapping[str, Any]) -> tuple[list[Any], float
     start = time.perf_counter()
     module = discover()[module_id]
     original = parameter_hash(params) == parameter_hash(module.parameters)
-    return errata_for(built(module, params), original), time.perf_counter() - start
+    return proofcache.errata(built(module, params), original), time.perf_counter() - start
 
 
 def _render(
@@ -295,7 +310,7 @@ def _render(
             part.checks = checks[part.id]
         if errata is None:
             original = parameter_hash(params) == parameter_hash(module.parameters)
-            errata = errata_for(assignment, original)
+            errata = proofcache.errata(assignment, original)
         assignment.errata = errata
     files = outputs(assignment, formats, meta, log_dir, kinds, tex_cache)
     return files, time.perf_counter() - start
@@ -544,13 +559,17 @@ def _run(
                 args = (checks, fmts, job.meta, log_dir, kind, errata.get(key), tex_cache)
                 submit("render", job, _render, job.module.id, job.params, *args)
 
-    if "pdf" in formats:
-        submit("tex-format", None, _prepare_tex_format, tex_cache)
     if split:
+        # built here, before the first job starts the workers, so they inherit it
         part_ids: dict[tuple[str, str], list[str]] = {}
         for key, same in by_key.items():
             job = same[0]
             part_ids[key] = [p.id for p in built(job.module, job.params).parts()]
+    if "pdf" in formats:
+        submit("tex-format", None, _prepare_tex_format, tex_cache)
+    if split:
+        for key, same in by_key.items():
+            job = same[0]
             partial[key], waiting[key] = {}, len(part_ids[key]) + 1
             submit("errata", key, _errata, job.module.id, job.params)
         for key, ids in part_ids.items():

@@ -42,6 +42,7 @@ import functools
 import hashlib
 import json
 import os
+import pickle
 import re
 import sys
 import types
@@ -140,6 +141,77 @@ def verified(
     return records
 
 
+def remembered(subject: Any, compute: Callable[[], list[Any]]) -> list[Any]:
+    """`compute()`'s list (of picklable verdicts), from the cache when `subject` was
+    computed before; for results richer than check records, such as the errata."""
+    if _directory is None:
+        return compute()
+    try:
+        key = entry_key(subject)
+    except Uncacheable:
+        return compute()
+    path = _directory / key[:2] / f"{key}.pickle"
+    try:
+        value = pickle.loads(path.read_bytes())
+        if isinstance(value, list):
+            return value
+    except Exception:  # absent, truncated or from another version: compute it again
+        pass
+    value = compute()
+    try:
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # not picklable: nothing to keep
+        return value
+    _write(path, data)
+    return value
+
+
+def errata(assignment: Assignment, original_numbers: bool) -> list[Any]:
+    """`claims.errata_for`, judged again only when the assignment's content, its claims
+    file or the engine changed (judging the claims is most of an edit's rebuild)."""
+    from .claims import CLAIMS_DIR, errata_for
+
+    try:
+        claims: bytes | None = (CLAIMS_DIR / f"{assignment.id}.toml").read_bytes()
+    except OSError:
+        claims = None
+    return remembered(
+        ("errata", assignment, original_numbers, claims),
+        lambda: errata_for(assignment, original_numbers),
+    )
+
+
+def rendered(subject: Any, make: Callable[[], bytes]) -> bytes:
+    """Bytes of a rendered output (a PDF, an HTML page) from its source's content: a
+    source byte-identical to an earlier build's (the handout after an edit to a
+    solution, the key after a comment) is not typeset again. The key holds the
+    source, the templates and the pandoc and TeX versions besides the engine;
+    builds are byte-reproducible, so the cached bytes are what `make()` gives."""
+    if _directory is None:
+        return make()
+    try:
+        key = entry_key(("rendered", subject, _render_tools()))
+    except Uncacheable:
+        return make()
+    path = _directory.parent / "outputs" / key[:2] / key
+    try:
+        entry = path.read_bytes()
+        data = entry[64:]
+        if entry[:64] == hashlib.sha256(data).hexdigest().encode():  # else corrupt or cut
+            return data
+    except OSError:
+        pass
+    data = make()
+    _write(path, hashlib.sha256(data).hexdigest().encode() + data)
+    return data
+
+
+def _render_tools() -> tuple[str, dict[str, str]]:
+    from .render import TEMPLATES
+
+    return cache.templates_digest(TEMPLATES), cache.tool_versions()
+
+
 def entry_key(subject: Any, rng: np.random.Generator | None = None) -> str:
     """The cache key of `subject` checked with `rng` in its present state."""
     return content_digest(
@@ -192,15 +264,20 @@ def _store(path: Path, records: list[CheckRecord], state: Any) -> None:
         "records": [[r.kind, r.subject, r.detail] for r in records],
         "rng": state,
     }
+    _write(path, json.dumps(body, sort_keys=True).encode())
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write an entry atomically; a cache that cannot be written only costs time."""
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-        tmp.write_text(json.dumps(body, sort_keys=True), encoding="utf-8")
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     except OSError:
-        return  # a cache that cannot be written only costs time
+        pass
     finally:
-        with contextlib.suppress(OSError, UnboundLocalError):
+        with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
 
 
@@ -423,6 +500,7 @@ def _qualified(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+@functools.cache
 def _is_project(module: str | None) -> bool:
     """Code whose content counts: solution modules, tests, scripts — not the engine
     (its digest is part of every key) and not a library (its version is)."""

@@ -23,9 +23,9 @@ from answerkey.errors import RenderError, UsageError, VerificationError
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under `root` (hidden ones too) with its bytes and modification time,
-    but for TeX's cache in .cache/tex and the proof cache in .cache/proofs (a failed
-    build may still have dumped the PDFs' preamble or stored the proofs that passed
-    there: caches, not outputs; stamps in .cache/stamps are compared)."""
+    but for the caches in .cache/tex, .cache/proofs and .cache/outputs (a failed build
+    may still have dumped the PDFs' preamble, stored the proofs that passed or kept
+    an HTML page there: caches, not outputs; stamps in .cache/stamps are compared)."""
     return {
         str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
         for p in sorted(root.rglob("*"))
@@ -33,7 +33,7 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     }
 
 
-CACHES = {(".cache", "tex"), (".cache", "proofs")}
+CACHES = {(".cache", "tex"), (".cache", "proofs"), (".cache", "outputs")}
 
 
 # --- the outputs ------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -296,3 +297,66 @@ def test_an_unwritable_cache_only_costs_time(tmp_path: Path) -> None:
     with proofcache.using(blocked / "proofs"):
         records, counts = run(part_of(derivation()))
     assert records and counts.misses == 1
+
+
+# --- the errata's verdicts ------------------------------------------------------------
+
+
+def test_the_errata_are_judged_once_per_content_of_the_key_and_the_claims_file(
+    proofs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import answerkey.claims as claims
+
+    judged: list[int] = []
+    real = claims.errata_for
+
+    def counting(assignment: Any, original: bool) -> Any:
+        judged.append(1)
+        return real(assignment, original)
+
+    monkeypatch.setattr(claims, "errata_for", counting)
+    claims_dir = tmp_path / "claims"
+    shutil.copytree(claims.CLAIMS_DIR, claims_dir)
+    monkeypatch.setattr(claims, "CLAIMS_DIR", claims_dir)
+
+    def as_json() -> list[Any]:
+        return [e.to_json() for e in proofcache.errata(cv.build({}), True)]
+
+    first = as_json()
+    assert as_json() == first and len(judged) == 1  # from the cache
+    toml = claims_dir / "cv-assignment9.toml"
+    toml.write_text(toml.read_text() + "\n# a note\n")
+    assert as_json() == first and len(judged) == 2  # the claims file changed
+    for entry in proofs.rglob("*.pickle"):
+        entry.write_bytes(b"not a pickle")
+    assert as_json() == first and len(judged) == 3  # corrupt: judged again
+    other = cv.build({})
+    part = other.parts()[-1]
+    part.derivations = part.derivations[:1]
+    proofcache.errata(other, True)
+    assert len(judged) == 4  # the key changed
+
+
+# --- rendered outputs ---------------------------------------------------------------
+
+
+def test_a_rendered_output_is_made_once_per_source_and_a_corrupt_one_again(proofs: Path) -> None:
+    made: list[str] = []
+
+    def make(source: str) -> bytes:
+        made.append(source)
+        return f"%PDF of {source}".encode()
+
+    assert proofcache.rendered(("pdf", "a"), lambda: make("a")) == b"%PDF of a"
+    assert proofcache.rendered(("pdf", "a"), lambda: make("a")) == b"%PDF of a"
+    assert made == ["a"]
+    assert proofcache.rendered(("pdf", "b"), lambda: make("b")) == b"%PDF of b"
+    assert made == ["a", "b"]
+    for entry in (proofs.parent / "outputs").rglob("*"):
+        if entry.is_file():
+            entry.write_bytes(entry.read_bytes()[:-3])  # cut short
+    assert proofcache.rendered(("pdf", "a"), lambda: make("a")) == b"%PDF of a"
+    assert made == ["a", "b", "a"]
+    with proofcache.using(None):
+        proofcache.rendered(("pdf", "a"), lambda: make("a"))
+    assert made == ["a", "b", "a", "a"]
