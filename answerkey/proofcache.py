@@ -451,10 +451,9 @@ class _Walker:
 
     def _function(self, fn: types.FunctionType) -> None:
         self.put("function", fn.__module__ or "", fn.__qualname__)
-        if not _is_project(fn.__module__):
-            self._library(fn.__module__ or "")
-            return
-        self._code(fn.__code__)
+        # What it was made with counts even for the engine's functions: a closure the
+        # engine returns (an oracle made from a network description) carries the
+        # project's values.
         self.feed(fn.__defaults__)
         self.feed(fn.__kwdefaults__)
         cells = []
@@ -464,6 +463,11 @@ class _Walker:
             except ValueError:  # an empty cell
                 cells.append(None)
         self.feed(tuple(cells))
+        generated = fn.__code__.co_filename.startswith("<")  # lambdify's, exec'd code
+        if not _is_project(fn.__module__) and not generated:
+            self._library(fn.__module__ or "")
+            return
+        self._code(fn.__code__)
         # the module's globals the code names (calls, constants, classes)
         names = sorted(_names(fn.__code__))
         for name in names:

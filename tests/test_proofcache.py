@@ -360,3 +360,17 @@ def test_a_rendered_output_is_made_once_per_source_and_a_corrupt_one_again(proof
     with proofcache.using(None):
         proofcache.rendered(("pdf", "a"), lambda: make("a"))
     assert made == ["a", "b", "a", "a"]
+
+
+def test_an_engine_closure_is_read_by_what_it_captured_and_generated_code_by_its_code() -> None:
+    def made_by_the_engine(power: int) -> Any:
+        scope: dict[str, Any] = {"__name__": "answerkey.kit.fake"}
+        exec("def make(p):\n    return lambda v: v ** p\n", scope)
+        return scope["make"](power)
+
+    square, cube = made_by_the_engine(2), made_by_the_engine(3)
+    assert square.__module__ == "answerkey.kit.fake"
+    assert proofcache.content_digest(square) == proofcache.content_digest(made_by_the_engine(2))
+    assert proofcache.content_digest(square) != proofcache.content_digest(cube)
+    lam2, lam3 = sp.lambdify(x, x**2, "numpy"), sp.lambdify(x, x**3, "numpy")
+    assert proofcache.content_digest(lam2) != proofcache.content_digest(lam3)
