@@ -25,6 +25,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from .model import Text
+from .numbers import Number
 
 DECIMALS = 4
 
@@ -188,6 +189,16 @@ def array(a: Any, decimals: int = DECIMALS) -> str:
     return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
 
 
+def number_latex(n: Number, decimals: int | None = None) -> str:
+    """A given or computed number; vectors (one row or one column) as a row. Its own
+    `decimals` (a given number written as the statement writes it) come first."""
+    places = n.decimals if n.decimals is not None else DECIMALS if decimals is None else decimals
+    arr = np.asarray(n.value, dtype=float)
+    if arr.ndim == 2 and 1 in arr.shape:
+        arr = arr.reshape(-1)
+    return array(arr, places)
+
+
 def latex(obj: Any, notation: Mapping[str, str] | None = None, decimals: int | None = None) -> str:
     """LaTeX maths (no delimiters) for a SymPy object, a number, an array or an equation pair.
 
@@ -196,6 +207,8 @@ def latex(obj: Any, notation: Mapping[str, str] | None = None, decimals: int | N
     places = DECIMALS if decimals is None else decimals
     if isinstance(obj, bool):
         raise TypeError("a bool is not maths")
+    if isinstance(obj, Number):
+        return number_latex(obj, decimals)
     if isinstance(obj, int | np.integer):
         return str(int(obj))
     if isinstance(obj, float | np.floating):

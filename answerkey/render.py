@@ -22,7 +22,7 @@ import jinja2
 import numpy as np
 import sympy as sp
 
-from . import printing
+from . import numbers, printing
 from .errors import RenderError
 from .figures import TIKZ_PREAMBLE
 from .mathfns import to_plain_sympy
@@ -150,6 +150,7 @@ def view(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> dict[str, A
         "tikz_preamble": Safe(TIKZ_PREAMBLE),
         "errata": _errata_view(assignment, p, m) if key else [],
         "check_count": assignment.check_count() if key else 0,
+        "banner": numbers.banner(assignment) if key else "",
         "source": assignment.source,
         "errata_note": meta.errata_note,
     }
@@ -348,6 +349,7 @@ def answers_json(assignment: Assignment, meta: Meta) -> str:
         "variant": meta.variant or None,
         "checks_passed": assignment.check_count(),
         "parts": parts,
+        "numbers": numbers.ledger(assignment),
         "errata": errata,
     }
     doc.update({k: _plain(v) for k, v in meta.extra.items()})
@@ -360,6 +362,8 @@ def sympy_string(expr: Any) -> str:
     `str` suffices for scalar expressions; matrix expressions need the
     constructor form (`srepr`, with `Str('x')` written as plain `'x'`).
     """
+    if isinstance(expr, numbers.Number):
+        return str(expr.plain())
     if isinstance(expr, np.ndarray | float | int | list):
         return str(_plain(expr))
     expr = to_plain_sympy(expr)

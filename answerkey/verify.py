@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from . import proofcache
+from . import numbers, proofcache
 from .errors import VerificationError
 from .instantiate import Concrete, Matrix, free_symbols, numeric_function
 from .mathfns import D, sigmoid
@@ -89,24 +89,33 @@ def verify_part(assignment_id: str, part: Part, seed: int = 0) -> list[CheckReco
         records += proofcache.verified(
             ("derivation", derivation), rng, partial(verify_derivation, label, derivation, rng)
         )
-    if part.numeric_checks or part.answer is not None or not records:
-        derived = bool(records)
-        records += proofcache.verified(
-            ("part checks", derived, part), None, lambda: _part_checks(where, part, derived)
-        )
+    # every part: its printed numbers are audited even when it has no checks of its own
+    derived = bool(records)
+    records += proofcache.verified(
+        ("part checks", derived, part),
+        None,
+        lambda: _part_checks(assignment_id, where, part, derived),
+    )
     return records
 
 
-def _part_checks(where: str, part: Part, derived: bool) -> list[CheckRecord]:
-    """The part's numeric checks, then the test that they read its stated answer."""
+def _part_checks(assignment_id: str, where: str, part: Part, derived: bool) -> list[CheckRecord]:
+    """The part's numeric checks and the audit of its numbers, then the test that they
+    read its stated answer."""
     records: list[CheckRecord] = []
-    for check in part.numeric_checks:
+    for check in _checks(assignment_id, part):
         records += _run_check(where, check)
     if not derived and not records and (part.derivations or part.numeric_checks):
         raise VerificationError(where, "no check ran")
     if part.answer is not None:
-        records.append(_answer_is_checked(where, part))
+        records.append(_answer_is_checked(where, part, assignment_id))
     return records
+
+
+def _checks(assignment_id: str, part: Part) -> list[Callable[[], list[CheckRecord]]]:
+    """The part's own numeric checks (worked examples and traces among them), then the
+    engine's audit of every number the part prints (`answerkey.numbers`)."""
+    return [*part.numeric_checks, lambda: numbers.check_part(assignment_id, part)]
 
 
 def _run_check(where: str, check: Callable[[], list[CheckRecord]]) -> list[CheckRecord]:
@@ -120,6 +129,8 @@ def _run_check(where: str, check: Callable[[], list[CheckRecord]]) -> list[Check
 
 def corrupted(answer: Any) -> Any:
     """A wrong answer of the same kind: 2·answer + 1."""
+    if isinstance(answer, numbers.Number):
+        return numbers.corrupted(answer)
     if isinstance(answer, sp.MatrixBase):
         return answer.applyfunc(lambda e: 2 * e + 1)
     if isinstance(answer, sp.Basic | int | float | np.ndarray) and not isinstance(answer, bool):
@@ -127,7 +138,7 @@ def corrupted(answer: Any) -> Any:
     raise TypeError(f"no way to corrupt an answer of type {type(answer).__name__}")
 
 
-def _answer_is_checked(where: str, part: Part) -> CheckRecord:
+def _answer_is_checked(where: str, part: Part, assignment_id: str = "") -> CheckRecord:
     """A part that states its answer apart from its derivations (a general rule, a
     number) must have a check that reads it: with the answer corrupted, some check
     has to fail. Otherwise the boxed answer would be published unverified."""
@@ -138,7 +149,7 @@ def _answer_is_checked(where: str, part: Part) -> CheckRecord:
         raise VerificationError(where, f"its stated answer cannot be checked: {exc}") from None
     part.answer = wrong
     try:
-        for check in part.numeric_checks:
+        for check in _checks(assignment_id or where.split(",")[0], part):
             try:
                 _run_check(where, check)
             except VerificationError:

@@ -18,13 +18,12 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from answerkey import figures
+from answerkey import figures, worked
 from answerkey.errors import VerificationError
 from answerkey.instantiate import Concrete, tree_function
 from answerkey.mathfns import D, T, diag, elementwise, relu, sigmoid, softmax
 from answerkey.model import (
     Assignment,
-    Block,
     CheckRecord,
     Derivation,
     Exercise,
@@ -41,7 +40,7 @@ from answerkey.verify import lambdify
 
 from ._practical_1_draw import CONSTRAINTS as _DRAW_CONSTRAINTS
 from ._practical_1_draw import draw, instructive, validate
-from ._sgd import TRACE_KEYS, compute_trace, relu_np, sgd_step
+from ._sgd import TRACE_KEYS
 
 __all__ = [
     "CONSTRAINTS",
@@ -594,22 +593,51 @@ def exercise_1() -> Exercise:
 
 # --------------------------------------------------------------------------- exercise 2
 
-#: what each Block line shows: trace key -> label symbol
-BLOCK_LINES = (
-    ("x", sp.Symbol("x")),
-    ("y", sp.Symbol("y")),
-    ("s_hidden", sp.Symbol("s")),
-    ("z_hidden", sp.Symbol("z")),
-    ("s_out", sp.Symbol("s_out")),
-    ("z_out", sp.Symbol("z_out")),
-    ("loss", L),
-    ("delta_out", sp.Symbol("delta_out")),
-    ("delta_hidden", sp.Symbol("delta_hidden")),
-    ("dw", sp.Symbol("Delta_w")),
-    ("dW", sp.Symbol("Delta_W")),
-    ("w", sp.Symbol("w_next")),
-    ("W", sp.Symbol("W_next")),
+# The 2-3-1 ReLU network of exercise 2, no biases; products in the order written
+# (s = x W, a row times a matrix).
+X_ROW, W_MAT = sp.MatrixSymbol("x", 1, 2), sp.MatrixSymbol("W", 2, 3)
+S_ROW, Z_ROW = sp.MatrixSymbol("s", 1, 3), sp.MatrixSymbol("z", 1, 3)
+W_OUT = sp.MatrixSymbol("w", 3, 1)
+Y_T, S_O, Z_O = sp.Symbol("y"), sp.Symbol("s_out"), sp.Symbol("z_out")
+RELU_NET = Instance(
+    defs={
+        S_ROW: X_ROW * W_MAT,
+        Z_ROW: elementwise("relu", S_ROW),
+        S_O: Z_ROW * W_OUT,
+        Z_O: relu(S_O),
+        L: sp.Rational(1, 2) * (Z_O - Y_T) ** 2,
+    },
+    label="the 2-3-1 ReLU network",
 )
+
+
+def relu_net_oracle(v: Mapping[str, Any]) -> dict[str, Any]:
+    """The network's forward pass in plain NumPy; a value given for s or s_out
+    overrides the layer below it (finite differences by a unit's input)."""
+    s = np.asarray(v["s"]) if "s" in v else np.asarray(v["x"]) @ np.asarray(v["W"])
+    z = np.maximum(s, 0.0)
+    s_out = float(v["s_out"]) if "s_out" in v else float((z @ np.asarray(v["w"])).item())
+    z_out = max(s_out, 0.0)
+    return {"s": s, "z": z, "s_out": s_out, "z_out": z_out, "L": 0.5 * (z_out - v["y"]) ** 2}
+
+
+#: what each Block line shows: trace key, label symbol, what the engine computes
+BLOCK_LINES: tuple[tuple[str, Any, Any], ...] = (
+    ("x", sp.Symbol("x"), X_ROW),
+    ("y", sp.Symbol("y"), Y_T),
+    ("s_hidden", sp.Symbol("s"), S_ROW),
+    ("z_hidden", sp.Symbol("z"), Z_ROW),
+    ("s_out", sp.Symbol("s_out"), S_O),
+    ("z_out", sp.Symbol("z_out"), Z_O),
+    ("loss", L, L),
+    ("delta_out", sp.Symbol("delta_out"), D(L, S_O)),
+    ("delta_hidden", sp.Symbol("delta_hidden"), D(L, S_ROW)),
+    ("dw", sp.Symbol("Delta_w"), worked.StepOf(W_OUT)),
+    ("dW", sp.Symbol("Delta_W"), worked.StepOf(W_MAT)),
+    ("w", sp.Symbol("w_next"), worked.NewValueOf(W_OUT)),
+    ("W", sp.Symbol("W_next"), worked.NewValueOf(W_MAT)),
+)
+_LABEL = {key: label for key, label, _ in BLOCK_LINES}
 
 #: numbers the earlier published solution gives (for the errata only; never used as answers)
 SEED_FIRST_UPDATE: dict[str, Any] = {
@@ -627,195 +655,34 @@ SEED_FIRST_UPDATE: dict[str, Any] = {
 SEED_SAMPLE_1_LOSSES = (0.40626999405, 0.218611904772, 0.0482300904842)
 
 
-def _sample_loss(W: np.ndarray, w: np.ndarray, x: np.ndarray, y: float) -> float:
-    return float(0.5 * (max(float(w @ relu_np(x @ W)), 0.0) - y) ** 2)
-
-
-def _active(W: np.ndarray, w: np.ndarray, x: np.ndarray) -> tuple[bool, ...]:
-    s = x @ W
-    return (*(bool(v) for v in s > 0), bool(float(w @ relu_np(s)) > 0))
-
-
-def fd_gradient(
-    W: np.ndarray, w: np.ndarray, x: np.ndarray, y: float, h: float = FD_STEP
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Finite-difference gradient of one sample's loss by W and w.
-
-    Central differences, except where a ReLU changes state within the step: then
-    the one-sided difference on the side where every unit keeps its state at the
-    point itself, which is the side relu'(0) = 0 picks for a unit exactly at 0.
-    Returns the gradients and the names of the weights done one-sided.
-    """
-    base = _active(W, w, x)
-    params = [("W", idx) for idx in np.ndindex(*W.shape)] + [("w", (i,)) for i in range(len(w))]
-    gW, gw = np.zeros_like(W), np.zeros_like(w)
-    one_sided = []
-    for name, idx in params:
-        vals = {}
-        for sign in (1, -1):
-            W2, w2 = W.copy(), w.copy()
-            (W2 if name == "W" else w2)[idx] += sign * h
-            vals[sign] = (_sample_loss(W2, w2, x, y), _active(W2, w2, x) == base)
-        f0 = _sample_loss(W, w, x, y)
-        label = f"{name}{''.join(str(i + 1) for i in idx)}"
-        if vals[1][1] and vals[-1][1]:
-            g = (vals[1][0] - vals[-1][0]) / (2 * h)
-        elif vals[1][1]:
-            g = (vals[1][0] - f0) / h
-            one_sided.append(label)
-        elif vals[-1][1]:
-            g = (f0 - vals[-1][0]) / h
-            one_sided.append(label)
-        else:
-            raise ValueError(f"no side of {label} keeps the ReLU states")
-        (gW if name == "W" else gw)[idx] = g
-    return gW, gw, one_sided
-
-
-def check_trace(part: Part, trace: Mapping[str, Any]) -> list[CheckRecord]:
-    """Every stored trace value against a recomputation, the gradients against finite differences,
-    and the blocks and the table against the stored values."""
-    where = f"{ID}, part {part.id}"
-    rows = part.data["trace"]
-    lr = float(trace["learning_rate"])
-    samples = trace["samples"]
-    expected_order = [
-        (it, n) for it in range(1, int(trace["iterations"]) + 1) for n in range(1, len(samples) + 1)
+def sgd_trace(trace: Mapping[str, Any]) -> worked.Trace:
+    """The engine's trace of per-sample SGD on the network, from the parameters."""
+    samples = [
+        {X_ROW: worked.given(s["x"], f"sample {n}: x"), Y_T: worked.given(s["y"], f"sample {n}: y")}
+        for n, s in enumerate(trace["samples"], start=1)
     ]
-    if len(rows) != len(expected_order):
-        raise VerificationError(
-            where, f"the trace has {len(rows)} updates, expected {len(expected_order)}"
-        )
-    W = np.array(trace["W"], dtype=float)
-    w = np.array(trace["w"], dtype=float)
-    worst, one_sided_all = 0.0, []
-    for k, (row, (it, n)) in enumerate(zip(rows, expected_order, strict=True), start=1):
-        at = f"{where}, update {k}"
-        if set(row) != set(TRACE_KEYS):
-            raise VerificationError(at, "trace row has the wrong keys")
-        if (row["iteration"], row["sample"]) != (it, n):
-            raise VerificationError(
-                at,
-                f"is labelled iteration {row['iteration']}, sample {row['sample']}; "
-                f"expected {it}, {n}",
-            )
-        x = np.array(samples[n - 1]["x"], dtype=float)
-        y = float(samples[n - 1]["y"])
-        expect = {"x": x, "y": y, **sgd_step(W, w, x, y, lr)}
-        for key, value in expect.items():
-            stored = np.asarray(row[key], dtype=float)
-            if stored.shape != np.shape(value) or not np.allclose(
-                stored, value, rtol=TRACE_RTOL, atol=1e-15
-            ):
-                raise VerificationError(
-                    at,
-                    f"{key} is {np.array2string(stored, precision=17)} but recomputing from x "
-                    "and the weights before the update gives "
-                    f"{np.array2string(np.asarray(value, dtype=float), precision=17)}",
-                )
-        # the stored error signals give the gradient; compare with finite differences
-        g_w = row["delta_out"] * np.asarray(row["z_hidden"])
-        g_W = np.outer(x, row["delta_hidden"])
-        fd_W, fd_w, one_sided = fd_gradient(W, w, x, y)
-        tol = 1e-5 if one_sided else FD_TOL
-        err = float(
-            max(
-                np.max(np.abs(fd_W - g_W) / np.maximum(1.0, np.abs(fd_W))),
-                np.max(np.abs(fd_w - g_w) / np.maximum(1.0, np.abs(fd_w))),
-            )
-        )
-        if not err <= tol:
-            raise VerificationError(
-                at,
-                "the gradient from the stored error signals differs from finite differences "
-                f"by {err:.3g}",
-            )
-        worst = max(worst, err)
-        one_sided_all += [f"update {k}: {name}" for name in one_sided]
-        _check_update_independently(at, row, W, w, x, y, lr, fd_W, fd_w, tol)
-        W = np.array(row["W"], dtype=float)
-        w = np.array(row["w"], dtype=float)
-    _check_presentation(part, where)
-    detail = (
-        f"all {len(rows)} updates' gradients match finite differences of the sample's loss "
-        f"(error {worst:.1e}); "
+    return worked.trace(
+        "trace",
+        RELU_NET,
+        params={W_MAT: trace["W"], W_OUT: np.asarray(trace["w"], dtype=float).reshape(3, 1)},
+        samples=samples,
+        loss=L,
+        optimizer=worked.SGD(worked.given(trace["learning_rate"], "learning rate")),
+        iterations=int(trace["iterations"]),
+        show=[(label, expr) for _, label, expr in BLOCK_LINES],
+        oracle=relu_net_oracle,
     )
-    detail += (
-        "central differences everywhere (no ReLU kink within the step)"
-        if not one_sided_all
-        else "one-sided differences, on the side relu'(0) = 0 picks, where a ReLU kink lies within "
-        f"the step ({'; '.join(one_sided_all)}), central elsewhere"
-    )
-    return [
-        CheckRecord(
-            "recomputation",
-            "trace",
-            f"every value of the {len(rows)} updates recomputed; the loss also by a separate "
-            "forward pass, each step also as -learning rate times finite differences",
-        ),
-        CheckRecord("finite-difference", "trace gradients", detail),
-        CheckRecord(
-            "consistency", "trace blocks and table", "every shown number equals the trace's"
-        ),
-    ]
 
 
-def _check_update_independently(
-    at: str,
-    row: Mapping[str, Any],
-    W: np.ndarray,
-    w: np.ndarray,
-    x: np.ndarray,
-    y: float,
-    lr: float,
-    fd_W: np.ndarray,
-    fd_w: np.ndarray,
-    tol: float,
-) -> None:
-    """Loss, steps and new weights by other means than `sgd_step`: the loss by a
-    separate forward pass, each step as -lr times the finite-difference gradient,
-    each new weight as the old one plus its step."""
-    loss = _sample_loss(W, w, x, y)
-    if not np.isclose(row["loss"], loss, rtol=1e-12, atol=1e-15):
-        raise VerificationError(at, f"loss is {row['loss']!r}, a forward pass gives {loss!r}")
-    for key, fd in (("dw", fd_w), ("dW", fd_W)):
-        stored = np.asarray(row[key], dtype=float)
-        step = -lr * fd
-        err = float(np.max(np.abs(stored - step) / np.maximum(1.0, np.abs(step))))
-        if not err <= tol:
-            raise VerificationError(
-                at,
-                f"{key} is {np.array2string(stored, precision=10)}, but -learning rate times "
-                f"finite differences gives {np.array2string(step, precision=10)}",
-            )
-    for key, before in (("w", w), ("W", W)):
-        after = before + np.asarray(row["d" + key], dtype=float)
-        if not np.allclose(np.asarray(row[key], dtype=float), after, rtol=1e-12, atol=1e-15):
-            raise VerificationError(at, f"the new {key} is not the old {key} plus d{key}")
-
-
-def _check_presentation(part: Part, where: str) -> None:
-    """The blocks and the loss table show exactly the trace's numbers."""
-    rows = part.data["trace"]
-    if len(part.blocks) != len(rows):
-        raise VerificationError(where, f"{len(part.blocks)} blocks for {len(rows)} updates")
-    for k, (block, row) in enumerate(zip(part.blocks, rows, strict=True), start=1):
-        if len(block.lines) != len(BLOCK_LINES):
-            raise VerificationError(where, f"block {k} has {len(block.lines)} lines")
-        for (label, value), (key, _) in zip(block.lines, BLOCK_LINES, strict=True):
-            if not np.array_equal(
-                np.asarray(value, dtype=float), np.asarray(row[key], dtype=float)
-            ):
-                raise VerificationError(
-                    where, f"block {k} shows {label} different from the trace's {key}"
-                )
-    table = part.tables[0]
-    for k, (cells, row) in enumerate(zip(table.rows, rows, strict=True), start=1):
-        want = (k, row["iteration"], row["sample"], row["y"], row["z_out"], row["loss"])
-        if tuple(float(c) for c in cells) != tuple(float(c) for c in want):
-            raise VerificationError(where, f"loss table row {k} differs from the trace")
-    if len(table.rows) != len(rows):
-        raise VerificationError(where, "loss table has the wrong number of rows")
+def trace_rows(t: worked.Trace) -> list[dict[str, Any]]:
+    """The trace as plain rows (answers.json, errata, remarks' logic)."""
+    rows = []
+    for point, (it, n) in zip(t.steps, t.order, strict=True):
+        row: dict[str, Any] = {"iteration": it, "sample": n}
+        for key, label, _ in BLOCK_LINES:
+            row[key] = point[label].plain()
+        rows.append({k: row[k] for k in TRACE_KEYS})
+    return rows
 
 
 def _units(indices: Sequence[int]) -> str:
@@ -823,9 +690,21 @@ def _units(indices: Sequence[int]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def trace_remarks(rows: Sequence[Mapping[str, Any]], trace: Mapping[str, Any]) -> list[Text]:
-    """What a lecturer would point out, read off the computed trace."""
+def _listed(numbers: Sequence[Any]) -> list[Any]:
+    """Prose items: the numbers separated by commas."""
+    out: list[Any] = []
+    for i, n in enumerate(numbers):
+        out += [",", n] if i else [n]
+    return out
+
+
+def trace_remarks(
+    t: worked.Trace, rows: Sequence[Mapping[str, Any]], trace: Mapping[str, Any]
+) -> tuple[list[Text], list[Any]]:
+    """What a lecturer would point out, read off the computed trace (and the engine
+    objects that compute the numbers these remarks add)."""
     remarks: list[Text] = []
+    extra: list[Any] = []
     samples = trace["samples"]
     # hidden units that do not fire: grouped by sample and units, listing iterations
     groups: dict[tuple[int, tuple[int, ...]], list[int]] = {}
@@ -858,63 +737,63 @@ def trace_remarks(rows: Sequence[Mapping[str, Any]], trace: Mapping[str, Any]) -
                 "does not move either (its input z is 0).",
             )
         )
-    for row in rows:
+    for point, row in zip(t.steps, rows, strict=True):
         if row["s_out"] <= 0:
             remarks.append(
                 text(
                     f"In iteration {row['iteration']}, sample {row['sample']}, "
                     "the output unit is inactive (",
-                    sp.Symbol("s_out"),
-                    "=",
-                    float(row["s_out"]),
+                    (sp.Symbol("s_out"), point[_LABEL["s_out"]]),
                     "<= 0): ",
                     sp.Eq(delta_out, 0),
                     "and no weight changes, although the loss is",
-                    float(row["loss"]),
+                    point[L],
                     ".",
                 )
             )
     for n, sample in enumerate(samples, start=1):
-        y = float(sample["y"])
-        if y < 0:
-            losses = [r["loss"] for r in rows if r["sample"] == n]
-            floor = 0.5 * y**2
+        if float(sample["y"]) < 0:
+            losses = [p[L] for p, (_, m) in zip(t.steps, t.order, strict=True) if m == n]
+            y = t.samples[n - 1][Y_T]
+            bound = sp.Rational(1, 2) * Y_T**2
+            floor = worked.value(f"sample {n}: the loss's lower bound", bound, bound, {Y_T: y})
+            extra.append(floor)
             remarks.append(
                 text(
                     f"Sample {n} has target",
-                    sp.Eq(sp.Symbol("y"), y),
+                    (sp.Symbol("y"), y),
                     ", which the output",
                     sp.Eq(sp.Symbol("z_out"), relu(sp.Symbol("s_out"))),
                     ", never negative, can never reach: its loss is at least",
-                    sp.Eq(sp.Rational(1, 2) * sp.Symbol("y") ** 2, floor),
-                    "whatever the weights (here "
-                    + ", ".join(f"{v:.4f}" for v in losses)
-                    + "). The best the network can do is to push",
+                    (bound, floor[bound]),
+                    "whatever the weights (here",
+                    *_listed(losses),
+                    "). The best the network can do is to push",
                     sp.Symbol("s_out"),
                     "to 0 or below, after which",
                     sp.Eq(RELU_PRIME(s_out), 0),
                     "and this sample stops teaching it anything.",
                 )
             )
-    n_s = len(samples)
-    totals = [sum(r["loss"] for r in rows[i : i + n_s]) for i in range(0, len(rows), n_s)]
+    totals = t.totals(L)
+    values = [float(v) for v in totals]
     trend = (
         "falls"
-        if all(b < a for a, b in itertools.pairwise(totals))
+        if all(b < a for a, b in itertools.pairwise(values))
         else "does not fall monotonically"
     )
     remarks.append(
         text(
-            "The loss summed over the samples of each iteration is "
-            + ", ".join(f"{t:.4f}" for t in totals)
-            + f": it {trend}."
+            "The loss summed over the samples of each iteration is",
+            *_listed(totals),
+            f": it {trend}.",
         )
     )
-    return remarks
+    return remarks, extra
 
 
 def seed_errata(
-    rows: Sequence[Mapping[str, Any]], trace: Mapping[str, Any]
+    t: worked.Trace, rows: Sequence[Mapping[str, Any]], trace: Mapping[str, Any]
 ) -> tuple[list[Text], list[dict[str, Any]]]:
     """Where the earlier published trace disagrees with ours (only for the original numbers)."""
     if _normalise(trace) != _normalise(PARAMETERS["trace"]):
@@ -945,6 +824,7 @@ def seed_errata(
             }
         )
     remarks = []
+    quoted = "earlier published solution"
     if differ:
         seed_dh = np.asarray(SEED_FIRST_UPDATE["delta_hidden"])
         no_w = first["delta_out"] * (np.asarray(first["s_hidden"]) > 0)
@@ -961,6 +841,7 @@ def seed_errata(
             if np.allclose(seed_dh, no_w, atol=6e-6)
             else [";"]
         )
+        step_1 = t.steps[0]
         remarks.append(
             text(
                 "Erratum. The earlier published solution's first update agrees with ours in",
@@ -968,41 +849,41 @@ def seed_errata(
                 "but not in",
                 *_symbol_list(differ),
                 ": it gives",
-                (sp.Symbol("delta_hidden"), seed_dh),
+                (sp.Symbol("delta_hidden"), worked.given(seed_dh, f"{quoted}: delta_hidden")),
                 "where the computation gives",
-                np.asarray(first["delta_hidden"]),
+                step_1[_LABEL["delta_hidden"]],
                 *why,
                 "so its new W,",
-                np.asarray(SEED_FIRST_UPDATE["W"]),
+                worked.given(SEED_FIRST_UPDATE["W"], f"{quoted}: W"),
                 ", should be",
-                np.asarray(first["W"]),
+                step_1[_LABEL["W"]],
                 ". Every later number of its trace inherits the error.",
             )
         )
-    bad_losses = [
-        (i, s, o)
-        for i, (s, o) in enumerate(zip(SEED_SAMPLE_1_LOSSES, sample_1, strict=False), start=1)
-        if abs(s - o) > 6e-6
-    ]
-    if bad_losses:
-        remarks.append(
-            text(
-                "The earlier published loss of sample 1 in "
-                + "; ".join(f"iteration {i} is {s:.4f} (ours {o:.4f})" for i, s, o in bad_losses)
-                + "."
-            )
-        )
+    ones = [(p, m) for p, (it, m) in zip(t.steps, t.order, strict=True) if m == 1]
+    bad: list[Any] = []
+    for i, (s, o) in enumerate(zip(SEED_SAMPLE_1_LOSSES, sample_1, strict=False), start=1):
+        if abs(s - o) > 6e-6:
+            bad += [
+                ";" if bad else "",
+                f"iteration {i} is",
+                worked.given(s, f"{quoted}: loss of sample 1, iteration {i}"),
+                "(ours",
+                ones[i - 1][0][L],
+                ")",
+            ]
+    if bad:
+        remarks.append(text("The earlier published loss of sample 1 in", *bad[1:], "."))
     return remarks, records
 
 
 def _symbol_list(keys: Sequence[str]) -> list[Any]:
     """Trace keys as their symbols, separated by commas (prose items)."""
-    labels = dict(BLOCK_LINES)
     out: list[Any] = []
     for i, key in enumerate(keys):
         if i:
             out.append(",")
-        out.append(labels[key])
+        out.append(_LABEL[key])
     return out
 
 
@@ -1017,43 +898,32 @@ def _normalise(v: Any) -> Any:
 
 
 def exercise_2(trace: Mapping[str, Any]) -> Exercise:
-    """The nine-update SGD trace, one block per update, with its checks and remarks."""
-    rows = compute_trace(trace)
-    blocks = []
-    for k, row in enumerate(rows, start=1):
-        lines = tuple(
-            (
-                label,
-                np.asarray(row[key], dtype=float)
-                if isinstance(row[key], list)
-                else float(row[key]),
-            )
-            for key, label in BLOCK_LINES
-        )
-        blocks.append(
-            Block(text(f"Update {k}: iteration {row['iteration']}, sample {row['sample']}"), lines)
-        )
+    """The nine-update SGD trace, one block per update, computed and checked by the engine."""
+    t = sgd_trace(trace)
+    rows = trace_rows(t)
+    blocks = [
+        t.block(k, text(f"Update {k + 1}: iteration {it}, sample {n}"))
+        for k, (it, n) in enumerate(t.order)
+    ]
     table = Table(
         header=("update", "iteration", "sample", sp.Symbol("y"), sp.Symbol("z_out"), L),
         rows=tuple(
-            (k, r["iteration"], r["sample"], float(r["y"]), float(r["z_out"]), float(r["loss"]))
-            for k, r in enumerate(rows, start=1)
+            (k, it, n, p[_LABEL["y"]], p[_LABEL["z_out"]], p[L])
+            for k, (p, (it, n)) in enumerate(zip(t.steps, t.order, strict=True), start=1)
         ),
         caption=text("The loss of each update's sample, before the update."),
     )
-    errata_text, errata = seed_errata(rows, trace)
-    # matrix symbols keep the order of the products as written (s = x W, a row times a matrix)
-    x, W = sp.MatrixSymbol("x", 1, 2), sp.MatrixSymbol("W", 2, 3)
-    s, z, w = sp.MatrixSymbol("s", 1, 3), sp.MatrixSymbol("z", 1, 3), sp.MatrixSymbol("w", 3, 1)
-    y, s_o, z_o = sp.Symbol("y"), sp.Symbol("s_out"), sp.Symbol("z_out")
-    lr = float(trace["learning_rate"])
+    errata_text, errata = seed_errata(t, rows, trace)
+    remarks, extra = trace_remarks(t, rows, trace)
+    x, W, s, z, w = X_ROW, W_MAT, S_ROW, Z_ROW, W_OUT
+    y, s_o, z_o = Y_T, S_O, Z_O
     sample_items: list[Any] = []
-    for n, sample in enumerate(trace["samples"], start=1):
+    for n, sample in enumerate(t.samples, start=1):
         sample_items += [
             f"{';' if n > 1 else ''} sample {n}:",
-            (x, np.asarray(sample["x"], dtype=float)),
+            (x, sample[X_ROW]),
             ",",
-            (y, float(sample["y"])),
+            (y, sample[Y_T]),
         ]
     part = Part(
         id="2",
@@ -1073,11 +943,11 @@ def exercise_2(trace: Mapping[str, Any]) -> Exercise:
                 ", with",
                 sp.Eq(RELU_PRIME(0), 0),
                 ". Initial weights",
-                (W, np.asarray(trace["W"], dtype=float)),
+                (W, t.initial[W_MAT]),
                 "and",
-                (w, np.asarray(trace["w"], dtype=float)),
+                (w, t.initial[W_OUT]),
                 ", learning rate",
-                (theta, lr),
+                (theta, t.optimizer.learning_rate),
                 ". Train with per-sample SGD (one update after each sample) on the samples",
                 *sample_items,
                 f", in this order, for {int(trace['iterations'])} iterations, "
@@ -1096,14 +966,14 @@ def exercise_2(trace: Mapping[str, Any]) -> Exercise:
                 sp.Eq(sp.Symbol("Delta_W_ij"), -theta * sp.Symbol("x_i") * sp.Symbol("delta_j")),
                 "(the rule of 1c), with the weights before the update.",
             ),
-            *trace_remarks(rows, trace),
+            *remarks,
             *errata_text,
         ],
         blocks=blocks,
         tables=[table],
         data={"trace": rows, "seed_errata": errata},
+        numeric_checks=worked.attach(t, *extra),
     )
-    part.numeric_checks = [lambda: check_trace(part, trace)]
     W0, w0 = trace["W"], trace["w"]
     network = Figure(
         "network",
@@ -1287,93 +1157,88 @@ def hinge_answer_check(
     ]
 
 
-def hinge_example(hinge: Mapping[str, Any]) -> dict[str, Any]:
-    """The worked example of 3a/3b from the parameters."""
+G_VEC = sp.MatrixSymbol("g", K, 1)
+TERMS = sp.MatrixSymbol("h", K, 1)
+
+
+def hinge_instance(size: int) -> Instance:
+    """The hinge loss over softmax as definitions, at K = `size`: p = softmax(o),
+    the gaps g = p - p_y + m, the terms (1 - e) ⊙ relu(g) (the true class's left out,
+    e one-hot at y) and their sum."""
+    ones = sp.OneMatrix(K, 1)
+    return Instance(
+        sizes={K: size},
+        defs={
+            p_vec: softmax(o_vec),
+            G_VEC: p_vec - ones * (e_vec.T * p_vec) + margin * ones,
+            TERMS: sp.HadamardProduct(ones - e_vec, elementwise("relu", G_VEC)),
+            L: sp.OneMatrix(1, K) * TERMS,
+        },
+        label=f"the hinge loss, K = {size}",
+    )
+
+
+def hinge_oracle(v: Mapping[str, Any]) -> dict[str, Any]:
+    """The hinge loss in plain NumPy, term by term (loops, no log-sum-exp)."""
+    o = np.asarray(v["o"], dtype=float).reshape(-1)
+    y = int(np.argmax(np.asarray(v["e"]).reshape(-1)))
+    m = float(v["m"])
+    total = sum(np.exp(x) for x in o)
+    p = np.array([np.exp(x) / total for x in o])
+    g = np.array([p[j] - p[y] + m for j in range(len(o))])
+    terms = np.array([g[j] if j != y and g[j] > 0 else 0.0 for j in range(len(o))])
+    return {
+        "p": p.reshape(-1, 1),
+        "g": g.reshape(-1, 1),
+        "h": terms.reshape(-1, 1),
+        "L": terms.sum(),
+    }
+
+
+def hinge_example(hinge: Mapping[str, Any]) -> worked.Example:
+    """The worked example of 3a/3b: the engine evaluates softmax, gaps, terms, loss and
+    gradient at the given scores and checks them against the oracle and finite differences."""
     o = np.array(hinge["scores"], dtype=float)
     y = int(hinge["true_class"]) - 1
     if not 0 <= y < len(o):
         raise ValueError(f"true_class {y + 1} is not one of the {len(o)} classes")
-    m = float(hinge["margin"])
-    p = softmax_np(o)
-    gaps = [float(p[j] - p[y] + m) for j in range(len(o))]
-    terms = [max(0.0, g) if j != y else 0.0 for j, g in enumerate(gaps)]
+    return worked.example(
+        "hinge example",
+        hinge_instance(len(o)),
+        at={
+            o_vec: worked.given(o.reshape(-1, 1), "scores o", exact=True),
+            e_vec: np.eye(len(o))[y].reshape(-1, 1),
+            margin: worked.given(float(hinge["margin"]), "margin m", exact=True),
+        },
+        show=[p_vec, G_VEC, TERMS, L, D(L, o_vec)],
+        oracle=hinge_oracle,
+    )
+
+
+def example_data(ex: worked.Example, hinge: Mapping[str, Any]) -> dict[str, Any]:
+    """The example as plain data (answers.json)."""
+    y = int(hinge["true_class"]) - 1
+    gaps = ex[G_VEC].plain()
     return {
-        "scores": o.tolist(),
+        "scores": [float(v) for v in hinge["scores"]],
         "true_class": y + 1,
-        "margin": m,
-        "p": p.tolist(),
+        "margin": float(hinge["margin"]),
+        "p": ex[p_vec].plain(),
         "gaps": gaps,
         "active": [j != y and g > 0 for j, g in enumerate(gaps)],
-        "terms": terms,
-        "loss": float(sum(terms)),
-        "gradient": hinge_gradient_np(o, y, m).tolist(),
+        "terms": ex[TERMS].plain(),
+        "loss": ex[L].plain(),
+        "gradient": ex[D(L, o_vec)].plain(),
     }
-
-
-def check_hinge_example(part: Part, hinge: Mapping[str, Any]) -> list[CheckRecord]:
-    """The stored example against an independent recomputation (loops, no log-sum-exp)."""
-    where = f"{ID}, part {part.id}"
-    ex = part.data["example"]
-    o = [float(v) for v in hinge["scores"]]
-    y = int(hinge["true_class"]) - 1
-    m = float(hinge["margin"])
-    total = sum(np.exp(v) for v in o)
-    p = [float(np.exp(v) / total) for v in o]
-    loss = 0.0
-    for j in range(len(o)):
-        gap = p[j] - p[y] + m
-        term = gap if (j != y and gap > 0) else 0.0
-        loss += term
-        if not np.isclose(ex["p"][j], p[j], rtol=1e-12) or not np.isclose(
-            ex["terms"][j], term, rtol=1e-12, atol=1e-15
-        ):
-            raise VerificationError(
-                where, f"class {j + 1}: stored p or term disagrees with recomputation"
-            )
-        if bool(ex["active"][j]) != (j != y and gap > 0):
-            raise VerificationError(where, f"class {j + 1}: stored active flag is wrong")
-    if not np.isclose(ex["loss"], loss, rtol=1e-12, atol=1e-15):
-        raise VerificationError(where, f"loss is {ex['loss']!r}, recomputation gives {loss!r}")
-    if part.answer is not None and not np.isclose(float(part.answer), loss, rtol=1e-12, atol=1e-15):
-        raise VerificationError(
-            where, f"the stated answer is {part.answer!r}, the recomputed loss {loss!r}"
-        )
-    fd = [
-        (
-            hinge_loss_np(np.array(o) + FD_STEP * np.eye(len(o))[i], y, m)
-            - hinge_loss_np(np.array(o) - FD_STEP * np.eye(len(o))[i], y, m)
-        )
-        / (2 * FD_STEP)
-        for i in range(len(o))
-    ]
-    err = float(np.max(np.abs(np.array(fd) - np.array(ex["gradient"]))))
-    if not err <= FD_TOL:
-        raise VerificationError(
-            where, f"example gradient differs from central differences by {err:.3g}"
-        )
-    for table in part.tables:
-        for r, row in enumerate(table.rows):
-            nums = [c for c in row if isinstance(c, float)]
-            want = [ex["scores"][r], ex["p"][r], ex["gaps"][r], ex["terms"][r]]
-            if not np.array_equal(nums, want):
-                raise VerificationError(
-                    where, f"example table row {r + 1} differs from the computed example"
-                )
-    return [
-        CheckRecord("recomputation", "example", "softmax, terms and loss recomputed independently"),
-        CheckRecord(
-            "finite-difference",
-            "example gradient",
-            f"matches central differences (error {err:.1e})",
-        ),
-    ]
 
 
 def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
     """Hinge loss over softmax outputs: what it does (3a) and its gradient (3b)."""
-    ex = hinge_example(hinge)
+    worked_ex = hinge_example(hinge)
+    ex = example_data(worked_ex, hinge)
     y, m = ex["true_class"], ex["margin"]
     size = len(ex["p"])
+    o_given, m_given = worked_ex.point.at[o_vec], worked_ex.point.at[margin]
     py, pj, oj, ok_ = P[y_idx], P[j_idx], OUT[j_idx], OUT[k_idx]
     hinge_term = sp.Max(0, pj - py + margin)
     table = Table(
@@ -1381,15 +1246,17 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
         rows=tuple(
             (
                 str(j + 1) + (" (true class)" if j + 1 == y else ""),
-                ex["scores"][j],
-                ex["p"][j],
-                ex["gaps"][j],
+                o_given.written(None)[j],
+                worked_ex[p_vec][j],
+                worked_ex[G_VEC][j],
                 "-" if j + 1 == y else ("yes" if ex["active"][j] else "no"),
-                ex["terms"][j],
+                worked_ex[TERMS][j],
             )
             for j in range(size)
         ),
-        caption=text(f"The example: K = {size}, true class y = {y}, margin m = {m:g}."),
+        caption=text(
+            f"The example: K = {size}, true class y = {y}, margin", (margin, m_given), "."
+        ),
     )
     active = [j + 1 for j in range(size) if ex["active"][j]]
     inactive = [j + 1 for j in range(size) if j + 1 != y and not ex["active"][j]]
@@ -1417,13 +1284,15 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
         what.append(
             text(
                 "With this margin",
-                (margin, m),
+                (margin, m_given),
                 "the loss can never be zero: softmax probabilities differ by less than 1.",
             )
         )
     example = [
         text(
-            f"Example (table): with o = {[round(v, 4) for v in ex['scores']]} and true class {y}, "
+            "Example (table): with",
+            (o_vec, o_given),
+            f"and true class {y}, "
             + (
                 f"the terms of class{'es' if len(active) > 1 else ''} "
                 f"{_units([a - 1 for a in active])} "
@@ -1438,7 +1307,7 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
                 else ""
             )
             + ", and the loss is",
-            (L, ex["loss"]),
+            (L, worked_ex[L]),
             ".",
         )
     ]
@@ -1455,12 +1324,12 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
             )
         ],
         answer_lhs=L,
-        answer=ex["loss"],
+        answer=worked_ex[L],
         remarks=what + example,
         tables=[table],
         data={"example": ex},
     )
-    part_a.numeric_checks = [lambda: check_hinge_example(part_a, hinge)]
+    part_a.numeric_checks = worked.attach(worked_ex)
 
     derivation = Derivation(
         D(L, o_vec),
@@ -1486,28 +1355,32 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
     grad = np.asarray(ex["gradient"])
     signs = text(
         "At the example,",
-        (D(L, o_vec), grad),
+        (D(L, o_vec), worked_ex[D(L, o_vec)]),
         ": a gradient-descent step raises the score of "
         + ", ".join(f"class {k + 1}" for k in range(size) if grad[k] < 0)
         + " and lowers "
         + ", ".join(f"class {k + 1}" for k in range(size) if grad[k] > 0)
         + ".",
     )
-    seed_formula = [
-        float(
-            np.exp(ex["scores"][k]) * sum(np.exp(v) for i, v in enumerate(ex["scores"]) if i != k)
-        )
-        for k in range(size)
-    ]
+    o_k = sp.symbols(f"o_1:{size + 1}")
+    seed_expr = sp.ImmutableMatrix(
+        [sp.exp(o_k[k]) * sum(sp.exp(o_k[i]) for i in range(size) if i != k) for k in range(size)]
+    )
+    seed_formula = worked.value(
+        "the earlier published 3b formula at the example",
+        "earlier published formula",
+        seed_expr,
+        {o_k[k]: o_given[k] for k in range(size)},
+    )
     erratum = text(
         "Erratum. The earlier published answer,",
         sp.exp(OUT[j_idx]) * sp.Sum(sp.exp(OUT[k_idx]), (k_idx, 1, K)),
         "over k other than j, ignores the denominator of softmax, the",
         py,
         "term and the sum over the active terms; at the example it gives",
-        np.array(seed_formula),
+        seed_formula["earlier published formula"],
         "for the components where the derivative is",
-        grad,
+        worked_ex[D(L, o_vec)],
         ".",
     )
     part_b = Part(
@@ -1544,6 +1417,7 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
         data={"example_gradient": ex["gradient"]},
     )
     part_b.numeric_checks = [
+        *worked.attach(seed_formula),
         lambda: hinge_answer_proof(f"{ID}, part 3b", part_b.answer, derivation.steps[-1].expr),
         lambda: hinge_answer_check(f"{ID}, part 3b", part_b.answer),
     ]

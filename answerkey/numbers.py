@@ -1,0 +1,412 @@
+"""Every number a key prints is given or computed by the engine: `Number`, the audit, the ledger.
+
+A solution module never places a bare float in a key. A number it prints is a
+`Number`: either *given* (an input of the statement, a term parameter or a
+constant of the exercise, made with `given`) or *computed* by the engine
+(`answerkey.worked`: verified results evaluated at given values, optimizer
+traces, sums over a trace), which checks it by a second, independent path in
+verification. `audit` walks everything a key prints (questions, facts, step
+reasons, blocks, tables, remarks, captions, stated answers) and refuses a bare
+number (a float, an array, a SymPy Float, a decimal written into a string)
+naming the assignment, part and place; it also refuses a computed number whose
+value differs from what its engine object computed (a corrupted cell) or whose
+engine object no part of the key verifies. `ledger` lists every printed number
+for answers.json.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import sympy as sp
+
+from .errors import VerificationError
+from .model import Assignment, Block, CheckRecord, Part, Table, Text
+
+GIVEN, COMPUTED = "given", "computed"
+# a decimal number written into prose: 0.5, 12.25, -3.0 (not "1c", "2-3-2-1", "e.g.")
+_DECIMAL_IN_TEXT = re.compile(r"(?<![\w.])-?\d+\.\d+")
+
+
+class Origin(Protocol):
+    """What the engine object behind a computed number offers (see `answerkey.worked`)."""
+
+    name: str
+
+    def value_of(self, key: str) -> Any: ...
+
+    def check_of(self, key: str) -> str: ...
+
+
+@dataclass(frozen=True, eq=False)
+class Number:
+    """A printed number or array with where it comes from.
+
+    `value` is a float or a read-only NumPy array; `label` names it in the ledger
+    and in messages; `source` is "given" or "computed"; a computed number has its
+    engine `origin` and the `key` it has there (and `index` for one entry of an
+    array). `decimals` overrides the printer's default (given numbers written as
+    the statement writes them)."""
+
+    value: Any
+    label: str
+    source: str
+    origin: Any = None
+    key: str = ""
+    index: tuple[int, ...] = ()
+    decimals: int | None = None
+
+    def __getitem__(self, i: int | tuple[int, ...]) -> Number:
+        """One entry (a vector's entry i, or a matrix's (i, j)) as a number of the same origin."""
+        idx = i if isinstance(i, tuple) else (i,)
+        arr = np.asarray(self.value)
+        if arr.ndim == 2 and len(idx) == 1 and 1 in arr.shape:
+            arr = arr.reshape(-1)
+        entry = float(arr[idx])
+        where = ",".join(str(k + 1) for k in idx)
+        return dataclasses.replace(
+            self, value=entry, label=f"{self.label}[{where}]", index=self.index + idx
+        )
+
+    def written(self, decimals: int | None) -> Number:
+        """The same number printed with `decimals` decimals (None: the printer's default)."""
+        return dataclasses.replace(self, decimals=decimals)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.array(self.value, dtype=dtype)
+
+    def __float__(self) -> float:
+        return float(np.asarray(self.value).reshape(-1)[0]) if self.size == 1 else float("nan")
+
+    @property
+    def size(self) -> int:
+        return int(np.asarray(self.value).size)
+
+    @property
+    def check(self) -> str:
+        """What verified it (empty for a given number)."""
+        if self.source == GIVEN or self.origin is None:
+            return ""
+        return str(self.origin.check_of(self.key))
+
+    def plain(self) -> Any:
+        """The value as JSON writes it: a float or (nested) lists, vectors flat."""
+        arr = np.asarray(self.value, dtype=float)
+        if arr.ndim == 2 and 1 in arr.shape and arr.size > 1:
+            arr = arr.reshape(-1)
+        return arr.tolist() if arr.ndim else float(arr)
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, int | float | np.floating | np.integer) and not isinstance(value, bool):
+        return float(value)
+    arr = np.array(value, dtype=float)
+    arr.setflags(write=False)
+    return arr
+
+
+def given(value: Any, label: str, decimals: int | None = None, exact: bool = False) -> Number:
+    """A number of the statement (a term parameter or a constant of the exercise).
+
+    `exact` writes it with as few decimals as it has (0.2, not 0.2000)."""
+    if isinstance(value, Number):
+        return value
+    frozen = _frozen(value)
+    if not np.all(np.isfinite(frozen)):
+        raise ValueError(f"given number {label} is not finite")
+    if exact:
+        decimals = _decimals_needed(frozen)
+    return Number(frozen, label, GIVEN, decimals=decimals)
+
+
+def computed(origin: Origin, key: str, value: Any, label: str) -> Number:
+    """A number the engine computed (only `answerkey.worked` makes these)."""
+    return Number(_frozen(value), label, COMPUTED, origin=origin, key=key)
+
+
+def _decimals_needed(value: Any) -> int:
+    for d in range(1, 10):
+        if np.all(np.round(np.asarray(value, dtype=float), d) == value):
+            return d
+    return 10
+
+
+def corrupted(n: Number) -> Number:
+    """A wrong number of the same kind (2·value + 1), for the stated-answer mutation."""
+    return dataclasses.replace(n, value=_frozen(2 * np.asarray(n.value) + 1))
+
+
+# --------------------------------------------------------------------------- the walk
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where in a key something is printed: part id ("" for an exercise intro) and a description."""
+
+    part: str
+    where: str
+
+
+def printed(assignment: Assignment) -> Iterator[tuple[Place, Any]]:
+    """Every printed item of the key (prose items, block values, cells, answers), in order."""
+    for ex in assignment.exercises:
+        for i, t in enumerate(ex.intro, start=1):
+            yield from _text(Place("", f"exercise {ex.number}, introduction {i}"), t)
+        for f in ex.figures:
+            yield from _text(Place("", f"exercise {ex.number}, figure {f.name}"), f.caption)
+        for part in ex.parts:
+            yield from printed_in_part(part)
+
+
+def printed_in_part(part: Part) -> Iterator[tuple[Place, Any]]:
+    """Every printed item of one part: question, facts, step reasons, blocks, tables,
+    remarks, figure captions and the stated answer."""
+
+    def at(where: str) -> Place:
+        return Place(part.id, where)
+
+    for i, t in enumerate(part.question, start=1):
+        yield from _text(at(f"question {i}" if len(part.question) > 1 else "question"), t)
+    for i, t in enumerate(part.facts, start=1):
+        yield from _text(at(f"fact {i}"), t)
+    for k, d in enumerate(part.derivations, start=1):
+        for s, step in enumerate(d.steps, start=1):
+            name = f"derivation {k}, step {s}" if len(part.derivations) > 1 else f"step {s}"
+            yield from _text(at(f"{name} reason"), step.reason)
+    for k, b in enumerate(part.blocks, start=1):
+        yield from _block(at, k, b)
+    for k, table in enumerate(part.tables, start=1):
+        yield from _table(at, k, table)
+    for i, t in enumerate(part.remarks, start=1):
+        yield from _text(at(f"remark {i}"), t)
+    for f in part.figures:
+        yield from _text(at(f"figure {f.name} caption"), f.caption)
+    if part.answer is not None:
+        yield at("stated answer"), part.answer
+
+
+def _text(place: Place, t: Text | str) -> Iterator[tuple[Place, Any]]:
+    items = (t,) if isinstance(t, str) else t.items
+    for item in items:
+        yield place, item
+
+
+def _block(at: Callable[[str], Place], k: int, b: Block) -> Iterator[tuple[Place, Any]]:
+    yield from _text(at(f"block {k} title"), b.title)
+    for label, value in b.lines:
+        name = label if isinstance(label, str) else sp.sstr(label)
+        yield at(f"block {k}, line {name}"), value
+
+
+def _table(at: Callable[[str], Place], k: int, table: Table) -> Iterator[tuple[Place, Any]]:
+    for c, cell in enumerate(table.header, start=1):
+        yield at(f"table {k}, header column {c}"), cell
+    for r, row in enumerate(table.rows, start=1):
+        for c, cell in enumerate(row, start=1):
+            yield at(f"table {k}, row {r}, column {c}"), cell
+    if table.caption is not None:
+        yield from _text(at(f"table {k} caption"), table.caption)
+
+
+def numbers_in(item: Any) -> Iterator[Number]:
+    """The `Number`s inside one printed item (a relation pair or an equation may hold some)."""
+    if isinstance(item, Number):
+        yield item
+    elif isinstance(item, tuple | list):
+        for x in item:
+            yield from numbers_in(x)
+    elif isinstance(item, Text):
+        for x in item.items:
+            yield from numbers_in(x)
+
+
+def bare_number(item: Any) -> str | None:
+    """What is wrong with an item that shows a number the engine does not vouch for."""
+    if isinstance(item, Number):
+        return None
+    if isinstance(item, bool):
+        return None
+    if isinstance(item, float | np.floating):
+        return f"the bare number {float(item)!r}"
+    if isinstance(item, np.ndarray):
+        if item.dtype.kind in "iub":
+            return None
+        return "a bare array " + np.array2string(item, precision=4)
+    if isinstance(item, str):
+        found = _DECIMAL_IN_TEXT.search(item)
+        return f"the number {found.group()!r} written into its text" if found else None
+    if isinstance(item, tuple | list):
+        for x in item:
+            why = bare_number(x)
+            if why:
+                return why
+        return None
+    if isinstance(item, Text):
+        for x in item.items:
+            why = bare_number(x)
+            if why:
+                return why
+        return None
+    if isinstance(item, sp.MatrixBase) or isinstance(item, sp.Basic):
+        floats = item.atoms(sp.Float)
+        if floats:
+            return f"the bare number {float(sorted(floats, key=float)[0])!r} inside {item}"
+    return None
+
+
+# --------------------------------------------------------------------------- the audit
+
+
+def audit_items(
+    assignment_id: str, items: Sequence[tuple[Place, Any]], verified: Callable[[Any], bool]
+) -> list[tuple[Place, Number]]:
+    """Refuse a bare number, a computed number that differs from its origin's value
+    or whose origin no part verifies; return the printed numbers, in order."""
+    out: list[tuple[Place, Number]] = []
+    for place, item in items:
+        where = f"{assignment_id}, part {place.part}" if place.part else assignment_id
+        why = bare_number(item)
+        if why:
+            raise VerificationError(
+                f"{where}, {place.where}",
+                f"shows {why}; a key prints only given numbers (answerkey.numbers.given) "
+                "and numbers the engine computed (answerkey.worked)",
+            )
+        for n in numbers_in(item):
+            if n.source == COMPUTED:
+                _check_computed(f"{where}, {place.where}", n, verified)
+            elif n.source != GIVEN:
+                raise VerificationError(f"{where}, {place.where}", f"unknown source {n.source!r}")
+            out.append((place, n))
+    return out
+
+
+def _check_computed(where: str, n: Number, verified: Callable[[Any], bool]) -> None:
+    origin = n.origin
+    if origin is None or not hasattr(origin, "value_of"):
+        raise VerificationError(where, f"{n.label} claims to be computed but has no engine origin")
+    if not verified(origin):
+        raise VerificationError(
+            where,
+            f"{n.label} comes from {origin.name!r}, which no part of this key verifies "
+            "(add it to a part's numeric_checks)",
+        )
+    engine = np.asarray(origin.value_of(n.key), dtype=float)
+    if n.index:
+        if engine.ndim == 2 and len(n.index) == 1 and 1 in engine.shape:
+            engine = engine.reshape(-1)
+        engine = np.asarray(engine[n.index])
+    shown = np.asarray(n.value, dtype=float)
+    if shown.shape != engine.shape or not np.array_equal(shown, engine):
+        raise VerificationError(
+            where,
+            f"shows {n.label} = {np.array2string(shown, precision=10)}, but the engine "
+            f"computed {np.array2string(engine, precision=10)}",
+        )
+
+
+def origins(part: Part) -> list[Any]:
+    """The engine objects a part verifies (those among its numeric checks)."""
+    return [c for c in part.numeric_checks if hasattr(c, "value_of")]
+
+
+def check_part(assignment_id: str, part: Part) -> list[CheckRecord]:
+    """The verifier's check of a part's printed numbers (see `audit_items`).
+
+    A computed number of another part's engine object passes here when that object
+    is attached somewhere; `audit` (the whole key, at render) makes sure it is."""
+    mine = origins(part)
+    found = audit_items(
+        assignment_id,
+        list(printed_in_part(part)),
+        lambda o: o in mine or bool(getattr(o, "attached", False)),
+    )
+    computed_here = sum(1 for _, n in found if n.source == COMPUTED)
+    if not found:
+        return []
+    return [
+        CheckRecord(
+            "numbers",
+            "printed numbers",
+            f"{len(found)} printed numbers: {len(found) - computed_here} given, "
+            f"{computed_here} computed by the engine and equal to its verified values",
+        )
+    ]
+
+
+def audit(assignment: Assignment) -> list[tuple[Place, Number]]:
+    """The whole key: no bare number anywhere, every computed number's origin verified
+    by one of its parts. Returns every printed number with where it is printed."""
+    attached = {id(o) for part in assignment.parts() for o in origins(part)}
+    return audit_items(assignment.id, list(printed(assignment)), lambda o: id(o) in attached)
+
+
+def ledger(assignment: Assignment) -> list[dict[str, Any]]:
+    """answers.json's `numbers`: one entry per printed number or array (repeats once)."""
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for place, n in audit(assignment):
+        value = n.plain()
+        key = (place.part, n.label, repr(value))
+        if key in seen:
+            continue
+        seen.add(key)
+        entry: dict[str, Any] = {
+            "part": place.part or None,
+            "label": n.label,
+            "value": value,
+            "source": n.source,
+        }
+        if n.source == COMPUTED:
+            entry["check"] = n.check
+        out.append(entry)
+    return out
+
+
+def summary(assignment: Assignment) -> dict[str, int]:
+    """Counts for the key's banner: distinct numbers printed, given and computed."""
+    distinct = {(n.source, n.label) for _, n in audit(assignment)}
+    return {src: sum(1 for s, _ in distinct if s == src) for src in (GIVEN, COMPUTED)}
+
+
+#: how the banner names each kind of check record, in the order it lists them
+BANNER_KINDS = (
+    ("symbolic", "derivation steps proved equal to the line before (SymPy)"),
+    ("numeric", "derivation steps compared with the line before at random points (NumPy)"),
+    ("finite-difference", "gradient checks against central finite differences"),
+    ("recomputation", "recomputations of printed values by a second path"),
+    ("update", "optimizer traces whose every update was checked"),
+    ("relation", "equations in the prose checked"),
+    ("mutation", "stated answers shown to be read by a check"),
+)
+
+
+def banner(assignment: Assignment) -> str:
+    """The key's header: what was verified, by kind and count, from the check records and
+    the printed numbers (never more than they show)."""
+    counts: dict[str, int] = {}
+    for part in assignment.parts():
+        for c in part.checks:
+            counts[c.kind] = counts.get(c.kind, 0) + 1
+    said = [f"{counts[kind]} {what}" for kind, what in BANNER_KINDS if counts.get(kind)]
+    named = {kind for kind, _ in BANNER_KINDS} | {"numbers"}
+    other = sum(n for kind, n in counts.items() if kind not in named)
+    if other:
+        said.append(f"{other} other checks")
+    found = summary(assignment)
+    if found[COMPUTED] or found[GIVEN]:
+        said.append(
+            f"{found[COMPUTED]} printed numbers computed by the engine and "
+            f"{found[GIVEN]} given by the statement"
+        )
+    declared = sum(1 for _, item in printed(assignment) if getattr(item, "declared", None))
+    if declared:
+        said.append(f"{declared} relations taken as given (definitions, notation, assumptions)")
+    if not said:
+        return "Nothing in this key was checked by answerkey."
+    return "Verified by answerkey before it was written: " + "; ".join(said) + "."

@@ -1,0 +1,802 @@
+"""Worked examples and optimizer traces: verified results at given values, computed and checked
+by the engine.
+
+A part asks for numbers in one of three ways, and gets `Number`s (see
+`answerkey.numbers`) whose every value the engine computed and checks:
+
+* `example(name, instance, at, show, oracle)`: the values of `show` at the given
+  values `at` ("these verified results at these given values");
+* `trace(name, instance, params, samples, loss, optimizer, iterations, show, oracle)`:
+  `iterations` passes of `optimizer` over `samples` ("N steps of this optimizer on this
+  model and these samples"), each step an example plus the parameters' update, and
+  `Trace.totals` (a sum over the trace per iteration);
+* `value(name, label, expr, at)`: one expression at given values, no model.
+
+The inputs are what a network description yields: SymPy definitions (an
+`Instance`: ``z = W x``, ``L = ...``), an independent NumPy forward `oracle`
+(named inputs -> named values; a value given for a defined variable overrides
+its definition, which is how finite differences by a hidden layer's input are
+taken), the given values and an optimizer's update rule (`SGD`).
+
+What is shown is ``label = value``. `show` lists labels (each evaluated as
+itself) or ``(label, expr)`` pairs, or verified `Derivation`s (label: its
+quantity; value: its result). At build time the engine evaluates each expression
+through the instance's definitions (`Concrete.lazy`: layers stay symbols, every
+``D(f, x)`` by the chain rule). Verification, run as the part's numeric check
+(the object is callable), checks what the label claims by a second path:
+
+* a gradient ``D(f, x)`` (the label, or else the expression): central finite
+  differences of the oracle's f by every entry of x; where the two one-sided
+  differences disagree (a kink within the step) the value must equal one of them;
+* any other label written in the instance's variables (a layer, the loss, an
+  expression of them): the oracle's forward values, the label evaluated on them;
+  without an oracle, SymPy's exact substitution at 30 digits;
+* an update: step = optimizer step of the finite-difference gradient, new value =
+  old value + that step;
+* a sum over the trace: the sum of the oracle's values.
+
+A failure names the object, the update and the label; the verifier adds the
+assignment and part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .instantiate import Concrete, Matrix, tree_function
+from .mathfns import D
+from .model import Block, CheckRecord, Derivation, Instance, Text, text
+from .numbers import COMPUTED, Number, computed, given
+
+FORWARD_RTOL = 1e-9
+FORWARD_ATOL = 1e-12
+FD_STEP = 1e-6
+FD_TOL = 1e-6
+ONE_SIDED_TOL = 1e-5
+
+#: an oracle: named inputs (matrices as 2-D arrays, scalars as floats) -> named values
+Oracle = Callable[[Mapping[str, Any]], Any]
+
+
+class WorkedError(AssertionError):
+    """A worked value failed its check; the verifier reports it with the assignment and part."""
+
+
+@dataclass(frozen=True)
+class SGD:
+    """Plain gradient descent: the step is -learning_rate times the gradient."""
+
+    learning_rate: Any
+
+    @property
+    def rate(self) -> float:
+        return float(given(self.learning_rate, "learning rate"))
+
+    def step(self, gradient: np.ndarray) -> np.ndarray:
+        return -self.rate * np.asarray(gradient, dtype=float)
+
+    def describe(self) -> str:
+        return "-learning rate × gradient"
+
+
+@dataclass(frozen=True)
+class StepOf:
+    """In a trace's `show`: the optimizer's step of a parameter (Δw)."""
+
+    param: Any
+
+
+@dataclass(frozen=True)
+class NewValueOf:
+    """In a trace's `show`: a parameter after the update (w + Δw)."""
+
+    param: Any
+
+
+def _name(var: Any) -> str:
+    return Concrete.name(var)
+
+
+def _key(label: Any) -> str:
+    return label if isinstance(label, str) else sp.sstr(label)
+
+
+class _Model:
+    """One instance, made explicit once; evaluates expressions at given values."""
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        self.c = Concrete(instance)
+        self._lazy: dict[Any, Matrix] = {}
+        self.variables = {_name(v): v for v in instance.defs}
+
+    def lazy(self, expr: Any) -> Matrix:
+        if expr not in self._lazy:
+            self._lazy[expr] = self.c.lazy(expr)
+        return self._lazy[expr]
+
+    def shape(self, var: Any) -> tuple[int, int]:
+        return tuple(self.c.entries(var).shape)  # type: ignore[return-value]
+
+    def fixed(self, at: Mapping[Any, np.ndarray]) -> dict[sp.Symbol, np.ndarray]:
+        out: dict[sp.Symbol, np.ndarray] = {}
+        for var, value in at.items():
+            entries = self.c.entries(var)
+            if isinstance(value, Number):
+                value = value.value
+            arr = np.asarray(value, dtype=float).reshape(entries.shape)
+            for e, v in zip(entries, arr.reshape(-1), strict=True):
+                out[e] = np.array([v])
+        return out
+
+    def evaluate(self, exprs: Sequence[Any], at: Mapping[Any, np.ndarray]) -> list[np.ndarray]:
+        values = [self.lazy(e) for e in exprs]
+        fixed = self.fixed(at)
+        missing = sorted(
+            s.name for s in self.c.inputs(*values) if s not in fixed and s not in self.c.nodes
+        )
+        if missing:
+            raise ValueError(f"no given value for {', '.join(missing)}")
+        env = self.c.sample(values, 1, np.random.default_rng(0), (0.0, 0.0), fixed=fixed)
+        return [self.c.evaluate(v, env, 1)[0] for v in values]
+
+
+_MODELS: dict[int, tuple[Instance, _Model]] = {}
+
+
+def _model(instance: Instance) -> _Model:
+    """One `_Model` per instance object in this process (built once: variants share it)."""
+    seen = _MODELS.get(id(instance))
+    if seen is None or seen[0] is not instance:
+        seen = (instance, _Model(instance))
+        _MODELS[id(instance)] = seen
+    return seen[1]
+
+
+def _as_items(show: Iterable[Any]) -> list[tuple[Any, Any]]:
+    out = []
+    for item in show:
+        if isinstance(item, Derivation):
+            out.append((item.lhs, item.steps[-1].expr))
+        elif isinstance(item, tuple) and len(item) == 2:
+            out.append(item)
+        else:
+            out.append((item, item))
+    return out
+
+
+def _plain_inputs(model: _Model, at: Mapping[Any, Number]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for var, n in at.items():
+        arr = np.asarray(n.value, dtype=float).reshape(model.shape(var))
+        out[_name(var)] = float(arr[0, 0]) if isinstance(var, sp.Symbol) else arr.copy()
+    return out
+
+
+def _claim(model: _Model, label: Any, expr: Any) -> Any:
+    """What the line ``label = value`` claims, for its second path: the label when the
+    engine can read it (a D, or an expression in the instance's variables), else the
+    expression."""
+    if isinstance(label, D):
+        return label
+    if isinstance(label, sp.Basic) and not isinstance(label, sp.Symbol | sp.MatrixSymbol):
+        names = {_name(s) for s in label.free_symbols}
+        known = set(model.variables) | set(_input_names(model))
+        if names and names <= known:
+            return label
+    if isinstance(label, sp.Symbol | sp.MatrixSymbol) and (
+        _name(label) in model.variables or _name(label) in _input_names(model)
+    ):
+        return label
+    return expr
+
+
+def _input_names(model: _Model) -> set[str]:
+    return set(model.c.names()) - set(model.variables)
+
+
+class _Point:
+    """One evaluation point of a worked object: given values, shown values, and (trace) update."""
+
+    def __init__(self, owner: Any, prefix: str, model: _Model, at: Mapping[Any, Number]) -> None:
+        self.owner, self.prefix, self.model, self.at = owner, prefix, model, dict(at)
+        self.labels: dict[str, Any] = {}  # key -> printed label
+        self.claims: dict[str, Any] = {}  # key -> what is checked
+        self.values: dict[str, np.ndarray] = {}
+        self.numbers: dict[str, Number] = {}
+
+    def key(self, label: Any) -> str:
+        return f"{self.prefix}{_key(label)}"
+
+    def show(self, items: Sequence[tuple[Any, Any]]) -> None:
+        """Evaluate `items` (label, expr) at this point; inputs shown are the given numbers."""
+        by_input = {_name(v): n for v, n in self.at.items()}
+        todo = []
+        for label, expr in items:
+            if isinstance(expr, sp.Symbol | sp.MatrixSymbol) and _name(expr) in by_input:
+                self.numbers[_key(label)] = by_input[_name(expr)]
+                self.labels[_key(label)] = label
+                continue
+            todo.append((label, expr))
+        values = self.model.evaluate([e for _, e in todo], self.at) if todo else []
+        for (label, expr), v in zip(todo, values, strict=True):
+            self.add(label, _claim(self.model, label, expr), v)
+
+    def add(self, label: Any, claim: Any, value: np.ndarray) -> Number:
+        k = _key(label)
+        self.labels[k] = label
+        self.claims[k] = claim
+        self.values[k] = value
+        n = computed(self.owner, self.key(label), _display(value), self.owner.label_of(self, k))
+        self.numbers[k] = n
+        return n
+
+    def __getitem__(self, label: Any) -> Number:
+        return self.numbers[_key(label)]
+
+    def block(self, title: Text) -> Block:
+        """The shown values as a block, in the order shown."""
+        return Block(title, tuple((self.labels[k], n) for k, n in self.numbers.items()))
+
+    # --- verification --------------------------------------------------------
+
+    def verify(self, oracle: Oracle | None, where: str) -> tuple[list[CheckRecord], dict[str, Any]]:
+        """Each shown value by its second path; returns records and the oracle's values."""
+        inputs = _plain_inputs(self.model, self.at)
+        forward: dict[str, Any] = _call(oracle, inputs, where) if oracle is not None else {}
+        worst_fd, grads, fwd, one_sided = 0.0, 0, 0, []
+        for k, claim in self.claims.items():
+            value = self.values[k]
+            at = f"{where}, {k}"
+            if isinstance(claim, StepOf | NewValueOf):
+                continue  # the trace checks updates (`Trace._check_update`)
+            if isinstance(claim, D):
+                err, side = _check_gradient(self.model, claim, value, inputs, oracle, at)
+                worst_fd, grads = max(worst_fd, err), grads + 1
+                if side:
+                    one_sided.append(f"{k} by {side}")
+            else:
+                _check_forward(self.model, claim, value, inputs, forward, oracle, at)
+                fwd += 1
+        records = []
+        if fwd:
+            how = "the NumPy oracle" if oracle is not None else "SymPy's exact substitution"
+            records.append(
+                CheckRecord(
+                    "recomputation",
+                    f"{where}: values",
+                    f"{fwd} values recomputed by {how} (a second path)",
+                )
+            )
+        if grads:
+            detail = f"{grads} gradients match central differences (error {worst_fd:.1e})"
+            if one_sided:
+                detail += (
+                    "; one-sided where a kink lies within the step (" + "; ".join(one_sided) + ")"
+                )
+            records.append(CheckRecord("finite-difference", f"{where}: gradients", detail))
+        return records, forward
+
+
+def _display(value: np.ndarray) -> Any:
+    arr = np.asarray(value, dtype=float)
+    return float(arr.reshape(-1)[0]) if arr.size == 1 else arr
+
+
+def _call(oracle: Oracle, inputs: Mapping[str, Any], where: str) -> dict[str, Any]:
+    out = oracle(dict(inputs))
+    if isinstance(out, Mapping):
+        return dict(out)
+    return {"": out}
+
+
+def _oracle_value(out: Mapping[str, Any], name: str, where: str) -> np.ndarray:
+    if name in out:
+        return np.asarray(out[name], dtype=float)
+    if "" in out and len(out) == 1:
+        return np.asarray(out[""], dtype=float)
+    raise WorkedError(f"{where}: the oracle gives no value for {name!r}")
+
+
+def _check_forward(
+    model: _Model,
+    claim: Any,
+    value: np.ndarray,
+    inputs: Mapping[str, Any],
+    forward: Mapping[str, Any],
+    oracle: Oracle | None,
+    where: str,
+) -> None:
+    """The claim recomputed from the oracle's values (or exactly by SymPy without one)."""
+    if oracle is None:
+        other = _exact(model, claim, inputs)
+        how = "SymPy's exact substitution"
+    elif isinstance(claim, sp.Symbol | sp.MatrixSymbol) and _name(claim) in model.variables:
+        other = _oracle_value(forward, _name(claim), where).reshape(value.shape)
+        how = "the oracle"
+    else:
+        local = model.c.local(claim)
+        syms = sorted(local.free_symbols, key=lambda s: s.name)
+        env: dict[sp.Symbol, float] = {}
+        for name in model.c.names():
+            entries = model.c.entries_by_name(name)
+            source = inputs.get(name) if name not in model.variables else forward.get(name)
+            if source is None:
+                continue
+            arr = np.asarray(source, dtype=float).reshape(entries.shape)
+            for e, v in zip(entries, arr.reshape(-1), strict=True):
+                env[e] = float(v)
+        missing = [s.name for s in syms if s not in env]
+        if missing:
+            raise WorkedError(f"{where}: the oracle gives no value for {', '.join(missing)}")
+        out = tree_function(syms, list(local))(*(env[s] for s in syms))
+        other = np.array([float(v) for v in out]).reshape(value.shape)
+        how = "the oracle's values"
+    if not np.allclose(value, other, rtol=FORWARD_RTOL, atol=FORWARD_ATOL):
+        raise WorkedError(f"{where}: the engine computes {_fmt(value)}, {how} gives {_fmt(other)}")
+
+
+def _exact(model: _Model, claim: Any, inputs: Mapping[str, Any]) -> np.ndarray:
+    full = model.c.value(claim)
+    sub: dict[sp.Symbol, Any] = {}
+    for name in model.c.names():
+        if name in inputs:
+            entries = model.c.entries_by_name(name)
+            arr = np.asarray(inputs[name], dtype=float).reshape(entries.shape)
+            for e, v in zip(entries, arr.reshape(-1), strict=True):
+                sub[e] = sp.Float(float(v), 30)
+    vals = [complex(sp.N(e.xreplace(sub), 30)) for e in full]
+    return np.array([v.real for v in vals]).reshape(full.shape)
+
+
+def _fmt(v: Any) -> str:
+    return np.array2string(np.asarray(v, dtype=float), precision=10)
+
+
+def _check_gradient(
+    model: _Model,
+    claim: D,
+    value: np.ndarray,
+    inputs: Mapping[str, Any],
+    oracle: Oracle | None,
+    where: str,
+) -> tuple[float, str]:
+    """Central differences of f by each entry of x; one-sided where a kink lies within
+    the step. Returns the worst error and the entries done one-sided."""
+    f_name, x_name = _name(claim.f), _name(claim.x)
+    entries = model.c.entries(claim.x)
+    if x_name in inputs:
+        base = np.asarray(inputs[x_name], dtype=float).reshape(entries.shape)
+    else:
+        # a defined variable: its value at this point, by the engine
+        base = model.evaluate([claim.x], {_var(model, n): v for n, v in inputs.items()})[0]
+
+    def f_at(x: np.ndarray) -> float:
+        moved = dict(inputs)
+        moved[x_name] = float(x[0, 0]) if isinstance(claim.x, sp.Symbol) else x
+        if oracle is not None:
+            return float(_oracle_value(_call(oracle, moved, where), f_name, where).reshape(-1)[0])
+        at = {_var(model, n): v for n, v in moved.items() if n in inputs}
+        fixed = model.fixed({claim.x: x}) if x_name not in inputs else {}
+        fl = model.lazy(claim.f)
+        env = model.c.sample(
+            [fl], 1, np.random.default_rng(0), (0.0, 0.0), fixed={**model.fixed(at), **fixed}
+        )
+        return float(model.c.evaluate(fl, env, 1).reshape(-1)[0])
+
+    g = np.asarray(value, dtype=float).reshape(-1)
+    fd = np.zeros(base.size)
+    worst, sides = 0.0, []
+    f0 = None
+    for i in range(base.size):
+        up, down = base.copy().reshape(-1), base.copy().reshape(-1)
+        up[i] += FD_STEP
+        down[i] -= FD_STEP
+        fu, fdn = f_at(up.reshape(base.shape)), f_at(down.reshape(base.shape))
+        central = (fu - fdn) / (2 * FD_STEP)
+        err = abs(central - g[i]) / max(1.0, abs(central))
+        if err > FD_TOL:
+            if f0 is None:
+                f0 = f_at(base)
+            right, left = (fu - f0) / FD_STEP, (f0 - fdn) / FD_STEP
+            kink = abs(right - left) > ONE_SIDED_TOL * max(1.0, abs(right), abs(left))
+            side_err = min(abs(right - g[i]), abs(left - g[i])) / max(1.0, abs(g[i]))
+            if kink and side_err <= ONE_SIDED_TOL:
+                sides.append(f"{x_name}{_entry_name(i, base.shape)}")
+                err = side_err
+            else:
+                raise WorkedError(
+                    f"{where}: the engine gives {_fmt(g)}, central finite differences of "
+                    f"{'the oracle' if oracle else 'the definitions'} give "
+                    f"{_fmt(_all_fd(f_at, base))} (entry {i + 1})"
+                )
+        fd[i] = central
+        worst = max(worst, err)
+    return worst, ", ".join(sides)
+
+
+def _all_fd(f_at: Callable[[np.ndarray], float], base: np.ndarray) -> np.ndarray:
+    out = np.zeros(base.size)
+    for i in range(base.size):
+        up, down = base.copy().reshape(-1), base.copy().reshape(-1)
+        up[i] += FD_STEP
+        down[i] -= FD_STEP
+        out[i] = (f_at(up.reshape(base.shape)) - f_at(down.reshape(base.shape))) / (2 * FD_STEP)
+    return out
+
+
+def fd_gradient(
+    model: _Model, f: Any, x: Any, inputs: Mapping[str, Any], oracle: Oracle | None, where: str
+) -> np.ndarray:
+    """Central differences of f by the input x (the oracle's, or the definitions')."""
+    entries = model.c.entries(x)
+    base = np.asarray(inputs[_name(x)], dtype=float).reshape(entries.shape)
+
+    def f_at(v: np.ndarray) -> float:
+        moved = dict(inputs)
+        moved[_name(x)] = float(v[0, 0]) if isinstance(x, sp.Symbol) else v
+        if oracle is not None:
+            return float(_oracle_value(_call(oracle, moved, where), _name(f), where).reshape(-1)[0])
+        at = {_var(model, n): val for n, val in moved.items()}
+        return float(model.evaluate([f], at)[0].reshape(-1)[0])
+
+    return _all_fd(f_at, base).reshape(base.shape)
+
+
+def _entry_name(i: int, shape: tuple[int, ...]) -> str:
+    if len(shape) == 2 and 1 in shape:
+        return f"_{i + 1}"
+    r, c = divmod(i, shape[1])
+    return f"_{r + 1}{c + 1}"
+
+
+def _var(model: _Model, name: str) -> Any:
+    """The instance's variable (or input) called `name`, as its entries know it."""
+    for var in model.instance.defs:
+        if _name(var) == name:
+            return var
+    return _INPUTS[(id(model), name)]
+
+
+_INPUTS: dict[tuple[int, str], Any] = {}
+
+
+def _register_inputs(model: _Model, at: Mapping[Any, Any]) -> None:
+    for var in at:
+        _INPUTS[(id(model), _name(var))] = var
+
+
+def _givens(at: Mapping[Any, Any]) -> dict[Any, Number]:
+    return {var: given(v, _name(var)) for var, v in at.items()}
+
+
+# --------------------------------------------------------------------------- examples
+
+
+class Example:
+    """Verified results at given values (see the module's docstring).
+
+    Index it by a shown label for its `Number`; `block(title)` shows them all.
+    Put the object in the part's `numeric_checks`: calling it verifies it."""
+
+    attached = False
+
+    def __init__(
+        self,
+        name: str,
+        instance: Instance,
+        at: Mapping[Any, Any],
+        show: Iterable[Any],
+        oracle: Oracle | None = None,
+    ) -> None:
+        self.name = name
+        self.oracle = oracle
+        model = _model(instance)
+        at_n = _givens(at)
+        _register_inputs(model, at_n)
+        self.point = _Point(self, "", model, at_n)
+        self.point.show(_as_items(show))
+
+    def label_of(self, point: _Point, key: str) -> str:
+        return f"{self.name}: {key}"
+
+    def __getitem__(self, label: Any) -> Number:
+        return self.point[label]
+
+    def block(self, title: Text) -> Block:
+        return self.point.block(title)
+
+    def value_of(self, key: str) -> Any:
+        return _display(self.point.values[key])
+
+    def check_of(self, key: str) -> str:
+        return _describe(self.point.claims[key], self.oracle)
+
+    def __call__(self) -> list[CheckRecord]:
+        records, _ = self.point.verify(self.oracle, self.name)
+        return records
+
+
+def example(
+    name: str,
+    instance: Instance,
+    at: Mapping[Any, Any],
+    show: Iterable[Any],
+    oracle: Oracle | None = None,
+) -> Example:
+    """The values of `show` at the given values `at`, computed now and checked when the
+    part is verified (add the result to the part's `numeric_checks`)."""
+    return Example(name, instance, at, show, oracle)
+
+
+def value(name: str, label: Any, expr: Any, at: Mapping[Any, Any]) -> Example:
+    """One expression at given values, without a model: checked against SymPy's exact
+    substitution. `ex[label]` is the number."""
+    symbols = {s for s in sp.sympify(expr).free_symbols}
+    instance = Instance(label=name)
+    ex = Example(name, instance, {s: at[s] for s in symbols if s in at}, [(label, expr)])
+    return ex
+
+
+def _describe(claim: Any, oracle: Oracle | None) -> str:
+    if isinstance(claim, D):
+        of = "the NumPy oracle" if oracle is not None else "the SymPy definitions"
+        return f"central finite differences of {of} ({sp.sstr(claim.f)} by {sp.sstr(claim.x)})"
+    if oracle is None:
+        return "recomputed by SymPy's exact substitution (30 digits)"
+    return "recomputed from the NumPy oracle's forward values"
+
+
+# --------------------------------------------------------------------------- traces
+
+
+class Trace:
+    """`iterations` passes of an optimizer over `samples` (see the module's docstring).
+
+    `steps[k]` is update k+1 (index it by a shown label); `block(k, title)`,
+    `totals(label)` (per iteration). Put the object in the part's `numeric_checks`."""
+
+    attached = False
+
+    def __init__(
+        self,
+        name: str,
+        instance: Instance,
+        params: Mapping[Any, Any],
+        samples: Sequence[Mapping[Any, Any]],
+        loss: Any,
+        optimizer: SGD,
+        iterations: int,
+        show: Iterable[Any],
+        oracle: Oracle | None = None,
+    ) -> None:
+        self.name = name
+        self.oracle = oracle
+        self.loss = loss
+        self.optimizer = optimizer
+        self.iterations = int(iterations)
+        self.model = model = _model(instance)
+        self.params = list(params)
+        items = _as_items(show)
+        self.samples = [_givens(s) for s in samples]
+        current = {p: np.asarray(given(v, _name(p)).value, dtype=float) for p, v in params.items()}
+        self.initial = _givens(params)
+        self.steps: list[_Point] = []
+        self.order: list[tuple[int, int]] = []
+        grads = [D(loss, p) for p in self.params]
+        for it in range(1, self.iterations + 1):
+            for n, sample in enumerate(self.samples, start=1):
+                k = len(self.steps) + 1
+                at: dict[Any, Number] = {
+                    **{p: _param_number(self, k, p, current[p]) for p in self.params},
+                    **sample,
+                }
+                _register_inputs(model, at)
+                point = _Point(self, f"update {k}: ", model, at)
+                point.show([(label, e) for label, e in items if not _is_update(e)])
+                g = model.evaluate(grads, at)
+                point.grads = {  # in the parameter's shape (D by a column is a row)
+                    _name(p): gv.reshape(model.shape(p))
+                    for p, gv in zip(self.params, g, strict=True)
+                }  # type: ignore[attr-defined]
+                new = {}
+                for label, e in items:
+                    if isinstance(e, StepOf):
+                        step = optimizer.step(point.grads[_name(e.param)])  # type: ignore[attr-defined]
+                        point.add(label, e, step)
+                    elif isinstance(e, NewValueOf):
+                        pass
+                for p in self.params:
+                    new[p] = current[p] + optimizer.step(point.grads[_name(p)])  # type: ignore[attr-defined]
+                for label, e in items:
+                    if isinstance(e, NewValueOf):
+                        point.add(label, e, new[e.param])
+                point.new = new  # type: ignore[attr-defined]
+                # the numbers follow the order of `show`
+                point.numbers = {
+                    _key(label): point.numbers[_key(label)]
+                    for label, _ in items
+                    if _key(label) in point.numbers
+                }
+                self.steps.append(point)
+                self.order.append((it, n))
+                current = new
+        self._totals: dict[str, dict[int, float]] = {}
+
+    def label_of(self, point: _Point, key: str) -> str:
+        return f"{self.name}, {point.prefix}{key}"
+
+    def block(self, k: int, title: Text) -> Block:
+        return self.steps[k].block(title)
+
+    def totals(self, label: Any) -> list[Number]:
+        """The shown `label` summed over each iteration's samples (one number per iteration)."""
+        k = _key(label)
+        sums: dict[int, float] = {}
+        for point, (it, _) in zip(self.steps, self.order, strict=True):
+            sums[it] = sums.get(it, 0.0) + float(point.values[k].reshape(-1)[0])
+        self._totals[k] = sums
+        return [
+            computed(self, f"total {it}: {k}", s, f"{self.name}, iteration {it}: sum of {k}")
+            for it, s in sums.items()
+        ]
+
+    def value_of(self, key: str) -> Any:
+        if key.startswith("total "):
+            head, k = key.split(": ", 1)
+            return self._totals[k][int(head.split()[1])]
+        prefix, k = key.split(": ", 1)
+        step = int(prefix.split()[1])
+        return _display(self.steps[step - 1].values[k])
+
+    def check_of(self, key: str) -> str:
+        if key.startswith("total "):
+            return "sum recomputed from the NumPy oracle's values of each sample"
+        prefix, k = key.split(": ", 1)
+        claim = self.steps[int(prefix.split()[1]) - 1].claims[k]
+        if isinstance(claim, StepOf):
+            rule = self.optimizer.describe()
+            return f"the optimizer's step ({rule}) of the finite-difference gradient"
+        if isinstance(claim, NewValueOf):
+            return "the value before plus the optimizer's step of the finite-difference gradient"
+        return _describe(claim, self.oracle)
+
+    def __call__(self) -> list[CheckRecord]:
+        records: list[CheckRecord] = []
+        forward_loss: dict[int, list[float]] = {}
+        worst = 0.0
+        for k, (point, (it, n)) in enumerate(zip(self.steps, self.order, strict=True), start=1):
+            where = f"{self.name}, update {k} (iteration {it}, sample {n})"
+            recs, forward = point.verify(self.oracle, where)
+            records += recs
+            inputs = _plain_inputs(self.model, point.at)
+            for key in self._totals:
+                claim = point.claims.get(key)
+                if claim is None or isinstance(claim, D):
+                    raise WorkedError(f"{where}: the sum of {key} has no forward value to check")
+                name = _name(claim)
+                forward_loss.setdefault(it, []).append(
+                    float(_oracle_value(forward, name, where).reshape(-1)[0])
+                    if self.oracle is not None
+                    else float(_exact(self.model, claim, inputs).reshape(-1)[0])
+                )
+            worst = max(worst, self._check_update(point, inputs, where))
+        records.append(
+            CheckRecord(
+                "update",
+                f"{self.name}: updates",
+                f"every step of the {len(self.steps)} updates equals the optimizer's step "
+                f"({self.optimizer.describe()}) of the finite-difference gradient and every new "
+                f"value the old one plus it (error {worst:.1e})",
+            )
+        )
+        for key, sums in self._totals.items():
+            for it, s in sums.items():
+                other = sum(forward_loss.get(it, []))
+                if not np.isclose(s, other, rtol=FORWARD_RTOL, atol=FORWARD_ATOL):
+                    raise WorkedError(
+                        f"{self.name}, iteration {it}: the sum of {key} is {s!r}, "
+                        f"the oracle's values sum to {other!r}"
+                    )
+            records.append(
+                CheckRecord(
+                    "recomputation",
+                    f"{self.name}: sums of {key}",
+                    f"{len(sums)} sums recomputed from the oracle's values",
+                )
+            )
+        return records
+
+    def _check_update(self, point: _Point, inputs: Mapping[str, Any], where: str) -> float:
+        worst = 0.0
+        steps = {
+            _name(c.param): (k, point.values[k])
+            for k, c in point.claims.items()
+            if isinstance(c, StepOf)
+        }
+        news = {
+            _name(c.param): (k, point.values[k])
+            for k, c in point.claims.items()
+            if isinstance(c, NewValueOf)
+        }
+        for p in self.params:
+            name = _name(p)
+            fd = fd_gradient(self.model, self.loss, p, inputs, self.oracle, where)
+            old = np.asarray(inputs[name], dtype=float)
+            want_step = self.optimizer.step(fd).reshape(old.shape)
+            engine_new = np.asarray(point.new[p], dtype=float).reshape(old.shape)  # type: ignore[attr-defined]
+            shown = [(steps.get(name), want_step), (news.get(name), old + want_step)]
+            shown.append(((f"new {name}", engine_new), old + want_step))
+            for item, want in shown:
+                if item is None:
+                    continue
+                label, got = item
+                got = np.asarray(got, dtype=float).reshape(want.shape)
+                err = float(np.max(np.abs(got - want) / np.maximum(1.0, np.abs(want))))
+                if not err <= ONE_SIDED_TOL:
+                    raise WorkedError(
+                        f"{where}, {label}: the engine gives {_fmt(got)}, the optimizer's step "
+                        f"of finite differences gives {_fmt(want)}"
+                    )
+                worst = max(worst, err)
+        return worst
+
+
+def _is_update(e: Any) -> bool:
+    return isinstance(e, StepOf | NewValueOf)
+
+
+def _param_number(trace: Trace, k: int, p: Any, value: np.ndarray) -> Number:
+    if k == 1:
+        return trace.initial[p]
+    prev = trace.steps[k - 2]
+    for key, claim in prev.claims.items():
+        if isinstance(claim, NewValueOf) and claim.param == p:
+            return prev.numbers[key]
+    return computed(trace, f"update {k - 1}: new {_name(p)}", _display(value), f"{_name(p)}")
+
+
+def trace(
+    name: str,
+    instance: Instance,
+    params: Mapping[Any, Any],
+    samples: Sequence[Mapping[Any, Any]],
+    loss: Any,
+    optimizer: SGD,
+    iterations: int,
+    show: Iterable[Any],
+    oracle: Oracle | None = None,
+) -> Trace:
+    """`iterations` passes of `optimizer` over `samples`, one update per sample, each
+    showing `show` (labels, (label, expr) pairs, `StepOf(p)`, `NewValueOf(p)`) with the
+    parameters before the update. Add the result to the part's `numeric_checks`."""
+    return Trace(name, instance, params, samples, loss, optimizer, iterations, show, oracle)
+
+
+def attach(*objects: Example | Trace) -> list[Example | Trace]:
+    """Mark worked objects as verified by a part (returned for its `numeric_checks`), so other
+    parts may print their numbers too."""
+    for o in objects:
+        o.attached = True
+    return list(objects)
+
+
+__all__ = [
+    "COMPUTED",
+    "SGD",
+    "Example",
+    "NewValueOf",
+    "StepOf",
+    "Trace",
+    "WorkedError",
+    "attach",
+    "example",
+    "text",
+    "trace",
+    "value",
+]
