@@ -305,9 +305,13 @@ def _check_computed(where: str, n: Number, verified: Callable[[Any], bool]) -> N
     if shown.shape != engine.shape or not np.array_equal(shown, engine):
         raise VerificationError(
             where,
-            f"shows {n.label} = {np.array2string(shown, precision=10)}, but the engine "
-            f"computed {np.array2string(engine, precision=10)}",
+            f"shows {n.label} = {_fmt(shown)}, but the engine computed {_fmt(engine)}",
         )
+
+
+def _fmt(v: Any) -> str:
+    text = np.array2string(np.asarray(v, dtype=float), precision=10, max_line_width=10**6)
+    return text.replace("\n", "")
 
 
 def origins(part: Part) -> list[Any]:

@@ -110,6 +110,8 @@ def view(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> dict[str, A
     def figs(figures: Any) -> list[dict[str, Any]]:
         return [_figure_view(f, p(f.caption)) for f in figures if key or f.handout]
 
+    if key:
+        numbers.audit(assignment)  # no bare number anywhere; computed ones verified
     exercises: list[dict[str, Any]] = []
     for ex in assignment.exercises:
         parts = []

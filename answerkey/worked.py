@@ -123,7 +123,7 @@ class _Model:
     def shape(self, var: Any) -> tuple[int, int]:
         return tuple(self.c.entries(var).shape)  # type: ignore[return-value]
 
-    def fixed(self, at: Mapping[Any, np.ndarray]) -> dict[sp.Symbol, np.ndarray]:
+    def fixed(self, at: Mapping[Any, Any]) -> dict[sp.Symbol, np.ndarray]:
         out: dict[sp.Symbol, np.ndarray] = {}
         for var, value in at.items():
             entries = self.c.entries(var)
@@ -134,7 +134,7 @@ class _Model:
                 out[e] = np.array([v])
         return out
 
-    def evaluate(self, exprs: Sequence[Any], at: Mapping[Any, np.ndarray]) -> list[np.ndarray]:
+    def evaluate(self, exprs: Sequence[Any], at: Mapping[Any, Any]) -> list[np.ndarray]:
         values = [self.lazy(e) for e in exprs]
         fixed = self.fixed(at)
         missing = sorted(
@@ -209,6 +209,8 @@ class _Point:
         self.claims: dict[str, Any] = {}  # key -> what is checked
         self.values: dict[str, np.ndarray] = {}
         self.numbers: dict[str, Number] = {}
+        self.grads: dict[str, np.ndarray] = {}  # a trace step's gradients, by parameter name
+        self.new: dict[Any, np.ndarray] = {}  # a trace step's parameters after the update
 
     def key(self, label: Any) -> str:
         return f"{self.prefix}{_key(label)}"
@@ -355,7 +357,86 @@ def _exact(model: _Model, claim: Any, inputs: Mapping[str, Any]) -> np.ndarray:
 
 
 def _fmt(v: Any) -> str:
-    return np.array2string(np.asarray(v, dtype=float), precision=10)
+    text = np.array2string(np.asarray(v, dtype=float), precision=10, max_line_width=10**6)
+    return text.replace("\n", "")
+
+
+def _f_of(
+    model: _Model,
+    f: Any,
+    x: Any,
+    inputs: Mapping[str, Any],
+    oracle: Oracle | None,
+    where: str,
+) -> tuple[Callable[[np.ndarray], float], np.ndarray]:
+    """f as a function of x's entries (the oracle's f, or the definitions' without one),
+    and x's value at this point. x may be an input or a defined variable (its value
+    given to the oracle overrides its definition)."""
+    f_name, x_name = _name(f), _name(x)
+    entries = model.c.entries(x)
+    at = {_var(model, n): v for n, v in inputs.items()}
+    if x_name in inputs:
+        base = np.asarray(inputs[x_name], dtype=float).reshape(entries.shape)
+    else:
+        base = model.evaluate([x], at)[0]
+
+    def f_at(v: np.ndarray) -> float:
+        if oracle is not None:
+            moved = dict(inputs)
+            moved[x_name] = float(v[0, 0]) if isinstance(x, sp.Symbol) else v
+            return float(_oracle_value(_call(oracle, moved, where), f_name, where).reshape(-1)[0])
+        fl = model.lazy(f)
+        fixed = {**model.fixed(at), **model.fixed({x: v})}
+        env = model.c.sample([fl], 1, np.random.default_rng(0), (0.0, 0.0), fixed=fixed)
+        return float(model.c.evaluate(fl, env, 1).reshape(-1)[0])
+
+    return f_at, base
+
+
+@dataclass
+class _Differences:
+    """Central and one-sided differences of f by each entry of x."""
+
+    central: np.ndarray
+    right: np.ndarray
+    left: np.ndarray
+
+    @classmethod
+    def of(cls, f_at: Callable[[np.ndarray], float], base: np.ndarray) -> _Differences:
+        f0 = f_at(base)
+        n = base.size
+        central, right, left = np.zeros(n), np.zeros(n), np.zeros(n)
+        for i in range(n):
+            up, down = base.copy().reshape(-1), base.copy().reshape(-1)
+            up[i] += FD_STEP
+            down[i] -= FD_STEP
+            fu, fd = f_at(up.reshape(base.shape)), f_at(down.reshape(base.shape))
+            central[i] = (fu - fd) / (2 * FD_STEP)
+            right[i], left[i] = (fu - f0) / FD_STEP, (f0 - fd) / FD_STEP
+        return cls(central, right, left)
+
+    def compare(
+        self, claimed: Any, how: Callable[[np.ndarray], np.ndarray]
+    ) -> tuple[float, list[int]]:
+        """The worst error of `claimed` against how(differences), entry by entry, and the
+        entries compared one-sided: where the two sides disagree (a kink within the
+        step), `claimed` must equal how(one side). Raises ValueError on a mismatch."""
+        got = np.asarray(claimed, dtype=float).reshape(-1)
+        c = np.asarray(how(self.central), dtype=float).reshape(-1)
+        r = np.asarray(how(self.right), dtype=float).reshape(-1)
+        lft = np.asarray(how(self.left), dtype=float).reshape(-1)
+        worst, sided = 0.0, []
+        for i in range(got.size):
+            err = abs(c[i] - got[i]) / max(1.0, abs(c[i]))
+            if err > FD_TOL:
+                kink = abs(r[i] - lft[i]) > ONE_SIDED_TOL * max(1.0, abs(r[i]), abs(lft[i]))
+                side = min(abs(r[i] - got[i]), abs(lft[i] - got[i])) / max(1.0, abs(got[i]))
+                if not (kink and side <= ONE_SIDED_TOL):
+                    raise ValueError(f"entry {i + 1}: {_fmt(got)} against {_fmt(c)}")
+                sided.append(i)
+                err = side
+            worst = max(worst, err)
+        return worst, sided
 
 
 def _check_gradient(
@@ -368,84 +449,17 @@ def _check_gradient(
 ) -> tuple[float, str]:
     """Central differences of f by each entry of x; one-sided where a kink lies within
     the step. Returns the worst error and the entries done one-sided."""
-    f_name, x_name = _name(claim.f), _name(claim.x)
-    entries = model.c.entries(claim.x)
-    if x_name in inputs:
-        base = np.asarray(inputs[x_name], dtype=float).reshape(entries.shape)
-    else:
-        # a defined variable: its value at this point, by the engine
-        base = model.evaluate([claim.x], {_var(model, n): v for n, v in inputs.items()})[0]
-
-    def f_at(x: np.ndarray) -> float:
-        moved = dict(inputs)
-        moved[x_name] = float(x[0, 0]) if isinstance(claim.x, sp.Symbol) else x
-        if oracle is not None:
-            return float(_oracle_value(_call(oracle, moved, where), f_name, where).reshape(-1)[0])
-        at = {_var(model, n): v for n, v in moved.items() if n in inputs}
-        fixed = model.fixed({claim.x: x}) if x_name not in inputs else {}
-        fl = model.lazy(claim.f)
-        env = model.c.sample(
-            [fl], 1, np.random.default_rng(0), (0.0, 0.0), fixed={**model.fixed(at), **fixed}
-        )
-        return float(model.c.evaluate(fl, env, 1).reshape(-1)[0])
-
-    g = np.asarray(value, dtype=float).reshape(-1)
-    fd = np.zeros(base.size)
-    worst, sides = 0.0, []
-    f0 = None
-    for i in range(base.size):
-        up, down = base.copy().reshape(-1), base.copy().reshape(-1)
-        up[i] += FD_STEP
-        down[i] -= FD_STEP
-        fu, fdn = f_at(up.reshape(base.shape)), f_at(down.reshape(base.shape))
-        central = (fu - fdn) / (2 * FD_STEP)
-        err = abs(central - g[i]) / max(1.0, abs(central))
-        if err > FD_TOL:
-            if f0 is None:
-                f0 = f_at(base)
-            right, left = (fu - f0) / FD_STEP, (f0 - fdn) / FD_STEP
-            kink = abs(right - left) > ONE_SIDED_TOL * max(1.0, abs(right), abs(left))
-            side_err = min(abs(right - g[i]), abs(left - g[i])) / max(1.0, abs(g[i]))
-            if kink and side_err <= ONE_SIDED_TOL:
-                sides.append(f"{x_name}{_entry_name(i, base.shape)}")
-                err = side_err
-            else:
-                raise WorkedError(
-                    f"{where}: the engine gives {_fmt(g)}, central finite differences of "
-                    f"{'the oracle' if oracle else 'the definitions'} give "
-                    f"{_fmt(_all_fd(f_at, base))} (entry {i + 1})"
-                )
-        fd[i] = central
-        worst = max(worst, err)
-    return worst, ", ".join(sides)
-
-
-def _all_fd(f_at: Callable[[np.ndarray], float], base: np.ndarray) -> np.ndarray:
-    out = np.zeros(base.size)
-    for i in range(base.size):
-        up, down = base.copy().reshape(-1), base.copy().reshape(-1)
-        up[i] += FD_STEP
-        down[i] -= FD_STEP
-        out[i] = (f_at(up.reshape(base.shape)) - f_at(down.reshape(base.shape))) / (2 * FD_STEP)
-    return out
-
-
-def fd_gradient(
-    model: _Model, f: Any, x: Any, inputs: Mapping[str, Any], oracle: Oracle | None, where: str
-) -> np.ndarray:
-    """Central differences of f by the input x (the oracle's, or the definitions')."""
-    entries = model.c.entries(x)
-    base = np.asarray(inputs[_name(x)], dtype=float).reshape(entries.shape)
-
-    def f_at(v: np.ndarray) -> float:
-        moved = dict(inputs)
-        moved[_name(x)] = float(v[0, 0]) if isinstance(x, sp.Symbol) else v
-        if oracle is not None:
-            return float(_oracle_value(_call(oracle, moved, where), _name(f), where).reshape(-1)[0])
-        at = {_var(model, n): val for n, val in moved.items()}
-        return float(model.evaluate([f], at)[0].reshape(-1)[0])
-
-    return _all_fd(f_at, base).reshape(base.shape)
+    f_at, base = _f_of(model, claim.f, claim.x, inputs, oracle, where)
+    diff = _Differences.of(f_at, base)
+    try:
+        worst, sided = diff.compare(value, lambda d: d)
+    except ValueError:
+        raise WorkedError(
+            f"{where}: the engine gives {_fmt(value)}, central finite differences of "
+            f"{'the oracle' if oracle else 'the definitions'} give {_fmt(diff.central)}"
+        ) from None
+    x_name = _name(claim.x)
+    return worst, ", ".join(f"{x_name}{_entry_name(i, base.shape)}" for i in sided)
 
 
 def _entry_name(i: int, shape: tuple[int, ...]) -> str:
@@ -603,20 +617,20 @@ class Trace:
                 point.grads = {  # in the parameter's shape (D by a column is a row)
                     _name(p): gv.reshape(model.shape(p))
                     for p, gv in zip(self.params, g, strict=True)
-                }  # type: ignore[attr-defined]
+                }
                 new = {}
                 for label, e in items:
                     if isinstance(e, StepOf):
-                        step = optimizer.step(point.grads[_name(e.param)])  # type: ignore[attr-defined]
+                        step = optimizer.step(point.grads[_name(e.param)])
                         point.add(label, e, step)
                     elif isinstance(e, NewValueOf):
                         pass
                 for p in self.params:
-                    new[p] = current[p] + optimizer.step(point.grads[_name(p)])  # type: ignore[attr-defined]
+                    new[p] = current[p] + optimizer.step(point.grads[_name(p)])
                 for label, e in items:
                     if isinstance(e, NewValueOf):
                         point.add(label, e, new[e.param])
-                point.new = new  # type: ignore[attr-defined]
+                point.new = new
                 # the numbers follow the order of `show`
                 point.numbers = {
                     _key(label): point.numbers[_key(label)]
@@ -713,36 +727,43 @@ class Trace:
         return records
 
     def _check_update(self, point: _Point, inputs: Mapping[str, Any], where: str) -> float:
+        """Each step against -learning rate × finite differences of the loss (one-sided
+        where a kink lies within the step), each new value against old + that step."""
         worst = 0.0
-        steps = {
-            _name(c.param): (k, point.values[k])
+        shown = {
+            (type(c), _name(c.param)): k
             for k, c in point.claims.items()
-            if isinstance(c, StepOf)
+            if isinstance(c, StepOf | NewValueOf)
         }
-        news = {
-            _name(c.param): (k, point.values[k])
-            for k, c in point.claims.items()
-            if isinstance(c, NewValueOf)
-        }
+        rate = self.optimizer.rate
         for p in self.params:
             name = _name(p)
-            fd = fd_gradient(self.model, self.loss, p, inputs, self.oracle, where)
-            old = np.asarray(inputs[name], dtype=float)
-            want_step = self.optimizer.step(fd).reshape(old.shape)
-            engine_new = np.asarray(point.new[p], dtype=float).reshape(old.shape)  # type: ignore[attr-defined]
-            shown = [(steps.get(name), want_step), (news.get(name), old + want_step)]
-            shown.append(((f"new {name}", engine_new), old + want_step))
-            for item, want in shown:
-                if item is None:
+            f_at, old = _f_of(self.model, self.loss, p, inputs, self.oracle, where)
+            diff = _Differences.of(f_at, old)
+            engine_new = np.asarray(point.new[p], dtype=float)
+
+            def step(d: np.ndarray) -> np.ndarray:
+                return -rate * d
+
+            def after(d: np.ndarray, o: np.ndarray = old) -> np.ndarray:
+                return np.asarray(o.reshape(-1) - rate * d)
+
+            checks = [
+                (shown.get((StepOf, name)), step),
+                (shown.get((NewValueOf, name)), after),
+                (f"new {name}", after),
+            ]
+            for label, how in checks:
+                if label is None:
                     continue
-                label, got = item
-                got = np.asarray(got, dtype=float).reshape(want.shape)
-                err = float(np.max(np.abs(got - want) / np.maximum(1.0, np.abs(want))))
-                if not err <= ONE_SIDED_TOL:
+                got = engine_new if label == f"new {name}" else point.values[label]
+                try:
+                    err, _ = diff.compare(got, how)
+                except ValueError:
                     raise WorkedError(
-                        f"{where}, {label}: the engine gives {_fmt(got)}, the optimizer's step "
-                        f"of finite differences gives {_fmt(want)}"
-                    )
+                        f"{where}, {label}: the engine gives {_fmt(got)}, -learning rate × "
+                        f"finite differences gives {_fmt(how(diff.central))}"
+                    ) from None
                 worst = max(worst, err)
         return worst
 

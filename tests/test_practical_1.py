@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 import time
 from typing import Any
 
@@ -98,73 +99,30 @@ def test_trace_rows_shape_and_first_update(key: Assignment) -> None:
     )
 
 
-def _scalar_paths(row: dict[str, Any]) -> list[tuple[str, tuple[int, ...]]]:
-    paths: list[tuple[str, tuple[int, ...]]] = []
-    for key in p1.TRACE_KEYS:
-        if key in ("iteration", "sample"):
-            paths.append((key, ()))
-            continue
-        for idx in np.ndindex(*np.shape(row[key])):
-            paths.append((key, idx))
-    return paths
-
-
-def _set(row: dict[str, Any], key: str, idx: tuple[int, ...], value: Any) -> None:
-    if not idx:
-        row[key] = value
-        return
-    target = row[key]
-    for i in idx[:-1]:
-        target = target[i]
-    target[idx[-1]] = value
-
-
-def _get(row: dict[str, Any], key: str, idx: tuple[int, ...]) -> Any:
-    v = row[key]
-    for i in idx:
-        v = v[i]
-    return v
-
-
-def test_every_single_trace_corruption_is_refused() -> None:
+def test_every_single_engine_value_corrupted_is_refused() -> None:
+    """A bug in the engine's own computation of any trace value (each value of each update,
+    corrupted in turn) is caught by its second path."""
     a = p1.build(p1.PARAMETERS)
-    part = parts(a)["2"]
-    clean = copy.deepcopy(part.data["trace"])
-    data: dict[str, Any] = dict(part.data)
-    part.data = data
+    t = parts(a)["2"].numeric_checks[0]
     count = 0
-    for k in range(len(clean)):
-        for key, idx in _scalar_paths(clean[k]):
-            rows = copy.deepcopy(clean)
-            old = _get(rows[k], key, idx)
-            _set(rows[k], key, idx, old + 1 if isinstance(old, int) else old * (1 + 1e-9) + 1e-12)
-            data["trace"] = rows
-            with pytest.raises(VerificationError, match=r"practical-1, part 2"):
-                verify_part(a.id, part)
+    for k, point in enumerate(t.steps, start=1):
+        for key in list(point.values):
+            clean = point.values[key]
+            point.values[key] = clean + 1e-5 * (1 + np.abs(clean))
+            with pytest.raises(AssertionError, match=rf"trace, update {k} .*{re.escape(key)}"):
+                t()
+            point.values[key] = clean
             count += 1
-    data["trace"] = clean
-    assert count > 9 * 30
-    verify_part(a.id, part)
+    assert count == 9 * 11
+    t()
 
 
-@pytest.mark.parametrize("wrong", ["loss", "dw", "dW"])
-def test_a_trace_whose_own_update_code_is_wrong_is_refused(
-    wrong: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # the recomputation shares sgd_step with the trace; the independent checks do not
-    from solutions import _sgd
+def test_a_wrong_optimizer_step_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from answerkey import worked
 
-    honest = _sgd.sgd_step
-
-    def doubled(*args: Any) -> dict[str, Any]:
-        out = honest(*args)
-        out[wrong] = 2 * out[wrong]
-        return out
-
-    monkeypatch.setattr(_sgd, "sgd_step", doubled)
-    monkeypatch.setattr(p1, "sgd_step", doubled)
+    monkeypatch.setattr(worked.SGD, "step", lambda self, g: +self.rate * np.asarray(g))
     part = parts(p1.build(p1.PARAMETERS))["2"]
-    with pytest.raises(VerificationError, match=f"part 2, update 1: {wrong} is"):
+    with pytest.raises(VerificationError, match=r"part 2: trace, update 1 .*finite differences"):
         verify_part(p1.ID, part)
 
 
@@ -173,21 +131,23 @@ def test_corrupted_block_or_table_is_refused() -> None:
     part = parts(a)["2"]
     block = part.blocks[4]
     lines = list(block.lines)
-    lines[6] = (lines[6][0], lines[6][1] + 1e-6)
-    part.blocks = [
-        *part.blocks[:4],
-        dataclasses.replace(block, lines=tuple(lines)),
-        *part.blocks[5:],
-    ]
-    with pytest.raises(VerificationError, match="part 2"):
-        verify_part(a.id, part)
+    label, number = lines[6]
+    for wrong in (float(number) + 1e-6, dataclasses.replace(number, value=float(number) + 1e-6)):
+        lines[6] = (label, wrong)
+        part.blocks = [
+            *part.blocks[:4],
+            dataclasses.replace(block, lines=tuple(lines)),
+            *part.blocks[5:],
+        ]
+        with pytest.raises(VerificationError, match="part 2, block 5, line L: shows"):
+            verify_part(a.id, part)
     a = p1.build(p1.PARAMETERS)
     part = parts(a)["2"]
     table = part.tables[0]
     rows = list(table.rows)
-    rows[2] = (*rows[2][:-1], rows[2][-1] + 1e-3)
+    rows[2] = (*rows[2][:-1], float(rows[2][-1]) + 1e-3)
     part.tables = [dataclasses.replace(table, rows=tuple(rows))]
-    with pytest.raises(VerificationError, match="part 2"):
+    with pytest.raises(VerificationError, match="part 2, table 1, row 3, column 6: shows the bare"):
         verify_part(a.id, part)
 
 
@@ -202,7 +162,7 @@ def test_kink_uses_one_sided_difference() -> None:
     assert part.data["trace"][0]["s_hidden"][0] == 0.0
     records = verify_part(a.id, part)
     fd = next(r for r in records if r.kind == "finite-difference")
-    assert "one-sided" in fd.detail and "W11" in fd.detail
+    assert "one-sided" in fd.detail and "s_1" in fd.detail
     # the unit on its kink does not fire: its weights do not move
     assert part.data["trace"][0]["dW"][0][0] == 0.0
 
@@ -304,7 +264,7 @@ WRONG_STATED_ANSWERS = {
 def test_a_wrong_stated_answer_is_refused(pid: str, n: int) -> None:
     part = parts(p1.build(p1.PARAMETERS))[pid]  # exercise 1 is shared: restore it after
     stated, wrong = part.answer, WRONG_STATED_ANSWERS[pid][n]
-    part.answer = 2 * part.answer if wrong == "twice" else wrong
+    part.answer = dataclasses.replace(stated, value=2 * stated.value) if wrong == "twice" else wrong
     try:
         with pytest.raises(VerificationError, match=f"part {pid}"):
             verify_part(p1.ID, part)
@@ -327,11 +287,18 @@ def test_hinge_example(key: Assignment) -> None:
     p = np.exp(o) / np.exp(o).sum()
     assert ex["active"] == [False, True, False, True]
     assert ex["loss"] == pytest.approx((p[1] - p[0] + 0.2) + (p[3] - p[0] + 0.2))
-    assert parts(key)["3a"].final == ex["loss"]
-    ex["loss"] += 1e-9
-    with pytest.raises(VerificationError, match="part 3a"):
-        verify_part(key.id, parts(key)["3a"])
-    ex["loss"] -= 1e-9
+    assert float(parts(key)["3a"].final) == ex["loss"]
+    np.testing.assert_allclose(ex["gradient"], p1.hinge_gradient_np(o, 0, 0.2), atol=1e-12)
+    example = parts(key)["3a"].numeric_checks[0]
+    clean = dict(example.point.values)
+    try:  # exercise 3 is shared by every build in this process: restore it
+        for k in clean:
+            example.point.values[k] = clean[k] + 1e-5 * (1 + np.abs(clean[k]))
+            with pytest.raises(AssertionError, match=f"hinge example, {re.escape(k)}"):
+                example()
+            example.point.values[k] = clean[k]
+    finally:
+        example.point.values.update(clean)
 
 
 def test_hinge_gradient_numpy_matches_sum_formula() -> None:

@@ -17,6 +17,7 @@ import pytest
 import sympy as sp
 
 import solutions.cv_assignment9 as cv
+from answerkey import numbers
 from answerkey.errors import VerificationError
 from answerkey.instantiate import Concrete, Matrix
 from answerkey.mathfns import D, T, diag, hadamard_ones_minus, mm, sigmoid
@@ -139,7 +140,7 @@ def test_a_stated_answer_no_check_reads_is_refused() -> None:
     )
     with pytest.raises(VerificationError, match="part a: its stated answer is not checked"):
         verify_part("demo", ignores)
-    unchecked = Part("b", "stated, nothing checks it", [], answer=0.5)
+    unchecked = Part("b", "stated, nothing checks it", [], answer=numbers.given(0.5, "b"))
     with pytest.raises(VerificationError, match="part b: its stated answer is not checked"):
         verify_part("demo", unchecked)
 

@@ -1,0 +1,123 @@
+"""A test-only exercise written the way a new course author would write one, with no
+checks of its own: a linear softmax classifier under cross-entropy, a worked example
+(the gradients at given numbers) and one SGD step. `build(mistake=...)` makes one of
+the mistakes the engine has to catch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from answerkey import worked
+from answerkey.mathfns import D, T, elementwise, mm, softmax
+from answerkey.model import Assignment, Block, Exercise, Instance, Part, Table, text
+
+ID = "softmax-ce"
+n, K = sp.symbols("n K", integer=True, positive=True)
+x = sp.MatrixSymbol("x", n, 1)
+W = sp.MatrixSymbol("W", K, n)
+b = sp.MatrixSymbol("b", K, 1)
+z = sp.MatrixSymbol("z", K, 1)
+p = sp.MatrixSymbol("p", K, 1)
+t = sp.MatrixSymbol("t", K, 1)
+L = sp.Symbol("L")
+eta = sp.Symbol("eta")
+
+MODEL = Instance(
+    sizes={n: 2, K: 3},
+    defs={z: mm(W, x) + b, p: softmax(z), L: -mm(T(t), elementwise("log", p))},
+    label="2 inputs, 3 classes",
+)
+
+PARAMETERS: dict[str, Any] = {
+    "W": [[0.1, -0.2], [0.4, 0.3], [-0.5, 0.2]],
+    "b": [0.0, 0.1, -0.1],
+    "x": [1.0, 2.0],
+    "t": [0.0, 1.0, 0.0],
+    "learning_rate": 0.5,
+}
+
+
+def oracle(v: Mapping[str, Any]) -> dict[str, Any]:
+    """The classifier in plain NumPy."""
+    zv = v["W"] @ v["x"] + v["b"]
+    e = np.exp(zv - zv.max())
+    pv = e / e.sum()
+    return {"z": zv, "p": pv, "L": float(-(v["t"] * np.log(pv)).sum())}
+
+
+def build(params: Mapping[str, Any] = PARAMETERS, mistake: str = "") -> Assignment:
+    col = {k: np.asarray(params[k], dtype=float).reshape(-1, 1) for k in ("b", "x", "t")}
+    at = {
+        W: worked.given(params["W"], "W"),
+        b: worked.given(col["b"], "b"),
+        x: worked.given(col["x"], "x"),
+        t: worked.given(col["t"], "t"),
+    }
+    # the author's gradient formula; the mistake of the issue: p + t for p - t
+    grad_W = mm(p + t, T(x)) if mistake == "gradient" else mm(p - t, T(x))
+    ex = worked.example(
+        "worked example", MODEL, at, [z, p, L, (D(L, W), grad_W), D(L, b)], oracle=oracle
+    )
+    lr = worked.given(params["learning_rate"], "learning rate")
+    step = worked.trace(
+        "one SGD step",
+        MODEL,
+        params={W: at[W], b: at[b]},
+        samples=[{x: at[x], t: at[t]}],
+        loss=L,
+        optimizer=worked.SGD(lr),
+        iterations=1,
+        show=[(sp.Symbol("W'"), worked.NewValueOf(W)), (sp.Symbol("b'"), worked.NewValueOf(b))],
+        oracle=oracle,
+    )
+    block = ex.block(text("The worked example"))
+    if mistake == "block":
+        lines = list(block.lines)
+        lines[2] = (lines[2][0], float(ex[L]) + 0.01)  # a number typed in by hand
+        block = Block(block.title, tuple(lines))
+    if mistake == "block-value":
+        lines = list(block.lines)
+        lines[2] = (
+            lines[2][0],
+            ex[L]
+            .written(None)
+            .__class__(float(ex[L]) + 1e-9, ex[L].label, ex[L].source, ex[L].origin, ex[L].key),
+        )
+        block = Block(block.title, tuple(lines))
+    cells = [(k + 1, ex[p][k]) for k in range(3)]
+    if mistake == "cell":
+        cells[1] = (2, 0.35)
+    table = Table(header=("class", p), rows=tuple(cells))
+    question = text(
+        "A linear classifier",
+        sp.Eq(z, mm(W, x) + b),
+        "with softmax and cross-entropy, at",
+        (W, at[W]),
+        "and learning rate",
+        (eta, lr),
+        ".",
+    )
+    if mistake == "question":
+        question = text("A linear classifier at learning rate", (eta, 0.5), ".")
+    remark = text("The loss at the example is", (L, ex[L]), ".")
+    if mistake == "remark-number":
+        remark = text(f"The loss at the example is {float(ex[L]):.4f}.")
+    answer: Any = ex[L]
+    if mistake == "answer":
+        answer = float(ex[L])
+    part = Part(
+        "2",
+        "a worked example",
+        [question],
+        remarks=[remark],
+        blocks=[block, step.block(0, text("After one step"))],
+        tables=[table],
+        answer=answer,
+        answer_lhs=L,
+        numeric_checks=worked.attach(ex, step),
+    )
+    return Assignment(ID, "Softmax and cross-entropy", [Exercise("1", "", [], [part])])

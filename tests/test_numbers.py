@@ -1,0 +1,93 @@
+"""Every decimal a key prints before its errata is a given or engine-computed number of the
+ledger (answers.json `numbers`), at the printed precision; bare numbers are refused."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from answerkey import numbers, render
+from answerkey.errors import VerificationError
+from answerkey.model import Assignment, Exercise, Part, text
+from answerkey.verify import verify_assignment
+
+DECIMAL = re.compile(r"(?<![\w.])(-?\d+\.(\d+))(?: \\times 10\^\{(-?\d+)\})?")
+
+
+def printed_decimals(md: str) -> list[tuple[float, int]]:
+    """Each decimal of the Markdown before the errata: its value and how many decimals
+    it is written with (scientific notation: its exponent counts)."""
+    body = md.split("## Errata to the earlier published solution")[0]
+    out = []
+    for m in DECIMAL.finditer(body):
+        value, decimals, exponent = float(m.group(1)), len(m.group(2)), m.group(3)
+        if exponent is not None:
+            value *= 10 ** int(exponent)
+            decimals -= int(exponent)
+        out.append((value, decimals))
+    return out
+
+
+def ledger_values(ledger: list[dict]) -> np.ndarray:
+    return np.concatenate([np.ravel(np.asarray(e["value"], dtype=float)) for e in ledger])
+
+
+def assert_ledger_covers(a: Assignment) -> int:
+    verify_assignment(a, reuse=True)
+    md = render.render(a, "md", "key", render.Meta())
+    ledger = numbers.ledger(a)
+    values = ledger_values(ledger) if ledger else np.zeros(0)
+    found = printed_decimals(md)
+    for value, decimals in found:
+        close = np.abs(values - value) <= 0.5 * 10.0**-decimals * (1 + 1e-9)
+        assert close.any(), f"{a.id}: {value} (to {decimals} decimals) is not in the ledger"
+    return len(found)
+
+
+@pytest.mark.parametrize("module", ["practical_1", "cv_assignment9"])
+def test_every_printed_decimal_is_in_the_ledger(module: str) -> None:
+    import importlib
+
+    m = importlib.import_module(f"solutions.{module}")
+    n = assert_ledger_covers(m.build(m.PARAMETERS))
+    if module == "practical_1":
+        assert n > 300
+
+
+def test_the_parser_reads_what_the_printer_writes() -> None:
+    assert printed_decimals(r"$0.4063$ and $-1.2340 \times 10^{-5}$ 2-3-1 x_1") == [
+        (0.4063, 4),
+        (-1.234e-5, 9),
+    ]
+
+
+def test_the_ledger_test_can_fail() -> None:
+    with pytest.raises(AssertionError, match="not in the ledger"):
+        bad = Assignment("a", "t", [Exercise("1", "", [text("written 0.25 by hand")], [])])
+        # the audit refuses it first; the ledger test would too
+        try:
+            assert_ledger_covers(bad)
+        except VerificationError:
+            raise AssertionError("0.25 is not in the ledger") from None
+
+
+def test_a_bare_number_in_an_introduction_is_refused_at_render() -> None:
+    part = Part("1", "p", [text("Nothing here.")])
+    a = Assignment("a", "t", [Exercise("1", "", [text("x =", 0.5)], [part])])
+    with pytest.raises(VerificationError, match="a, exercise 1, introduction 1: shows the bare"):
+        render.render(a, "md", "key", render.Meta())
+
+
+def test_given_numbers_print_as_the_statement_writes_them() -> None:
+    from answerkey.printing import latex
+
+    assert latex(numbers.given(0.2, "m", exact=True)) == "0.2"
+    assert latex(numbers.given(0.2, "m")) == "0.2000"
+    assert (
+        latex(numbers.given([[1.0], [2.5]], "v", exact=True))
+        == r"\begin{bmatrix}1.0 & 2.5\end{bmatrix}"
+    )
+    with pytest.raises(ValueError, match="not finite"):
+        numbers.given(float("nan"), "x")

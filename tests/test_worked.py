@@ -1,0 +1,108 @@
+"""The worked-example and trace feature: an author's exercise with no checks of its own is
+computed and checked by the engine; each kind of mistake is refused, naming where."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from answerkey import numbers, worked
+from answerkey.errors import VerificationError
+from answerkey.mathfns import D
+from answerkey.model import Instance
+from answerkey.verify import verify_part
+from tests.exercises import softmax_ce as ce
+
+
+def test_the_authors_exercise_verifies_with_no_check_of_its_own() -> None:
+    a = ce.build()
+    part = a.parts()[0]
+    records = verify_part(a.id, part)
+    kinds = {r.kind for r in records}
+    assert {"recomputation", "finite-difference", "update", "numbers", "mutation"} <= kinds
+    ledger = numbers.ledger(a)
+    assert {e["source"] for e in ledger} == {"given", "computed"}
+    assert all(e["check"] for e in ledger if e["source"] == "computed")
+
+
+def test_the_engine_computes_what_numpy_gives() -> None:
+    a = ce.build()
+    ex = a.parts()[0].numeric_checks[0]
+    v = ce.oracle(
+        {
+            "W": np.array(ce.PARAMETERS["W"]),
+            "b": np.array(ce.PARAMETERS["b"]).reshape(-1, 1),
+            "x": np.array(ce.PARAMETERS["x"]).reshape(-1, 1),
+            "t": np.array(ce.PARAMETERS["t"]).reshape(-1, 1),
+        }
+    )
+    assert float(ex[ce.L]) == pytest.approx(v["L"], rel=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(ex[D(ce.L, ce.W)].value),
+        (v["p"] - np.array(ce.PARAMETERS["t"]).reshape(-1, 1)) @ np.array([[1.0, 2.0]]),
+    )
+
+
+MISTAKES = {
+    "gradient": r"softmax-ce, part 2: worked example, D\(L, W\): the engine gives .* central "
+    "finite differences",
+    "block": r"softmax-ce, part 2, block 1, line L: shows the bare number",
+    "block-value": r"softmax-ce, part 2, block 1, line L: shows worked example: L = .* but the "
+    "engine computed",
+    "cell": r"softmax-ce, part 2, table 1, row 2, column 2: shows the bare number 0.35",
+    "question": r"softmax-ce, part 2, question: shows the bare number 0.5",
+    "remark-number": r"softmax-ce, part 2, remark 1: shows the number '0.\d+' written into",
+    "answer": r"softmax-ce, part 2, stated answer: shows the bare number",
+}
+
+
+@pytest.mark.parametrize("mistake", list(MISTAKES))
+def test_each_mistake_is_refused_naming_where(mistake: str) -> None:
+    a = ce.build(mistake=mistake)
+    with pytest.raises(VerificationError, match=MISTAKES[mistake]):
+        verify_part(a.id, a.parts()[0])
+
+
+def test_a_wrong_update_is_refused() -> None:
+    a = ce.build()
+    step = a.parts()[0].numeric_checks[1]
+    point = step.steps[0]
+    key = next(k for k in point.values if k.startswith("W"))
+    point.values[key] = point.values[key] + 1e-4
+    with pytest.raises(
+        VerificationError, match=r"update 1 .*W'.*-learning rate × finite differences"
+    ):
+        verify_part(a.id, a.parts()[0])
+
+
+def test_a_number_from_an_unverified_object_is_refused() -> None:
+    a = ce.build()
+    part = a.parts()[0]
+    part.numeric_checks = [part.numeric_checks[1]]
+    for o in ("worked example",):
+        with pytest.raises(VerificationError, match=f"comes from '{o}', which no part"):
+            numbers.audit(a)
+
+
+def test_value_of_an_expression_checks_against_exact_substitution() -> None:
+    y = sp.Symbol("y")
+    v = worked.value("bound", y**2 / 2, y**2 / 2, {y: -1.0})
+    assert float(v[y**2 / 2]) == 0.5
+    assert v()[0].kind == "recomputation"
+    v.point.values[sp.sstr(y**2 / 2)] = np.array([[0.5 + 1e-6]])
+    with pytest.raises(AssertionError, match="exact substitution"):
+        v()
+
+
+def test_a_kink_within_the_step_takes_the_side_the_engine_takes() -> None:
+    u, f = sp.Symbol("u"), sp.Symbol("f")
+    from answerkey.mathfns import relu
+
+    inst = Instance(defs={f: relu(u)})
+    ex = worked.example(
+        "kink", inst, {u: 0.0}, [D(f, u)], oracle=lambda v: {"f": max(float(v["u"]), 0.0)}
+    )
+    records = ex()
+    assert "one-sided" in records[-1].detail
+    assert float(ex[D(f, u)]) == 0.0
