@@ -26,6 +26,7 @@ from answerkey.model import (
     Table,
     text,
 )
+from answerkey.numbers import given
 from answerkey.verify import verify_assignment
 
 NASTY = r"\input{/etc/hostname} 50% & $x$ #1 ~ ^ _ {}"
@@ -207,9 +208,14 @@ def test_a_part_chooses_the_decimals_of_its_numbers() -> None:
         return Part(
             pid,
             "numbers",
-            [text("Rate", 0.5, ".")],
-            blocks=[Block(text("values"), ((x, 0.125), ("y", np.array([1.0, 2.0]))))],
-            tables=[Table(("a",), ((0.25,),))],
+            [text("Rate", given(0.5, "rate"), ".")],
+            blocks=[
+                Block(
+                    text("values"),
+                    ((x, given(0.125, "x")), ("y", given(np.array([1.0, 2.0]), "y"))),
+                )
+            ],
+            tables=[Table(("a",), ((given(0.25, "a"),),))],
             decimals=decimals,
         )
 
