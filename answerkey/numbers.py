@@ -319,6 +319,14 @@ def origins(part: Part) -> list[Any]:
     return [c for c in part.numeric_checks if hasattr(c, "value_of")]
 
 
+def prints(part: Part) -> bool:
+    """Does the part print a number (a `Number`, or a bare one the audit refuses)?"""
+    return any(
+        bare_number(item) or any(True for _ in numbers_in(item))
+        for _, item in printed_in_part(part)
+    )
+
+
 def check_part(assignment_id: str, part: Part) -> list[CheckRecord]:
     """The verifier's check of a part's printed numbers (see `audit_items`).
 

@@ -492,13 +492,20 @@ def _givens(at: Mapping[Any, Any]) -> dict[Any, Number]:
 # --------------------------------------------------------------------------- examples
 
 
+@dataclass(init=False, eq=False, repr=False)
 class Example:
     """Verified results at given values (see the module's docstring).
 
     Index it by a shown label for its `Number`; `block(title)` shows them all.
-    Put the object in the part's `numeric_checks`: calling it verifies it."""
+    Put the object in the part's `numeric_checks`: calling it verifies it.
+    (Its fields are what its verdict depends on, for the proof cache.)"""
 
-    attached = False
+    name: str
+    instance: Instance
+    inputs: dict[Any, Number]
+    items: list[tuple[Any, Any]]
+    oracle: Oracle | None
+    attached = False  # not a field: set by `attach`
 
     def __init__(
         self,
@@ -508,13 +515,13 @@ class Example:
         show: Iterable[Any],
         oracle: Oracle | None = None,
     ) -> None:
-        self.name = name
-        self.oracle = oracle
+        self.name, self.instance, self.oracle = name, instance, oracle
         model = _model(instance)
-        at_n = _givens(at)
+        self.inputs = at_n = _givens(at)
         _register_inputs(model, at_n)
+        self.items = _as_items(show)
         self.point = _Point(self, "", model, at_n)
-        self.point.show(_as_items(show))
+        self.point.show(self.items)
 
     def label_of(self, point: _Point, key: str) -> str:
         return f"{self.name}: {key}"
@@ -569,13 +576,24 @@ def _describe(claim: Any, oracle: Oracle | None) -> str:
 # --------------------------------------------------------------------------- traces
 
 
+@dataclass(init=False, eq=False, repr=False)
 class Trace:
     """`iterations` passes of an optimizer over `samples` (see the module's docstring).
 
     `steps[k]` is update k+1 (index it by a shown label); `block(k, title)`,
-    `totals(label)` (per iteration). Put the object in the part's `numeric_checks`."""
+    `totals(label)` (per iteration). Put the object in the part's `numeric_checks`.
+    (Its fields are what its verdict depends on, for the proof cache.)"""
 
-    attached = False
+    name: str
+    instance: Instance
+    initial: dict[Any, Number]
+    samples: list[dict[Any, Number]]
+    loss: Any
+    optimizer: SGD
+    iterations: int
+    items: list[tuple[Any, Any]]
+    oracle: Oracle | None
+    attached = False  # not a field: set by `attach`
 
     def __init__(
         self,
@@ -589,14 +607,13 @@ class Trace:
         show: Iterable[Any],
         oracle: Oracle | None = None,
     ) -> None:
-        self.name = name
-        self.oracle = oracle
+        self.name, self.instance, self.oracle = name, instance, oracle
         self.loss = loss
         self.optimizer = optimizer
         self.iterations = int(iterations)
         self.model = model = _model(instance)
         self.params = list(params)
-        items = _as_items(show)
+        self.items = items = _as_items(show)
         self.samples = [_givens(s) for s in samples]
         current = {p: np.asarray(given(v, _name(p)).value, dtype=float) for p, v in params.items()}
         self.initial = _givens(params)
