@@ -77,6 +77,18 @@ class KeyLatexPrinter(LatexPrinter):
                 out.append(self.parenthesize(f, PRECEDENCE["Mul"], strict=True))
         return sign + r" \cdot ".join(out)
 
+    def _print_MatMul(self, expr: Any) -> str:
+        # A rational coefficient without parentheses: 1/2 (z - t)^T (z - t).
+        head, *rest = expr.args
+        if isinstance(head, sp.Rational) and head not in (1, -1) and rest:
+            sign = "-" if head < 0 else ""
+            if len(rest) == 1:
+                tail = self.parenthesize(rest[0], PRECEDENCE["Mul"])
+            else:
+                tail = str(super()._print_MatMul(sp.MatMul(*rest)))
+            return f"{sign}{self._print(abs(head))} {tail}"
+        return str(super()._print_MatMul(expr))
+
     def _print_D(self, expr: Any) -> str:
         f, x = expr.f, expr.x
         den = rf"\partial {self._print(x)}"

@@ -126,6 +126,17 @@ def test_a_sum_written_unevaluated_keeps_the_authors_order() -> None:
     assert latex(-x + y) == latex(y - x) == "y - x"
 
 
+def test_a_rational_coefficient_of_a_matrix_product_needs_no_parentheses() -> None:
+    t, y = sp.MatrixSymbol("t", 3, 1), sp.MatrixSymbol("y", 3, 1)
+    half = sp.Rational(1, 2)
+    assert (
+        latex(half * mm(T(y - t), y - t))
+        == r"\frac{1}{2} \left(y - t\right)^{T} \left(y - t\right)"
+    )
+    assert latex(-half * y) == r"-\frac{1}{2} y"
+    assert latex(half * (y + t)) == r"\frac{1}{2} t + \frac{1}{2} y"
+
+
 def test_a_part_or_a_call_chooses_its_decimals() -> None:
     assert printing.latex(0.5, decimals=1) == "0.5"
     assert printing.latex(0.5) == "0.5000"
