@@ -155,11 +155,13 @@ class Network:
                 z = sp.MatrixSymbol(f"z{k}", layer.size, 1)
                 self.symbols.update({f"W{k}": W, f"z{k}": z})
                 self.notation.update({f"W{k}": f"W^{{({k})}}", f"z{k}": f"z^{{({k})}}"})
+                self.notation[f"W{k}'"] = f"W^{{({k})\\prime}}"  # after an update
                 definition = mm(W, prev)
                 if layer.bias:
                     b = sp.MatrixSymbol(f"b{k}", layer.size, 1)
                     self.symbols[f"b{k}"] = b
                     self.notation[f"b{k}"] = f"b^{{({k})}}"
+                    self.notation[f"b{k}'"] = f"b^{{({k})\\prime}}"
                     definition = definition + b
                 self.stages.append(Stage(f"z{k}", z, definition))
                 prev, size, last = z, layer.size, layer
@@ -323,6 +325,53 @@ class Network:
             grads[before] = g
         return grads
 
+    # --------------------------------------------------------------- worked numbers
+
+    def given(
+        self, params: Mapping[str, Any], sizes: Mapping[Any, int], exact: bool = True
+    ) -> dict[Any, Any]:
+        """Term parameters, by name (``{"x": [1.0, 2.0], "W1": [[...]]}``), as the engine's
+        given numbers, each shaped as its matrix at `sizes`; `exact` writes each with as
+        few decimals as it has (1, 0.5), else with the key's default."""
+        from .. import worked
+
+        out: dict[Any, Any] = {}
+        for name, value in params.items():
+            symbol = self.symbols[name]
+            shape = tuple(int(sp.sympify(d).xreplace(dict(sizes))) for d in symbol.shape)
+            array = np.asarray(value, dtype=float).reshape(shape)
+            out[symbol] = worked.given(array, name, exact=exact)
+        return out
+
+    def example(
+        self, name: str, sizes: Mapping[Any, int], at: Mapping[Any, Any], show: Sequence[Any]
+    ) -> Any:
+        """`answerkey.worked.example` on this network: the values of `show` (stages, the
+        loss, gradients ``D(E, W2)``, verified `Derivation`s) at the given values `at`,
+        checked against this network's NumPy forward pass and its finite differences."""
+        from .. import worked
+
+        return worked.example(name, self.instance(sizes), at, show, oracle=self.forward)
+
+    def trace(
+        self,
+        name: str,
+        sizes: Mapping[Any, int],
+        params: Mapping[Any, Any],
+        samples: Sequence[Mapping[Any, Any]],
+        optimizer: Any,
+        iterations: int,
+        show: Sequence[Any],
+    ) -> Any:
+        """`answerkey.worked.trace` on this network's loss: `iterations` passes of
+        `optimizer` (`worked.SGD`, `kit.optim.SGD`) over `samples`, every number checked."""
+        from .. import worked
+
+        instance = self.instance(sizes)
+        return worked.trace(
+            name, instance, params, samples, self["E"], optimizer, iterations, show, self.forward
+        )
+
     # --------------------------------------------------------------- the figure
 
     def figure(
@@ -340,15 +389,16 @@ class Network:
 
         layers = [figures.Layer("x", "x", size(self.inputs), unit_name="inputs")]
         connections = []
-        for k, lin, act, _ in self._linears():
+        linears = self._linears()
+        for k, lin, act, _ in linears:
+            units = size(lin.size)
+            kind = "output" if k == len(linears) else "hidden unit"
+            unit_name = kind if units == 1 else kind + "s"
             if act is None:
-                layers.append(figures.Layer(f"z^{{({k})}}", f"z({k})", size(lin.size)))
+                layers.append(figures.Layer(f"z^{{({k})}}", f"z({k})", units, unit_name=unit_name))
             else:
-                layers.append(
-                    figures.Layer(
-                        f"y^{{({k})}}", f"y({k})", size(lin.size), act, f"z^{{({k})}}", f"z({k})"
-                    )
-                )
+                y, z = (f"y^{{({k})}}", f"y({k})"), (f"z^{{({k})}}", f"z({k})")
+                layers.append(figures.Layer(*y, units, act, *z, unit_name=unit_name))
             connections.append(figures.Connection(f"W^{{({k})}}", f"W({k})"))
         drawing = figures.Network(name, tuple(layers), tuple(connections))
         return Figure(name, text(caption), lambda: figures.network_figure(name, drawing), handout)
