@@ -73,6 +73,10 @@ def parser() -> argparse.ArgumentParser:
     nt.add_argument("--course", default="")
     nt.add_argument("--label", default=None)
     nt.add_argument("--force", action="store_true", help="replace an existing file")
+    ne = sub.add_parser(
+        "new-exercise", help="write solutions/NAME.py (a working exercise to edit) and its test"
+    )
+    ne.add_argument("name", metavar="NAME")
     return p
 
 
@@ -208,6 +212,12 @@ def main(argv: list[str] | None = None) -> int:
             return _watch(args)
         if args.command == "check":
             return _check(args)
+        if args.command == "new-exercise":
+            from .kit.scaffold import new_exercise, project_root
+
+            for path in new_exercise(args.name, project_root()):
+                print(f"wrote {path}")
+            return 0
         if args.command == "new-term":
             from .registry import discover
             from .terms import new_term

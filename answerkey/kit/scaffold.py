@@ -1,0 +1,186 @@
+"""`answerkey new-exercise NAME`: a working exercise module and its test, ready to edit.
+
+The module is a one-hidden-layer tanh network with squared error, written with the
+kit: one derivation (citing a verified fragment), one worked example with term
+parameters, constraints, `draw` and `instructive`. It builds and verifies as
+written; the author changes the network, the questions and the numbers.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from pathlib import Path
+
+from ..errors import UsageError
+
+NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+MODULE = '''"""{title}: a one-hidden-layer tanh network, squared error, one gradient step.
+
+Made by `answerkey new-exercise {id}`; README.md, "Writing an exercise", explains it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from answerkey import kit, worked
+from answerkey.kit.fragments import OUTER_PRODUCT
+from answerkey.mathfns import D, T, elementwise, mm
+from answerkey.model import Assignment, Derivation, Exercise, Part, Step, text
+from answerkey.terms import positive
+
+ID = "{id}"
+TITLE = "{title}"
+PARAMETERS: dict[str, Any] = {{
+    "x": [1.0, -0.5],
+    "t": [0.5],
+    "W1": [[0.5, -0.3], [0.2, 0.8], [-0.6, 0.1]],
+    "W2": [[0.7, -0.4, 0.3]],
+    "learning_rate": 0.5,
+}}
+CONSTRAINTS = {{"learning_rate": positive()}}
+
+n, h, K = sp.symbols("n h K", integer=True, positive=True)
+NET = kit.Network(
+    n, [kit.linear(h, bias=False), kit.tanh(), kit.linear(K, bias=False)], kit.squared_error()
+)
+x, t, W1, z1, y1, W2, z2, E = (NET[s] for s in ("x", "t", "W1", "z1", "y1", "W2", "z2", "E"))
+SIZES = {{n: 2, h: 3, K: 1}}  # the worked example's sizes
+
+
+def gradient_part() -> Part:
+    derivation = Derivation(
+        D(E, W2),
+        (
+            OUTER_PRODUCT.step(E=E, z=z2, W=W2, x=y1),
+            Step(mm(z2 - t, T(y1)), text("squared error:", (D(E, z2), T(z2 - t)))),
+        ),
+        # checked at two sizes, one with all sizes different
+        (NET.instance(SIZES, leaf="y1"), NET.instance({{n: 3, h: 4, K: 2}}, leaf="y1")),
+        oracle=NET.oracle,
+    )
+    loss = (E, sp.Rational(1, 2) * mm(T(z2 - t), z2 - t))
+    return Part(
+        "1",
+        "the output weights",
+        [text("Give", D(E, W2), "for the squared error", loss, ".")],
+        [derivation],
+        numeric_checks=[OUTER_PRODUCT.check],
+    )
+
+
+def step_part(p: Mapping[str, Any]) -> Part:
+    at = NET.given({{k: p[k] for k in ("x", "t", "W1", "W2")}}, SIZES)
+    rate = worked.given(p["learning_rate"], "learning rate", exact=True)
+    example = NET.example("worked example", SIZES, at, [z1, y1, z2, E, D(E, W2)])
+    sample = {{x: at[x], t: at[t], W1: at[W1]}}
+    show = [(sp.MatrixSymbol("W2'", *W2.shape), worked.NewValueOf(W2))]
+    step = NET.trace("gradient step", SIZES, {{W2: at[W2]}}, [sample], worked.SGD(rate), 1, show)
+    given = [item for v in (x, t, W1, W2) for item in (",", (v, at[v]))][1:]
+    ask = ["Compute the forward pass,", D(E, W2), "and", W2, "after one gradient step"]
+    return Part(
+        "2",
+        "one gradient step",
+        [text("Take", *given, "."), text(*ask, "with learning rate", rate, ".")],
+        blocks=[example.block(text("forward pass and gradient")), step.block(0, text("step"))],
+        numeric_checks=worked.attach(example, step),
+    )
+
+
+def draw(rng: np.random.Generator) -> dict[str, Any]:
+    """Fresh numbers with one decimal."""
+
+    def r(*shape: int) -> Any:
+        return np.round(rng.uniform(-1, 1, shape), 1).tolist()
+
+    return {{"x": r(2), "t": r(1), "W1": r(3, 2), "W2": r(1, 3)}}
+
+
+def instructive(p: Mapping[str, Any]) -> list[str]:
+    """Why these numbers would not teach much (empty: they are fine)."""
+    v = {{k: np.array(p[k], dtype=float) for k in ("x", "t", "W1", "W2")}}
+    reasons = []
+    if np.abs(NET.forward(v)["z1"]).max() > 2:
+        reasons.append("a hidden unit saturates (|z1| > 2)")
+    if np.abs(NET.gradients(v)["W2"]).max() < 0.05:
+        reasons.append("the gradient is almost zero")
+    return reasons
+
+
+def build(params: Mapping[str, Any]) -> Assignment:
+    layers = [(z1, mm(W1, x)), ",", (y1, elementwise("tanh", z1)), "and", (z2, mm(W2, y1))]
+    intro = text("A network with", *layers, "; its loss is the squared error", E, ".")
+    parts = [gradient_part(), step_part(params)]
+    figure = NET.figure(sizes=SIZES)
+    exercise = Exercise("1", "A tanh network", [intro], parts, figures=[figure])
+    return Assignment(ID, TITLE, [exercise], notation=NET.notation)
+'''
+
+TEST = '''"""{id}: it builds and verifies, and a wrong step is refused."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from answerkey.errors import VerificationError
+from answerkey.model import Step
+from answerkey.verify import verify_assignment
+from solutions import {module} as exercise
+
+
+def test_it_builds_and_verifies() -> None:
+    assert verify_assignment(exercise.build(exercise.PARAMETERS)) > 0
+
+
+def test_a_wrong_step_is_refused() -> None:
+    assignment = exercise.build(exercise.PARAMETERS)
+    part = assignment.parts()[0]
+    d = part.derivations[0]
+    wrong = Step(2 * d.steps[-1].expr, d.steps[-1].reason)
+    part.derivations = [dataclasses.replace(d, steps=(*d.steps[:-1], wrong))]
+    with pytest.raises(VerificationError):
+        verify_assignment(assignment)
+'''
+
+
+def project_root() -> Path:
+    """The directory holding `solutions/` (and `tests/`): where the package was installed from."""
+    import solutions
+
+    return Path(next(iter(solutions.__path__))).resolve().parent
+
+
+def new_exercise(name: str, root: Path) -> list[Path]:
+    """Write solutions/<module>.py and tests/test_<module>.py under `root`; refuse a bad
+    or taken name (exit 2) before writing anything."""
+    if not NAME.match(name):
+        raise UsageError(
+            f"bad exercise name {name!r}: use lower-case letters, digits and single hyphens, "
+            "starting with a letter (e.g. tanh-step)"
+        )
+    module = name.replace("-", "_")
+    if keyword.iskeyword(module) or module.startswith("test"):
+        raise UsageError(f"bad exercise name {name!r}: {module!r} cannot be a module name")
+    files = {
+        root / "solutions" / f"{module}.py": MODULE,
+        root / "tests" / f"test_{module}.py": TEST,
+    }
+    taken = [p for p in files if p.exists()]
+    if taken:
+        raise UsageError(f"{taken[0].relative_to(root)} exists: choose another name")
+    from ..registry import discover
+
+    if name in discover():
+        raise UsageError(f"an assignment {name!r} exists already")
+    title = name.replace("-", " ").capitalize()
+    for path, template in files.items():
+        path.write_text(template.format(id=name, module=module, title=title), encoding="utf-8")
+    return list(files)
