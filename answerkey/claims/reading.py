@@ -1,0 +1,906 @@
+"""Reading claims: LaTeX people write -> a syntax tree, and plain lists of numbers.
+
+Graders, students and the earlier published solutions write answers in loose
+LaTeX (`tW`, `\\sigma(Wx)`, `y^{(1)T}`, `e^{-Wx}`, `\\sum_{k \\neq j}`); a hand-written
+tokenizer and recursive-descent parser reads that notation into a syntax tree that
+renders the reading shown back, so a surprising reading is visible rather than
+silently judged. `answerkey.claims.shapes` gives the tree its meaning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..errors import AnswerkeyError
+
+
+class ClaimError(AnswerkeyError):
+    """A claim that cannot be read: the message is one line (where, and what was expected)."""
+
+    exit_code = 2
+
+
+class ClaimShapeError(ClaimError):
+    """A claim that reads but whose matrix dimensions do not fit together."""
+
+    reading: str | None = None
+
+
+# ---------------------------------------------------------------------------
+# Tokenizer
+
+_SKIP_COMMANDS = set(
+    "left right big Big bigg Bigg bigl bigr Bigl Bigr biggl biggr Biggl Biggr middle "
+    "displaystyle textstyle quad qquad limits nolimits".split()
+) | {",", ";", ":", "!", " "}
+_FONT_WRAPPERS = {"mathbf", "boldsymbol", "bm", "vec", "mathbfit", "pmb", "bold"}
+_WORD_WRAPPERS = {"text", "mathrm", "operatorname", "textrm", "mathit", "textnormal", "mathsf"}
+_NAME_WRAPPERS = {"mathcal", "mathscr", "mathbb", "mathfrak"}
+_MUL_COMMANDS = {"cdot": "*", "times": "*", "ast": "*", "odot": "∘", "circ": "∘"}
+_TRANSPOSE_MARKS = {"T", r"\top", r"\intercal", r"\mathsf{T}", r"\mathrm{T}"}
+_MATRIX_ENVS = {"bmatrix", "pmatrix", "matrix", "Bmatrix", "smallmatrix", "array"}
+
+# Known functions: name as written (after \, \text{} etc.) -> engine name.
+FUNCTIONS = {
+    **{w: w for w in ("sigmoid", "exp", "log", "diag", "softmax", "relu", "sqrt", "tanh")},
+    **{"\\" + w: w for w in ("exp", "log", "sqrt", "tanh")},
+    r"\sigma": "sigmoid", "sigma": "sigmoid", "ln": "log", r"\ln": "log",
+    "ReLU": "relu", "ReLu": "relu",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # num, word, cmd, name, op, open, close, begin, end, amp, rowsep, eof
+    text: str
+    pos: int  # 0-based offset in the claim
+    literal: bool = False  # a \text{...} word: not split into letters
+    span: int = -1  # length in the source when it differs from len(text)
+
+    @property
+    def end(self) -> int:
+        return self.pos + (self.span if self.span >= 0 else len(self.text))
+
+
+_DIGITS = frozenset("0123456789")
+
+
+def _tokenize(src: str, offset: int = 0) -> list[Token]:
+    out: list[Token] = []
+    i, n = 0, len(src)
+    while i < n:
+        c = src[i]
+        pos = offset + i
+        if c.isspace() or c == "~":
+            i += 1
+            continue
+        # ASCII digits only: '²'.isdigit() is true but no number pattern matches it.
+        if c in _DIGITS or (c == "." and i + 1 < n and src[i + 1] in _DIGITS):
+            m = re.match(r"[0-9]*\.?[0-9]*", src[i:])
+            assert m is not None
+            text = m.group(0)
+            if text.endswith(".") and not re.match(r"\.\d", src[i + len(text) - 1 :]):
+                text = text[:-1]
+            out.append(Token("num", text, pos))
+            i += len(text)
+            continue
+        if c.isalpha() and c.isascii():
+            m = re.match(r"[A-Za-z]+", src[i:])
+            assert m is not None
+            out.append(Token("word", m.group(0), pos))
+            i += len(m.group(0))
+            continue
+        if c == "\\":
+            if i + 1 >= n:
+                raise ClaimError(f"col {pos + 1}: a lone backslash ends the claim")
+            if src[i + 1] == "\\":
+                out.append(Token("rowsep", r"\\", pos))
+                i += 2
+                continue
+            m = re.match(r"\\([A-Za-z]+)", src[i:])
+            name = m.group(1) if m else src[i + 1]
+            i += 1 + len(name)
+            if name in _SKIP_COMMANDS:
+                if name in ("left", "right") and i < n and src[i] == ".":
+                    i += 1
+                continue
+            if name in ("{", "}"):
+                out.append(
+                    Token("open" if name == "{" else "close", "(" if name == "{" else ")", pos)
+                )
+                continue
+            if name in ("|",) or name in ("lVert", "rVert", "Vert"):
+                out.append(Token("op", "‖", pos))
+                continue
+            if name == "_":
+                out.append(Token("word", "_", pos))
+                continue
+            if name in ("begin", "end"):
+                m2 = re.match(r"\s*\{\s*([A-Za-z*]+)\s*\}", src[i:])
+                if not m2:
+                    raise ClaimError(f"col {pos + 1}: expected {{environment}} after \\{name}")
+                env = m2.group(1)
+                i += len(m2.group(0))
+                if name == "begin" and env == "array":  # skip the column spec
+                    m3 = re.match(r"\s*\{[^}]*\}", src[i:])
+                    if m3:
+                        i += len(m3.group(0))
+                out.append(Token(name, env, pos))
+                continue
+            if name in _FONT_WRAPPERS or name in _WORD_WRAPPERS or name in _NAME_WRAPPERS:
+                j = i
+                while j < n and src[j].isspace():
+                    j += 1
+                if j < n and src[j] == "{":
+                    close = _match_brace(src, j, offset)
+                    inner = src[j + 1 : close]
+                    if name in _FONT_WRAPPERS:
+                        out += _tokenize(inner, offset + j + 1)
+                    elif name in _NAME_WRAPPERS:
+                        text = f"\\{name}{{{inner.strip()}}}"
+                        out.append(Token("name", text, pos, span=offset + close + 1 - pos))
+                    else:
+                        word = inner.replace("\\_", "_").strip()
+                        if word:
+                            span = offset + close + 1 - pos
+                            out.append(Token("word", word, pos, literal=True, span=span))
+                    i = close + 1
+                    continue
+                if name in _FONT_WRAPPERS or name in _WORD_WRAPPERS:
+                    continue  # \bf x, \rm x: a font switch, ignore it
+            if name in _MUL_COMMANDS:
+                out.append(Token("op", _MUL_COMMANDS[name], pos))
+                continue
+            if name == "partial":
+                out.append(Token("partial", name, pos))
+                continue
+            out.append(Token("cmd", "\\" + name, pos))
+            continue
+        if c in "([{":
+            out.append(Token("open", c, pos))
+        elif c in ")]}":
+            out.append(Token("close", c, pos))
+        elif c == "&":
+            out.append(Token("amp", c, pos))
+        elif c == "|":
+            out.append(Token("op", "‖" if src[i : i + 2] == "||" else "|", pos))
+            if src[i : i + 2] == "||":
+                i += 1
+        elif c in "+-*/^_',=":
+            out.append(Token("op", c, pos))
+        elif c == "−":
+            out.append(Token("op", "-", pos))
+        elif c in "·×":
+            out.append(Token("op", "*", pos))
+        elif c == "σ":
+            out.append(Token("cmd", r"\sigma", pos))
+        elif c == "λ":
+            out.append(Token("cmd", r"\lambda", pos))
+        else:
+            raise ClaimError(f"col {pos + 1}: unexpected character {c!r}")
+        i += 1
+    return out
+
+
+def _match_brace(src: str, j: int, offset: int) -> int:
+    depth = 0
+    for k in range(j, len(src)):
+        if src[k] == "\\":
+            continue
+        if src[k] == "{" and (k == 0 or src[k - 1] != "\\"):
+            depth += 1
+        elif src[k] == "}" and (k == 0 or src[k - 1] != "\\"):
+            depth -= 1
+            if depth == 0:
+                return k
+    raise ClaimError(f"col {offset + j + 1}: '{{' is never closed")
+
+
+# ---------------------------------------------------------------------------
+# Syntax tree: what was read, before meaning is given to it. It renders the
+# plain-text reading shown back to the user.
+
+
+@dataclass(frozen=True)
+class Node:
+    pos: int
+
+    def prec(self) -> int:
+        return 9
+
+    def render(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Num(Node):
+    text: str
+
+    def render(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Name(Node):
+    name: str  # canonical name
+    obj: Any
+
+    def render(self) -> str:
+        return self.name.replace("\\", "")
+
+
+@dataclass(frozen=True)
+class Const(Node):
+    name: str  # "e" or "pi"
+
+    def render(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Call(Node):
+    fn: str  # engine function name, or the canonical name of an undefined function
+    args: tuple[Node, ...]
+    prime: int = 0
+    obj: Any = None  # the SymPy function for undefined functions
+
+    def render(self) -> str:
+        head = self.fn.replace("\\", "") + "'" * self.prime
+        return f"{head}({', '.join(a.render() for a in self.args)})"
+
+
+_BIN_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "∘": 2}
+_BIN_SHOW = {"+": " + ", "-": " - ", "*": "·", "/": "/", "∘": " ∘ "}
+
+
+@dataclass(frozen=True)
+class Bin(Node):
+    op: str
+    a: Node
+    b: Node
+    implicit: bool = False
+
+    def prec(self) -> int:
+        return _BIN_PREC[self.op]
+
+    def render(self) -> str:
+        p = self.prec()
+        left = _paren(self.a, p + self._mixed(self.a))
+        right = _paren(self.b, p + (1 if self.op in "-/" else self._mixed(self.b)))
+        return f"{left}{_BIN_SHOW[self.op]}{right}"
+
+    def _mixed(self, child: Node) -> int:
+        """1 when `child` mixes ∘ with ·: shown in parentheses so the grouping is visible."""
+        if isinstance(child, Bin) and child.op != self.op and "∘" in (child.op, self.op):
+            return 1
+        return 0
+
+
+@dataclass(frozen=True)
+class Neg(Node):
+    a: Node
+
+    def prec(self) -> int:
+        return 2
+
+    def render(self) -> str:
+        return "-" + _paren(self.a, 3)
+
+
+@dataclass(frozen=True)
+class Pow(Node):
+    a: Node
+    b: Node
+
+    def prec(self) -> int:
+        return 4
+
+    def render(self) -> str:
+        if isinstance(self.a, Const) and self.a.name == "e":
+            return f"exp({self.b.render()})"
+        return f"{_paren(self.a, 5)}^{_paren(self.b, 5)}"
+
+
+@dataclass(frozen=True)
+class Tr(Node):
+    a: Node
+
+    def prec(self) -> int:
+        return 5
+
+    def render(self) -> str:
+        inner = self.a.render()
+        if self.a.prec() < 9 or "^" in inner:
+            inner = f"({inner})"
+        return f"{inner}^T"
+
+
+@dataclass(frozen=True)
+class Mat(Node):
+    rows: tuple[tuple[Node, ...], ...]
+
+    def render(self) -> str:
+        return "[" + "; ".join(", ".join(c.render() for c in r) for r in self.rows) + "]"
+
+
+@dataclass(frozen=True)
+class Der(Node):
+    f: Node
+    x: Name
+
+    def render(self) -> str:
+        f = self.f.render() if isinstance(self.f, Name) else f"({self.f.render()})"
+        return f"∂{f}/∂{self.x.render()}"
+
+
+def _paren(n: Node, p: int) -> str:
+    s = n.render()
+    return f"({s})" if n.prec() < p else s
+
+
+# ---------------------------------------------------------------------------
+# Parser
+
+
+def _canon_script(raw: str) -> str:
+    """`{(2)}`, `(2)`, `{\\text{out}}`, `out` -> `(2)`, `out`: the form names are matched in."""
+    raw = re.sub(r"\\(?:text|mathrm|mathit|textrm|operatorname|mathsf|textnormal)\s*", "", raw)
+    raw = raw.replace("\\_", "_")
+    return re.sub(r"[\s{}]", "", raw)
+
+
+@dataclass
+class _Table:
+    """The part's symbols by canonical name, plus the multi-letter words to split on."""
+
+    names: dict[str, Any]
+    words: list[str]  # multi-letter bases and function words, longest first
+
+    @classmethod
+    def build(cls, symbols: Mapping[str, Any]) -> _Table:
+        names: dict[str, Any] = {}
+        for latex, obj in symbols.items():
+            names[canonical_name(latex)] = obj
+        words = {w for w in FUNCTIONS if not w.startswith("\\")}
+        for key in names:
+            base = re.split(r"[_^]", key, maxsplit=1)[0]
+            if len(base) > 1 and base.isalpha():
+                words.add(base)
+        return cls(names, sorted(words, key=len, reverse=True))
+
+    def known(self) -> str:
+        return ", ".join(sorted(k for k in self.names)) or "none"
+
+
+def canonical_name(latex: str) -> str:
+    """A symbol's LaTeX name as names are matched: `W^{(1)}` -> `W^(1)`, `W_{out}` -> `W_out`."""
+    toks = _tokenize(latex)
+    if not toks:
+        raise ClaimError(f"empty symbol name {latex!r}")
+    p = _Parser(toks, latex, _Table({}, []), [])
+    base = p._base_text(toks[0])
+    p.i = 1
+    sub, sup = p._scripts()
+    if p.i != len(toks):
+        raise ClaimError(f"cannot read symbol name {latex!r}")
+    return base + (f"_{sub}" if sub is not None else "") + (f"^{sup}" if sup is not None else "")
+
+
+_STARTS_PRIMARY = {"num", "word", "cmd", "name", "open", "begin", "partial"}
+
+
+class _Parser:
+    def __init__(self, toks: list[Token], src: str, table: _Table, notes: list[str]) -> None:
+        self.toks = toks
+        self.src = src
+        self.table = table
+        self.notes = notes
+        self.i = 0
+        self._sup_tokens = (0, 0)
+        self._sub_end = -1
+
+    # -- helpers
+    def peek(self, k: int = 0) -> Token:
+        j = self.i + k
+        if j < len(self.toks):
+            return self.toks[j]
+        end = self.toks[-1].pos + len(self.toks[-1].text) if self.toks else len(self.src)
+        return Token("eof", "", end)
+
+    def take(self) -> Token:
+        t = self.peek()
+        self.i += 1
+        return t
+
+    def fail(self, expected: str, t: Token | None = None) -> ClaimError:
+        t = t or self.peek()
+        got = "the end of the claim" if t.kind == "eof" else repr(t.text)
+        return ClaimError(f"col {t.pos + 1}: expected {expected}, found {got}")
+
+    def is_op(self, text: str, k: int = 0) -> bool:
+        t = self.peek(k)
+        return t.kind == "op" and t.text == text
+
+    def expect_close(self, opener: Token) -> None:
+        t = self.peek()
+        want = {"(": ")", "[": "]", "{": "}"}[opener.text]
+        if t.kind == "close" and (t.text == want or (opener.text != "{" and t.text in ")]")):
+            self.i += 1
+            return
+        if t.kind == "close" and opener.text == "{" and t.text == ")":  # \{ ... \}
+            self.i += 1
+            return
+        raise self.fail(f"'{want}' to close '{opener.text}' at col {opener.pos + 1}")
+
+    def group(self) -> list[Token]:
+        """The tokens of a LaTeX argument: `{...}` or one token (one digit of a number)."""
+        t = self.peek()
+        if t.kind == "open" and t.text == "{":
+            depth, j = 0, self.i
+            while j < len(self.toks):
+                tk = self.toks[j]
+                if tk.kind == "open":
+                    depth += 1
+                elif tk.kind == "close":
+                    depth -= 1
+                    if depth == 0:
+                        inner = self.toks[self.i + 1 : j]
+                        self.i = j + 1
+                        return inner
+                j += 1
+            raise ClaimError(f"col {t.pos + 1}: '{{' is never closed")
+        if t.kind == "op" and t.text == "-":  # e^-x: lenient
+            self.i += 1
+            return [t, *self.group()]
+        if t.kind == "num" and len(t.text) > 1:
+            self.toks[self.i] = Token("num", t.text[1:], t.pos + 1)
+            return [Token("num", t.text[0], t.pos)]
+        if t.kind == "word" and len(t.text) > 1 and not t.literal:
+            self.toks[self.i] = Token("word", t.text[1:], t.pos + 1)
+            return [Token("word", t.text[0], t.pos)]
+        if t.kind in ("num", "word", "cmd", "name", "partial"):
+            self.i += 1
+            return [t]
+        raise self.fail("a superscript, subscript or argument")
+
+    def raw(self, toks: list[Token]) -> str:
+        if not toks:
+            return ""
+        start = toks[0].pos
+        text = self.src[start : toks[-1].end]
+        if not text.strip():
+            return "".join(t.text for t in toks)
+        return text
+
+    def sub(self, toks: list[Token], what: str) -> Node:
+        if not toks:
+            raise self.fail(what)
+        p = _Parser(list(toks), self.src, self.table, self.notes)
+        node = p.expr()
+        if p.peek().kind != "eof":
+            raise p.fail("an operator or the end of the " + what.split()[-1])
+        return node
+
+    # -- grammar
+    def claim(self) -> list[Node]:
+        if not self.toks:
+            raise ClaimError("col 1: the claim is empty")
+        members = [self.expr()]
+        while self.is_op("="):
+            self.i += 1
+            members.append(self.expr())
+        while self.peek().kind == "op" and self.peek().text in ".,":  # closing punctuation
+            self.i += 1
+        if self.peek().kind != "eof":
+            raise self.fail("an operator or the end of the claim")
+        return members
+
+    def expr(self) -> Node:
+        node = self.term()
+        while self.peek().kind == "op" and self.peek().text in "+-":
+            t = self.take()
+            node = Bin(t.pos, t.text, node, self.term())
+        return node
+
+    def term(self) -> Node:
+        node = self.unary()
+        while True:
+            t = self.peek()
+            if t.kind == "op" and t.text in ("*", "/", "∘"):
+                self.i += 1
+                node = Bin(t.pos, t.text, node, self.unary())
+            elif self._starts_primary(t):
+                node = Bin(t.pos, "*", node, self.postfix(), implicit=True)
+            else:
+                return node
+
+    def _starts_primary(self, t: Token) -> bool:
+        if t.kind in _STARTS_PRIMARY:
+            return not (t.kind == "open" and t.text == "{" and False)
+        return t.kind == "op" and t.text == "‖"
+
+    def unary(self) -> Node:
+        t = self.peek()
+        if t.kind == "op" and t.text in "+-":
+            self.i += 1
+            inner = self.unary()
+            return Neg(t.pos, inner) if t.text == "-" else inner
+        return self.postfix()
+
+    def implicit_chain(self) -> Node:
+        """The argument of a function written without parentheses: `\\log Wx`."""
+        t = self.peek()
+        if not self._starts_primary(t):
+            raise self.fail("an argument")
+        node = self.postfix()
+        while self._starts_primary(self.peek()) and self.peek().kind != "open":
+            node = Bin(self.peek().pos, "*", node, self.postfix(), implicit=True)
+        return node
+
+    def postfix(self) -> Node:
+        node = self.primary()
+        while True:
+            t = self.peek()
+            if t.kind == "op" and t.text == "^":
+                self.i += 1
+                g = self.group()
+                if _canon_script(self.raw(g)) in _TRANSPOSE_MARKS or self.raw(g).strip() in (
+                    _TRANSPOSE_MARKS
+                ):
+                    node = Tr(t.pos, node)
+                else:
+                    node = Pow(t.pos, node, self.sub(g, "an exponent"))
+            elif t.kind == "op" and t.text == "_":
+                raise self.fail("an operator (a subscript can only follow a symbol's name)")
+            else:
+                return node
+
+    def primary(self) -> Node:
+        t = self.peek()
+        if t.kind == "num":
+            self.i += 1
+            return Num(t.pos, t.text)
+        if t.kind == "open":
+            self.i += 1
+            inner = self.expr()
+            if t.text == "[" and self.is_op(","):
+                return self.list_tail(t, inner)
+            self.expect_close(t)
+            return inner
+        if t.kind == "op" and t.text == "‖":
+            self.i += 1
+            inner = self.expr()
+            if not self.is_op("‖"):
+                raise self.fail("'‖' to close the norm")
+            self.i += 1
+            return Call(t.pos, "norm", (inner,))
+        if t.kind == "begin":
+            return self.matrix()
+        if t.kind == "cmd" and t.text in (r"\frac", r"\dfrac", r"\tfrac"):
+            return self.frac()
+        if t.kind in ("word", "cmd", "name"):
+            return self.named()
+        if t.kind == "partial":
+            raise self.fail(r"a derivative written as \frac{\partial f}{\partial x}")
+        raise self.fail("a number, a symbol, a function or '('")
+
+    def list_tail(self, opener: Token, first: Node) -> Node:
+        items = [first]
+        while self.is_op(","):
+            self.i += 1
+            items.append(self.expr())
+        self.expect_close(opener)
+        if all(isinstance(x, Mat) and len(x.rows) == 1 for x in items):
+            return Mat(opener.pos, tuple(x.rows[0] for x in items))  # type: ignore[attr-defined]
+        return Mat(opener.pos, (tuple(items),))
+
+    def matrix(self) -> Node:
+        begin = self.take()
+        if begin.text not in _MATRIX_ENVS:
+            raise ClaimError(f"col {begin.pos + 1}: unsupported environment {begin.text!r}")
+        rows: list[tuple[Node, ...]] = []
+        row: list[Node] = []
+        while True:
+            t = self.peek()
+            if t.kind == "end":
+                self.i += 1
+                if row:
+                    rows.append(tuple(row))
+                break
+            if t.kind == "eof":
+                raise self.fail(f"\\end{{{begin.text}}}")
+            row.append(self.expr())
+            t = self.peek()
+            if t.kind == "amp":
+                self.i += 1
+            elif t.kind == "rowsep":
+                self.i += 1
+                rows.append(tuple(row))
+                row = []
+            elif t.kind != "end":
+                raise self.fail("'&', '\\\\' or \\end{" + begin.text + "}")
+        if not rows or any(len(r) != len(rows[0]) for r in rows):
+            raise ClaimError(f"col {begin.pos + 1}: the matrix's rows have different lengths")
+        return Mat(begin.pos, tuple(rows))
+
+    def frac(self) -> Node:
+        t = self.take()
+        num = self.group()
+        den = self.group()
+        d = self._derivative(t, num, den)
+        if d is not None:
+            return d
+        return Bin(t.pos, "/", self.sub(num, "a numerator"), self.sub(den, "a denominator"))
+
+    def _derivative(self, t: Token, num: list[Token], den: list[Token]) -> Node | None:
+        def strip_d(toks: list[Token]) -> list[Token] | None:
+            if toks and toks[0].kind == "partial":
+                return toks[1:]
+            if toks and toks[0].kind == "word" and toks[0].text.startswith("d"):
+                if "d" in self.table.names:
+                    return None
+                rest = toks[0].text[1:]
+                first = [Token("word", rest, toks[0].pos + 1)] if rest else []
+                return first + toks[1:]
+            return None
+
+        n, d = strip_d(num), strip_d(den)
+        if n is None or d is None:
+            return None
+        if not d:
+            raise ClaimError(f"col {t.pos + 1}: expected the variable after ∂ in the denominator")
+        xnode = self.sub(d, "a variable to differentiate by")
+        if not isinstance(xnode, Name):
+            raise ClaimError(f"col {t.pos + 1}: can only differentiate by a symbol of the part")
+        fnode = self.sub(n, "the function") if n else self.implicit_chain()
+        return Der(t.pos, fnode, xnode)
+
+    # -- names, symbols and function calls
+    def _base_text(self, t: Token) -> str:
+        if t.kind in ("cmd", "name"):
+            return t.text
+        if t.kind == "word":
+            return t.text
+        raise self.fail("a name", t)
+
+    def _scripts(self) -> tuple[str | None, str | None]:
+        sub = sup = None
+        while True:
+            if self.is_op("_") and sub is None:
+                self.i += 1
+                g = self.group()
+                sub = _canon_script(self.raw(g))
+                self._sub_end = g[-1].end if g else -1
+            elif self.is_op("^") and sup is None:
+                save = self.i
+                self.i += 1
+                g = self.group()
+                sup = _canon_script(self.raw(g))
+                self._sup_tokens = (save, self.i)
+            else:
+                return sub, sup
+
+    def _split_word(self, t: Token) -> None:
+        """Replace a run of letters by its pieces: `tW` -> t, W; `sigmoid` stays whole."""
+        text = t.text
+        if t.literal or len(text) == 1:
+            return
+        pieces: list[str] = []
+        k = 0
+        while k < len(text):
+            for w in self.table.words:
+                if text.startswith(w, k):
+                    pieces.append(w)
+                    k += len(w)
+                    break
+            else:
+                pieces.append(text[k])
+                k += 1
+        if len(pieces) > 1:
+            toks, pos = [], t.pos
+            for piece in pieces:
+                toks.append(Token("word", piece, pos))
+                pos += len(piece)
+            self.toks[self.i : self.i + 1] = toks
+
+    def named(self) -> Node:
+        t = self.peek()
+        if t.kind == "word":
+            self._split_word(t)
+            t = self.peek()
+        self.i += 1
+        base = self._base_text(t)
+        # Function words are only functions when the part has no symbol of that name.
+        if base in FUNCTIONS and base not in self.table.names:
+            return self.call(t, FUNCTIONS[base])
+        if base == r"\partial":
+            raise self.fail("a derivative written as \\frac{\\partial f}{\\partial x}", t)
+        self._sup_tokens = (0, 0)
+        start = self.i
+        sub, sup = self._scripts()
+        name = base + (f"_{sub}" if sub is not None else "")
+        table = self.table.names
+        obj: Any = None
+        transpose = False
+        if sup is not None and f"{name}^{sup}" in table:
+            name = f"{name}^{sup}"
+            obj = table[name]
+        elif name in table:
+            obj = table[name]
+            if sup is not None:  # not part of the name: an exponent or a transpose
+                self.i = self._sup_tokens[0]
+        elif sup is not None:
+            for mark in sorted(_TRANSPOSE_MARKS, key=len, reverse=True):
+                if sup.endswith(mark) and f"{name}^{sup[: -len(mark)]}" in table:
+                    name = f"{name}^{sup[: -len(mark)]}"
+                    obj, transpose = table[name], True
+                    break
+        if obj is None and name in ("e",) and sup is None:
+            return Const(t.pos, "e")
+        if obj is None and name == "e" and sup is not None:
+            self.i = self._sup_tokens[0]
+            return Const(t.pos, "e")
+        if obj is None and name == r"\pi":
+            return Const(t.pos, "pi")
+        if obj is None and base in FUNCTIONS:
+            self.i = start
+            return self.call(t, FUNCTIONS[base])
+        nxt = self.peek()
+        if obj is None and sub is not None and sup is None and nxt.kind == "word":
+            # `W_out` typed without braces: LaTeX reads W_o ut, people mean W_{out}.
+            for k in range(len(nxt.text), 0, -1):
+                if nxt.pos == self._sub_end and f"{name}{nxt.text[:k]}" in table:
+                    name += nxt.text[:k]
+                    obj = table[name]
+                    if k == len(nxt.text):
+                        self.i += 1
+                    else:
+                        self.toks[self.i] = Token("word", nxt.text[k:], nxt.pos + k)
+                    break
+        if obj is None:
+            alike = [k for k in table if k.lower() == name.lower()]
+            if len(alike) == 1:
+                self.notes.append(
+                    f"{name} at col {t.pos + 1} is read as {alike[0]} (this part has no {name})"
+                )
+                name, obj = alike[0], table[alike[0]]
+        if obj is None:
+            shown = name + (f"^{sup}" if sup is not None else "")
+            raise ClaimError(
+                f"col {t.pos + 1}: unknown symbol {shown.replace(chr(92), '')!r}; "
+                f"this part's symbols are: {self.table.known()}"
+            )
+        if isinstance(obj, sp.FunctionClass):
+            return self.call(t, name, obj)
+        node: Node = Name(t.pos, name, obj)
+        if transpose:
+            node = Tr(t.pos, node)
+        nxt = self.peek()
+        if nxt.kind == "open" and nxt.text == "(" and nxt.pos == self._end(t):
+            self.notes.append(
+                f"{node.render()}(…) at col {t.pos + 1} is read as a product: "
+                f"{node.render()} is not a function"
+            )
+        return node
+
+    def _end(self, t: Token) -> int:
+        return self.toks[self.i - 1].end
+
+    def call(self, t: Token, fn: str, obj: Any = None) -> Node:
+        prime = 0
+        while self.is_op("'"):
+            self.i += 1
+            prime += 1
+        if fn == "sqrt" and self.peek().kind == "open" and self.peek().text == "[":
+            raise self.fail("\\sqrt{…} (roots other than square roots are not supported)")
+        nxt = self.peek()
+        if nxt.kind == "open" and nxt.text == "(":
+            self.i += 1
+            args = [self.expr()]
+            while self.is_op(","):
+                self.i += 1
+                args.append(self.expr())
+            self.expect_close(nxt)
+            return Call(t.pos, fn, tuple(args), prime, obj)
+        if nxt.kind == "open" and nxt.text in "{[":
+            self.i += 1
+            arg = self.expr()
+            self.expect_close(nxt)
+            return Call(t.pos, fn, (arg,), prime, obj)
+        if self.is_op("^") and fn in ("exp", "log", "sigmoid", "tanh"):
+            raise self.fail(
+                f"'(' after {t.text} (powers of functions are ambiguous; use parentheses)"
+            )
+        if not self._starts_primary(nxt):
+            raise self.fail(f"an argument after {t.text}")
+        arg = self.implicit_chain()
+        self.notes.append(f"{t.text} at col {t.pos + 1} is applied to {arg.render()}")
+        return Call(t.pos, fn, (arg,), prime, obj)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A claim as read: the SymPy value of each `=`-separated member, and its reading."""
+
+    latex: str
+    members: tuple[Any, ...]
+    reading: str
+    notes: tuple[str, ...] = ()
+    decimals: Any = None  # for a claim made only of written numbers: decimals per entry
+
+    @property
+    def expr(self) -> Any:
+        """The claimed answer: the last member of an `a = b = c` chain."""
+        return self.members[-1]
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.decimals is not None
+
+
+_NUMBER = r"[-+−]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+_NUMERIC_ONLY = re.compile(
+    rf"^[\s\[\]\(\),;]*{_NUMBER}(?:[\s\[\]\(\),;]+{_NUMBER})*[\s\[\]\(\),;]*$"
+)
+
+
+def _decimals(text: str) -> int:
+    m = re.fullmatch(r"[-+−]?(\d*)\.?(\d*)(?:[eE]([-+]?\d+))?", text)
+    assert m is not None
+    return len(m.group(2)) - (int(m.group(3)) if m.group(3) else 0)
+
+
+def _parse_numbers(latex: str) -> Parsed | None:
+    """Plain numbers and (nested) lists as programs print them: `0.4063`, `[ 0.458 0.869]`."""
+    if not _NUMERIC_ONLY.match(latex):
+        return None
+    stack: list[list[Any]] = [[]]
+    for tok in re.findall(rf"{_NUMBER}|[\[\]\(\)]", latex):
+        if tok in "[(":
+            stack.append([])
+        elif tok in "])":
+            if len(stack) < 2:
+                raise ClaimError(f"unbalanced {tok!r} in the list of numbers")
+            inner = stack.pop()
+            stack[-1].append(inner)
+        else:
+            stack[-1].append(tok.replace("−", "-"))
+    if len(stack) != 1:
+        raise ClaimError("a '[' in the list of numbers is never closed")
+    top = stack[0]
+    while len(top) == 1 and isinstance(top[0], list):
+        top = top[0]
+    if any(isinstance(x, list) for x in top):
+        if not all(isinstance(x, list) and all(isinstance(y, str) for y in x) for x in top):
+            raise ClaimError("only numbers, vectors and matrices of numbers can be compared")
+        rows = top
+    else:
+        rows = [top]
+    if any(len(r) != len(rows[0]) for r in rows):
+        raise ClaimError("the rows of the matrix of numbers have different lengths")
+    value = sp.ImmutableMatrix([[sp.Float(x, 30) for x in r] for r in rows])
+    decimals = np.array([[_decimals(x) for x in r] for r in rows])
+    if value.shape == (1, 1):
+        reading = str(rows[0][0])
+        return Parsed(latex, (value[0, 0],), reading, (), decimals)
+    reading = "[" + "; ".join(", ".join(r) for r in rows) + "]"
+    return Parsed(latex, (value,), reading, (), decimals)
+
+
+def _literal_decimals(n: Node) -> Any:
+    if isinstance(n, Num):
+        return np.array([[_decimals(n.text)]])
+    if isinstance(n, Neg):
+        return _literal_decimals(n.a)
+    if isinstance(n, Mat):
+        out = [[_literal_decimals(c) for c in r] for r in n.rows]
+        if any(x is None for r in out for x in r):
+            return None
+        return np.array([[x[0, 0] for x in r] for r in out])
+    return None

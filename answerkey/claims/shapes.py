@@ -1,0 +1,316 @@
+"""Meaning: a claim's syntax tree -> the engine's SymPy objects, with shape rules.
+
+Dimensions are checked as the tree is built; a reading whose dimensions do not
+fit is not the end: other groupings of the same symbols are tried.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+from sympy.matrices.expressions import MatrixExpr
+
+from ..mathfns import D, diag, elementwise, hadamard_ones_minus, relu, sigmoid, softmax
+from .reading import (
+    FUNCTIONS,
+    Bin,
+    Call,
+    ClaimError,
+    ClaimShapeError,
+    Const,
+    Der,
+    Mat,
+    Name,
+    Neg,
+    Node,
+    Num,
+    Parsed,
+    Pow,
+    Tr,
+    _literal_decimals,
+    _parse_numbers,
+    _Parser,
+    _Table,
+    _tokenize,
+    canonical_name,
+)
+
+# ---------------------------------------------------------------------------
+# Meaning: syntax tree -> the engine's SymPy objects, with shape rules.
+
+
+def _is_mat(x: Any) -> bool:
+    return isinstance(x, MatrixExpr | sp.MatrixBase)
+
+
+def _shape_str(x: Any) -> str:
+    return "×".join(str(d) for d in x.shape) if _is_mat(x) else "scalar"
+
+
+class _Builder:
+    def __init__(self, notes: list[str]) -> None:
+        self.notes = notes
+
+    def err(self, node: Node, msg: str) -> ClaimShapeError:
+        return ClaimShapeError(f"col {node.pos + 1}: {msg}")
+
+    def build(self, n: Node) -> Any:
+        method = getattr(self, "_" + type(n).__name__)
+        return method(n)
+
+    def _Num(self, n: Num) -> Any:
+        return sp.Rational(n.text) if "." in n.text else sp.Integer(n.text)
+
+    def _Name(self, n: Name) -> Any:
+        return n.obj
+
+    def _Const(self, n: Const) -> Any:
+        return sp.E if n.name == "e" else sp.pi
+
+    def _Neg(self, n: Neg) -> Any:
+        return -self.build(n.a)
+
+    def _Tr(self, n: Tr) -> Any:
+        a = self.build(n.a)
+        return a.T if _is_mat(a) else a
+
+    def _Pow(self, n: Pow) -> Any:
+        a, b = self.build(n.a), self.build(n.b)
+        if _is_mat(b):
+            if a == sp.E:
+                self.notes.append(f"e^(…) of a matrix at col {n.pos + 1} is read entrywise")
+                return elementwise("exp", b)
+            raise self.err(n, "an exponent must be a scalar")
+        if _is_mat(a):
+            if isinstance(n.a, Call) and n.a.fn == "norm" and b == 2:
+                from ..mathfns import sqnorm
+
+                return sqnorm(self.build(n.a.args[0]))
+            if a.shape[0] != a.shape[1]:
+                raise self.err(n, f"cannot raise a {_shape_str(a)} matrix to a power")
+            return sp.Inverse(a) if b == -1 else sp.MatPow(a, b)
+        if a.is_number and b.is_number:
+            size = abs(float(b)) * max(1.0, math.log10(max(abs(complex(a)), 1e-300)))
+            if size > 10_000 or abs(float(b)) > 10_000:
+                raise ClaimError(f"col {n.pos + 1}: the number is too large to work with")
+        return a**b
+
+    def _Bin(self, n: Bin) -> Any:
+        a, b = self.build(n.a), self.build(n.b)
+        if n.op in "+-":
+            return self.add(n, a, b if n.op == "+" else -b)
+        if n.op == "/":
+            if _is_mat(b):
+                raise self.err(n, f"cannot divide by a {_shape_str(b)} matrix")
+            return a / b if not _is_mat(a) else (1 / b) * a
+        return self.mul(n, a, b)
+
+    def add(self, n: Node, a: Any, b: Any) -> Any:
+        ma, mb = _is_mat(a), _is_mat(b)
+        if not ma and not mb:
+            return a + b
+        if ma and mb:
+            if a.shape != b.shape:
+                raise self.err(n, f"cannot add a {_shape_str(a)} and a {_shape_str(b)} matrix")
+            return sp.MatAdd(a, b)
+        m, s = (a, b) if ma else (b, a)
+        if s == 0:
+            return m
+        if tuple(m.shape) != (1, 1):
+            self.notes.append(
+                f"the scalar added to a {_shape_str(m)} matrix at col {n.pos + 1} is read "
+                f"entrywise (1 as a vector of ones)"
+            )
+        return sp.MatAdd(m, s * sp.OneMatrix(*m.shape))
+
+    def mul(self, n: Bin, a: Any, b: Any) -> Any:
+        ma, mb = _is_mat(a), _is_mat(b)
+        if n.op == "∘":
+            if ma and mb:
+                if a.shape != b.shape:
+                    raise self.err(
+                        n,
+                        f"cannot multiply a {_shape_str(a)} and a {_shape_str(b)} matrix entrywise",
+                    )
+                return sp.HadamardProduct(a, b)
+            return a * b
+        if not ma or not mb:
+            return a * b
+        if a.shape[1] == b.shape[0]:
+            return sp.MatMul(a, b)
+        if a.shape == b.shape:
+            self.notes.append(
+                f"the product of two {_shape_str(a)} matrices at col {n.pos + 1} is read "
+                f"entrywise (∘)"
+            )
+            return sp.HadamardProduct(a, b)
+        raise self.err(
+            n, f"cannot multiply a {_shape_str(a)} by a {_shape_str(b)} matrix (dimensions differ)"
+        )
+
+    def _Mat(self, n: Mat) -> Any:
+        cells = [[self.build(c) for c in row] for row in n.rows]
+        if any(_is_mat(c) for row in cells for c in row):
+            raise self.err(n, "matrix entries must be scalars")
+        return sp.ImmutableMatrix(cells)
+
+    def _Der(self, n: Der) -> Any:
+        f = self.build(n.f)
+        x = n.x.obj
+        if not isinstance(x, sp.Symbol | sp.MatrixSymbol):
+            raise self.err(n, f"cannot differentiate by {n.x.render()}")
+        try:
+            d = D(f, x)
+            d.shape  # noqa: B018 - raises when there is no layout
+        except (ValueError, TypeError) as exc:
+            raise self.err(n, str(exc)) from None
+        return d
+
+    def _Call(self, n: Call) -> Any:
+        args = [self.build(a) for a in n.args]
+        if n.obj is not None:  # an arbitrary function of the part, like f_3
+            if any(_is_mat(a) for a in args):
+                raise self.err(n, f"{n.fn} takes scalars")
+            if n.prime:
+                if len(args) != 1:
+                    raise self.err(n, f"{n.fn}' needs exactly one argument")
+                if n.prime > 1:
+                    raise self.err(n, "only first derivatives of named functions are supported")
+                d = sp.Dummy("u")
+                derivative = sp.diff(n.obj(d), d)
+                if isinstance(derivative, sp.Derivative):  # an arbitrary f: keep f' unevaluated
+                    return sp.Subs(derivative, d, args[0])
+                return derivative.subs(d, args[0])
+            return n.obj(*args)
+        if len(args) != 1:
+            raise self.err(n, f"{n.fn} takes one argument")
+        u = args[0]
+        fn = n.fn
+        if fn == "norm":
+            from ..mathfns import sqnorm
+
+            if not _is_mat(u):
+                return sp.Abs(u)
+            return sp.sqrt(sqnorm(u))
+        if n.prime > 1:
+            raise self.err(n, "only first derivatives of named functions are supported")
+        if _is_mat(u):
+            if fn == "diag":
+                if u.shape[1] != 1:
+                    raise self.err(n, f"diag needs a column vector, not a {_shape_str(u)} matrix")
+                return diag(u)
+            if fn == "softmax":
+                if u.shape[1] != 1:
+                    raise self.err(n, "softmax needs a column vector")
+                return softmax(u)
+            if fn in ("sigmoid", "log", "exp", "relu") and not n.prime:
+                return elementwise(fn, u)
+            if fn == "sigmoid" and n.prime:
+                s = elementwise("sigmoid", u)
+                return sp.HadamardProduct(s, hadamard_ones_minus(s))
+            raise self.err(n, f"{fn}{chr(39) * n.prime} of a matrix is not supported")
+        if fn in ("diag", "softmax"):
+            raise self.err(n, f"{fn} needs a vector")
+        f = {
+            "sigmoid": sigmoid,
+            "exp": sp.exp,
+            "log": sp.log,
+            "relu": relu,
+            "sqrt": sp.sqrt,
+            "tanh": sp.tanh,
+        }[fn]
+        if n.prime:
+            d = sp.Dummy("u")
+            return sp.diff(f(d), d).subs(d, u)
+        return f(u)
+
+
+# ---------------------------------------------------------------------------
+# Public: parsing
+
+
+def parse_claim(latex: str, symbols: Mapping[str, Any]) -> Parsed:
+    """Read a claimed answer written in LaTeX; `symbols` maps LaTeX names to SymPy objects.
+
+    Raises `ClaimError` (one line: where, and what was expected) when it cannot be
+    read, `ClaimShapeError` when it reads but its dimensions do not fit together.
+    """
+    if not isinstance(latex, str):
+        raise ClaimError("the claim must be text")
+    text = latex.strip().strip("$").strip()
+    text = re.sub(r"^\\\[|\\\]$", "", text).strip()
+    try:
+        numbers = _parse_numbers(text)
+        if numbers is not None:
+            return numbers
+        table = _Table.build(symbols)
+        notes: list[str] = []
+        members = _Parser(_tokenize(text), text, table, notes).claim()
+        try:
+            values = tuple(_Builder(notes).build(m) for m in members)
+        except ClaimShapeError as exc:
+            exc.reading = " = ".join(m.render() for m in members)
+            raise
+    except ClaimError:
+        raise
+    except (
+        RecursionError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        KeyError,
+        IndexError,
+        ArithmeticError,
+        sp.SympifyError,
+    ) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ClaimError(f"cannot read the claim: {first}") from None
+    reading = " = ".join(m.render() for m in members)
+    decimals = _literal_decimals(members[-1]) if len(members) == 1 else None
+    return Parsed(latex, values, reading, tuple(dict.fromkeys(notes)), decimals)
+
+
+def default_symbols(*exprs: Any, notation: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A symbols table for the names in `exprs`, written as the key prints them.
+
+    `notation` is the assignment's name -> LaTeX map (`Assignment.notation`); other
+    names are written as `sympy.latex` writes them (`W_out` -> `W_{out}`). Arbitrary
+    functions (undefined ones, or classes with a stand-in `_imp_` like `f_3`) are
+    included; names that are not a single symbol's LaTeX are left out.
+    """
+    notation = notation or {}
+    table: dict[str, Any] = {}
+    for e in exprs:
+        if e is None:
+            continue
+        try:
+            e = sp.sympify(e)
+        except (sp.SympifyError, TypeError):
+            continue
+        if not isinstance(e, sp.Basic):
+            continue
+        objs: set[Any] = set(e.atoms(sp.Symbol, sp.MatrixSymbol))
+        objs |= {e} if isinstance(e, sp.Symbol | sp.MatrixSymbol) else set()
+        for m in [o for o in objs if isinstance(o, sp.MatrixSymbol)]:  # sizes are not inputs
+            objs -= set().union(*(sp.sympify(d).free_symbols for d in m.shape))
+        for f in e.atoms(sp.Function):
+            if isinstance(f, AppliedUndef) or (
+                hasattr(type(f), "_imp_") and "prime" not in type(f).__name__
+            ):
+                objs.add(type(f))
+        for obj in sorted(objs, key=str):
+            if isinstance(obj, sp.Dummy) or str(obj) in FUNCTIONS:  # elementwise("log", …)
+                continue
+            name = str(getattr(obj, "name", None) or getattr(obj, "__name__", obj))
+            latex = notation.get(name) or sp.latex(sp.Symbol(name))
+            try:
+                canonical_name(latex)
+            except ClaimError:
+                continue
+            table.setdefault(latex, obj)
+    return table
