@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from . import cache, pdf, proofcache, render
+from .claims import roundtrip
 from .errors import UsageError
 from .model import Assignment, CheckRecord
 from .registry import SolutionModule, discover, select
@@ -279,11 +280,22 @@ def _verify_many(module_id: str, many: list[Mapping[str, Any]]) -> list[Checks]:
 
 
 def _errata(module_id: str, params: Mapping[str, Any]) -> tuple[list[Any], float]:
-    """The earlier solution's claims judged against this key (needs no checks)."""
+    """The earlier solution's claims judged against this key (needs no checks), after
+    checking that every answer the key prints reads back as itself."""
     start = time.perf_counter()
     module = discover()[module_id]
     original = parameter_hash(params) == parameter_hash(module.parameters)
-    return proofcache.errata(built(module, params), original), time.perf_counter() - start
+    assignment = built(module, params)
+    _read_back(assignment)
+    return proofcache.errata(assignment, original), time.perf_counter() - start
+
+
+def _read_back(assignment: Assignment) -> None:
+    """Every answer the key prints reads back as itself (`claims.roundtrip`, a failure
+    stops the build); remembered by content like the errata."""
+    proofcache.remembered(
+        ("roundtrip", assignment), lambda: [roundtrip.check_assignment(assignment)]
+    )
 
 
 def _render(
@@ -310,6 +322,7 @@ def _render(
             part.checks = checks[part.id]
         if errata is None:
             original = parameter_hash(params) == parameter_hash(module.parameters)
+            _read_back(assignment)
             errata = proofcache.errata(assignment, original)
         assignment.errata = errata
     files = outputs(assignment, formats, meta, log_dir, kinds, tex_cache)

@@ -1051,6 +1051,7 @@ def hinge_instances() -> tuple[Instance, ...]:
             given: dict[str, Any] = {f"a_{j + 1}": int(j in act) for j in range(size)}
             given |= {f"e_{j + 1}": int(j == y) for j in range(size)}
             given["n"] = len(act)
+            given["y"] = y1  # the true class, for answers written with components (p_y)
             active = ", ".join(map(str, act1)) or "none"
             out.append(
                 Instance(

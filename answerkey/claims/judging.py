@@ -15,7 +15,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions import MatrixExpr
 
-from ..instantiate import Concrete
+from ..instantiate import Concrete, entry_symbol
 from ..instantiate import Matrix as ConcreteMatrix
 from ..model import Instance
 from ..verify import prove_lazy
@@ -196,6 +196,67 @@ def _normalize(expr: Any) -> Any:
     return expr.replace(lambda e: isinstance(e, sp.Subs), bound)
 
 
+def _index_symbols(expr: Any) -> set[sp.Symbol]:
+    """The indices `expr` is written with: those of its components, Kronecker deltas and sums."""
+    found: set[sp.Symbol] = set()
+    for i in expr.atoms(sp.Indexed):
+        found |= {s for s in i.indices if isinstance(s, sp.Symbol)}
+    for k in expr.atoms(sp.KroneckerDelta):
+        found |= {s for s in k.args if isinstance(s, sp.Symbol)}
+    for sm in expr.atoms(sp.Sum):
+        found |= {lim[0] for lim in sm.limits}
+    return found
+
+
+def expand_indices(expr: Any, inst: Instance) -> Any:
+    """Index notation made explicit at the instance's sizes: sums written out, a component
+    `p_j` as the entry symbol of p, and an expression with one free index `k` (the
+    component asked for, `dL/do_k`) as the row of its values at k = 1..K. Indices the
+    instance fixes (`given`, like the true class y) take their value."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Indexed, sp.Sum, sp.KroneckerDelta):
+        return expr
+    sizes = {str(k): int(v) for k, v in inst.sizes.items()}
+    fixed = {str(k): v for k, v in inst.given.items() if isinstance(v, int)}
+    subs: dict[Any, Any] = {
+        s: sizes[s.name] for s in expr.free_symbols if isinstance(s, sp.Symbol) and s.name in sizes
+    }
+    free = []
+    for s in sorted(_index_symbols(expr) & expr.free_symbols, key=str):
+        if s.name in fixed:
+            subs[s] = fixed[s.name]
+        elif s.name not in sizes:
+            free.append(s)
+    e = expr.xreplace(subs)
+    if len(free) > 1:
+        raise ValueError(f"more than one free index ({', '.join(map(str, free))})")
+
+    def entries(x: Any) -> Any:
+        x = x.doit(deep=True) if x.has(sp.Sum) else x
+        return x.replace(
+            lambda a: isinstance(a, sp.Indexed) and all(i.is_Integer for i in a.indices),
+            lambda a: entry_symbol(str(a.base.label), int(a.indices[0]) - 1, 0, 1),
+        )
+
+    if not free:
+        return entries(e)
+    if len(sizes) == 1:
+        (n,) = sizes.values()
+    else:
+        bases = {str(i.base.label) for i in expr.atoms(sp.Indexed) if free[0] in i.indices}
+        lengths = {
+            int(sp.sympify(d).xreplace({x: sizes[x.name] for x in sp.sympify(d).free_symbols}))
+            for m in [*inst.defs.keys(), *inst.defs.values()]
+            for ms in sp.sympify(m).atoms(sp.MatrixSymbol)
+            if ms.name in bases
+            for d in ms.shape
+            if d != 1
+        }
+        if len(lengths) != 1:
+            raise ValueError(f"cannot tell how far the index {free[0]} runs")
+        (n,) = lengths
+    return sp.ImmutableMatrix([[entries(e.xreplace({free[0]: i})) for i in range(1, n + 1)]])
+
+
 def _to_numbers(v: Any) -> np.ndarray | None:
     """A numeric key (float, list, array, constant SymPy matrix) as a 2-D array, else None."""
     if isinstance(v, sp.Basic):
@@ -239,7 +300,14 @@ class _Judge:
     def value(self, expr: Any) -> ConcreteMatrix:
         key = sp.sympify(expr)
         if key not in self.cache:
-            self.cache[key] = self.c.lazy(_normalize(key))
+            explicit = expand_indices(key, self.inst)
+            if isinstance(explicit, sp.MatrixBase) and explicit.has(MatrixExpr):
+                # components that are derivatives (dL/do_1, ...): each on its own
+                explicit = ConcreteMatrix(
+                    *explicit.shape,
+                    [self.c.lazy(_normalize(x))[0, 0] for x in explicit],
+                )
+            self.cache[key] = self.c.lazy(_normalize(explicit))
         return self.cache[key]
 
     def _concrete_functions(self, m: ConcreteMatrix) -> ConcreteMatrix:
@@ -403,6 +471,7 @@ def judge(
     decimals: Any = None,
     points: int = RANDOM_POINTS,
     seed: int = 0,
+    prove: bool = True,
 ) -> Verdict:
     """Is `claim_expr` equal to `key_expr`?
 
@@ -453,7 +522,7 @@ def judge(
             if undefined is not None:
                 return Verdict("incorrect", f"undefined where the answer is defined{at}", undefined)
             return Verdict("unreadable", f"could not evaluate claim and answer at any point{at}")
-        if not inst.prove:  # a large instance whose proof a smaller one carries
+        if not inst.prove or not prove:  # a large instance whose proof a smaller one carries
             continue
         try:  # SymPy may fail or take too long; the numbers have decided already
             with _time_limit(PROOF_SECONDS):

@@ -48,14 +48,7 @@ class KeyAnswer:
         instead of the final answer; None when the part has no such derivation.
         """
         if symbols is None:
-            symbols = part.data.get("symbols") if part.data else None
-        if symbols is None:
-            exprs = [part.final, part.final_lhs]
-            for d in part.derivations:
-                exprs += [d.lhs, d.steps[-1].expr]
-                for i in d.instances:
-                    exprs += [*i.defs.keys(), *i.defs.values()]
-            symbols = default_symbols(*exprs, notation=notation)
+            symbols = part_symbols(part, notation)
         if quantity is not None:
             try:
                 target = parse_claim(quantity, symbols).expr
@@ -83,6 +76,21 @@ class KeyAnswer:
             except ClaimError:
                 continue
         return typical_mistakes(self.answer, lhs=self.lhs, instance=inst, names=names)
+
+
+def part_symbols(part: Part, notation: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The names a claim about `part` may use: the part's `data["symbols"]`, or else
+    every name in its answer, derivations and definitions, written as the key prints
+    them (`notation` is `Assignment.notation`)."""
+    given = part.data.get("symbols") if part.data else None
+    if given is not None:
+        return dict(given)
+    exprs = [part.final, part.final_lhs]
+    for d in part.derivations:
+        exprs += [d.lhs, *(s.expr for s in d.steps)]
+        for i in d.instances:
+            exprs += [*i.defs.keys(), *i.defs.values()]
+    return default_symbols(*exprs, notation=notation)
 
 
 def check(latex: str, key: KeyAnswer, *, seed: int = 0) -> Verdict:

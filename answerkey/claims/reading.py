@@ -140,13 +140,22 @@ def _tokenize(src: str, offset: int = 0) -> list[Token]:
                 if j < n and src[j] == "{":
                     close = _match_brace(src, j, offset)
                     inner = src[j + 1 : close]
-                    if name in _FONT_WRAPPERS:
+                    if inner.strip() == "1" and name in (_FONT_WRAPPERS | {"mathbb"}):
+                        out.append(Token("cmd", r"\ones", pos, span=offset + close + 1 - pos))
+                    elif name in _FONT_WRAPPERS:
                         out += _tokenize(inner, offset + j + 1)
                     elif name in _NAME_WRAPPERS:
                         text = f"\\{name}{{{inner.strip()}}}"
                         out.append(Token("name", text, pos, span=offset + close + 1 - pos))
                     else:
                         word = inner.replace("\\_", "_").strip()
+                        primed = re.fullmatch(r"\{?\s*([A-Za-z]+)\s*\}?\s*('+)", word)
+                        if primed:  # \operatorname{{f}'}: the printer's f'
+                            out.append(Token("word", primed.group(1), pos, literal=True))
+                            for k in range(len(primed.group(2))):
+                                out.append(Token("op", "'", offset + close - k))
+                            i = close + 1
+                            continue
                         if word:
                             span = offset + close + 1 - pos
                             out.append(Token("word", word, pos, literal=True, span=span))
@@ -232,7 +241,7 @@ class Name(Node):
     obj: Any
 
     def render(self) -> str:
-        return self.name.replace("\\", "")
+        return re.sub(r"\\math(?:cal|scr|bb|frak)\{(\w+)\}", r"\1", self.name).replace("\\", "")
 
 
 @dataclass(frozen=True)
@@ -332,11 +341,65 @@ class Mat(Node):
 @dataclass(frozen=True)
 class Der(Node):
     f: Node
-    x: Name
+    x: Name | Idx
 
     def render(self) -> str:
         f = self.f.render() if isinstance(self.f, Name) else f"({self.f.render()})"
         return f"∂{f}/∂{self.x.render()}"
+
+
+@dataclass(frozen=True)
+class Ones(Node):
+    """`\\mathbf{1}`: a vector of ones, its length taken from what it meets."""
+
+    def render(self) -> str:
+        return "1⃗"
+
+
+@dataclass(frozen=True)
+class Idx(Node):
+    """A component of a vector: `p_k`, `{o}_{j}`, `a_1`."""
+
+    base: Name
+    index: str
+
+    def render(self) -> str:
+        return f"{self.base.render()}_{self.index}"
+
+
+@dataclass(frozen=True)
+class Kron(Node):
+    """The Kronecker delta `\\delta_{jk}`: 1 when the two indices are equal, else 0."""
+
+    a: str
+    b: str
+
+    def render(self) -> str:
+        return f"δ_{self.a}{self.b}"
+
+
+@dataclass(frozen=True)
+class SumOver(Node):
+    """`\\sum_{j=1}^{K} body`, `\\sum_{k \\neq j} body`: a sum over an index."""
+
+    var: str
+    lo: Node | None
+    hi: Node | None
+    skip: str | None
+    body: Node
+
+    def prec(self) -> int:
+        return 2
+
+    def render(self) -> str:
+        if self.skip is not None:
+            rng = f"{self.var}≠{self.skip}"
+        elif self.lo is None:
+            rng = self.var
+        else:
+            hi = self.hi.render() if self.hi is not None else ""
+            rng = f"{self.var}={self.lo.render()}..{hi}"
+        return f"Σ_({rng}) {_paren(self.body, 3)}"
 
 
 def _paren(n: Node, p: int) -> str:
@@ -367,6 +430,9 @@ class _Table:
         names: dict[str, Any] = {}
         for latex, obj in symbols.items():
             names[canonical_name(latex)] = obj
+        for key, obj in list(names.items()):  # \mathcal{L} may be written L
+            plain = re.sub(r"\\math(?:cal|scr|bb|frak)\{(\w+)\}", r"\1", key)
+            names.setdefault(plain, obj)
         words = {w for w in FUNCTIONS if not w.startswith("\\")}
         for key in names:
             base = re.split(r"[_^]", key, maxsplit=1)[0]
@@ -386,6 +452,8 @@ def canonical_name(latex: str) -> str:
     p = _Parser(toks, latex, _Table({}, []), [])
     base = p._base_text(toks[0])
     p.i = 1
+    if base in _COMPOUND_HEADS and len(toks) > 1 and toks[1].kind == "word":
+        base, p.i = f"{base} {toks[1].text}", 2
     sub, sup = p._scripts()
     if p.i != len(toks):
         raise ClaimError(f"cannot read symbol name {latex!r}")
@@ -393,6 +461,11 @@ def canonical_name(latex: str) -> str:
 
 
 _STARTS_PRIMARY = {"num", "word", "cmd", "name", "open", "begin", "partial"}
+#: commands that start a two-part name: `\\Delta W_{i \\to j}`, `\\nabla L`
+_COMPOUND_HEADS = {r"\Delta", r"\nabla"}
+#: what a subscript that indexes a vector may be: a letter or a number
+_INDEX = re.compile(r"[A-Za-z]|[0-9]+")
+_PRIME_MARKS = {r"\prime": 1, r"\prime\prime": 2, "'": 1, "''": 2}
 
 
 class _Parser:
@@ -404,6 +477,9 @@ class _Parser:
         self.i = 0
         self._sup_tokens = (0, 0)
         self._sub_end = -1
+        self.bound: list[str] = []  # indices of the sums being read
+        self.bare_arg: Node | None = None
+        self.tight = False  # implicit products bind tighter than explicit ones
 
     # -- helpers
     def peek(self, k: int = 0) -> Token:
@@ -482,6 +558,7 @@ class _Parser:
         if not toks:
             raise self.fail(what)
         p = _Parser(list(toks), self.src, self.table, self.notes)
+        p.tight = self.tight
         node = p.expr()
         if p.peek().kind != "eof":
             raise p.fail("an operator or the end of the " + what.split()[-1])
@@ -509,16 +586,24 @@ class _Parser:
         return node
 
     def term(self) -> Node:
-        node = self.unary()
+        factor = self.implicit_run if self.tight else self.unary
+        node = factor()
         while True:
             t = self.peek()
             if t.kind == "op" and t.text in ("*", "/", "∘"):
                 self.i += 1
-                node = Bin(t.pos, t.text, node, self.unary())
-            elif self._starts_primary(t):
+                node = Bin(t.pos, t.text, node, factor())
+            elif self._starts_primary(t) and not self.tight:
                 node = Bin(t.pos, "*", node, self.postfix(), implicit=True)
             else:
                 return node
+
+    def implicit_run(self) -> Node:
+        """Factors written side by side, `W^T(y - t)`: one factor of an explicit product."""
+        node = self.unary()
+        while self._starts_primary(self.peek()):
+            node = Bin(self.peek().pos, "*", node, self.postfix(), implicit=True)
+        return node
 
     def _starts_primary(self, t: Token) -> bool:
         if t.kind in _STARTS_PRIMARY:
@@ -557,6 +642,14 @@ class _Parser:
                 else:
                     node = Pow(t.pos, node, self.sub(g, "an exponent"))
             elif t.kind == "op" and t.text == "_":
+                # `{o}_{k}` (how the printer writes a component): a braced name, indexed
+                if isinstance(node, Name):
+                    self.i += 1
+                    index = _canon_script(self.raw(self.group()))
+                    component = self.component(node, index)
+                    if component is not None:
+                        node = component
+                        continue
                 raise self.fail("an operator (a subscript can only follow a symbol's name)")
             else:
                 return node
@@ -584,6 +677,11 @@ class _Parser:
             return self.matrix()
         if t.kind == "cmd" and t.text in (r"\frac", r"\dfrac", r"\tfrac"):
             return self.frac()
+        if t.kind == "cmd" and t.text == r"\ones":
+            self.i += 1
+            return Ones(t.pos)
+        if t.kind == "cmd" and t.text == r"\sum":
+            return self.sum()
         if t.kind in ("word", "cmd", "name"):
             return self.named()
         if t.kind == "partial":
@@ -599,6 +697,48 @@ class _Parser:
         if all(isinstance(x, Mat) and len(x.rows) == 1 for x in items):
             return Mat(opener.pos, tuple(x.rows[0] for x in items))  # type: ignore[attr-defined]
         return Mat(opener.pos, (tuple(items),))
+
+    def sum(self) -> Node:
+        """`\\sum_{j=1}^{K}`, `\\sum_{k \\neq j}`, `\\sum_j`: the body is the product after it."""
+        t = self.take()
+        var, lo, hi, skip = None, None, None, None
+        while self.is_op("_") or self.is_op("^"):
+            op = self.take()
+            g = self.group()
+            if op.text == "^":
+                hi = self.sub(g, "an upper bound")
+                continue
+            raw = self.raw(g)
+            m = re.fullmatch(
+                r"\s*([A-Za-z])\s*(?:(=)(.+)|(?:\\neq?|\\not=|!=|≠)\s*([A-Za-z0-9]+)\s*)?", raw
+            )
+            if not m:
+                raise ClaimError(
+                    f"col {t.pos + 1}: cannot read the sum's range {raw!r} "
+                    "(write \\sum_{j=1}^{K} or \\sum_{k \\neq j})"
+                )
+            var, skip = m.group(1), m.group(4)
+            if m.group(2):
+                start = next(k for k in g if k.kind == "op" and k.text == "=")
+                lo = self.sub(g[g.index(start) + 1 :], "a lower bound")
+        if var is None:
+            raise ClaimError(f"col {t.pos + 1}: say what the sum runs over (\\sum_{{j=1}}^{{K}})")
+        self.bound.append(var)
+        try:
+            body = self.term()
+        finally:
+            self.bound.pop()
+        return SumOver(t.pos, var, lo, hi, skip, body)
+
+    def component(self, base: Name, index: str) -> Node | None:
+        """`p_k` for a vector p of the part: its k-th entry (None when p is no vector)."""
+        shape = getattr(base.obj, "shape", None)
+        vector = isinstance(base.obj, sp.IndexedBase) or (
+            shape is not None and len(shape) == 2 and 1 in (shape[0], shape[1])
+        )
+        if not vector or not _INDEX.fullmatch(index):
+            return None
+        return Idx(base.pos, base, index)
 
     def matrix(self) -> Node:
         begin = self.take()
@@ -656,9 +796,19 @@ class _Parser:
         if not d:
             raise ClaimError(f"col {t.pos + 1}: expected the variable after ∂ in the denominator")
         xnode = self.sub(d, "a variable to differentiate by")
-        if not isinstance(xnode, Name):
+        if not isinstance(xnode, Name | Idx):
             raise ClaimError(f"col {t.pos + 1}: can only differentiate by a symbol of the part")
-        fnode = self.sub(n, "the function") if n else self.implicit_chain()
+        if n:
+            p = _Parser(list(n), self.src, self.table, self.notes)
+            p.tight, p.bare_arg = (
+                self.tight,
+                xnode,
+            )  # `\\frac{d f_3}{d s}`: a function named alone is f_3(s)
+            fnode = p.expr()
+            if p.peek().kind != "eof":
+                raise p.fail("an operator or the end of the function")
+        else:
+            fnode = self.implicit_chain()
         return Der(t.pos, fnode, xnode)
 
     # -- names, symbols and function calls
@@ -721,11 +871,29 @@ class _Parser:
             return self.call(t, FUNCTIONS[base])
         if base == r"\partial":
             raise self.fail("a derivative written as \\frac{\\partial f}{\\partial x}", t)
+        table = self.table.names
+        nxt = self.peek()
+        if base in _COMPOUND_HEADS and nxt.kind == "word":
+            self._split_word(nxt)
+            compound = f"{base} {self.peek().text}"
+            if any(k == compound or k.startswith((compound + "_", compound + "^")) for k in table):
+                base = compound
+                self.i += 1
+        primes = 0
+        while self.is_op("'"):  # f'_3
+            self.i += 1
+            primes += 1
         self._sup_tokens = (0, 0)
         start = self.i
         sub, sup = self._scripts()
+        if sup in _PRIME_MARKS:  # f_3^{\prime}
+            primes += _PRIME_MARKS[sup]
+            sup = None
         name = base + (f"_{sub}" if sub is not None else "")
-        table = self.table.names
+        if sub is not None and name not in table and f"{name}^{sup}" not in table:
+            special = self.special_subscript(t, base, sub, sup)
+            if special is not None:
+                return special
         obj: Any = None
         transpose = False
         if sup is not None and f"{name}^{sup}" in table:
@@ -777,7 +945,9 @@ class _Parser:
                 f"this part's symbols are: {self.table.known()}"
             )
         if isinstance(obj, sp.FunctionClass):
-            return self.call(t, name, obj)
+            return self.call(t, name, obj, primes)
+        if primes:
+            raise ClaimError(f"col {t.pos + 1}: {name.replace(chr(92), '')} is not a function")
         node: Node = Name(t.pos, name, obj)
         if transpose:
             node = Tr(t.pos, node)
@@ -789,11 +959,24 @@ class _Parser:
             )
         return node
 
+    def special_subscript(self, t: Token, base: str, sub: str, sup: str | None) -> Node | None:
+        """A subscript that names no symbol: a component `p_k` of a vector p (also
+        `y^{(2)}_k`), or the Kronecker delta `\\delta_{jk}` when the part has no such symbol."""
+        table = self.table.names
+        head = base if sup is None else f"{base}^{sup}"
+        if head in table:
+            component = self.component(Name(t.pos, head, table[head]), sub)
+            if component is not None:
+                return component
+        pair = re.fullmatch(r"([A-Za-z])(?:,)?([A-Za-z0-9])", sub)
+        if base == r"\delta" and pair and sup is None:
+            return Kron(t.pos, pair.group(1), pair.group(2))
+        return None
+
     def _end(self, t: Token) -> int:
         return self.toks[self.i - 1].end
 
-    def call(self, t: Token, fn: str, obj: Any = None) -> Node:
-        prime = 0
+    def call(self, t: Token, fn: str, obj: Any = None, prime: int = 0) -> Node:
         while self.is_op("'"):
             self.i += 1
             prime += 1
@@ -817,6 +1000,8 @@ class _Parser:
             raise self.fail(
                 f"'(' after {t.text} (powers of functions are ambiguous; use parentheses)"
             )
+        if not self._starts_primary(nxt) and self.bare_arg is not None and obj is not None:
+            return Call(t.pos, fn, (self.bare_arg,), prime, obj)
         if not self._starts_primary(nxt):
             raise self.fail(f"an argument after {t.text}")
         arg = self.implicit_chain()

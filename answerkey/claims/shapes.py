@@ -24,13 +24,17 @@ from .reading import (
     ClaimShapeError,
     Const,
     Der,
+    Idx,
+    Kron,
     Mat,
     Name,
     Neg,
     Node,
     Num,
+    Ones,
     Parsed,
     Pow,
+    SumOver,
     Tr,
     _literal_decimals,
     _parse_numbers,
@@ -52,9 +56,73 @@ def _shape_str(x: Any) -> str:
     return "×".join(str(d) for d in x.shape) if _is_mat(x) else "scalar"
 
 
+class _OnesVector:
+    """`c·1`, a vector of ones whose length the first matrix it meets decides."""
+
+    def __init__(self, coef: Any = sp.S.One) -> None:
+        self.coef = coef
+
+    def like(self, m: Any) -> Any:
+        return self.coef * sp.OneMatrix(*m.shape)
+
+    def __neg__(self) -> _OnesVector:
+        return _OnesVector(-self.coef)
+
+
+def _index_symbol(letter: str, names: Mapping[str, Any]) -> Any:
+    """An index as the part writes it (its own `j` when it has one), else a positive integer."""
+    if letter.isdigit():
+        return sp.Integer(letter)
+    obj = names.get(letter)
+    if isinstance(obj, sp.Symbol) and obj.is_integer:
+        return obj
+    return sp.Symbol(letter, integer=True, positive=True)
+
+
 class _Builder:
-    def __init__(self, notes: list[str]) -> None:
+    def __init__(self, notes: list[str], names: Mapping[str, Any] | None = None) -> None:
         self.notes = notes
+        self.names = names or {}
+
+    def _Ones(self, n: Ones) -> Any:
+        return _OnesVector()
+
+    def _Idx(self, n: Idx) -> Any:
+        obj = n.base.obj
+        base = obj if isinstance(obj, sp.IndexedBase) else sp.IndexedBase(str(obj.name))
+        return base[_index_symbol(n.index, self.names)]
+
+    def _Kron(self, n: Kron) -> Any:
+        return sp.KroneckerDelta(_index_symbol(n.a, self.names), _index_symbol(n.b, self.names))
+
+    def _SumOver(self, n: SumOver) -> Any:
+        var = _index_symbol(n.var, self.names)
+        body = self.value(n.body)
+        if _is_mat(body):
+            raise self.err(n, "can only sum scalars over an index (write the components)")
+        lo = sp.Integer(1) if n.lo is None else self.value(n.lo)
+        hi = None if n.hi is None else self.value(n.hi)
+        if hi is None:
+            sizes = {
+                d
+                for i in body.atoms(sp.Indexed)
+                if var in i.indices
+                for d in self._vector_sizes(str(i.base.label))
+            }
+            if len(sizes) != 1:
+                raise self.err(
+                    n, f"say where the sum over {n.var} ends (\\sum_{{{n.var}=1}}^{{K}})"
+                )
+            (hi,) = sizes
+        if n.skip is not None:
+            body = body * (1 - sp.KroneckerDelta(var, _index_symbol(n.skip, self.names)))
+        return sp.Sum(body, (var, lo, hi))
+
+    def _vector_sizes(self, name: str) -> set[Any]:
+        obj = self.names.get(name)
+        if isinstance(obj, sp.MatrixSymbol):
+            return {d for d in obj.shape if d != 1}
+        return set()
 
     def err(self, node: Node, msg: str) -> ClaimShapeError:
         return ClaimShapeError(f"col {node.pos + 1}: {msg}")
@@ -73,14 +141,15 @@ class _Builder:
         return sp.E if n.name == "e" else sp.pi
 
     def _Neg(self, n: Neg) -> Any:
-        return -self.build(n.a)
+        a = self.build(n.a)
+        return _OnesVector(-a.coef) if isinstance(a, _OnesVector) else -a
 
     def _Tr(self, n: Tr) -> Any:
         a = self.build(n.a)
         return a.T if _is_mat(a) else a
 
     def _Pow(self, n: Pow) -> Any:
-        a, b = self.build(n.a), self.build(n.b)
+        a, b = self.value(n.a), self.value(n.b)
         if _is_mat(b):
             if a == sp.E:
                 self.notes.append(f"e^(…) of a matrix at col {n.pos + 1} is read entrywise")
@@ -102,6 +171,8 @@ class _Builder:
 
     def _Bin(self, n: Bin) -> Any:
         a, b = self.build(n.a), self.build(n.b)
+        if isinstance(a, _OnesVector) or isinstance(b, _OnesVector):
+            return self.ones(n, a, b)
         if n.op in "+-":
             return self.add(n, a, b if n.op == "+" else -b)
         if n.op == "/":
@@ -109,6 +180,36 @@ class _Builder:
                 raise self.err(n, f"cannot divide by a {_shape_str(b)} matrix")
             return a / b if not _is_mat(a) else (1 / b) * a
         return self.mul(n, a, b)
+
+    def ones(self, n: Bin, a: Any, b: Any) -> Any:
+        """An operation with a vector of ones: its length is the other side's."""
+        if n.op in "+-":
+            b = -b if n.op == "-" else b
+            if isinstance(a, _OnesVector) and isinstance(b, _OnesVector):
+                return _OnesVector(a.coef + b.coef)
+            ones, other = (a, b) if isinstance(a, _OnesVector) else (b, a)
+            return self.add(n, ones.like(other) if _is_mat(other) else ones.coef, other)
+        if isinstance(a, _OnesVector) and isinstance(b, _OnesVector):
+            return _OnesVector(a.coef * b.coef)
+        if n.op == "/":
+            if isinstance(b, _OnesVector) or _is_mat(b):
+                raise self.err(n, "cannot divide by a vector")
+            return _OnesVector(a.coef / b)
+        if isinstance(b, _OnesVector):
+            if not _is_mat(a):
+                return _OnesVector(a * b.coef)
+            if n.op == "∘":
+                return b.coef * a
+            return b.coef * sp.MatMul(a, sp.OneMatrix(a.shape[1], 1))
+        if not _is_mat(b):
+            return _OnesVector(a.coef * b)
+        if n.op == "∘" or b.shape[0] == 1:
+            return a.coef * b
+        return a.coef * sp.MatMul(sp.OneMatrix(1, b.shape[0]), b)
+
+    def value(self, n: Node) -> Any:
+        v = self.build(n)
+        return v.coef if isinstance(v, _OnesVector) else v
 
     def add(self, n: Node, a: Any, b: Any) -> Any:
         ma, mb = _is_mat(a), _is_mat(b)
@@ -154,15 +255,15 @@ class _Builder:
         )
 
     def _Mat(self, n: Mat) -> Any:
-        cells = [[self.build(c) for c in row] for row in n.rows]
+        cells = [[self.value(c) for c in row] for row in n.rows]
         if any(_is_mat(c) for row in cells for c in row):
             raise self.err(n, "matrix entries must be scalars")
         return sp.ImmutableMatrix(cells)
 
     def _Der(self, n: Der) -> Any:
-        f = self.build(n.f)
-        x = n.x.obj
-        if not isinstance(x, sp.Symbol | sp.MatrixSymbol):
+        f = self.value(n.f)
+        x = self.build(n.x)
+        if not isinstance(x, sp.Symbol | sp.MatrixSymbol | sp.Indexed):
             raise self.err(n, f"cannot differentiate by {n.x.render()}")
         try:
             d = D(f, x)
@@ -172,7 +273,7 @@ class _Builder:
         return d
 
     def _Call(self, n: Call) -> Any:
-        args = [self.build(a) for a in n.args]
+        args = [self.value(a) for a in n.args]
         if n.obj is not None:  # an arbitrary function of the part, like f_3
             if any(_is_mat(a) for a in args):
                 raise self.err(n, f"{n.fn} takes scalars")
@@ -234,6 +335,34 @@ class _Builder:
 # Public: parsing
 
 
+def _read(text: str, table: _Table, notes: list[str]) -> tuple[list[Node], tuple[Any, ...]]:
+    """The claim's members and their values. When the dimensions do not fit as written
+    (left to right, every product alike), the grouping where side-by-side factors bind
+    tighter than `·` and `∘` is tried: `y ∘ (1-y) ∘ W^T(y2-t)` means `y ∘ (1-y) ∘ (W^T(y2-t))`."""
+    members = _Parser(_tokenize(text), text, table, notes).claim()
+    try:
+        return members, tuple(_Builder(notes, table.names).value(m) for m in members)
+    except ClaimShapeError as exc:
+        exc.reading = " = ".join(m.render() for m in members)
+        first = exc
+    parser = _Parser(_tokenize(text), text, table, [])
+    parser.tight = True
+    tight = parser.claim()
+    if [m.render() for m in tight] != [m.render() for m in members]:
+        alt_notes: list[str] = []
+        try:
+            values = tuple(_Builder(alt_notes, table.names).value(m) for m in tight)
+        except ClaimShapeError:
+            raise first from None
+        notes += alt_notes
+        notes.append(
+            "read with side-by-side factors grouped first (as written, left to right, "
+            "the dimensions do not fit)"
+        )
+        return tight, values
+    raise first
+
+
 def parse_claim(latex: str, symbols: Mapping[str, Any]) -> Parsed:
     """Read a claimed answer written in LaTeX; `symbols` maps LaTeX names to SymPy objects.
 
@@ -250,12 +379,7 @@ def parse_claim(latex: str, symbols: Mapping[str, Any]) -> Parsed:
             return numbers
         table = _Table.build(symbols)
         notes: list[str] = []
-        members = _Parser(_tokenize(text), text, table, notes).claim()
-        try:
-            values = tuple(_Builder(notes).build(m) for m in members)
-        except ClaimShapeError as exc:
-            exc.reading = " = ".join(m.render() for m in members)
-            raise
+        members, values = _read(text, table, notes)
     except ClaimError:
         raise
     except (
@@ -271,7 +395,7 @@ def parse_claim(latex: str, symbols: Mapping[str, Any]) -> Parsed:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ClaimError(f"cannot read the claim: {first}") from None
     reading = " = ".join(m.render() for m in members)
-    decimals = _literal_decimals(members[-1]) if len(members) == 1 else None
+    decimals = _literal_decimals(members[-1])
     return Parsed(latex, values, reading, tuple(dict.fromkeys(notes)), decimals)
 
 
@@ -294,10 +418,11 @@ def default_symbols(*exprs: Any, notation: Mapping[str, str] | None = None) -> d
             continue
         if not isinstance(e, sp.Basic):
             continue
-        objs: set[Any] = set(e.atoms(sp.Symbol, sp.MatrixSymbol))
+        objs: set[Any] = _scalar_symbols(e) | set(e.atoms(sp.MatrixSymbol))
         objs |= {e} if isinstance(e, sp.Symbol | sp.MatrixSymbol) else set()
-        for m in [o for o in objs if isinstance(o, sp.MatrixSymbol)]:  # sizes are not inputs
-            objs -= set().union(*(sp.sympify(d).free_symbols for d in m.shape))
+        # a vector's components p_j: the base is the vector p (its label is no scalar)
+        objs |= set(e.atoms(sp.IndexedBase))
+        objs -= {b.label for b in e.atoms(sp.IndexedBase)}
         for f in e.atoms(sp.Function):
             if isinstance(f, AppliedUndef) or (
                 hasattr(type(f), "_imp_") and "prime" not in type(f).__name__
@@ -312,5 +437,24 @@ def default_symbols(*exprs: Any, notation: Mapping[str, str] | None = None) -> d
                 canonical_name(latex)
             except ClaimError:
                 continue
-            table.setdefault(latex, obj)
+            if isinstance(table.get(latex), sp.IndexedBase) or latex not in table:
+                table[latex] = obj  # a vector p over the base of its components p_j
     return table
+
+
+def _scalar_symbols(e: Any) -> set[Any]:
+    """The symbols `e` uses as values: a matrix's sizes only when they also appear as
+    numbers (`\\frac{1}{m}` over m samples), an Indexed component's index too."""
+    out: set[Any] = set()
+    todo = [e]
+    while todo:
+        x = todo.pop()
+        if isinstance(x, sp.Symbol):
+            out.add(x)
+        elif isinstance(x, sp.MatrixSymbol | sp.IndexedBase):
+            continue
+        elif isinstance(x, sp.OneMatrix | sp.ZeroMatrix | sp.Identity):
+            continue
+        elif isinstance(x, sp.Basic):
+            todo.extend(x.args)
+    return out
