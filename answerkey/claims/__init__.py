@@ -4,10 +4,11 @@ One module per concern: `reading` (LaTeX -> syntax tree, lists of numbers),
 `shapes` (syntax tree -> SymPy with shape rules, alternative readings),
 `judging` (claim vs key at random points, then symbolically; numbers at the
 precision written), `mistakes` (typical wrong answers derived from the right
-one), `keys` (what a claim is checked against in a part, claims files, errata)
+one), `files` (claims files), `keys` (what a claim is checked against in a part, errata)
 and `roundtrip` (every answer a key prints reads back as itself).
 """
 
+from .files import Claim, ClaimsFile, load_claims
 from .judging import (
     ATOL,
     DEFAULT_DOMAIN,
@@ -20,8 +21,6 @@ from .judging import (
 )
 from .keys import (
     CLAIMS_DIR,
-    Claim,
-    ClaimsFile,
     Erratum,
     KeyAnswer,
     audit,
@@ -31,7 +30,6 @@ from .keys import (
     errata,
     errata_for,
     key_for,
-    load_claims,
 )
 from .mistakes import typical_mistakes
 from .reading import FUNCTIONS, ClaimError, ClaimShapeError, Parsed, canonical_name

@@ -429,7 +429,23 @@ def _time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
-def _numeric_verdict(claim: Parsed | Any, key: np.ndarray, decimals: Any) -> Verdict:
+#: a number must match the key to at least this many significant figures (besides the
+#: precision it is written to); an exercise may set its own per part
+SIGNIFICANT_FIGURES = 3
+
+
+def _floor_tolerance(key: np.ndarray, figures: int) -> np.ndarray:
+    """Half a unit in the last of `figures` significant figures of each entry; a zero
+    entry takes its scale from the largest entry (or 1)."""
+    scale = np.abs(key)
+    top = float(scale.max()) if scale.size else 0.0
+    scale = np.where(scale > 0, scale, top if top > 0 else 1.0)
+    return 0.5 * 10.0 ** (np.floor(np.log10(scale)) - (figures - 1))
+
+
+def _numeric_verdict(
+    claim: Parsed | Any, key: np.ndarray, decimals: Any, figures: int = SIGNIFICANT_FIGURES
+) -> Verdict:
     c = _to_numbers(claim)
     assert c is not None
     if c.size != key.size or (c.shape != key.shape and min(c.shape) > 1 and min(key.shape) > 1):
@@ -446,15 +462,20 @@ def _numeric_verdict(claim: Parsed | Any, key: np.ndarray, decimals: Any) -> Ver
         tol = np.maximum(ATOL, RTOL * np.abs(key))
         prec = "exactly"
     else:
-        tol = 0.5 * 10.0 ** (-np.asarray(decimals, dtype=float))
+        written = 0.5 * 10.0 ** (-np.asarray(decimals, dtype=float))
+        tol = np.minimum(written, _floor_tolerance(key, figures))
         tol = tol * (1 + 1e-9) + 1e-12 * np.abs(key)
-        prec = "at the precision written"
+        prec = f"at the precision written (and to {figures} significant figures)"
     bad = np.abs(c - key) > tol
     if not bad.any():
         return Verdict("correct", f"equals the key's value {prec}")
     i, j = (int(k) for k in np.argwhere(bad)[0])
     entry = (i, j) if key.shape != (1, 1) else None
-    d = "" if decimals is None else f"written to {int(np.asarray(decimals)[i, j])} decimals"
+    d = ""
+    if decimals is not None:
+        d = f"written to {int(np.asarray(decimals)[i, j])} decimals"
+        if abs(c[i, j] - key[i, j]) <= written[i, j] * (1 + 1e-9):
+            d += f"; the key asks for {figures} significant figures"
     return Verdict(
         "incorrect",
         "differs from the key's value" + (f" (entry {i + 1},{j + 1})" if entry else ""),
@@ -472,6 +493,7 @@ def judge(
     points: int = RANDOM_POINTS,
     seed: int = 0,
     prove: bool = True,
+    figures: int = SIGNIFICANT_FIGURES,
 ) -> Verdict:
     """Is `claim_expr` equal to `key_expr`?
 
@@ -488,7 +510,7 @@ def judge(
         claim_expr = claim_expr.expr
     key_numbers = _to_numbers(key_expr)
     if key_numbers is not None and _to_numbers(claim_expr) is not None:
-        return _numeric_verdict(claim_expr, key_numbers, decimals)
+        return _numeric_verdict(claim_expr, key_numbers, decimals, figures)
     if key_numbers is not None and not isinstance(key_expr, sp.Basic):
         key_expr = (
             sp.ImmutableMatrix(key_numbers) if key_numbers.size > 1 else sp.Float(key_numbers[0, 0])

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import functools
-import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import sympy as sp
 
+from ..mathfns import D
 from ..model import Assignment, Instance, Part
-from .judging import Mistakes, Verdict, _to_numbers, judge
-from .mistakes import typical_mistakes
-from .reading import ClaimError, ClaimShapeError, canonical_name
+from .files import Claim, load_claims
+from .judging import SIGNIFICANT_FIGURES, Mistakes, Verdict, _to_numbers, judge
+from .mistakes import show, typical_mistakes
+from .reading import ClaimError, ClaimShapeError, canonical_name, display_name
 from .shapes import default_symbols, parse_claim
 
 # ---------------------------------------------------------------------------
@@ -30,6 +31,10 @@ class KeyAnswer:
     instances: Sequence[Instance] = ()
     lhs: Any = None
     mistakes: Sequence[tuple[str, Any]] | None = None  # None: typical_mistakes(answer)
+    #: the part's other answers (each derivation's result): a claim may answer any of them
+    others: tuple[KeyAnswer, ...] = ()
+    #: significant figures a number must match (the part's `data["significant_figures"]`)
+    figures: int = SIGNIFICANT_FIGURES
 
     @classmethod
     def from_part(
@@ -49,19 +54,25 @@ class KeyAnswer:
         """
         if symbols is None:
             symbols = part_symbols(part, notation)
+        figures = _figures(part)
+        every = [
+            cls(a, dict(symbols), tuple(i), lhs, figures=figures) for lhs, a, i in _answers(part)
+        ]
         if quantity is not None:
             try:
                 target = parse_claim(quantity, symbols).expr
             except ClaimError:
                 return None
-            for d in part.derivations:
-                if d.lhs == target:
-                    return cls(d.steps[-1].expr, dict(symbols), tuple(d.instances), d.lhs)
+            chosen = [k for k in every if same_quantity(k.lhs, target)]
+            return chosen[-1] if chosen else None
+        if not every:
             return None
-        if part.final is None:
-            return None
-        insts = tuple(part.derivations[-1].instances) if part.derivations else ()
-        return cls(part.final, dict(symbols), insts, part.final_lhs)
+        primary = every[0]
+        return replace(primary, others=tuple(every[1:]))
+
+    def candidates(self) -> list[KeyAnswer]:
+        """This answer first, then the part's others."""
+        return [self, *self.others]
 
     def typical_mistakes(self) -> list[tuple[str, Any]]:
         if self.mistakes is not None:
@@ -72,10 +83,42 @@ class KeyAnswer:
         names = {}
         for latex, obj in self.symbols.items():
             try:
-                names[obj] = canonical_name(latex).replace("\\", "")
+                names[obj] = display_name(canonical_name(latex))
             except ClaimError:
                 continue
         return typical_mistakes(self.answer, lhs=self.lhs, instance=inst, names=names)
+
+
+def _figures(part: Part) -> int:
+    figures = part.data.get("significant_figures") if part.data else None
+    return figures if isinstance(figures, int) and figures > 0 else SIGNIFICANT_FIGURES
+
+
+def _answers(part: Part) -> list[tuple[Any, Any, Sequence[Instance]]]:
+    """(quantity, answer, instances) of every answer of `part`: the boxed one first, then
+    each derivation's result (latest first); the same answer at the same instances once."""
+    out: list[tuple[Any, Any, Sequence[Instance]]] = []
+    last = tuple(part.derivations[-1].instances) if part.derivations else ()
+    if part.final is not None:
+        out.append((part.final_lhs, part.final, last))
+    for d in reversed(part.derivations):
+        item = (d.lhs, d.steps[-1].expr, tuple(d.instances))
+        if not any(o[0] == item[0] and o[1] == item[1] and o[2] == item[2] for o in out):
+            out.append(item)
+    return out
+
+
+def same_quantity(a: Any, b: Any) -> bool:
+    """`a` and `b` name the same quantity: equal, or dL/do_j and dL/do_k (components of
+    one vector, by whatever index letter)."""
+    if a is None or b is None:
+        return False
+    if a == b:
+        return True
+    if isinstance(a, D) and isinstance(b, D) and a.f == b.f:
+        xa, xb = a.x, b.x
+        return isinstance(xa, sp.Indexed) and isinstance(xb, sp.Indexed) and xa.base == xb.base
+    return False
 
 
 def part_symbols(part: Part, notation: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -104,21 +147,64 @@ def check(latex: str, key: KeyAnswer, *, seed: int = 0) -> Verdict:
         return Verdict("incorrect", f"the dimensions do not fit: {exc}", reading=exc.reading)
     except ClaimError as exc:
         return Verdict("unreadable", str(exc))
-    mistakes: Mistakes = None
-    if _to_numbers(key.answer) is None:
-        mistakes = functools.cache(key.typical_mistakes)
+    members = list(parsed.members)
+    candidates = key.candidates()
+    if len(members) > 1:  # `\frac{\partial L}{\partial w_1} = ...`: the left side says which
+        named = [c for c in candidates if same_quantity(c.lhs, members[0])]
+        if named:
+            candidates, members = named, members[1:]
+    verdict, reported = None, candidates[0]
+    for k, c in enumerate(candidates):
+        v = _judge_members(parsed, members, c, seed=seed, mistakes=False)
+        if v.correct:
+            verdict = v
+            if len(key.candidates()) > 1 and c.lhs is not None:
+                verdict = replace(v, reason=f"{v.reason} for {show(c.lhs, _names(c))}")
+            break
+        if k == 0 or (verdict is not None and verdict.reason.startswith("it is a")):
+            verdict, reported = v, c
+    assert verdict is not None
+    if not verdict.correct:  # the one reported: with its typical mistakes
+        verdict = _judge_members(parsed, members, reported, seed=seed, mistakes=True)
+        if len(key.candidates()) > 1 and reported.lhs is not None and len(candidates) > 1:
+            verdict = replace(
+                verdict,
+                reason=f"{verdict.reason} (for {show(reported.lhs, _names(reported))}; "
+                "it equals none of the part's answers)",
+            )
+    return replace(verdict, reading=parsed.reading, notes=parsed.notes)
+
+
+def _names(key: KeyAnswer) -> dict[Any, str]:
+    names = {}
+    for latex, obj in key.symbols.items():
+        try:
+            names[obj] = display_name(canonical_name(latex))
+        except ClaimError:
+            continue
+    return names
+
+
+def _judge_members(
+    parsed: Any, members: list[Any], key: KeyAnswer, *, seed: int, mistakes: bool
+) -> Verdict:
+    """Every member of an `a = b = c` chain against `key`'s answer."""
+    found: Mistakes = None
+    if mistakes and _to_numbers(key.answer) is None:
+        found = functools.cache(key.typical_mistakes)
     verdict: Verdict | None = None
-    for k, member in enumerate(parsed.members):
-        decimals = parsed.decimals if k == len(parsed.members) - 1 else None
+    for k, member in enumerate(members):
+        decimals = parsed.decimals if k == len(members) - 1 else None
         v = judge(
             member,
             key.answer,
             list(key.instances) or None,
-            mistakes=mistakes,
+            mistakes=found,
             decimals=decimals,
             seed=seed,
+            figures=key.figures,
         )
-        if len(parsed.members) > 1 and not v.correct:
+        if len(members) > 1 and not v.correct:
             v = Verdict(
                 v.status,
                 f"member {k + 1} of the chain {v.reason}",
@@ -130,78 +216,7 @@ def check(latex: str, key: KeyAnswer, *, seed: int = 0) -> Verdict:
         if not v.correct:
             break
     assert verdict is not None
-    return Verdict(
-        verdict.status,
-        verdict.reason,
-        verdict.counterexample,
-        verdict.mistake,
-        parsed.reading,
-        parsed.notes,
-        verdict.how,
-    )
-
-
-ClaimKind = Literal["formula", "text", "numeric"]
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One transcribed claim: `answer` as written; `formula` what a text answer implies."""
-
-    part: str
-    answer: str
-    kind: ClaimKind = "formula"
-    formula: str | None = None
-    quantity: str | None = None  # numeric traces: which reported value ("L", "w", ...)
-    update: int | None = None  # numeric traces: which update (1-based)
-    note: str = ""
-
-    @property
-    def checked(self) -> str | None:
-        """The LaTeX that is machine-checked, or None for prose."""
-        return self.formula if self.kind == "text" else self.answer
-
-
-@dataclass(frozen=True)
-class ClaimsFile:
-    assignment: str
-    source: str
-    claims: tuple[Claim, ...]
-
-
-def load_claims(path: str | Path) -> ClaimsFile:
-    """Read a claims TOML file (top-level `assignment`, `source`, then `[[claim]]` tables)."""
-    p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ClaimError(f"{p}: cannot read the claims file: {exc}") from None
-    rows = data.get("claim", [])
-    if not isinstance(rows, list):
-        raise ClaimError(f"{p}: 'claim' must be a list of [[claim]] tables")
-    claims = []
-    allowed = {"part", "answer", "kind", "formula", "quantity", "update", "note"}
-    for k, row in enumerate(rows, start=1):
-        if not isinstance(row, dict) or "part" not in row or "answer" not in row:
-            raise ClaimError(f"{p}: claim {k} needs 'part' and 'answer'")
-        extra = set(row) - allowed
-        if extra:
-            raise ClaimError(f"{p}: claim {k} has unknown field(s) {', '.join(sorted(extra))}")
-        kind = row.get("kind", "formula")
-        if kind not in ("formula", "text", "numeric"):
-            raise ClaimError(f"{p}: claim {k}: kind must be formula, text or numeric")
-        claims.append(
-            Claim(
-                str(row["part"]),
-                str(row["answer"]),
-                kind,
-                row.get("formula"),
-                row.get("quantity"),
-                row.get("update"),
-                str(row.get("note", "")),
-            )
-        )
-    return ClaimsFile(str(data.get("assignment", "")), str(data.get("source", "")), tuple(claims))
+    return verdict
 
 
 @dataclass(frozen=True)
@@ -295,7 +310,7 @@ def key_for(
         k = claim.update - 1
         if not 0 <= k < len(trace) or claim.quantity not in trace[k]:
             return None
-        return KeyAnswer(trace[k][claim.quantity])
+        return KeyAnswer(trace[k][claim.quantity], figures=_figures(part))
     return KeyAnswer.from_part(part, notation=notation, quantity=claim.quantity)
 
 

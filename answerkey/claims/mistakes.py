@@ -63,7 +63,7 @@ class _PlainPrinter(StrPrinter):
         return str(super()._print_Pow(e, rational)).replace("**", "^")
 
 
-def _show(e: Any, names: Mapping[Any, str] | None = None) -> str:
+def show(e: Any, names: Mapping[Any, str] | None = None) -> str:
     try:
         return str(_PlainPrinter(names or {}).doprint(e))
     except Exception:
@@ -88,7 +88,7 @@ def typical_mistakes(
     key = sp.sympify(key_expr)
     found: list[tuple[str, Any]] = [("sign flipped", -key)]
     for t in sorted(key.atoms(sp.Transpose), key=sp.default_sort_key):
-        found.append((f"missing transpose on {_show(t.arg, names)}", key.xreplace({t: t.arg})))
+        found.append((f"missing transpose on {show(t.arg, names)}", key.xreplace({t: t.arg})))
     if (_is_mat(key) and key.shape[0] != 1) or (_is_mat(key) and key.shape[1] != 1):
         found.append(("transposed the whole answer", key.T))
     for node in sp.preorder_traversal(key):
@@ -102,7 +102,7 @@ def typical_mistakes(
                     wrong = key.xreplace({node: new})
                 except (sp.ShapeError, ValueError, TypeError):
                     continue
-                found.append((f"dropped the factor {_show(a, names)}", wrong))
+                found.append((f"dropped the factor {show(a, names)}", wrong))
     if lhs is not None and instance is not None:
         found += _softmax_mistakes(lhs, instance)
     return _distinct(key, found, instance)

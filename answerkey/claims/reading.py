@@ -9,6 +9,7 @@ silently judged. `answerkey.claims.shapes` gives the tree its meaning.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -241,7 +242,24 @@ class Name(Node):
     obj: Any
 
     def render(self) -> str:
-        return re.sub(r"\\math(?:cal|scr|bb|frak)\{(\w+)\}", r"\1", self.name).replace("\\", "")
+        return display_name(self.name)
+
+
+_GREEK = {
+    **{g: chr(0x3B1 + k) for k, g in enumerate(
+        "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron "
+        "pi rho varsigma sigma tau upsilon phi chi psi omega".split()
+    )},
+    "Delta": "Δ", "Sigma": "Σ", "nabla": "∇", "to": "→", "prime": "'",
+}  # fmt: skip
+
+
+def display_name(name: str) -> str:
+    """A canonical name as the course writes it in plain text: `\\mathcal{L}` -> L,
+    `\\delta_1` -> δ_1, `\\Delta W_i\\toj` -> ΔW_i→j."""
+    name = re.sub(r"\\math(?:cal|scr|bb|frak)\{(\w+)\}", r"\1", name)
+    name = re.sub(r"\\([A-Za-z]+)", lambda m: _GREEK.get(m.group(1), m.group(1)), name)
+    return name.replace(" ", "")
 
 
 @dataclass(frozen=True)
@@ -1035,10 +1053,23 @@ _NUMERIC_ONLY = re.compile(
 )
 
 
+#: a written exponent beyond this is no number anyone means (1e309 is not a float)
+MAX_EXPONENT = 300
+
+
 def _decimals(text: str) -> int:
+    """The decimals a number is written to: `0.458` 3, `1.5e-3` 4, `2e5` -5.
+
+    Raises ClaimError for numbers that say nothing: not finite (`1e309`), an absurd
+    exponent, or a zero with an exponent (`0e5`, written to -5 decimals)."""
     m = re.fullmatch(r"[-+−]?(\d*)\.?(\d*)(?:[eE]([-+]?\d+))?", text)
     assert m is not None
-    return len(m.group(2)) - (int(m.group(3)) if m.group(3) else 0)
+    exponent = int(m.group(3)) if m.group(3) else 0
+    if abs(exponent) > MAX_EXPONENT or not math.isfinite(float(text.replace("−", "-"))):
+        raise ClaimError(f"{text} is not a finite number anyone can check")
+    if m.group(3) and not (m.group(1) + m.group(2)).strip("0"):
+        raise ClaimError(f"{text}: a zero with an exponent says nothing (write 0)")
+    return len(m.group(2)) - exponent
 
 
 def _parse_numbers(latex: str) -> Parsed | None:

@@ -81,8 +81,11 @@ def _same(member: Any, obj: Any) -> bool:
         return False
 
 
-def check_part(assignment: Assignment, part: Part, printer: Printer = printing.latex) -> list[str]:
-    """Every printed line of `part` that does not read back, as `where: LaTeX: why`."""
+def check_part(assignment: Assignment, part: Part, printer: Printer | None = None) -> list[str]:
+    """Every printed line of `part` that does not read back, as `where: LaTeX: why`.
+
+    `printer` defaults to the key's own (`answerkey.printing.latex`, looked up now)."""
+    printer = printer or printing.latex
     symbols = part_symbols(part, assignment.notation)
     out = []
     for where, objs, instances in printed_lines(part):
@@ -93,7 +96,7 @@ def check_part(assignment: Assignment, part: Part, printer: Printer = printing.l
     return out
 
 
-def check_assignment(assignment: Assignment, printer: Printer = printing.latex) -> int:
+def check_assignment(assignment: Assignment, printer: Printer | None = None) -> int:
     """Refuse a key whose printed answers the claims reader cannot read back as themselves.
 
     Returns the number of lines checked; raises `VerificationError` on the first part

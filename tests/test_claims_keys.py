@@ -1,0 +1,129 @@
+"""Claims against a part: which answer, and the errata of the earlier published solutions."""
+
+from __future__ import annotations
+
+import pytest
+from claims_common import CLAIMS
+
+from answerkey.claims import (
+    KeyAnswer,
+    audit,
+    check,
+    load_claims,
+)
+
+
+def _assignment(name: str):  # type: ignore[no-untyped-def]
+    from answerkey.registry import discover
+
+    modules = discover()
+    if name not in modules:
+        pytest.skip(f"no solution module for {name}")
+    m = modules[name]
+    return m.build(m.parameters)
+
+
+def test_errata_of_cv_assignment9() -> None:
+    a = _assignment("cv-assignment9")
+    verdicts = {
+        e.claim.part: e.verdict.status
+        for e in audit(a, load_claims(CLAIMS / "cv-assignment9.toml").claims)
+    }
+    assert verdicts["1a"] == "correct"
+    assert verdicts["1b"] == "incorrect"
+    assert verdicts["2"] == verdicts["3"] == verdicts["6"] == "correct"
+    assert verdicts["7"] == "incorrect"
+    assert verdicts["8"] == "unreadable"
+
+
+def test_errata_of_practical_1() -> None:
+    a = _assignment("practical-1")
+    errata = audit(a, load_claims(CLAIMS / "practical-1.toml").claims)
+    rows = [e.to_json() for e in errata]
+    assert all(set(r) >= {"part", "claim", "verdict", "counterexample"} for r in rows)
+    by = {(r["part"], r["quantity"], r["update"]): r for r in rows}
+    assert by[("2", "loss", 1)]["verdict"] == "correct"
+    assert by[("2", "delta_hidden", 1)]["verdict"] == "incorrect"
+    assert by[("2", "W", 1)]["counterexample"]
+    assert by[("1a", None, None)]["verdict"] == "incorrect"
+    assert by[("3a", None, None)]["verdict"] == "unreadable"
+
+
+def test_the_errata_of_both_keys_come_from_the_transcribed_claims() -> None:
+    """Verdicts are computed at build time from solutions/claims/<id>.toml, never typed."""
+    import json
+
+    from answerkey import render
+    from answerkey.claims import errata_for
+    from answerkey.registry import discover
+
+    for aid, wrong in (("cv-assignment9", {"1b", "7"}), ("practical-1", {"1a", "1b"})):
+        module = discover()[aid]
+        assignment = module.build(module.parameters)
+        errata = errata_for(assignment, original_numbers=True)
+        assert errata, aid
+        incorrect = {e.claim.part for e in errata if e.verdict.status == "incorrect"}
+        assert wrong <= incorrect, (aid, incorrect)
+        assignment.errata = errata
+        doc = json.loads(render.answers_json(assignment, render.Meta()))
+        for entry in doc["errata"]:
+            assert set(entry) >= {"part", "claim", "verdict", "counterexample"}
+            assert entry["verdict"] in {"correct", "incorrect", "unreadable"}
+        for entry in doc["errata"]:
+            if entry["verdict"] == "incorrect" and entry["part"] == "1b":
+                assert entry["counterexample"]
+
+
+def _key(assignment: str, part: str, quantity: str | None = None) -> KeyAnswer:
+    a = _assignment(assignment)
+    p = next(x for x in a.parts() if x.id == part)
+    key = KeyAnswer.from_part(p, notation=a.notation, quantity=quantity)
+    assert key is not None
+    return key
+
+
+def test_a_part_with_several_answers_is_graded_against_each() -> None:
+    key = _key("practical-1", "1c")
+    v = check(r"\delta_1 x_{in}", key)  # the part defines delta_1: dL/dw_1 in its terms
+    assert v.correct and "∂L/∂w_1" in v.reason, v.lines()
+    full = r"W_{out} w_2 x_{in} (y_{out} - y_{gt}) f_1'(s_1) f_2'(s_2) f_3'(s_{out})"
+    assert check(full, key).correct
+    assert check(r"-\theta \delta_j z_i", key).correct
+    wrong = check(r"\theta \delta_j z_i", key)
+    assert wrong.status == "incorrect" and wrong.mistake == "sign flipped"
+
+
+def test_the_written_left_hand_side_selects_the_answer() -> None:
+    key = _key("practical-1", "1c")
+    assert check(r"\frac{\partial L}{\partial w_1} = \delta_1 x_{in}", key).correct
+    v = check(r"\frac{\partial L}{\partial w_1} = \delta_2 z_1", key)  # dL/dw_2's answer
+    assert v.status == "incorrect"
+
+
+def test_quantity_selects_the_answer() -> None:
+    key = _key("cv-assignment9", "9", quantity=r"\frac{\partial E_{\lambda}}{\partial W^{(2)}}")
+    assert check(r"\lambda W^{(2)} + (y^{(2)} - t) y^{(1)T}", key).correct
+    assert key.others == ()
+    both = _key("cv-assignment9", "9")
+    assert check(r"\lambda W^{(2)} + (y^{(2)} - t) y^{(1)T}", both).correct
+
+
+def test_the_earlier_published_3b_is_incorrect_not_unreadable() -> None:
+    a = _assignment("practical-1")
+    errata = audit(a, load_claims(CLAIMS / "practical-1.toml").claims)
+    (seed_3b,) = [e for e in errata if e.claim.part == "3b"]
+    assert seed_3b.verdict.status == "incorrect", seed_3b.verdict.lines()
+    key = _key("practical-1", "3b")
+    own = (
+        r"\sum_{j=1}^{K} \left(\left(\delta_{j k} - {p}_{k}\right) {p}_{j}"
+        r" - \left(\delta_{k y} - {p}_{k}\right) {p}_{y}\right) {a}_{j}"
+    )
+    assert check(own, key).correct
+    assert check(
+        r"\left( - n e + a\right)^{T} \left(\operatorname{diag}(p) - pp^T\right)", key
+    ).correct
+    other_letters = (
+        r"\frac{\partial L}{\partial o_j} = "
+        r"\sum_{k \neq y} a_k p_k (\delta_{kj} - p_j) - n p_y (\delta_{yj} - p_j)"
+    )
+    assert check(other_letters, key).correct

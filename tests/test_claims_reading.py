@@ -1,0 +1,258 @@
+"""Reading claims: loose LaTeX into a syntax tree, and what cannot be read."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+from claims_common import SCALARS, VECTORS, E, W, h, read, t, x, y1, y2, z1
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from answerkey.claims import (
+    ClaimError,
+    KeyAnswer,
+    canonical_name,
+    check,
+    parse_claim,
+)
+from answerkey.mathfns import D, sigmoid
+
+# --------------------------------------------------------------------------- parsing
+
+
+@pytest.mark.parametrize(
+    ("latex", "expected"),
+    [
+        ("tW", t * W),
+        ("2x", 2 * x),
+        ("-tW", -t * W),
+        (r"t \cdot W", t * W),
+        (r"t \times W * x", t * W * x),
+        (r"\frac{t}{W}", t / W),
+        (r"\frac12 x", x / 2),
+        (r"e^{-Wx}", sp.exp(-W * x)),
+        (r"e^x", sp.exp(x)),
+        (r"\exp(-W x)", sp.exp(-W * x)),
+        (r"\log(x) + \ln x", 2 * sp.log(x)),
+        (r"\sigma(Wx)", sigmoid(W * x)),
+        (r"\operatorname{sigmoid}(Wx)", sigmoid(W * x)),
+        (r"\text{sigmoid}(Wx)", sigmoid(W * x)),
+        (r"\mathrm{sigmoid}\left(Wx\right)", sigmoid(W * x)),
+        ("sigmoid(Wx)", sigmoid(W * x)),
+        (r"\log \sigma(Wx)", sp.log(sigmoid(W * x))),
+        (r"\left( t - 1 \right)^2", (t - 1) ** 2),
+        ("W(x+1)", W * (x + 1)),
+        ("t(1-x)", t * (1 - x)),
+        (r"\sigma'(x)", sigmoid(x) * (1 - sigmoid(x))),
+        (r"$x^{2}$", x**2),
+        (r"x_{}^{2}" if False else "x^2", x**2),
+    ],
+)
+def test_reads_scalar_notation(latex: str, expected: sp.Expr) -> None:
+    got = parse_claim(latex, SCALARS).expr
+    assert sp.simplify(got - expected) == 0, (latex, got)
+
+
+def test_function_or_product_reading_is_shown() -> None:
+    p = parse_claim("W(x+1)", SCALARS)
+    assert p.reading == "W·(x + 1)"
+    assert any("read as a product" in note for note in p.notes)
+    assert read(r"\sigma(Wx)") == "sigmoid(W·x)"
+    assert read(r"-\frac{tW}{1+e^{Wx}}") == "-(t·W/(1 + exp(W·x)))"
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("y^{(2)}", "y^(2)"),
+        ("W^{(1)}", "W^(1)"),
+        ("W_{out}", "W_out"),
+        (r"W_{\mathrm{out}}", "W_out"),
+        (r"y_{\text{gt}}", "y_gt"),
+        (r"\lambda", r"\lambda"),
+        (r"\mathcal{L}", r"\mathcal{L}"),
+    ],
+)
+def test_canonical_names(written: str, canonical: str) -> None:
+    assert canonical_name(written) == canonical
+
+
+def test_subscripts_and_superscripts_name_symbols() -> None:
+    y_gt, W_out = sp.symbols("y_gt W_out")
+    table = {"y_{gt}": y_gt, r"W_{\mathrm{out}}": W_out, r"\lambda": sp.Symbol("lambda")}
+    assert parse_claim(r"W_out y_{\text{gt}} \lambda", table).expr == W_out * y_gt * sp.Symbol(
+        "lambda"
+    )
+
+
+def test_matrix_notation() -> None:
+    p = parse_claim(r"(y^{(2)} - t)^T W^{(2)}", VECTORS)
+    assert p.expr.shape == (1, h)
+    assert parse_claim(r"y^{(1)T}", VECTORS).expr == y1.T
+    assert parse_claim(r"y^{(1)}^\top", VECTORS).expr == y1.T
+    assert parse_claim(r"y^{(1)}^{T}", VECTORS).expr == y1.T
+    d = parse_claim(r"\mathrm{diag}(y^{(1)} * (1 - y^{(1)}))", VECTORS)
+    assert d.expr.shape == (h, h)
+    assert any("entrywise" in note for note in d.notes)
+    m = parse_claim(r"\begin{bmatrix} 1 & x \\ 2 & 3 \end{bmatrix}", SCALARS).expr
+    assert m == sp.ImmutableMatrix([[1, x], [2, 3]])
+    der = parse_claim(r"\frac{\partial E}{\partial z^{(1)}}", VECTORS).expr
+    assert der == D(E, z1)
+
+
+def test_numbers_keep_their_precision() -> None:
+    p = parse_claim("0.4063", {})
+    assert p.is_numeric and p.decimals.tolist() == [[4]]
+    v = parse_claim("[ 0.458 0.869 0.704]", {})
+    assert v.decimals.tolist() == [[3, 3, 3]]
+    m = parse_claim("[[0.1, 0.25], [1, 2.5]]", {})
+    assert m.expr.shape == (2, 2) and m.decimals.tolist() == [[1, 2], [0, 1]]
+
+
+@pytest.mark.parametrize(
+    ("latex", "fragment"),
+    [
+        ("(t + W", "col 7: expected ')'"),
+        ("t +", "col 4: expected a number"),
+        (r"\frac{1}", "col 9"),
+        ("q + 1", "unknown symbol 'q'"),
+        ("", "empty"),
+        ("t @ W", "unexpected character '@'"),
+        (r"\begin{align} x \end{align}", "unsupported environment"),
+    ],
+)
+def test_unreadable_claims_say_where_and_what(latex: str, fragment: str) -> None:
+    with pytest.raises(ClaimError) as info:
+        parse_claim(latex, SCALARS)
+    assert fragment in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+LATEX_BITS = [
+    "x", "t", "W", "2", "0.5", "+", "-", "*", "/", "^", "_", "(", ")", "{", "}", "[", "]",
+    r"\frac", r"\sigma", r"\log", r"\exp", "e", r"\cdot", r"\left(", r"\right)", "^T",
+    r"\begin{bmatrix}", r"\end{bmatrix}", "&", r"\\", "'", "=", ",", r"\partial", "d",
+    r"\text{sigmoid}", r"\mathrm{diag}", "y^{(2)}", r"\sqrt", " ", "|", r"\|", "σ",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(max_size=40), st.lists(st.sampled_from(LATEX_BITS), max_size=14)))
+def test_unreadable_input_only_raises_claim_error(data: str | list[str]) -> None:
+    latex = data if isinstance(data, str) else "".join(data)
+    symbols = {**SCALARS, "y^{(2)}": y2}
+    try:
+        parse_claim(latex, symbols)
+    except ClaimError as exc:
+        assert "\n" not in str(exc)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(LATEX_BITS), max_size=10))
+def test_check_never_raises(bits: list[str]) -> None:
+    v = check("".join(bits), KeyAnswer(-t * W * (1 - sigmoid(W * x)), SCALARS), seed=1)
+    assert v.status in ("correct", "incorrect", "unreadable")
+    assert v.exit_code in (0, 1, 2)
+
+
+@pytest.mark.parametrize("latex", ["²", "x²", "٣", "2²", "x^²"])
+def test_non_ascii_digits_are_unreadable_not_a_hang(latex: str) -> None:
+    """'²'.isdigit() is true, yet no number pattern matches it: once this looped forever."""
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(ClaimError):
+        parse_claim(latex, SCALARS)
+    assert time.perf_counter() - start < 1
+
+
+# --------------------------------------------------------------------------- index notation, primes
+
+K3 = sp.Symbol("K", integer=True, positive=True)
+p_vec, o_vec = sp.MatrixSymbol("p", K3, 1), sp.MatrixSymbol("o", K3, 1)
+jj, kk, yy = sp.symbols("j k y", integer=True, positive=True)
+P, OUT = sp.IndexedBase("p"), sp.IndexedBase("o")
+HINGE = {"p": p_vec, "o": o_vec, "K": K3, "j": jj, "k": kk, "y": yy, r"\mathcal{L}": sp.Symbol("L")}
+
+
+@pytest.mark.parametrize(
+    ("latex", "expected"),
+    [
+        (r"p_k", P[kk]),
+        (r"{p}_{k}", P[kk]),
+        (r"p_1", P[1]),
+        (r"\delta_{jk}", sp.KroneckerDelta(jj, kk)),
+        (r"\delta_{j,k}", sp.KroneckerDelta(jj, kk)),
+        (r"\sum_{j=1}^{K} p_j", sp.Sum(P[jj], (jj, 1, K3))),
+        (r"\sum_{j} p_j", sp.Sum(P[jj], (jj, 1, K3))),
+        (
+            r"\sum_{k \neq j} e^{o_k}",
+            sp.Sum(sp.exp(OUT[kk]) * (1 - sp.KroneckerDelta(kk, jj)), (kk, 1, K3)),
+        ),
+        (r"\sum_{j=1}^{K} p_j p_k + 1", sp.Sum(P[jj] * P[kk], (jj, 1, K3)) + 1),
+    ],
+)
+def test_index_notation(latex: str, expected: sp.Expr) -> None:
+    assert parse_claim(latex, HINGE).expr == expected
+
+
+def test_a_vector_and_its_components_share_a_name() -> None:
+    from answerkey.mathfns import D, diag
+
+    got = parse_claim(r"\left(\operatorname{diag}\left(p\right) - p p^{T}\right)", HINGE).expr
+    assert got.shape == (K3, K3) and diag(p_vec) in got.args  # p the vector, not a scalar
+    assert parse_claim(r"\frac{\partial \mathcal{L}}{\partial {o}_{k}}", HINGE).expr == D(
+        sp.Symbol("L"), OUT[kk]
+    )
+    assert parse_claim(r"\frac{\partial L}{\partial o_j}", HINGE).expr == D(sp.Symbol("L"), OUT[jj])
+
+
+f3 = sp.Function("f_3")
+s_out = sp.Symbol("s_out")
+CHAIN = {"f_3": f3, r"s_{\mathrm{out}}": s_out}
+
+
+@pytest.mark.parametrize(
+    "latex",
+    [
+        r"\operatorname{{f}'}_{3}{\left(s_{\mathrm{out}} \right)}",  # as the key prints it
+        r"f'_3(s_{out})",
+        r"f_3'(s_{out})",
+        r"f_3^{\prime}(s_{out})",
+        r"f_{3}^{\prime}\left(s_{out}\right)",
+    ],
+)
+def test_primes_of_named_functions(latex: str) -> None:
+    got = parse_claim(latex, CHAIN).expr
+    assert isinstance(got, sp.Subs) and got.point == (s_out,)
+    assert got.expr == sp.Derivative(f3(got.variables[0]), got.variables[0])
+
+
+def test_a_derivative_of_a_function_named_alone() -> None:
+    from answerkey.mathfns import D
+
+    assert parse_claim(r"\frac{d f_3}{d s_{out}}", CHAIN).expr == D(f3(s_out), s_out)
+
+
+def test_a_vector_of_ones_takes_its_length_from_its_neighbours() -> None:
+    y = sp.MatrixSymbol("y", 3, 1)
+    t = sp.MatrixSymbol("t", 3, 1)
+    table = {"y": y, "t": t}
+    assert parse_claim(r"t^T \mathbf{1} y^T - t^T", table).expr.shape == (1, 3)
+    ones_minus_y = parse_claim(r"\mathbf{1} - y", table).expr
+    assert ones_minus_y.shape == (3, 1) and sp.OneMatrix(3, 1) in ones_minus_y.args
+
+
+def test_two_part_names_as_the_key_prints_them() -> None:
+    dw = sp.Symbol("DeltaW_ij")
+    assert canonical_name(r"\Delta W_{i \to j}") == r"\Delta W_i\toj"
+    assert parse_claim(r"\Delta W_{i \to j}", {r"\Delta W_{i \to j}": dw}).expr == dw
+
+
+def test_sizes_used_as_numbers_are_known() -> None:
+    from answerkey.claims import default_symbols
+
+    m = sp.Symbol("m", integer=True, positive=True)
+    Y = sp.MatrixSymbol("Y", 3, m)
+    table = default_symbols(Y / m)
+    assert table["m"] == m and "Y" in table

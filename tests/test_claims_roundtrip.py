@@ -1,0 +1,57 @@
+"""Every answer a key prints reads back as itself, and the build refuses a key where one
+does not (so reader and printer stay in step whatever the printer prints)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from answerkey import build, printing
+from answerkey.claims import roundtrip
+from answerkey.errors import VerificationError
+from answerkey.registry import discover
+
+
+@pytest.mark.parametrize("assignment_id", ["cv-assignment9", "practical-1"])
+def test_every_printed_answer_reads_back(assignment_id: str) -> None:
+    module = discover()[assignment_id]
+    assignment = module.build(module.parameters)
+    for part in assignment.parts():
+        assert roundtrip.check_part(assignment, part) == [], part.id
+    assert roundtrip.check_assignment(assignment) > 30
+
+
+def test_every_draw_reads_back() -> None:
+    from answerkey.terms import load_term, variant_params
+
+    module = discover()["practical-1"]
+    term = load_term("2026-winter", discover())
+    for variant in (1, 2):
+        assignment = module.build(variant_params(term, "practical-1", variant))
+        assert roundtrip.check_assignment(assignment) > 0
+
+
+_LATEX = printing.latex
+
+
+def _dropping_transposes(obj: Any, notation: Any) -> str:
+    return _LATEX(obj, notation).replace("^{T}", "")
+
+
+def test_a_printer_out_of_step_with_the_reader_fails_the_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    roundtrip._MEMO.clear()
+    module = discover()["cv-assignment9"]
+    assignment = module.build(module.parameters)
+    bad = [
+        b
+        for p in assignment.parts()
+        for b in roundtrip.check_part(assignment, p, _dropping_transposes)
+    ]
+    assert bad and any("incorrect" in b or "unreadable" in b for b in bad)
+    monkeypatch.setattr(printing, "latex", _dropping_transposes)
+    with pytest.raises(VerificationError, match="does not read back"):
+        build._errata("cv-assignment9", module.parameters)
+    roundtrip._MEMO.clear()
