@@ -285,9 +285,16 @@ _UNICODE_MATH = {
     "½": r"\tfrac{1}{2}",
     "²": "^{2}",
     "⋮": r"\vdots",
-}
+    "∘": r"\circ",
+    "∇": r"\nabla",
+    **{chr(0x3B1 + k): "\\" + g for k, g in enumerate(
+        "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron "
+        "pi rho varsigma sigma tau upsilon phi chi psi omega".split()
+    ) if g not in ("omicron", "varsigma")},
+}  # fmt: skip
 _LATEX_SPECIALS.update({k: rf"\ensuremath{{{v}}}" for k, v in _UNICODE_MATH.items()})
 _LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIALS))
+_MD_UNICODE_RE = re.compile("|".join(re.escape(k) for k in _UNICODE_MATH))
 _MD_RE = re.compile(r"([\\`*_{}\[\]#|<>$~^&@])")
 _MD_BULLET = re.compile(r"^(\s*)([-+=])")
 _MD_ORDERED = re.compile(r"^(\s*\d+)([.)])")
@@ -301,6 +308,8 @@ def escape_latex(s: str) -> str:
 def escape_markdown(s: str) -> str:
     """Text that reaches pandoc Markdown literally (backslash-escape ASCII punctuation)."""
     out = _MD_RE.sub(r"\\\1", s)
+    # pdflatex cannot typeset δ or ∂ in text: as inline maths they reach every format.
+    out = _MD_UNICODE_RE.sub(lambda m: f"${_UNICODE_MATH[m.group(0)]}$", out)
     # A line must not start a list: escape the bullet, or the dot/paren after a number.
     out = _MD_BULLET.sub(lambda m: m.group(1) + "\\" + m.group(2), out)
     return _MD_ORDERED.sub(lambda m: m.group(1) + "\\" + m.group(2), out)

@@ -371,7 +371,7 @@ class Ones(Node):
     """`\\mathbf{1}`: a vector of ones, its length taken from what it meets."""
 
     def render(self) -> str:
-        return "1⃗"
+        return "ones"
 
 
 @dataclass(frozen=True)
