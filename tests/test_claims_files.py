@@ -11,6 +11,7 @@ from answerkey.claims import (
     ClaimError,
     load_claims,
 )
+from answerkey.errors import UsageError
 
 # --------------------------------------------------------------------------- claims files
 
@@ -31,7 +32,7 @@ def test_bad_claims_file(tmp_path: Path) -> None:
     with pytest.raises(ClaimError, match="needs 'part' and 'answer'"):
         load_claims(bad)
     bad.write_text("not toml [", encoding="utf-8")
-    with pytest.raises(ClaimError, match="cannot read"):
+    with pytest.raises(UsageError, match="TOML syntax error"):
         load_claims(bad)
 
 

@@ -10,12 +10,12 @@ answer = '-tW(1 - \\sigma(Wx))'
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ..tomlfile import read_toml
 from .reading import ClaimError
 
 ClaimKind = Literal["formula", "text", "numeric"]
@@ -52,10 +52,7 @@ def load_claims(path: str | Path) -> ClaimsFile:
     Every field is checked for its type: a bad one is one line naming the file, the
     claim and the field (`ClaimError`, exit 2), never a traceback later on."""
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ClaimError(f"{p}: cannot read the claims file: {exc}") from None
+    data = read_toml(p, "claims file")  # a regular UTF-8 file within limits, or one line
     for name in ("assignment", "source"):
         if name in data and not isinstance(data[name], str):
             raise ClaimError(f"{p}: {name} must be text, not {_shown(data[name])}")
