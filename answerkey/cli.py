@@ -64,6 +64,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--answer", metavar="LATEX", help="the claimed answer, e.g. '-tW(1-\\sigma(Wx))'"
     )
+    c.add_argument(
+        "--quantity", metavar="LATEX", help="which of the part's answers, e.g. '\\frac{dL}{dw_1}'"
+    )
     c.add_argument("--claims", type=Path, metavar="FILE.toml", help="check a list of claims")
     c.add_argument("--term", default="default")
     c.add_argument("--variant", type=int, default=0, metavar="K")
@@ -93,8 +96,8 @@ def _join_answer(argv: list[str]) -> list[str]:
     """`--answer -tW` as `--answer=-tW`: an answer may start with a minus sign."""
     out, i = [], 0
     while i < len(argv):
-        if argv[i] == "--answer" and i + 1 < len(argv):
-            out.append(f"--answer={argv[i + 1]}")
+        if argv[i] in ("--answer", "--quantity") and i + 1 < len(argv):
+            out.append(f"{argv[i]}={argv[i + 1]}")
             i += 2
         else:
             out.append(argv[i])
@@ -118,7 +121,9 @@ def _check(args: argparse.Namespace) -> int:
         )
     from . import grade
 
-    verdict = grade.grade_one(args.assignment, args.part, args.answer, args.term, args.variant)
+    verdict = grade.grade_one(
+        args.assignment, args.part, args.answer, args.term, args.variant, args.quantity
+    )
     print("\n".join(verdict.lines()))
     return verdict.exit_code
 

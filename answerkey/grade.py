@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .claims import Claim, KeyAnswer, Verdict, check, check_claim, key_for, load_claims
+from .claims.keys import siblings
 from .errors import UsageError
 from .model import Assignment, Part
 from .registry import discover, select
@@ -46,12 +47,22 @@ def verified_part(assignment: Assignment, part_id: str) -> Part:
 
 
 def grade_one(
-    assignment_id: str, part_id: str, answer: str, term: str = "default", variant: int = 0
+    assignment_id: str,
+    part_id: str,
+    answer: str,
+    term: str = "default",
+    variant: int = 0,
+    quantity: str | None = None,
 ) -> Verdict:
-    """The verdict on one claimed answer to one part."""
+    """The verdict on one claimed answer to one part (to its answer for `quantity`, LaTeX
+    such as `\\frac{\\partial L}{\\partial w_1}`, when given; else to any of its answers)."""
     assignment = key_assignment(assignment_id, term, variant)
     part = verified_part(assignment, part_id)
-    key = KeyAnswer.from_part(part, notation=assignment.notation)
+    key = KeyAnswer.from_part(
+        part, notation=assignment.notation, quantity=quantity, siblings=siblings(assignment, part)
+    )
+    if key is None and quantity is not None:
+        raise UsageError(f"{assignment_id} part {part_id} has no answer for {quantity!r}")
     if key is None:
         raise UsageError(f"{assignment_id} part {part_id} has no single answer to check against")
     return check(answer, key)
@@ -71,7 +82,7 @@ def grade_file(
     out = []
     for claim in claims_file.claims:
         part = verified_part(assignment, claim.part)
-        key = key_for(claim, part, assignment.notation)
+        key = key_for(claim, part, assignment.notation, siblings(assignment, part))
         out.append((claim, check_claim(claim, key)))
     return out
 

@@ -198,7 +198,7 @@ def test_matrix_claims() -> None:
     assert check(r"\frac{\partial E}{\partial z^{(1)}}", ka).correct
     wrong = check(r"(y^{(2)} - t)^T W^{(2)}", ka)
     assert wrong.status == "incorrect"
-    assert wrong.mistake == "dropped the factor diag(y^(1) ∘ (1 - y^(1)))"
+    assert wrong.mistake == "dropped the sigmoid's derivative y^(1) ∘ (1 - y^(1))"
 
 
 def test_chains_check_every_member() -> None:
@@ -260,3 +260,22 @@ def test_a_differing_entry_is_named() -> None:
         KeyAnswer(np.array([[0.60270423, 0.7041, 0.0122], [0.0129, 0.4343, 0.8930]])),
     )
     assert v.status == "incorrect" and "entry 2,3" in v.reason
+
+
+def test_equal_answers_are_not_called_unequal_for_float_noise() -> None:
+    """(x+W)^30 (x-W)^30 - (x^2-W^2)^30 is 0, but in floats it is noise of order 1e13."""
+    key = sp.log(1 + sp.exp(-W * x))
+    noisy = r"\log(1+e^{-Wx}) + (x+W)^{30}(x-W)^{30} - (x^2-W^2)^{30}"
+    assert check(noisy, KeyAnswer(key, SCALARS)).correct
+    assert not check(
+        r"\log(1+e^{-Wx}) + (x+W)^{30}(x-W)^{30} - (x^2-W^2)^{29}", KeyAnswer(key, SCALARS)
+    ).correct
+
+
+def test_a_counterexample_is_as_simple_as_the_difference_allows() -> None:
+    v = check(r"\log(1+e^{Wx})", KeyAnswer(sp.log(1 + sp.exp(-W * x)), SCALARS))
+    assert v.counterexample is not None
+    assert v.counterexample.point == {"W": 1, "x": 1}  # W = x = 0 would not show it
+    one = check(r"W x + t", KeyAnswer(W * x, SCALARS))
+    assert one.counterexample is not None and one.counterexample.relevant == ("t",)
+    assert str(one.counterexample).startswith("at t=1 (any values of the other 2 inputs)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sympy as sp
 from claims_common import KEYS, NET, SIG_PRIME, VECTORS, W2, E, tv, y1, y2, z1, z2
@@ -52,3 +54,64 @@ def test_scalar_typical_mistakes_differ_from_the_key(key: sp.Expr) -> None:
         v = judge(wrong, key, mistakes=mistakes, points=20)
         assert v.status == "incorrect", name
         assert v.mistake == name
+
+
+# --------------------------------------------------------------- the keys' own typical mistakes
+
+
+def _verdict(assignment: str, part: str, answer: str) -> Any:
+    from answerkey.claims.keys import siblings
+    from answerkey.registry import discover
+
+    module = discover()[assignment]
+    a = module.build(module.parameters)
+    p = next(x for x in a.parts() if x.id == part)
+    key = KeyAnswer.from_part(p, notation=a.notation, siblings=siblings(a, p))
+    assert key is not None
+    return check(answer, key)
+
+
+@pytest.mark.parametrize(
+    ("assignment", "part", "answer", "named"),
+    [
+        ("cv-assignment9", "5", r"\sigma(u)(1+\sigma(u))", "σ' written as σ(1+σ)"),
+        ("cv-assignment9", "5", r"\operatorname{diag}(y^{(1)} \odot (1+y^{(1)}))", "σ(1+σ)"),
+        ("cv-assignment9", "9", r"(y^{(2)} - t) y^{(1)T} + 2\lambda W^{(2)}", "factor 2 on"),
+        (
+            "cv-assignment9",
+            "9",
+            r"(y^{(2)} - t) y^{(1)T} + \frac{\lambda}{2} W^{(2)}",
+            "factor 1/2",
+        ),
+        ("cv-assignment9", "4", r"(y^{(2)} - t) x^T", "x where y^(1) belongs"),
+        ("cv-assignment9", "6", r"(y^{(2)} - t)^T W^{(2)}", "dropped the sigmoid's derivative"),
+        ("cv-assignment9", "7", r"(W^{(2)T}(y^{(2)}-t)) x^T", "dropped the sigmoid's derivative"),
+        (
+            "practical-1",
+            "1b",
+            r"(y_{out}-y_{gt}) f_3'(s_{out}) W_{out} f_2'(s_2) z_2",
+            "z_2 where z_1",
+        ),
+        ("practical-1", "1c", r"\delta_1 z_1", "z_1 where x_in belongs"),
+        ("practical-1", "1a", r"(y_{out} - y_{gt}) z_2", "dropped the factor f_3'(s_out)"),
+    ],
+)
+def test_typical_mistakes_of_the_keys_are_named_in_the_course_notation(
+    assignment: str, part: str, answer: str, named: str
+) -> None:
+    v = _verdict(assignment, part, answer)
+    assert v.status == "incorrect" and v.mistake is not None and named in v.mistake, v.lines()
+    text = "\n".join(v.lines())
+    assert "prime_" not in text and "sigmoid(" not in text and "lambda" not in text
+
+
+def test_a_flipped_update_of_the_trace_is_named() -> None:
+    from answerkey.claims import Claim, check_claim, key_for
+    from answerkey.registry import discover
+
+    module = discover()["practical-1"]
+    a = module.build(module.parameters)
+    part = next(x for x in a.parts() if x.id == "2")
+    claim = Claim("2", "[-0.0626, -0.1267, -0.0369]", "numeric", quantity="w", update=1)
+    v = check_claim(claim, key_for(claim, part, a.notation))
+    assert v.status == "incorrect" and v.mistake is not None and "w - Δw" in v.mistake

@@ -57,7 +57,7 @@ def test_function_or_product_reading_is_shown() -> None:
     p = parse_claim("W(x+1)", SCALARS)
     assert p.reading == "W·(x + 1)"
     assert any("read as a product" in note for note in p.notes)
-    assert read(r"\sigma(Wx)") == "sigmoid(W·x)"
+    assert read(r"\sigma(Wx)") == "σ(W·x)"
     assert read(r"-\frac{tW}{1+e^{Wx}}") == "-(t·W/(1 + exp(W·x)))"
 
 

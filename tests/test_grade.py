@@ -78,3 +78,15 @@ def test_the_key_is_verified_before_it_grades() -> None:
     assignment = grade.key_assignment("cv-assignment9")
     part = grade.verified_part(assignment, "1a")
     assert part.checks and all(c.kind for c in part.checks)
+
+
+def test_quantity_picks_one_of_a_parts_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    answer = r"\lambda W^{(1)} + \frac{\partial E}{\partial W^{(1)}}"
+    q1 = r"\frac{\partial E_{\lambda}}{\partial W^{(1)}}"
+    code, out, _ = run(capsys, "check", "cv-assignment9", "9", "--answer", answer)
+    assert code == 0 and "for ∂E_λ/∂W^(1)" in out
+    code, out, _ = run(capsys, "check", "cv-assignment9", "9", "--answer", answer, "--quantity", q1)
+    assert code == 0
+    q2 = r"\frac{\partial E_{\lambda}}{\partial W^{(2)}}"
+    code, out, _ = run(capsys, "check", "cv-assignment9", "9", "--answer", answer, "--quantity", q2)
+    assert code == 1 and out.startswith("incorrect")

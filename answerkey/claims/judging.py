@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import re
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -19,7 +20,7 @@ from ..instantiate import Concrete, entry_symbol
 from ..instantiate import Matrix as ConcreteMatrix
 from ..model import Instance
 from ..verify import prove_lazy
-from .reading import Parsed
+from .reading import Parsed, display_name
 from .shapes import _is_mat, _shape_str
 
 RANDOM_POINTS = 40
@@ -46,6 +47,8 @@ class Counterexample:
     functions: Mapping[str, str] = field(default_factory=dict)
     remark: str = ""
     digits: int = 6  # significant digits shown
+    #: the inputs the difference depends on (the others can take any value); () unknown
+    relevant: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return self.describe()
@@ -54,9 +57,14 @@ class Counterexample:
         """One line; at most `limit` inputs, and only the differing entry of a matrix."""
         parts = []
         if self.point:
-            items = [f"{k}={_fmt(v)}" for k, v in list(self.point.items())[:limit]]
-            more = len(self.point) - limit
-            parts.append("at " + ", ".join(items) + (f", … ({more} more)" if more > 0 else ""))
+            shown = [k for k in self.relevant if k in self.point] or list(self.point)
+            items = [f"{k}={_fmt(self.point[k])}" for k in shown[:limit]]
+            more = len(shown) - limit
+            text = "at " + ", ".join(items) + (f", … ({more} more)" if more > 0 else "")
+            others = [k for k in self.point if k not in shown]
+            if others:
+                text += f" (any values of the other {len(others)} inputs)"
+            parts.append(text)
         if self.functions:
             parts.append("with " + ", ".join(f"{k}(u)={v}" for k, v in self.functions.items()))
         claim, key = self.claim, self.key
@@ -286,8 +294,15 @@ class _Values:
 class _Judge:
     """Claim and key (and mistakes) instantiated at one instance, compared at the same points."""
 
-    def __init__(self, inst: Instance, rng: np.random.Generator, points: int) -> None:
+    def __init__(
+        self,
+        inst: Instance,
+        rng: np.random.Generator,
+        points: int,
+        names: Mapping[str, str] | None = None,
+    ) -> None:
         self.inst = inst
+        self.names = dict(names or {})  # a variable's name -> as the course writes it
         # a claim is read as written: a derivative of a quantity by something it
         # does not depend on is zero (the seed's 1a writes one), not a missing definition
         self.c = Concrete(inst, unlinked_zero=True)
@@ -296,6 +311,18 @@ class _Judge:
         self.fcoef: dict[Any, tuple[sp.Symbol, ...]] = {}
         self.cache: dict[Any, ConcreteMatrix] = {}
         self.stand_ins: dict[str, str] = {}
+
+    def names_of(self, s: sp.Symbol) -> str:
+        """An input as the course writes it: `W1_12` -> `W^(1)_12`, `delta_j` -> `δ_j`."""
+        if s.name in self.names:
+            return self.names[s.name]
+        base, _, entry = s.name.rpartition("_")
+        if base in self.names and entry.isdigit():
+            return f"{self.names[base]}_{entry}"
+        head, sep, rest = s.name.partition("_")
+        if head in _GREEK_WORDS:
+            return display_name("\\" + head) + sep + rest
+        return str(s.name)
 
     def value(self, expr: Any) -> ConcreteMatrix:
         key = sp.sympify(expr)
@@ -324,9 +351,14 @@ class _Judge:
         return ConcreteMatrix(m.doit())
 
     def compare(
-        self, a: ConcreteMatrix, b: ConcreteMatrix
+        self, a: ConcreteMatrix, b: ConcreteMatrix, *, careful: bool = False
     ) -> tuple[int, Counterexample | None, Counterexample | None]:
-        """(points compared, first difference, a point where only `a` is not finite)."""
+        """(points compared, first difference, a point where only `a` is not finite).
+
+        `careful`: a difference the floats show is confirmed in 50-digit arithmetic
+        first (cancellation must not make equal answers unequal), and the point is
+        made as simple as it can be while the difference stays (small integers,
+        the inputs it depends on named first)."""
         a, b = self._concrete_functions(a), self._concrete_functions(b)
         self.stand_ins = {
             type(f).__name__: str(type(f)._imp_(sp.Symbol("u")))
@@ -337,15 +369,13 @@ class _Judge:
         # variables computed from them through the instance's definitions.
         syms = [s for s in self.c.inputs(a, b) if s not in self.c.nodes]
         points = [self._sample(syms) for _ in range(self.n)]
-        fixed = {s: np.array([p[s] for p in points]) for s in syms}
-        try:
-            env = self.c.sample([a, b], self.n, self.rng, DEFAULT_DOMAIN, fixed=fixed)
-            all_a = self.c.evaluate(a, env, self.n)
-            all_b = self.c.evaluate(b, env, self.n)
-        except (ZeroDivisionError, OverflowError, ValueError, TypeError):
+        values = self._values(a, b, syms, points)
+        if values is None:
             return 0, None, None
+        all_a, all_b = values
         compared = 0
         undefined: Counterexample | None = None
+        confirmed = 0
         for k, point in enumerate(points):
             va, vb = all_a[k], all_b[k]
             fin_a, fin_b = np.all(np.isfinite(va)), np.all(np.isfinite(vb))
@@ -356,12 +386,118 @@ class _Judge:
             compared += 1
             if va.shape != vb.shape:
                 return compared, self._cex(point, va, vb, None, ""), undefined
-            bad = ~np.isclose(va, vb, rtol=RTOL, atol=ATOL)
-            if bad.any():
-                i, j = (int(k) for k in np.argwhere(bad)[0])
-                entry = (i, j) if va.shape != (1, 1) else None
-                return compared, self._cex(point, va, vb, entry, ""), undefined
+            if not _differ(va, vb).any():
+                continue
+            if careful:
+                if confirmed >= EXACT_TRIES:
+                    continue  # float noise at every try: taken as equal here
+                confirmed += 1
+                exact = self._exact(a, b, point)
+                if exact is not None and not _differ(*exact).any():
+                    continue
+                point, va, vb = self._simplest(a, b, syms, point, va, vb)
+            bad = _differ(va, vb)
+            i, j = (int(k) for k in np.argwhere(bad)[0])
+            entry = (i, j) if va.shape != (1, 1) else None
+            cex = self._cex(point, va, vb, entry, "")
+            if careful:
+                relevant = self._relevant(a, b, syms, point, (i, j), va[i, j] - vb[i, j])
+                cex = replace(cex, relevant=relevant)
+            return compared, cex, undefined
         return compared, None, undefined
+
+    def _values(
+        self, a: ConcreteMatrix, b: ConcreteMatrix, syms: list[sp.Symbol], points: list[Any]
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """`a` and `b` at `points` (one array per side, shape (points, rows, cols))."""
+        n = len(points)
+        fixed = {s: np.array([p[s] for p in points], dtype=float) for s in syms}
+        try:
+            env = self.c.sample([a, b], n, self.rng, DEFAULT_DOMAIN, fixed=fixed)
+            return self.c.evaluate(a, env, n), self.c.evaluate(b, env, n)
+        except (ZeroDivisionError, OverflowError, ValueError, TypeError):
+            return None
+
+    def _exact(
+        self, a: ConcreteMatrix, b: ConcreteMatrix, point: Mapping[sp.Symbol, float]
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """`a` and `b` at `point` in 50-digit arithmetic (None: cannot be computed so)."""
+        env: dict[Any, Any] = {s: sp.Rational(v) for s, v in point.items()}
+        try:
+            for e, expr in self.c.nodes.items():
+                if e not in env:
+                    env[e] = _precise(expr.xreplace(env))
+            out = []
+            for m in (a, b):
+                vals = [complex(_precise(x.xreplace(env))) for x in m]
+                if any(abs(v.imag) > 1e-30 * max(1.0, abs(v.real)) for v in vals):
+                    return None
+                out.append(np.array([v.real for v in vals]).reshape(m.shape))
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError):
+            return None
+        return out[0], out[1]
+
+    def _simplest(
+        self,
+        a: ConcreteMatrix,
+        b: ConcreteMatrix,
+        syms: list[sp.Symbol],
+        point: dict[sp.Symbol, float],
+        va: np.ndarray,
+        vb: np.ndarray,
+    ) -> tuple[dict[sp.Symbol, float], np.ndarray, np.ndarray]:
+        """The point with each input, one at a time, set to the simplest value (0, 1, -1,
+        2, ...) that keeps claim and key apart; confirmed exactly, else the point given."""
+        best, va0, vb0 = dict(point), va, vb
+        for s in syms:
+            if ":" in s.name:  # a stand-in function's coefficient stays as drawn
+                continue
+            lo, hi = self.c.domain(s, DEFAULT_DOMAIN)
+            tries = [v for v in SIMPLE_VALUES if lo <= v <= hi and v != best[s]]
+            if not tries:
+                continue
+            trial = [{**best, s: float(v)} for v in tries]
+            values = self._values(a, b, syms, trial)
+            if values is None:
+                continue
+            for k, t in enumerate(trial):
+                ta, tb = values[0][k], values[1][k]
+                if np.all(np.isfinite(ta)) and np.all(np.isfinite(tb)) and _differ(ta, tb).any():
+                    best, va, vb = t, ta, tb
+                    break
+        if best != point:
+            exact = self._exact(a, b, best)
+            if exact is None or not _differ(*exact).any():
+                return point, va0, vb0
+        return best, va, vb
+
+    def _relevant(
+        self,
+        a: ConcreteMatrix,
+        b: ConcreteMatrix,
+        syms: list[sp.Symbol],
+        point: dict[sp.Symbol, float],
+        entry: tuple[int, int],
+        gap: float,
+    ) -> tuple[str, ...]:
+        """The inputs the difference (at `entry`) depends on: moving one changes claim
+        minus key there."""
+        movable = [s for s in syms if ":" not in s.name]
+        trial = []
+        for s in movable:
+            hi = self.c.domain(s, DEFAULT_DOMAIN)[1]
+            step = 0.5 if point[s] + 0.5 <= hi else -0.5
+            trial.append({**point, s: point[s] + step})
+        values = self._values(a, b, syms, trial) if trial else None
+        if values is None:
+            return tuple(self.names_of(s) for s in movable)
+        out = []
+        i, j = entry
+        for k, s in enumerate(movable):
+            moved = values[0][k][i, j] - values[1][k][i, j]
+            if not np.isfinite(moved) or not np.isclose(moved, gap, rtol=RTOL, atol=ATOL):
+                out.append(self.names_of(s))
+        return tuple(out)
 
     def _sample(self, syms: Iterable[sp.Symbol]) -> dict[sp.Symbol, float]:
         point = {}
@@ -382,11 +518,11 @@ class _Judge:
         entry: tuple[int, int] | None,
         remark: str,
     ) -> Counterexample:
-        plain = {s.name: round(v, 6) for s, v in point.items() if ":" not in s.name}
-        funcs = {k: v.replace("**", "^") for k, v in sorted(self.stand_ins.items())}
+        plain = {self.names_of(s): round(v, 6) for s, v in point.items() if ":" not in s.name}
+        funcs = {_function_name(k): v.replace("**", "^") for k, v in sorted(self.stand_ins.items())}
         for f, (a, b, c, d) in self.fcoef.items():
             if a in point:
-                funcs[str(f)] = (
+                funcs[_function_name(str(f))] = (
                     f"{point[a]:.3g}·sin({point[b]:.3g}u{point[c]:+.3g}){point[d]:+.3g}u"
                 )
         if va.shape != vb.shape:
@@ -395,6 +531,35 @@ class _Judge:
                 f"the key a {vb.shape[0]}×{vb.shape[1]} one"
             )
         return Counterexample(plain, _plain(va), _plain(vb), entry, funcs, remark)
+
+
+#: how many float differences are checked in 50-digit arithmetic before the floats are
+#: taken to be noise; the simple values an input of a counterexample is tried at
+EXACT_TRIES = 3
+SIMPLE_VALUES = (0, 1, -1, 2, -2, 3, 0.5)
+_GREEK_WORDS = {"alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda", "mu"}
+_GREEK_WORDS |= {"sigma", "tau", "phi", "omega", "rho", "Delta"}
+
+
+def _differ(va: np.ndarray, vb: np.ndarray) -> np.ndarray:
+    return ~np.isclose(va, vb, rtol=RTOL, atol=ATOL)
+
+
+def _precise(x: Any) -> Any:
+    """A value in 50-digit arithmetic, stand-in functions (`f_3` as sin(u) + 2u) put in."""
+    x = x.replace(
+        lambda e: isinstance(e, sp.Function) and callable(getattr(type(e), "_imp_", None)),
+        lambda e: type(e)._imp_(*e.args),
+    )
+    return sp.N(x, 50)
+
+
+def _function_name(name: str) -> str:
+    """A stand-in function as the course writes it: `fprime_3` -> `f_3'`."""
+    m = re.fullmatch(r"([A-Za-z]+?)prime(?:_(\w+))?", name)
+    if m:
+        return f"{m.group(1)}_{m.group(2)}'" if m.group(2) else f"{m.group(1)}'"
+    return name
 
 
 def _plain(v: np.ndarray) -> Any:
@@ -494,6 +659,7 @@ def judge(
     seed: int = 0,
     prove: bool = True,
     figures: int = SIGNIFICANT_FIGURES,
+    names: Mapping[str, str] | None = None,
 ) -> Verdict:
     """Is `claim_expr` equal to `key_expr`?
 
@@ -510,7 +676,15 @@ def judge(
         claim_expr = claim_expr.expr
     key_numbers = _to_numbers(key_expr)
     if key_numbers is not None and _to_numbers(claim_expr) is not None:
-        return _numeric_verdict(claim_expr, key_numbers, decimals, figures)
+        verdict = _numeric_verdict(claim_expr, key_numbers, decimals, figures)
+        if verdict.correct or mistakes is None:
+            return verdict
+        for name, wrong in mistakes() if callable(mistakes) else mistakes:
+            wrong_numbers = _to_numbers(wrong)
+            if wrong_numbers is not None and wrong_numbers.shape == key_numbers.shape:
+                if _numeric_verdict(claim_expr, wrong_numbers, decimals, figures).correct:
+                    return replace(verdict, mistake=name)
+        return verdict
     if key_numbers is not None and not isinstance(key_expr, sp.Basic):
         key_expr = (
             sp.ImmutableMatrix(key_numbers) if key_numbers.size > 1 else sp.Float(key_numbers[0, 0])
@@ -521,7 +695,7 @@ def judge(
     total = 0
     for inst in _instances(domain, claim_expr, key_expr):
         at = f" ({inst.label})" if inst.label else ""
-        jd = _Judge(inst, rng, points)
+        jd = _Judge(inst, rng, points, names)
         try:
             cv, kv = jd.value(claim_expr), jd.value(key_expr)
         except (ValueError, TypeError, AttributeError, KeyError, sp.ShapeError) as exc:
@@ -531,7 +705,7 @@ def judge(
             n, cex, _ = jd.compare(cv, kv)
             reason = f"it is a {_shape_str(cv)} matrix, the answer is {_shape_str(kv)}{at}"
             return Verdict("incorrect", reason, cex, _match_mistake(jd, cv, mistakes, claim_expr))
-        n, cex, undefined = jd.compare(cv, kv)
+        n, cex, undefined = jd.compare(cv, kv, careful=True)
         total += n
         if cex is not None:
             return Verdict(

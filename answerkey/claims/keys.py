@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
 from ..mathfns import D
@@ -35,6 +36,8 @@ class KeyAnswer:
     others: tuple[KeyAnswer, ...] = ()
     #: significant figures a number must match (the part's `data["significant_figures"]`)
     figures: int = SIGNIFICANT_FIGURES
+    #: the exercise's definitions (every part's), for mistakes such as one layer off
+    layers: Mapping[Any, Any] = field(default_factory=dict)
 
     @classmethod
     def from_part(
@@ -43,6 +46,7 @@ class KeyAnswer:
         symbols: Mapping[str, Any] | None = None,
         notation: Mapping[str, str] | None = None,
         quantity: str | None = None,
+        siblings: Sequence[Part] = (),
     ) -> KeyAnswer | None:
         """The key of a part: its final answer, its last derivation's instances, its symbols.
 
@@ -54,9 +58,25 @@ class KeyAnswer:
         """
         if symbols is None:
             symbols = part_symbols(part, notation)
+            own = set(symbols)
+            for other in siblings:  # the exercise's other names: `x` in part 4 too
+                for name, obj in part_symbols(other, notation).items():
+                    if name not in symbols or (
+                        name not in own
+                        and isinstance(obj, sp.MatrixSymbol)
+                        and not isinstance(symbols[name], sp.MatrixSymbol)
+                    ):  # a vector x over a scalar x of another part's single unit
+                        symbols[name] = obj
         figures = _figures(part)
+        layers: dict[Any, Any] = {}
+        for p in [part, *siblings]:
+            for d in p.derivations:
+                for inst in d.instances:
+                    for var, definition in inst.defs.items():
+                        layers.setdefault(var, definition)
         every = [
-            cls(a, dict(symbols), tuple(i), lhs, figures=figures) for lhs, a, i in _answers(part)
+            cls(a, dict(symbols), tuple(i), lhs, figures=figures, layers=layers)
+            for lhs, a, i in _answers(part)
         ]
         if quantity is not None:
             try:
@@ -86,7 +106,9 @@ class KeyAnswer:
                 names[obj] = display_name(canonical_name(latex))
             except ClaimError:
                 continue
-        return typical_mistakes(self.answer, lhs=self.lhs, instance=inst, names=names)
+        return typical_mistakes(
+            self.answer, lhs=self.lhs, instance=inst, names=names, layers=self.layers
+        )
 
 
 def _figures(part: Part) -> int:
@@ -133,7 +155,15 @@ def part_symbols(part: Part, notation: Mapping[str, str] | None = None) -> dict[
         exprs += [d.lhs, *(s.expr for s in d.steps)]
         for i in d.instances:
             exprs += [*i.defs.keys(), *i.defs.values()]
-    return default_symbols(*exprs, notation=notation)
+    table = default_symbols(*exprs, notation=notation)
+    for e in exprs:  # the sizes (K classes, m samples) are numbers a claim may use
+        if isinstance(e, sp.Basic):
+            for m in e.atoms(sp.MatrixSymbol):
+                for size in (
+                    sp.sympify(m.shape[0]).free_symbols | sp.sympify(m.shape[1]).free_symbols
+                ):
+                    table.setdefault(sp.latex(size), size)
+    return table
 
 
 def check(latex: str, key: KeyAnswer, *, seed: int = 0) -> Verdict:
@@ -166,6 +196,13 @@ def check(latex: str, key: KeyAnswer, *, seed: int = 0) -> Verdict:
     assert verdict is not None
     if not verdict.correct:  # the one reported: with its typical mistakes
         verdict = _judge_members(parsed, members, reported, seed=seed, mistakes=True)
+        for c in candidates:  # else the first answer whose typical mistake it is
+            if verdict.mistake is not None or verdict.status != "incorrect":
+                break
+            if c is not reported:
+                v = _judge_members(parsed, members, c, seed=seed, mistakes=True)
+                if v.mistake is not None:
+                    verdict, reported = v, c
         if len(key.candidates()) > 1 and reported.lhs is not None and len(candidates) > 1:
             verdict = replace(
                 verdict,
@@ -185,12 +222,26 @@ def _names(key: KeyAnswer) -> dict[Any, str]:
     return names
 
 
+def _input_names(key: KeyAnswer) -> dict[str, str]:
+    """A variable's SymPy name -> as the course writes it (`W1` -> `W^(1)`), for
+    counterexamples."""
+    out: dict[str, str] = {}
+    for latex, obj in key.symbols.items():
+        name = getattr(obj, "name", None)
+        if isinstance(name, str):
+            try:
+                out.setdefault(name, display_name(canonical_name(latex)))
+            except ClaimError:
+                continue
+    return out
+
+
 def _judge_members(
     parsed: Any, members: list[Any], key: KeyAnswer, *, seed: int, mistakes: bool
 ) -> Verdict:
     """Every member of an `a = b = c` chain against `key`'s answer."""
     found: Mistakes = None
-    if mistakes and _to_numbers(key.answer) is None:
+    if mistakes:
         found = functools.cache(key.typical_mistakes)
     verdict: Verdict | None = None
     for k, member in enumerate(members):
@@ -203,6 +254,7 @@ def _judge_members(
             decimals=decimals,
             seed=seed,
             figures=key.figures,
+            names=_input_names(key),
         )
         if len(members) > 1 and not v.correct:
             v = Verdict(
@@ -292,8 +344,19 @@ def errata(
     return [Erratum(c, check_claim(c, resolve(c), seed=seed)) for c in claims]
 
 
+def siblings(assignment: Assignment, part: Part) -> list[Part]:
+    """The other parts of `part`'s exercise: they share its notation."""
+    for ex in assignment.exercises:
+        if any(p is part for p in ex.parts):
+            return [p for p in ex.parts if p is not part]
+    return []
+
+
 def key_for(
-    claim: Claim, part: Part | None, notation: Mapping[str, str] | None = None
+    claim: Claim,
+    part: Part | None,
+    notation: Mapping[str, str] | None = None,
+    others: Sequence[Part] = (),
 ) -> KeyAnswer | None:
     """What `claim` is checked against in `part` (None: nothing computed to check it with).
 
@@ -310,14 +373,38 @@ def key_for(
         k = claim.update - 1
         if not 0 <= k < len(trace) or claim.quantity not in trace[k]:
             return None
-        return KeyAnswer(trace[k][claim.quantity], figures=_figures(part))
-    return KeyAnswer.from_part(part, notation=notation, quantity=claim.quantity)
+        value = trace[k][claim.quantity]
+        return KeyAnswer(value, figures=_figures(part), mistakes=_trace_mistakes(trace[k], claim))
+    return KeyAnswer.from_part(part, notation=notation, quantity=claim.quantity, siblings=others)
+
+
+#: a trace's new weights and the step that made them
+_STEPS = {"w": "dw", "W": "dW"}
+
+
+def _trace_mistakes(row: Mapping[str, Any], claim: Claim) -> list[tuple[str, Any]]:
+    """Numbers a trace's typical slips give: the step's sign flipped (w - Δw for w + Δw)."""
+    q = claim.quantity or ""
+    value = np.asarray(row[q], dtype=float)
+    out = [("sign flipped", -value)]
+    if q in _STEPS and _STEPS[q] in row:
+        step = np.asarray(row[_STEPS[q]], dtype=float)
+        out.insert(
+            0, (f"the update's sign flipped: {q} - Δ{q} where {q} + Δ{q} belongs", value - 2 * step)
+        )
+    return out
 
 
 def audit(assignment: Assignment, claims: Iterable[Claim], *, seed: int = 0) -> list[Erratum]:
     """The errata of an earlier published solution: every claim checked against the key."""
     parts = {p.id: p for p in assignment.parts()}
-    return errata(claims, lambda c: key_for(c, parts.get(c.part), assignment.notation), seed=seed)
+
+    def resolve(c: Claim) -> KeyAnswer | None:
+        part = parts.get(c.part)
+        others = siblings(assignment, part) if part is not None else []
+        return key_for(c, part, assignment.notation, others)
+
+    return errata(claims, resolve, seed=seed)
 
 
 CLAIMS_DIR = Path(__file__).resolve().parents[2] / "solutions" / "claims"

@@ -278,7 +278,7 @@ class Call(Node):
     obj: Any = None  # the SymPy function for undefined functions
 
     def render(self) -> str:
-        head = self.fn.replace("\\", "") + "'" * self.prime
+        head = ("σ" if self.fn == "sigmoid" else display_name(self.fn)) + "'" * self.prime
         return f"{head}({', '.join(a.render() for a in self.args)})"
 
 
@@ -917,16 +917,16 @@ class _Parser:
         if sup is not None and f"{name}^{sup}" in table:
             name = f"{name}^{sup}"
             obj = table[name]
-        elif name in table:
-            obj = table[name]
-            if sup is not None:  # not part of the name: an exponent or a transpose
-                self.i = self._sup_tokens[0]
-        elif sup is not None:
+        if obj is None and sup is not None:  # `W^{(2)T}`: W^(2), transposed
             for mark in sorted(_TRANSPOSE_MARKS, key=len, reverse=True):
                 if sup.endswith(mark) and f"{name}^{sup[: -len(mark)]}" in table:
                     name = f"{name}^{sup[: -len(mark)]}"
                     obj, transpose = table[name], True
                     break
+        if obj is None and name in table:
+            obj = table[name]
+            if sup is not None:  # not part of the name: an exponent or a transpose
+                self.i = self._sup_tokens[0]
         if obj is None and name in ("e",) and sup is None:
             return Const(t.pos, "e")
         if obj is None and name == "e" and sup is not None:

@@ -1,0 +1,395 @@
+# ruff: noqa: E501  (a table of answers as students write them, one per line)
+"""A battery of student answers to every part of both assignments, with verdicts
+reasoned out by hand (not by running the checker): `answerkey check` must agree.
+
+Each row: (assignment, part, answer as written, expected verdict, why). Numeric rows
+of practical-1's trace name the update and the value (`2:7:loss`). The verdicts were
+derived from the exercises' statements and the keys' maths, independently of the
+claims code; where the checker disagrees, the row is either a bug to fix or (rarely)
+listed in KNOWN with the reason.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from answerkey.claims import Claim, Verdict, check_claim, key_for
+from answerkey.claims.keys import siblings
+from answerkey.registry import discover
+
+CV = "cv-assignment9"
+P1 = "practical-1"
+
+OK, WRONG, UNREADABLE = "correct", "incorrect", "unreadable"
+
+BATTERY: list[tuple[str, str, str, str, str]] = [
+    # --- cv 1a: dE/dt of E = -t log sigma(Wx): -log sigma(Wx) = log(1 + e^{-Wx})
+    (CV, "1a", r"-\log(\sigma(Wx))", OK, "as derived"),
+    (CV, "1a", r"\log(1+e^{-Wx})", OK, "the key's form"),
+    (CV, "1a", r"-\log\left(\frac{1}{1+e^{-Wx}}\right)", OK, "the seed's second member"),
+    (CV, "1a", r"\ln(1 + \exp(-W x))", OK, "ln and exp"),
+    (CV, "1a", r"-\log \sigma(Wx)", OK, "function without parentheses"),
+    (CV, "1a", r"\log(1+e^{-Wx}) + (x+W)^{30}(x-W)^{30} - (x^2-W^2)^{30}", OK, "cancels exactly"),
+    (CV, "1a", r"Wx + \log(e^{-Wx} + e^{-2Wx})", OK, "log(e^{-Wx}(1+e^{-Wx})) + Wx"),
+    (CV, "1a", r"\log(1+e^{Wx})", WRONG, "sign of the exponent"),
+    (CV, "1a", r"-t\log(\sigma(Wx))", WRONG, "that is E, not dE/dt"),
+    (CV, "1a", r"\log(\sigma(Wx))", WRONG, "sign flipped"),
+    (CV, "1a", r"-\frac{1}{\sigma(Wx)}", WRONG, "derivative of log taken"),
+    (CV, "1a", r"-\log(1+e^{-Wx})", WRONG, "sign flipped"),
+    (CV, "1a", r"\log(1-e^{-Wx})", WRONG, "1 - instead of 1 +"),
+    # --- cv 1b: dE/dx = -tW(1 - sigma(Wx)) = -Wt/(e^{Wx}+1)
+    (CV, "1b", r"-tW(1-\sigma(Wx))", OK, "simplified chain rule"),
+    (CV, "1b", r"-\frac{W t}{1+e^{Wx}}", OK, "the key's form"),
+    (CV, "1b", r"-\frac{tWe^{-Wx}}{1+e^{-Wx}}", OK, "before multiplying through"),
+    (CV, "1b", r"-t W \sigma(-Wx)", OK, "1 - sigma(u) = sigma(-u)"),
+    (CV, "1b", r"Wt(\sigma(Wx)-1)", OK, "sign moved in"),
+    (
+        CV,
+        "1b",
+        r"-t \cdot \frac{1}{\sigma(Wx)} \cdot \sigma(Wx)(1-\sigma(Wx)) \cdot W",
+        OK,
+        "raw chain",
+    ),
+    (CV, "1b", r"-tW\sigma(Wx)", WRONG, "sigma for 1 - sigma"),
+    (CV, "1b", r"-t(1-\sigma(Wx))", WRONG, "factor W dropped"),
+    (CV, "1b", r"tW(1-\sigma(Wx))", WRONG, "sign flipped"),
+    (CV, "1b", r"-tW\sigma(Wx)(1-\sigma(Wx))", WRONG, "derivative of log forgotten"),
+    (CV, "1b", r"-tx(1-\sigma(Wx))", WRONG, "x for W: that is dE/dW"),
+    (CV, "1b", r"\frac{-t * W * e^{e^{-Wx}}}{1 + e^{-Wx}}", WRONG, "the seed's double exponential"),
+    (CV, "1b", r"-tW\sigma(Wx)(1+\sigma(Wx))", WRONG, "sigma(1+sigma)"),
+    # --- cv 2: dE/dz2 = (y2 - t)^T
+    (CV, "2", r"(y^{(2)} - t)^T", OK, "as stated"),
+    (CV, "2", r"y^{(2)T} - t^T", OK, "transposes distributed"),
+    (CV, "2", r"\left(y^{(2)}-t\right)^{\top}", OK, "top as transpose"),
+    (CV, "2", r"-t^T + y^{(2)T}", OK, "terms swapped"),
+    (CV, "2", r"t^{T} \mathbf{1} y^{(2)T} - t^{T}", OK, "the key's step before t^T 1 = 1"),
+    (CV, "2", r"y^{(2)} - t", WRONG, "a column where the row belongs"),
+    (CV, "2", r"(t - y^{(2)})^T", WRONG, "sign flipped"),
+    (CV, "2", r"y^{(2)T}", WRONG, "t dropped"),
+    (
+        CV,
+        "2",
+        r"((y^{(2)} - t) \odot y^{(2)} \odot (1 - y^{(2)}))^T",
+        WRONG,
+        "sigmoid-style Jacobian",
+    ),
+    # --- cv 3: dE/dy1 = (y2 - t)^T W2
+    (CV, "3", r"(y^{(2)} - t)^T W^{(2)}", OK, "as stated"),
+    (CV, "3", r"y^{(2)T}W^{(2)} - t^T W^{(2)}", OK, "multiplied out"),
+    (CV, "3", r"\left(W^{(2)T}(y^{(2)}-t)\right)^T", OK, "transpose of the column"),
+    (CV, "3", r"W^{(2)T}(y^{(2)} - t)", WRONG, "the column, not the row"),
+    (CV, "3", r"(y^{(2)}-t)^T W^{(1)}", WRONG, "W1 for W2 (dimensions do not fit)"),
+    (CV, "3", r"(t - y^{(2)})^T W^{(2)}", WRONG, "sign flipped"),
+    (CV, "3", r"(y^{(2)} - t)^T", WRONG, "W2 dropped (dimensions differ)"),
+    # --- cv 4: dE/dW2 = (y2 - t) y1^T
+    (CV, "4", r"(y^{(2)} - t) y^{(1)T}", OK, "as stated"),
+    (CV, "4", r"(y^{(2)} - t)(y^{(1)})^T", OK, "transpose outside"),
+    (CV, "4", r"y^{(2)} y^{(1)T} - t y^{(1)T}", OK, "multiplied out"),
+    (CV, "4", r"\left(y^{(1)} (y^{(2)}-t)^T\right)^T", OK, "transpose of the transposed"),
+    (CV, "4", r"y^{(1)} (y^{(2)} - t)^T", WRONG, "transposed (h x K)"),
+    (CV, "4", r"(y^{(2)} - t)^T y^{(1)}", WRONG, "inner product: dimensions do not fit"),
+    (CV, "4", r"(y^{(2)} - t) x^T", WRONG, "x for y1: one layer off"),
+    (CV, "4", r"(y^{(2)} - t) z^{(1)T}", WRONG, "z1 for y1"),
+    # --- cv 5: dsigma(u)/du and dy1/dz1 = diag(y1 o (1 - y1))
+    (CV, "5", r"\sigma(u)(1-\sigma(u))", OK, "the scalar derivative"),
+    (CV, "5", r"\frac{e^{-u}}{(1+e^{-u})^2}", OK, "differentiated directly"),
+    (CV, "5", r"\operatorname{diag}(y^{(1)} \odot (1-y^{(1)}))", OK, "as stated"),
+    (CV, "5", r"\text{diag}(y^{(1)} * (1 - y^{(1)}))", OK, "the seed's notation"),
+    (CV, "5", r"\operatorname{diag}(\sigma(z^{(1)}) \odot (1 - \sigma(z^{(1)})))", OK, "in z1"),
+    (CV, "5", r"\sigma(u)(1+\sigma(u))", WRONG, "sigma(1+sigma)"),
+    (CV, "5", r"\operatorname{diag}(y^{(1)} \odot (1+y^{(1)}))", WRONG, "sigma(1+sigma)"),
+    (CV, "5", r"y^{(1)} \odot (1-y^{(1)})", WRONG, "a vector, not the Jacobian"),
+    (CV, "5", r"\sigma(u)^2", WRONG, "square"),
+    (CV, "5", r"1-\sigma(u)", WRONG, "factor sigma dropped"),
+    (CV, "5", r"\operatorname{diag}(y^{(1)})", WRONG, "factor 1 - y1 dropped"),
+    # --- cv 6: dE/dz1 = (y2 - t)^T W2 diag(y1 o (1 - y1))
+    (CV, "6", r"(y^{(2)} - t)^T W^{(2)} \text{diag}(y^{(1)} * (1 - y^{(1)}))", OK, "the seed's"),
+    (CV, "6", r"\left(y^{(1)} \odot (1-y^{(1)}) \odot W^{(2)T}(y^{(2)}-t)\right)^T", OK, "issue's"),
+    (CV, "6", r"\left((W^{(2)T}(y^{(2)}-t)) \odot y^{(1)} \odot (1-y^{(1)})\right)^T", OK, "order"),
+    (
+        CV,
+        "6",
+        r"(y^{(2)}-t)^T W^{(2)} \operatorname{diag}(y^{(1)}) \operatorname{diag}(1-y^{(1)})",
+        OK,
+        "two diags",
+    ),
+    (CV, "6", r"(y^{(2)} - t)^T W^{(2)}", WRONG, "sigmoid derivative dropped"),
+    (
+        CV,
+        "6",
+        r"(y^{(2)} - t)^T W^{(2)} \operatorname{diag}(y^{(1)} \odot (1+y^{(1)}))",
+        WRONG,
+        "1+",
+    ),
+    (CV, "6", r"W^{(2)T}(y^{(2)}-t) \odot y^{(1)} \odot (1-y^{(1)})", WRONG, "column for row"),
+    (CV, "6", r"(y^{(2)} - t)^T W^{(2)} \operatorname{diag}(y^{(1)})", WRONG, "1 - y1 dropped"),
+    # --- cv 7: dE/dW1 = ((W2^T (y2 - t)) o y1 o (1 - y1)) x^T
+    (
+        CV,
+        "7",
+        r"\operatorname{diag}(y^{(1)} \odot (1-y^{(1)})) W^{(2)T}(y^{(2)}-t) x^T",
+        OK,
+        "diag",
+    ),
+    (CV, "7", r"\left(\frac{\partial E}{\partial z^{(1)}}\right)^T x^T", OK, "in terms of part 6"),
+    (CV, "7", r"(W^{(2)T}(y^{(2)}-t) \odot y^{(1)} \odot (1-y^{(1)})) x^T", OK, "no inner parens"),
+    (
+        CV,
+        "7",
+        r"\left((y^{(2)}-t)^T W^{(2)} \operatorname{diag}(y^{(1)} \odot (1-y^{(1)}))\right)^T x^T",
+        OK,
+        "row transposed",
+    ),
+    (
+        CV,
+        "7",
+        r"\frac{\partial E}{\partial z^{(1)}} * x",
+        WRONG,
+        "the seed's: dimensions do not fit",
+    ),
+    (CV, "7", r"(W^{(2)T}(y^{(2)}-t)) x^T", WRONG, "sigmoid derivative dropped (as in cv 6)"),
+    (CV, "7", r"\left(\frac{\partial E}{\partial z^{(1)}}\right)^T y^{(1)T}", WRONG, "y1 for x"),
+    (CV, "7", r"x \frac{\partial E}{\partial z^{(1)}}", WRONG, "transposed (n x h)"),
+    (
+        CV,
+        "7",
+        r"(W^{(2)T}(y^{(2)}-t) \odot y^{(1)} \odot (1+y^{(1)})) x^T",
+        WRONG,
+        "sigma(1+sigma)",
+    ),
+    (CV, "7", r"-(W^{(2)T}(y^{(2)}-t) \odot y^{(1)} \odot (1-y^{(1)})) x^T", WRONG, "sign flipped"),
+    # --- cv 8: mini-batch means
+    (CV, "8", r"\frac{1}{m}(Y^{(2)} - T) Y^{(1)T}", OK, "as derived"),
+    (CV, "8", r"\frac{(Y^{(2)}-T)Y^{(1)T}}{m}", OK, "m below"),
+    (
+        CV,
+        "8",
+        r"\frac{1}{m}\left((W^{(2)T}(Y^{(2)}-T)) \odot Y^{(1)} \odot (1-Y^{(1)})\right) X^T",
+        OK,
+        "W1",
+    ),
+    (
+        CV,
+        "8",
+        r"\frac{\partial E}{\partial W^{(2)}} = \frac{1}{m}(Y^{(2)} - T) Y^{(1)T}",
+        OK,
+        "lhs",
+    ),
+    (CV, "8", r"(Y^{(2)} - T) Y^{(1)T}", WRONG, "the sum, not the mean"),
+    (CV, "8", r"\frac{1}{K}(Y^{(2)} - T) Y^{(1)T}", WRONG, "1/K for 1/m"),
+    (CV, "8", r"\frac{1}{m}(Y^{(2)} - T)^T Y^{(1)}", WRONG, "dimensions do not fit"),
+    (
+        CV,
+        "8",
+        r"\frac{1}{m}\left((W^{(2)T}(Y^{(2)}-T))\right) X^T",
+        WRONG,
+        "sigmoid derivative dropped",
+    ),
+    # --- cv 9: L2 penalty lambda/2 (||W1||^2 + ||W2||^2)
+    (CV, "9", r"(y^{(2)} - t) y^{(1)T} + \lambda W^{(2)}", OK, "for W2"),
+    (CV, "9", r"\frac{\partial E}{\partial W^{(1)}} + \lambda W^{(1)}", OK, "for W1, via dE/dW1"),
+    (
+        CV,
+        "9",
+        r"\lambda W^{(1)} + \operatorname{diag}(y^{(1)} \odot (1 - y^{(1)})) W^{(2)T} (y^{(2)} - t) x^T",
+        OK,
+        "W1",
+    ),
+    (CV, "9", r"(y^{(2)} - t) y^{(1)T} + 2\lambda W^{(2)}", WRONG, "factor 2"),
+    (CV, "9", r"(y^{(2)} - t) y^{(1)T} + \frac{\lambda}{2} W^{(2)}", WRONG, "factor 1/2"),
+    (CV, "9", r"(y^{(2)} - t) y^{(1)T} - \lambda W^{(2)}", WRONG, "sign of the penalty"),
+    (
+        CV,
+        "9",
+        r"\frac{\partial E}{\partial W^{(2)}} + \lambda W^{(1)}",
+        WRONG,
+        "dimensions do not fit",
+    ),
+    (CV, "9", r"\lambda W^{(2)}", WRONG, "gradient of E dropped"),
+    (CV, "9", r"\frac{\partial E}{\partial W^{(1)}} + 2\lambda W^{(1)}", WRONG, "factor 2 on W1"),
+    # --- practical-1 1a: dL/dW_out = (y_out - y_gt) f_3'(s_out) z_2
+    (P1, "1a", r"(y_{out} - y_{gt}) f_3'(s_{out}) z_2", OK, "chain rule"),
+    (
+        P1,
+        "1a",
+        r"z_{2} \left(y_{\mathrm{out}} - y_{\mathrm{gt}}\right) \operatorname{{f}'}_{3}{\left(s_{\mathrm{out}} \right)}",
+        OK,
+        "the key's print",
+    ),
+    (P1, "1a", r"(y_{out}-y_{gt}) f_3^{\prime}(s_{out}) z_2", OK, "prime as superscript"),
+    (P1, "1a", r"(y_{out}-y_{gt}) \frac{d f_3}{d s_{out}} z_2", OK, "Leibniz"),
+    (P1, "1a", r"(y_{out} - y_{gt}) \frac{\partial y_{out}}{\partial s_{out}} z_2", OK, "partial"),
+    (P1, "1a", r"(f_3(W_{out} z_2) - y_{gt}) f_3'(W_{out} z_2) z_2", OK, "expanded"),
+    (P1, "1a", r"(y_{out} - y_{gt}) \frac{\partial}{\partial W_{out}} z_2", WRONG, "the seed's: 0"),
+    (P1, "1a", r"(y_{out} - y_{gt}) f_3'(s_{out})", WRONG, "z_2 dropped"),
+    (P1, "1a", r"(y_{out} - y_{gt}) z_2", WRONG, "f_3' dropped"),
+    (P1, "1a", r"(y_{gt} - y_{out}) f_3'(s_{out}) z_2", WRONG, "sign"),
+    (P1, "1a", r"(y_{out} - y_{gt}) f_3'(s_{out}) z_1", WRONG, "z_1 for z_2"),
+    (P1, "1a", r"(y_{out} - y_{gt}) f_3(s_{out}) z_2", WRONG, "f_3 for f_3'"),
+    # --- practical-1 1b: dL/dw_2 = (y_out - y_gt) f_3'(s_out) W_out f_2'(s_2) z_1
+    (P1, "1b", r"(y_{out}-y_{gt}) f_3'(s_{out}) W_{out} f_2'(s_2) z_1", OK, "chain rule"),
+    (
+        P1,
+        "1b",
+        r"W_{\mathrm{out}} z_{1} \left(y_{\mathrm{out}} - y_{\mathrm{gt}}\right) \operatorname{{f}'}_{2}{\left(s_{2} \right)} \operatorname{{f}'}_{3}{\left(s_{\mathrm{out}} \right)}",
+        OK,
+        "key print",
+    ),
+    (
+        P1,
+        "1b",
+        r"W_{out} z_1 (y_{out} - y_{gt}) f_2^{\prime}(s_2) f_3^{\prime}(s_{out})",
+        OK,
+        "primes up",
+    ),
+    (
+        P1,
+        "1b",
+        r"(y_{out} - y_{gt}) \frac{\partial f_3(s_{out})}{\partial W_{out}} \frac{\partial f_2(s_2)}{\partial W_2} z_1",
+        WRONG,
+        "seed",
+    ),
+    (P1, "1b", r"(y_{out}-y_{gt}) f_3'(s_{out}) f_2'(s_2) z_1", WRONG, "W_out dropped"),
+    (P1, "1b", r"(y_{out}-y_{gt}) f_3'(s_{out}) W_{out} f_2'(s_2) z_2", WRONG, "z_2 for z_1"),
+    (P1, "1b", r"(y_{out}-y_{gt}) f_3'(s_{out}) w_2 f_2'(s_2) z_1", WRONG, "w_2 for W_out"),
+    # --- practical-1 1c: dL/dw_1, the error signals and Delta W_{i->j} = -theta delta_j z_i
+    (P1, "1c", r"\delta_1 x_{in}", OK, "the part defines delta_1"),
+    (
+        P1,
+        "1c",
+        r"W_{out} w_2 x_{in} (y_{out}-y_{gt}) f_1'(s_1) f_2'(s_2) f_3'(s_{out})",
+        OK,
+        "dL/dw_1",
+    ),
+    (P1, "1c", r"-\theta \delta_j z_i", OK, "the update rule"),
+    (P1, "1c", r"\frac{\partial L}{\partial w_1} = \delta_1 x_{in}", OK, "with its left side"),
+    (P1, "1c", r"f_1'(s_1) w_2 \delta_2 x_{in}", OK, "one step of the recursion"),
+    (P1, "1c", r"\Delta W_{i \to j} = -\theta \delta_j z_i", OK, "as the key prints"),
+    (P1, "1c", r"(y_{out}-y_{gt}) f_3'(s_{out})", OK, "delta_out"),
+    (P1, "1c", r"\delta_1 z_1", WRONG, "z_1 for x_in"),
+    (P1, "1c", r"\theta\delta_j z_i", WRONG, "sign"),
+    (P1, "1c", r"\delta_j z_i", WRONG, "the gradient, not the update"),
+    (
+        P1,
+        "1c",
+        r"W_{out} w_2 (y_{out}-y_{gt}) f_1'(s_1) f_2'(s_2) f_3'(s_{out})",
+        OK,
+        "x_in dropped, but that is delta_1 = dL/ds_1, which 1c asks for too",
+    ),
+    (P1, "1c", r"\frac{\partial L}{\partial w_1} = \delta_2 x_{in}", WRONG, "delta_2 for delta_1"),
+    # --- practical-1 2: the trace (update:quantity)
+    (P1, "2:1:s_hidden", "[0.458, 0.869, 0.704]", OK, "exact"),
+    (P1, "2:1:s_out", "0.0986", OK, "4 figures"),
+    (P1, "2:1:loss", "0.40627", OK, "5 decimals"),
+    (P1, "2:1:delta_hidden", "[-0.0180, -0.0270, -0.0811]", OK, "3 figures"),
+    (P1, "2:1:W", "[[0.6027, 0.7041, 0.0122], [0.0129, 0.4343, 0.8930]]", OK, "4 decimals"),
+    (P1, "2:1:w", r"\begin{bmatrix} 0.1026 & 0.1867 & 0.2169 \end{bmatrix}", OK, "bmatrix"),
+    (P1, "2:7:loss", "0.1362", OK, "4 decimals"),
+    (P1, "2:7:loss", "0.136", OK, "3 figures"),
+    (P1, "2:7:loss", "0", WRONG, "0 for 0.1362"),
+    (P1, "2:7:loss", "0.14", WRONG, "2 figures"),
+    (P1, "2:7:loss", "0.0482300904842", WRONG, "the seed's"),
+    (P1, "2:1:delta_hidden", "[-0.90141, -0.90141, -0.90141]", WRONG, "w_j left out"),
+    (
+        P1,
+        "2:1:W",
+        "[[0.7352115, 0.8352115, 0.1352115], [0.1542256, 0.5742256, 1.0242256]]",
+        WRONG,
+        "seed",
+    ),
+    (P1, "2:1:w", "[-0.0626, -0.1267, -0.0369]", WRONG, "update sign flipped"),
+    (P1, "2:1:dw", "[-0.0826, -0.1567, -0.1269]", WRONG, "step sign flipped"),
+    (P1, "2:7:loss", "1e309", UNREADABLE, "not finite"),
+    (P1, "2:7:loss", "0e5", UNREADABLE, "zero with an exponent"),
+    (P1, "2:1:s_hidden", "[0e9, 0e9, 0e9]", UNREADABLE, "zeros with exponents"),
+    (P1, "2:7:loss", "-1e309", UNREADABLE, "not finite"),
+    # --- practical-1 3a: the example's loss 0.2417
+    (P1, "3a", "0.2417", OK, "4 decimals"),
+    (P1, "3a", "0.242", OK, "3 figures"),
+    (P1, "3a", "0", WRONG, "0 for 0.2417"),
+    (P1, "3a", "0.24", WRONG, "2 figures"),
+    (P1, "3a", "0.1069", WRONG, "one term only"),
+    # --- practical-1 3b: dL/do_k
+    (
+        P1,
+        "3b",
+        r"\sum_{j=1}^{K} \left(\left(\delta_{j k} - {p}_{k}\right) {p}_{j} - \left(\delta_{k y} - {p}_{k}\right) {p}_{y}\right) {a}_{j}",
+        OK,
+        "key's",
+    ),
+    (
+        P1,
+        "3b",
+        r"\left( - n e + a\right)^{T} \left(\operatorname{diag}\left(p\right) - p p^{T}\right)",
+        OK,
+        "key's derivation line",
+    ),
+    (P1, "3b", r"(a - ne)^T(\operatorname{diag}(p) - pp^T)", OK, "vector form"),
+    (
+        P1,
+        "3b",
+        r"\frac{\partial L}{\partial o_j} = \sum_{k \neq y} a_k p_k (\delta_{kj} - p_j) - n p_y (\delta_{yj} - p_j)",
+        OK,
+        "other letters",
+    ),
+    (
+        P1,
+        "3b",
+        r"p_k(a_k - n\delta_{ky}) - p_k \sum_{j} (a_j - n\delta_{jy}) p_j",
+        OK,
+        "multiplied out",
+    ),
+    (P1, "3b", r"\exp(o_j) \sum_{k \neq j} \exp(o_k)", WRONG, "the seed's"),
+    (P1, "3b", r"\sum_{j=1}^{K} a_j p_j (\delta_{jk} - p_k)", WRONG, "p_y term dropped"),
+    (P1, "3b", r"(a - ne)^T \operatorname{diag}(p)", WRONG, "softmax off-diagonal ignored"),
+    (P1, "3b", r"p_k(1-p_k)", WRONG, "softmax diagonal only"),
+    (P1, "3b", r"(ne - a)^T(\operatorname{diag}(p) - pp^T)", WRONG, "sign"),
+]
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@functools.cache
+def _assignment(assignment_id: str) -> Any:
+    module = discover()[assignment_id]
+    return module.build(module.parameters)
+
+
+def verdict_of(assignment_id: str, part: str, answer: str) -> Verdict:
+    """What `answerkey check` says (the key is not re-verified here: grading needs none)."""
+    a = _assignment(assignment_id)
+    if ":" in part:
+        pid, update, quantity = part.split(":")
+        claim = Claim(pid, answer, "numeric", quantity=quantity, update=int(update))
+    else:
+        pid, claim = part, Claim(part, answer)
+    parts = {p.id: p for p in a.parts()}
+    return check_claim(claim, key_for(claim, parts[pid], a.notation, siblings(a, parts[pid])))
+
+
+@functools.cache
+def _results() -> list[tuple[tuple[str, str, str, str, str], Verdict]]:
+    return [(row, verdict_of(*row[:3])) for row in BATTERY]
+
+
+def test_the_battery_covers_every_part_of_both_assignments() -> None:
+    for assignment_id in (CV, P1):
+        ids = {p.id for p in _assignment(assignment_id).parts()}
+        covered = {part.split(":")[0] for a, part, *_ in BATTERY if a == assignment_id}
+        assert ids <= covered, ids - covered
+    assert len(BATTERY) >= 150
+    assert {v for *_, v, _ in BATTERY} == {OK, WRONG, UNREADABLE}
+
+
+def test_no_wrong_answer_is_graded_correct() -> None:
+    lenient = [(row, v.lines()) for row, v in _results() if row[3] != OK and v.status == OK]
+    assert not lenient
+
+
+def test_the_checker_agrees_with_the_battery() -> None:
+    """All rows agree (the kept-apart battery asks for 95%; ours is held to every row)."""
+    disagree = [(row, v.lines()) for row, v in _results() if v.status != row[3]]
+    agreement = 1 - len(disagree) / len(BATTERY)
+    assert not disagree, (f"{agreement:.1%} agree", disagree)
