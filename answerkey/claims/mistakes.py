@@ -24,6 +24,8 @@ from .shapes import _is_mat
 class _PlainPrinter(StrPrinter):
     """Plain text in the part's own names, for naming mistakes."""
 
+    printmethod = "_answerkey_plain"  # not `_sympystr`: Indexed would print as o[k]
+
     def __init__(self, names: Mapping[Any, str]) -> None:
         super().__init__()
         self.names = names
@@ -33,6 +35,10 @@ class _PlainPrinter(StrPrinter):
 
     def _print_MatrixSymbol(self, e: Any) -> str:
         return self.names.get(e, str(e.name))
+
+    def _print_Indexed(self, e: Any) -> str:
+        base = self.names.get(e.base, str(e.base.label))
+        return base + "_" + ",".join(self._print(i) for i in e.indices)
 
     def _print_Transpose(self, e: Any) -> str:
         inner = self._print(e.arg)

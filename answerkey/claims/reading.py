@@ -258,6 +258,7 @@ def display_name(name: str) -> str:
     """A canonical name as the course writes it in plain text: `\\mathcal{L}` -> L,
     `\\delta_1` -> δ_1, `\\Delta W_i\\toj` -> ΔW_i→j."""
     name = re.sub(r"\\math(?:cal|scr|bb|frak)\{(\w+)\}", r"\1", name)
+    name = re.sub(r"\\to(?=[A-Za-z0-9]|$)", "→", name)
     name = re.sub(r"\\([A-Za-z]+)", lambda m: _GREEK.get(m.group(1), m.group(1)), name)
     return name.replace(" ", "")
 
@@ -459,7 +460,7 @@ class _Table:
         return cls(names, sorted(words, key=len, reverse=True))
 
     def known(self) -> str:
-        return ", ".join(sorted(k for k in self.names)) or "none"
+        return ", ".join(sorted({display_name(k) for k in self.names})) or "none"
 
 
 def canonical_name(latex: str) -> str:
