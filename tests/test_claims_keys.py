@@ -75,9 +75,11 @@ def test_the_errata_of_both_keys_come_from_the_transcribed_claims() -> None:
 
 
 def _key(assignment: str, part: str, quantity: str | None = None) -> KeyAnswer:
+    from answerkey.claims.keys import siblings
+
     a = _assignment(assignment)
     p = next(x for x in a.parts() if x.id == part)
-    key = KeyAnswer.from_part(p, notation=a.notation, quantity=quantity)
+    key = KeyAnswer.from_part(p, notation=a.notation, quantity=quantity, siblings=siblings(a, p))
     assert key is not None
     return key
 
@@ -127,3 +129,14 @@ def test_the_earlier_published_3b_is_incorrect_not_unreadable() -> None:
         r"\sum_{k \neq y} a_k p_k (\delta_{kj} - p_j) - n p_y (\delta_{yj} - p_j)"
     )
     assert check(other_letters, key).correct
+
+
+def test_a_claim_in_the_exercises_own_terms_is_read_in_them() -> None:
+    """1a leaves δ_out undefined, 1c defines it: a 1a answer may use it; cv part 4 may
+    name x although its own derivation starts at y^(1); y_2 is y^(2)."""
+    assert check(r"\delta_{out} z_2", _key("practical-1", "1a")).correct
+    assert check(r"\delta_2 z_1", _key("practical-1", "1b")).correct
+    assert not check(r"\delta_{out} z_1", _key("practical-1", "1b")).correct
+    v = check(r"(y^{(2)} - t) x^T", _key("cv-assignment9", "4"))
+    assert v.status == "incorrect", v.lines()
+    assert check(r"(y_2 - t) y_1^T", _key("cv-assignment9", "4")).correct

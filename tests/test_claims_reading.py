@@ -256,3 +256,21 @@ def test_sizes_used_as_numbers_are_known() -> None:
     Y = sp.MatrixSymbol("Y", 3, m)
     table = default_symbols(Y / m)
     assert table["m"] == m and "Y" in table
+
+
+def test_cases_read_as_piecewise() -> None:
+    latex = (
+        r"\begin{cases} p_k & \text{if } k = y, \\ 1 - p_k & k \neq y \\ 0 & \text{otherwise}."
+        r" \end{cases}"
+    )
+    got = parse_claim(latex, HINGE).expr
+    assert got == sp.Piecewise((P[kk], sp.Eq(kk, yy)), (1 - P[kk], sp.Ne(kk, yy)), (0, True))
+    with pytest.raises(ClaimError, match="expected"):
+        parse_claim(r"\begin{cases} p_k & \text{if } \end{cases}", HINGE)
+
+
+def test_layers_may_be_written_with_a_subscript() -> None:
+    y2 = sp.MatrixSymbol("y2", 3, 1)
+    table = {"y^{(2)}": y2}
+    for written in ("y_2", "y^2", "y^{[2]}", "y^{(2)}"):
+        assert parse_claim(written, table).expr == y2

@@ -415,7 +415,7 @@ class _Judge:
         try:
             env = self.c.sample([a, b], n, self.rng, DEFAULT_DOMAIN, fixed=fixed)
             return self.c.evaluate(a, env, n), self.c.evaluate(b, env, n)
-        except (ZeroDivisionError, OverflowError, ValueError, TypeError):
+        except (ZeroDivisionError, OverflowError, ValueError, TypeError, KeyError):
             return None
 
     def _exact(

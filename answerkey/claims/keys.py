@@ -236,6 +236,55 @@ def _input_names(key: KeyAnswer) -> dict[str, str]:
     return out
 
 
+def _with_definitions(
+    instances: Sequence[Instance], claim: Any, layers: Mapping[Any, Any]
+) -> list[Instance]:
+    """The instances, each with the exercise's definitions of the variables the claim
+    uses and the instance leaves free (δ_out in 1a, defined by 1c), and of what those
+    need: a claim in the exercise's own terms is read in them."""
+    try:
+        used = set(sp.sympify(claim).free_symbols) | set(sp.sympify(claim).atoms(sp.MatrixSymbol))
+    except (sp.SympifyError, TypeError, AttributeError):
+        return list(instances)
+    out = []
+    for inst in instances:
+        extra: dict[Any, Any] = {}
+        todo = [v for v in used if v in layers and v not in inst.defs]
+        while todo:
+            v = todo.pop()
+            if v in extra or v in inst.defs:
+                continue
+            extra[v] = layers[v]
+            d = sp.sympify(layers[v])
+            todo += [u for u in d.free_symbols | d.atoms(sp.MatrixSymbol) if u in layers]
+        if not extra:
+            out.append(inst)
+            continue
+        out.append(replace(inst, defs=_in_order({**inst.defs, **extra})))
+    return out
+
+
+def _in_order(defs: Mapping[Any, Any]) -> dict[Any, Any]:
+    """Definitions with each after those it uses (a definition is evaluated in order)."""
+    done: dict[Any, Any] = {}
+    visiting: set[Any] = set()
+
+    def visit(v: Any) -> None:
+        if v in done or v in visiting:
+            return
+        visiting.add(v)
+        d = sp.sympify(defs[v])
+        for u in sorted(d.free_symbols | d.atoms(sp.MatrixSymbol), key=str):
+            if u in defs and u != v:
+                visit(u)
+        visiting.discard(v)
+        done[v] = defs[v]
+
+    for v in defs:
+        visit(v)
+    return done
+
+
 def _judge_members(
     parsed: Any, members: list[Any], key: KeyAnswer, *, seed: int, mistakes: bool
 ) -> Verdict:
@@ -249,7 +298,7 @@ def _judge_members(
         v = judge(
             member,
             key.answer,
-            list(key.instances) or None,
+            _with_definitions(key.instances, member, key.layers) or None,
             mistakes=found,
             decimals=decimals,
             seed=seed,

@@ -45,6 +45,9 @@ _WORD_WRAPPERS = {"text", "mathrm", "operatorname", "textrm", "mathit", "textnor
 _NAME_WRAPPERS = {"mathcal", "mathscr", "mathbb", "mathfrak"}
 _MUL_COMMANDS = {"cdot": "*", "times": "*", "ast": "*", "odot": "∘", "circ": "∘"}
 _TRANSPOSE_MARKS = {"T", r"\top", r"\intercal", r"\mathsf{T}", r"\mathrm{T}"}
+_RELATIONS = {"neq": "≠", "ne": "≠", "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥"}
+_RELATIONS |= {"lt": "<", "gt": ">"}
+_RELATION_OPS = {"=", "≠", "<", ">", "≤", "≥"}
 _MATRIX_ENVS = {"bmatrix", "pmatrix", "matrix", "Bmatrix", "smallmatrix", "array"}
 
 # Known functions: name as written (after \, \text{} etc.) -> engine name.
@@ -167,6 +170,9 @@ def _tokenize(src: str, offset: int = 0) -> list[Token]:
             if name in _MUL_COMMANDS:
                 out.append(Token("op", _MUL_COMMANDS[name], pos))
                 continue
+            if name in _RELATIONS:
+                out.append(Token("op", _RELATIONS[name], pos))
+                continue
             if name == "partial":
                 out.append(Token("partial", name, pos))
                 continue
@@ -182,8 +188,12 @@ def _tokenize(src: str, offset: int = 0) -> list[Token]:
             out.append(Token("op", "‖" if src[i : i + 2] == "||" else "|", pos))
             if src[i : i + 2] == "||":
                 i += 1
-        elif c in "+-*/^_',=":
+        elif c in "+-*/^_',=<>":
             out.append(Token("op", c, pos))
+        elif c in "≠≤≥":
+            out.append(Token("op", c, pos))
+        elif c == "." and (i + 1 == n or src[i + 1].isspace() or src[i + 1] in "\\&$"):
+            out.append(Token("op", c, pos))  # a full stop closing a line
         elif c == "−":
             out.append(Token("op", "-", pos))
         elif c in "·×":
@@ -421,6 +431,36 @@ class SumOver(Node):
         return f"Σ_({rng}) {_paren(self.body, 3)}"
 
 
+@dataclass(frozen=True)
+class Rel(Node):
+    """A condition of `cases`: `j = y`, `x > 0`."""
+
+    op: str
+    a: Node
+    b: Node
+
+    def render(self) -> str:
+        return f"{self.a.render()} {self.op} {self.b.render()}"
+
+
+@dataclass(frozen=True)
+class Cases(Node):
+    """`\\begin{cases}`: (value, condition) pairs; a condition None is "otherwise"."""
+
+    pieces: tuple[tuple[Node, Node | None], ...]
+
+    def render(self) -> str:
+        shown = [
+            f"{v.render()} if {c.render()}" if c is not None else f"{v.render()} otherwise"
+            for v, c in self.pieces
+        ]
+        return "{" + "; ".join(shown) + "}"
+
+
+_CASE_WORDS = {"if", "for", "when", "where", "if:"}
+_ELSE_WORDS = {"otherwise", "else", "sonst"}
+
+
 def _paren(n: Node, p: int) -> str:
     s = n.render()
     return f"({s})" if n.prec() < p else s
@@ -452,6 +492,14 @@ class _Table:
         for key, obj in list(names.items()):  # \mathcal{L} may be written L
             plain = re.sub(r"\\math(?:cal|scr|bb|frak)\{(\w+)\}", r"\1", key)
             names.setdefault(plain, obj)
+            layer = re.fullmatch(r"([A-Za-z]+)\^\((\d+)\)", key)
+            if layer:  # y^{(2)} may be written y_2, y^{[2]}, and y^2 when y is no scalar
+                base, k = layer.groups()
+                aliases = [f"{base}_{k}", f"{base}^[{k}]"]
+                if base not in symbols and base not in names:
+                    aliases.append(f"{base}^{k}")
+                for alias in aliases:
+                    names.setdefault(alias, obj)
         words = {w for w in FUNCTIONS if not w.startswith("\\")}
         for key in names:
             base = re.split(r"[_^]", key, maxsplit=1)[0]
@@ -759,8 +807,48 @@ class _Parser:
             return None
         return Idx(base.pos, base, index)
 
+    def cases(self, begin: Token) -> Node:
+        """`\\begin{cases} a & j = y \\\\ b & \\text{otherwise} \\end{cases}`: value, condition."""
+        pieces: list[tuple[Node, Node | None]] = []
+        while True:
+            value = self.expr()
+            if self.peek().kind != "amp":
+                raise self.fail("'&' and a condition after a value of the cases")
+            self.i += 1
+            t = self.peek()
+            while t.kind == "word" and t.literal and t.text.strip(" ,").lower() in _CASE_WORDS:
+                self.i += 1
+                t = self.peek()
+            condition: Node | None = None
+            if t.kind == "word" and t.literal and t.text.strip(" ,.").lower() in _ELSE_WORDS:
+                self.i += 1
+            else:
+                condition = self.relation()
+            pieces.append((value, condition))
+            while self.peek().kind == "op" and self.peek().text in ",.":
+                self.i += 1
+            t = self.take()
+            if t.kind == "end":
+                break
+            if t.kind != "rowsep":
+                raise self.fail("'\\\\' or \\end{cases}", t)
+            if self.peek().kind == "end":
+                self.i += 1
+                break
+        return Cases(begin.pos, tuple(pieces))
+
+    def relation(self) -> Node:
+        left = self.expr()
+        t = self.peek()
+        if not (t.kind == "op" and t.text in _RELATION_OPS):
+            raise self.fail("a condition such as j = y, j \\neq y or x > 0")
+        self.i += 1
+        return Rel(t.pos, t.text, left, self.expr())
+
     def matrix(self) -> Node:
         begin = self.take()
+        if begin.text == "cases":
+            return self.cases(begin)
         if begin.text not in _MATRIX_ENVS:
             raise ClaimError(f"col {begin.pos + 1}: unsupported environment {begin.text!r}")
         rows: list[tuple[Node, ...]] = []

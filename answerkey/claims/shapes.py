@@ -20,6 +20,7 @@ from .reading import (
     FUNCTIONS,
     Bin,
     Call,
+    Cases,
     ClaimError,
     ClaimShapeError,
     Const,
@@ -34,6 +35,7 @@ from .reading import (
     Ones,
     Parsed,
     Pow,
+    Rel,
     SumOver,
     Tr,
     _literal_decimals,
@@ -95,11 +97,27 @@ class _Builder:
     def _Kron(self, n: Kron) -> Any:
         return sp.KroneckerDelta(_index_symbol(n.a, self.names), _index_symbol(n.b, self.names))
 
+    def _Rel(self, n: Rel) -> Any:
+        a, b = self.value(n.a), self.value(n.b)
+        if _is_mat(a) or _is_mat(b):
+            raise self.err(n, "a condition compares scalars")
+        relation = {"=": sp.Eq, "≠": sp.Ne, "<": sp.Lt, ">": sp.Gt, "≤": sp.Le, "≥": sp.Ge}
+        return relation[n.op](a, b)
+
+    def _Cases(self, n: Cases) -> Any:
+        pieces = []
+        for value, condition in n.pieces:
+            v = self.value(value)
+            if _is_mat(v):
+                raise self.err(n, "the values of cases must be scalars")
+            pieces.append((v, True if condition is None else self.build(condition)))
+        return sp.Piecewise(*pieces)
+
     def _SumOver(self, n: SumOver) -> Any:
         var = _index_symbol(n.var, self.names)
         body = self.value(n.body)
-        if _is_mat(body):
-            raise self.err(n, "can only sum scalars over an index (write the components)")
+        if _is_mat(body):  # a sum of matrices over samples: not read (never "incorrect")
+            raise ClaimError(f"col {n.pos + 1}: only sums of scalars over an index are read")
         lo = sp.Integer(1) if n.lo is None else self.value(n.lo)
         hi = None if n.hi is None else self.value(n.hi)
         if hi is None:
