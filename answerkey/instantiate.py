@@ -165,6 +165,7 @@ class Concrete:
         seeds = {e: k for k, e in enumerate(xe)}
         tangents: dict[sp.Symbol, dict[int, Any]] = {}
         reached = varies = False
+        memo: dict[tuple[Any, Any], Any] = {}
 
         def tangent(expr: Any) -> dict[int, Any]:
             nonlocal reached, varies
@@ -182,7 +183,7 @@ class Concrete:
                     continue
                 if not tp:
                     continue
-                local = sp.diff(expr, p)
+                local = partial_derivative(expr, p, memo)
                 if local == 0:
                     continue
                 for k, v in tp.items():
@@ -191,7 +192,13 @@ class Concrete:
 
         fe = self.lazy(f)
         n = len(xe)
-        grads = [tangent(g) for g in fe]
+        if fe.shape == (1, 1):
+            # a scalar's gradient: reverse mode, one adjoint per node instead of one
+            # tangent entry per node and seed (the same sums over paths, grouped)
+            grad, reached, varies = self._adjoints(fe[0, 0], seeds)
+            grads = [grad]
+        else:
+            grads = [tangent(g) for g in fe]
         if varies and not reached and not self.unlinked_zero:
             # f varies, but not with x: a derivative that is zero only because the
             # instance leaves out the definition linking f to x would let a wrong
@@ -208,6 +215,52 @@ class Concrete:
         if fe.shape[1] == 1 and xe.shape[1] == 1:
             return Matrix(rows)
         raise ValueError(f"no layout for D({f}, {x})")
+
+    def _adjoints(self, g: Any, seeds: Mapping[Any, int]) -> tuple[dict[int, Any], bool, bool]:
+        """Reverse-mode chain rule for the scalar `g`: {seed index: dg/dseed}, whether a
+        seed was reached, and whether `g` depends on a free input (as in `tangent`).
+
+        The nodes `g` reaches (seeds are leaves: a defined `x` is cut off from its
+        definition) are ordered inputs first; each node's adjoint is complete once
+        every node defined from it has passed its share down."""
+        order: list[Any] = []
+        leads: dict[Any, bool] = {}  # node -> does it depend on a seed
+        reached = varies = False
+
+        def visit(expr: Any) -> bool:
+            nonlocal reached, varies
+            found = False
+            for p in sorted(expr.free_symbols, key=sp.default_sort_key):
+                if p in seeds:
+                    reached = found = True
+                elif p in self.nodes:
+                    if p not in leads:
+                        leads[p] = False
+                        leads[p] = visit(self.nodes[p])
+                        order.append(p)
+                    found = found or leads[p]
+                else:
+                    varies = True
+            return found
+
+        visit(g)
+        adjoint: dict[Any, Any] = {}
+
+        memo: dict[tuple[Any, Any], Any] = {}
+
+        def push(expr: Any, weight: Any) -> None:
+            for p in sorted(expr.free_symbols, key=sp.default_sort_key):
+                if p in seeds or leads.get(p, False):
+                    local = partial_derivative(expr, p, memo)
+                    if local != 0:
+                        adjoint[p] = adjoint.get(p, sp.Integer(0)) + weight * local
+
+        push(g, sp.Integer(1))
+        for node in reversed(order):
+            if node in adjoint and node not in seeds:
+                push(self.nodes[node], adjoint[node])
+        grad = {k: adjoint[e] for e, k in seeds.items() if e in adjoint}
+        return grad, reached, varies
 
     def expand_from(self, value: Any, rank: int) -> Any:
         """Substitute the definitions of rank >= `rank` (and every assumption)."""
@@ -329,6 +382,46 @@ def _real(v: Any) -> np.ndarray:
     if np.iscomplexobj(arr):
         return np.where(np.abs(arr.imag) > 1e-12, np.nan, arr.real).astype(float)
     return arr.astype(float)
+
+
+# One-argument functions whose derivative is f'(u) times the argument's (`fdiff`).
+_CHAIN_RULE = (sp.exp, sp.log, sp.tanh, sigmoid, relu)
+
+
+def partial_derivative(e: Any, p: Any, memo: dict[tuple[Any, Any], Any] | None = None) -> Any:
+    """`sp.diff(e, p)` for a scalar built from sums, products, powers with an exponent
+    free of `p` and the usual one-argument functions, by the sum, product, power and
+    chain rules directly: SymPy's `diff` builds a `Derivative` for every
+    subexpression, which costs more than the rules. Anything else goes to `sp.diff`."""
+    memo = {} if memo is None else memo
+    key = (e, p)
+    if key in memo:
+        return memo[key]
+    out: Any
+    if p not in free_symbols(e):
+        out = sp.Integer(0)
+    elif e == p:
+        out = sp.Integer(1)
+    elif not e.is_commutative:
+        out = sp.diff(e, p)
+    elif e.is_Add:
+        out = sp.Add(*[partial_derivative(a, p, memo) for a in e.args])
+    elif e.is_Mul:
+        terms = []
+        for i, a in enumerate(e.args):
+            da = partial_derivative(a, p, memo)
+            if da != 0:
+                terms.append(sp.Mul(*e.args[:i], da, *e.args[i + 1 :]))
+        out = sp.Add(*terms)
+    elif e.is_Pow and p not in free_symbols(e.exp):
+        out = e.exp * e.base ** (e.exp - 1) * partial_derivative(e.base, p, memo)
+    elif isinstance(e, _CHAIN_RULE) and len(e.args) == 1:
+        inner = partial_derivative(e.args[0], p, memo)
+        out = sp.Integer(0) if inner == 0 else e.fdiff(1) * inner
+    else:
+        out = sp.diff(e, p)
+    memo[key] = out
+    return out
 
 
 def free_symbols(e: Any) -> set[sp.Symbol]:

@@ -222,3 +222,32 @@ def test_a_constant_has_derivative_zero() -> None:
     x, L = sp.Symbol("x"), sp.Symbol("L")
     c = Concrete(Instance(defs={L: sp.Integer(0)}))
     assert c.chain_derivative(L, x) == sp.Matrix([[0]])
+
+
+# --- the chain rule's pieces ----------------------------------------------------------
+
+
+def test_partial_derivative_agrees_with_sympy_on_the_rules_and_falls_back_for_the_rest() -> None:
+    import sympy as sp
+
+    from answerkey.instantiate import partial_derivative
+    from answerkey.mathfns import relu, sigmoid
+
+    a, b, c = sp.symbols("a b c", real=True)
+    f = sp.Function("f")
+    cases = [
+        a * b + sp.exp(-a * b) / (1 + sp.exp(c - a)),
+        sp.log(sigmoid(a * b)) * c**3 - sp.tanh(a) ** sp.Rational(1, 3),
+        relu(a - b) * b,
+        (a + b) ** c,  # the exponent holds no a: the power rule; by c: SymPy's
+        f(a * b) + sp.Abs(a) + sp.Piecewise((a, b > 0), (b, True)),  # SymPy's
+        sp.Integer(7),
+    ]
+    point = {a: 0.3, b: 1.7, c: 0.6}
+    for e in cases:
+        for p in (a, b, c):
+            ours, theirs = partial_derivative(e, p), sp.diff(e, p)
+            if ours.has(sp.Derivative) or theirs.has(sp.Derivative):
+                assert sp.simplify(ours - theirs) == 0, (e, p)
+                continue
+            assert abs(complex((ours - theirs).subs(point).evalf())) < 1e-12, (e, p)
