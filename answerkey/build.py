@@ -28,7 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import cache, pdf, proofcache, render
+from . import cache, pdf, proofcache, render, scratch
 from .claims import roundtrip
 from .errors import UsageError
 from .model import Assignment, CheckRecord
@@ -145,7 +145,7 @@ def pdf_bytes(
 def _typeset(
     markdown: str, log_dir: Path, name: str, header: str = "", tex_cache: Path | None = None
 ) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="answerkey-pdf-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch.tmp_prefix("pdf")) as tmp:
         out = Path(tmp) / "out.pdf"
         latex = pdf.markdown_to_latex(markdown, header)
         pdf.compile_latex(latex, out, log_dir, name, tex_cache)
@@ -164,7 +164,8 @@ def publish(directory: Path, files: Mapping[str, bytes]) -> None:
     """Write each file under a temporary name, then rename them all into place."""
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob(PARTIAL):
-        stale.unlink(missing_ok=True)
+        if scratch.stale(stale):
+            stale.unlink(missing_ok=True)
     staged: list[tuple[Path, Path]] = []
     try:
         for name, data in files.items():
@@ -179,10 +180,11 @@ def publish(directory: Path, files: Mapping[str, bytes]) -> None:
 
 
 def sweep_partials(root: Path) -> None:
-    """Remove temporary files a killed build left behind."""
+    """Remove temporary files a killed build left behind (not a running build's)."""
     if root.is_dir():
         for stale in root.rglob(PARTIAL):
-            stale.unlink(missing_ok=True)
+            if scratch.stale(stale):
+                stale.unlink(missing_ok=True)
 
 
 def provenance(label: str, params_hash: str) -> str:
@@ -398,6 +400,7 @@ def build(
     term_root = out_root / the_term.name
     sweep_partials(term_root)
     sweep_partials(out_root / ".cache")
+    scratch.sweep_tmp()
     jobs = plan(modules, the_term, out_root, variants)
     fresh: list[tuple[Job, dict[str, Any]]] = []
     stale: list[Job] = []

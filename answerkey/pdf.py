@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pypandoc
 
+from . import scratch
 from .errors import EnvironmentProblem, RenderError
 
 # Not imported from .render: this module stays light (no SymPy), so a build can
@@ -31,6 +33,9 @@ MARKDOWN = "markdown-auto_identifiers-raw_tex-raw_html-raw_attribute-citations-i
 # string from outside is escaped (backticks included), so only we can write one.
 MARKDOWN_FOR_PDF = "markdown-auto_identifiers-raw_tex-raw_html-citations-implicit_figures"
 SOURCE_DATE_EPOCH = "1700000000"
+#: seconds one pandoc conversion or one pdflatex pass may take (a key takes about one)
+PANDOC_TIMEOUT = 60.0
+TEX_TIMEOUT = 120.0
 PDFLATEX_FLAGS = [
     "-no-shell-escape",
     "-interaction=nonstopmode",
@@ -55,12 +60,7 @@ def markdown_to_latex(markdown: str, header: str = "") -> str:
     args = ["--standalone", f"--template={TEMPLATES / 'pandoc.latex'}"]
     if header:
         args.append(f"--variable=header-includes:{header}")
-    try:
-        latex = str(
-            pypandoc.convert_text(markdown, "latex", format=MARKDOWN_FOR_PDF, extra_args=args)
-        )
-    except (RuntimeError, OSError) as exc:
-        raise RenderError(f"pandoc failed: {str(exc).strip().splitlines()[-1]}") from None
+    latex = pandoc(markdown, MARKDOWN_FOR_PDF, "latex", args)
     # pandoc writes a literal ^ as the accent \^{} (a modifier letter in the PDF's
     # text); \textasciicircum is the ASCII caret, so the text reads as it was given.
     return latex.replace("\\^{}", "\\textasciicircum{}")
@@ -80,10 +80,29 @@ def markdown_to_html(markdown: str, title: str, resources: Mapping[str, str]) ->
         f"--metadata=pagetitle:{title}",
         f"--include-in-header={TEMPLATES / 'html-head.html'}",
     ]
+    return pandoc(markdown, MARKDOWN, "html", args)
+
+
+def pandoc(text: str, source_format: str, to: str, args: list[str]) -> str:
+    """pandoc's conversion of `text` (what pypandoc.convert_text runs), with a time limit."""
     try:
-        return str(pypandoc.convert_text(markdown, "html", format=MARKDOWN, extra_args=args))
-    except (RuntimeError, OSError) as exc:
-        raise RenderError(f"pandoc failed: {str(exc).strip().splitlines()[-1]}") from None
+        exe = pypandoc.get_pandoc_path()
+    except OSError:
+        raise EnvironmentProblem("pandoc not found: reinstall with `make setup`") from None
+    try:
+        proc = subprocess.run(
+            [exe, f"--from={source_format}", f"--to={to}", *args],
+            input=text.encode("utf-8"),
+            capture_output=True,
+            timeout=PANDOC_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"pandoc did not finish within {PANDOC_TIMEOUT:g} s") from None
+    if proc.returncode != 0:
+        lines = proc.stderr.decode("utf-8", errors="replace").strip().splitlines()
+        raise RenderError(f"pandoc failed: {lines[-1] if lines else f'exit {proc.returncode}'}")
+    return proc.stdout.decode("utf-8", errors="replace")
 
 
 def compile_latex(
@@ -122,20 +141,24 @@ def _pdflatex(
     pdflatex: str, source: str, out_pdf: Path, fmt: Path | None = None
 ) -> tuple[str, str] | None:
     """One pass in a scratch directory: None when it made out_pdf, else (stdout, log)."""
-    with tempfile.TemporaryDirectory(prefix="answerkey-tex-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch.tmp_prefix("tex")) as tmp:
         (Path(tmp) / "doc.tex").write_text(source, encoding="utf-8")
         fmt_args = []
         if fmt is not None:
             shutil.copyfile(fmt, Path(tmp) / FORMAT_FILE)
             fmt_args = [f"-fmt={Path(FORMAT_FILE).stem}"]
-        proc = subprocess.run(
-            [pdflatex, *PDFLATEX_FLAGS, *fmt_args, "doc.tex"],
-            cwd=tmp,
-            env=reproducible_env(),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            check=False,
-        )
+        try:
+            proc = subprocess.run(
+                [pdflatex, *PDFLATEX_FLAGS, *fmt_args, "doc.tex"],
+                cwd=tmp,
+                env=reproducible_env(),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                check=False,
+                timeout=TEX_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            raise RenderError(f"pdflatex did not finish within {TEX_TIMEOUT:g} s") from None
         log = Path(tmp) / "doc.log"
         if proc.returncode != 0 or not (Path(tmp) / "doc.pdf").exists():
             text = log.read_text(errors="replace") if log.exists() else ""
@@ -145,6 +168,7 @@ def _pdflatex(
 
 
 FORMAT_FILE = "answerkey.fmt"
+DUMP_FLAGS = ["-jobname=answerkey", "&pdflatex", "preamble.tex"]
 BEGIN_DOCUMENT = "\\begin{document}"
 
 
@@ -168,14 +192,14 @@ def tex_format(preamble: str, cache_dir: Path, wait: bool = True) -> Path | None
     One process dumps at a time (a lock file); the others wait and use its
     format, or with `wait=False` return None at once."""
     path = _format_path(preamble, cache_dir)
-    if path.exists():
+    if format_ok(path):
         return path
     if shutil.which("pdftex") is None:
         return None
     with _format_lock(cache_dir, wait) as locked:
         if not locked:
             return None
-        return path if path.exists() else _dump(preamble, path)
+        return path if format_ok(path) else _dump(preamble, path)
 
 
 def dump_pdf_format(cache_dir: Path) -> Path | None:
@@ -186,7 +210,7 @@ def dump_pdf_format(cache_dir: Path) -> Path | None:
     with _format_lock(cache_dir, True):
         preamble = pdf_preamble()
         path = _format_path(preamble, cache_dir)
-        return path if path.exists() else _dump(preamble, path)
+        return path if format_ok(path) else _dump(preamble, path)
 
 
 def _format_path(preamble: str, cache_dir: Path) -> Path:
@@ -214,25 +238,51 @@ def _format_lock(cache_dir: Path, wait: bool) -> Iterator[bool]:
 
 
 def _dump(preamble: str, path: Path) -> Path | None:
-    with tempfile.TemporaryDirectory(prefix="answerkey-fmt-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch.tmp_prefix("fmt")) as tmp:
         (Path(tmp) / "preamble.tex").write_text(preamble + "\\dump\n", encoding="utf-8")
-        proc = subprocess.run(
-            ["pdftex", "-ini", *PDFLATEX_FLAGS, "-jobname=answerkey", "&pdflatex", "preamble.tex"],
-            cwd=tmp,
-            env=reproducible_env(),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            check=False,
-        )
+        try:
+            proc = subprocess.run(
+                ["pdftex", "-ini", *PDFLATEX_FLAGS, *DUMP_FLAGS],
+                cwd=tmp,
+                env=reproducible_env(),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                check=False,
+                timeout=TEX_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            return None
         made = Path(tmp) / FORMAT_FILE
         if proc.returncode != 0 or not made.exists():
             return None
-        for old in path.parent.glob("answerkey-*.fmt"):
+        for old in path.parent.glob("answerkey-*.fmt*"):
             old.unlink(missing_ok=True)
-        partial = path.parent / f".{path.name}.partial-{os.getpid()}"
-        shutil.copyfile(made, partial)
-        os.replace(partial, path)
+        data = made.read_bytes()
+        # the digest first: a format without its digest, or not matching it, is made again
+        _atomic_write(_digest_path(path), hashlib.sha256(data).hexdigest().encode())
+        _atomic_write(path, data)
     return path
+
+
+def _digest_path(fmt: Path) -> Path:
+    return fmt.with_name(fmt.name + ".sha256")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    partial = path.parent / f".{path.name}.partial-{os.getpid()}"
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
+def format_ok(fmt: Path) -> bool:
+    """Whether a dumped format is whole: its bytes match the digest recorded when it
+    was dumped (a truncated or overwritten .fmt would make pdflatex fall back to a
+    full compile, whose PDF differs in bytes from one made on the format)."""
+    try:
+        want = _digest_path(fmt).read_text().strip()
+        return hashlib.sha256(fmt.read_bytes()).hexdigest() == want
+    except OSError:
+        return False
 
 
 def start_tex_format(cache_dir: Path) -> subprocess.Popen[bytes] | None:
@@ -240,7 +290,7 @@ def start_tex_format(cache_dir: Path) -> subprocess.Popen[bytes] | None:
 
     Started before the build imports SymPy, it runs on the core that would
     otherwise wait; the build's PDFs then find it (or wait on its lock)."""
-    if list(cache_dir.glob("answerkey-*.fmt")) or shutil.which("pdftex") is None:
+    if shutil.which("pdftex") is None or any(map(format_ok, cache_dir.glob("answerkey-*.fmt"))):
         return None
     code = "import sys; from answerkey import pdf; pdf.dump_pdf_format(pdf.Path(sys.argv[1]))"
     try:

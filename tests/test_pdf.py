@@ -177,3 +177,56 @@ def test_one_process_dumps_at_a_time(tmp_path: Path) -> None:
         assert pdf.tex_format(pre, tmp_path, wait=False) is None
     assert pdf.tex_format(pre, tmp_path, wait=False) is not None
     assert pdf.start_tex_format(tmp_path) is None  # there already: nothing started
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "no digest"])
+def test_a_damaged_format_is_dumped_again_and_the_pdf_is_as_from_a_clean_cache(
+    tmp_path: Path, damage: str
+) -> None:
+    source = pdf.markdown_to_latex("# Format\n\nDamaged, then mended: $x^2$.\n")
+    clean = tmp_path / "clean"
+    pdf.compile_latex(source, tmp_path / "clean.pdf", tmp_path / "logs", "c", clean)
+    formats = tmp_path / "fmt"
+    pdf.compile_latex(source, tmp_path / "first.pdf", tmp_path / "logs", "f", formats)
+    (made,) = formats.glob("answerkey-*.fmt")
+    data = made.read_bytes()
+    if damage == "truncated":
+        made.write_bytes(data[: len(data) // 3])
+    elif damage == "garbage":
+        made.write_bytes(b"\x00garbage" * 100)
+    else:
+        pdf._digest_path(made).unlink()
+    assert not pdf.format_ok(made)
+    pdf.compile_latex(source, tmp_path / "again.pdf", tmp_path / "logs", "a", formats)
+    assert pdf.format_ok(made)
+    assert made.read_bytes() == data
+    clean_pdf = (tmp_path / "clean.pdf").read_bytes()
+    assert (tmp_path / "again.pdf").read_bytes() == clean_pdf
+    assert (tmp_path / "first.pdf").read_bytes() == clean_pdf
+
+
+def test_pandoc_runs_as_pypandoc_would(tmp_path: Path) -> None:
+    import pypandoc
+
+    markdown = "# Title\n\nText with $x^2$, *emphasis*, `code` and a table:\n\n| a | b |\n|---|---|\n"
+    args = ["--standalone", f"--template={pdf.TEMPLATES / 'pandoc.latex'}"]
+    ours = pdf.pandoc(markdown, pdf.MARKDOWN_FOR_PDF, "latex", args)
+    theirs = pypandoc.convert_text(markdown, "latex", format=pdf.MARKDOWN_FOR_PDF, extra_args=args)
+    assert ours == theirs
+
+
+def test_pdflatex_and_pandoc_run_with_a_time_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looping = "\\documentclass{article}\n\\begin{document}\n\\def\\x{\\x}\\x\n\\end{document}\n"
+    monkeypatch.setattr(pdf, "TEX_TIMEOUT", 2.0)
+    with pytest.raises(RenderError, match="pdflatex did not finish within 2 s"):
+        pdf.compile_latex(looping, tmp_path / "out.pdf", tmp_path / "logs", "loop")
+    monkeypatch.setattr(pdf, "PANDOC_TIMEOUT", 0.001)
+    with pytest.raises(RenderError, match="pandoc did not finish"):
+        pdf.markdown_to_latex("x " * 100_000)
+
+
+def test_a_failing_pandoc_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(RenderError, match="pandoc failed: .*"):
+        pdf.pandoc("x", "no-such-format", "latex", [])
