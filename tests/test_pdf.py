@@ -208,7 +208,7 @@ def test_a_damaged_format_is_dumped_again_and_the_pdf_is_as_from_a_clean_cache(
 def test_pandoc_runs_as_pypandoc_would(tmp_path: Path) -> None:
     import pypandoc
 
-    markdown = "# Title\n\nText with $x^2$, *emphasis*, `code` and a table:\n\n| a | b |\n|---|---|\n"
+    markdown = "# Title\n\nText with $x^2$, *emphasis*, `code`, a table:\n\n| a | b |\n|---|---|\n"
     args = ["--standalone", f"--template={pdf.TEMPLATES / 'pandoc.latex'}"]
     ours = pdf.pandoc(markdown, pdf.MARKDOWN_FOR_PDF, "latex", args)
     theirs = pypandoc.convert_text(markdown, "latex", format=pdf.MARKDOWN_FOR_PDF, extra_args=args)
@@ -228,5 +228,5 @@ def test_pdflatex_and_pandoc_run_with_a_time_limit(
 
 
 def test_a_failing_pandoc_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(RenderError, match="pandoc failed: .*"):
+    with pytest.raises(RenderError, match=r"^pandoc failed: "):
         pdf.pandoc("x", "no-such-format", "latex", [])
