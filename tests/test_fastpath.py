@@ -71,3 +71,35 @@ def test_a_changed_term_file_is_rebuilt(tmp_path: Path, term: Path) -> None:
     assert "SYMPY-IMPORTED" in again.stdout
     key = (out / "fast" / "practical-1" / "key.md").read_text()
     assert "Slow Path 202" in key and "Fast Path 101" not in key
+
+
+def test_every_kind_of_input_is_in_the_fingerprint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claims file, the constraints file, a term file: each changes the fingerprint, so
+    the no-op answer falls through to the build (whose stamps rebuild what changed)."""
+    import shutil
+
+    from answerkey import cache, fastpath
+
+    claims = tmp_path / "claims"
+    shutil.copytree(cache.CLAIMS_DIR, claims)
+    monkeypatch.setattr(cache, "CLAIMS_DIR", claims)
+    lock = tmp_path / "constraints.txt"
+    lock.write_text("sympy==1.0\n")
+    monkeypatch.setattr(cache, "LOCK_FILE", lock)
+    cache.lock_digest.cache_clear()
+    term = tmp_path / "t.toml"
+    term.write_text('course = "A"\n')
+    request = {"assignments": [], "formats": "", "term": str(term), "variants": 0, "out": "o"}
+    seen = {fastpath.fingerprint(request, tmp_path)}
+    with next(claims.glob("*.toml")).open("a") as f:
+        f.write("\n# changed\n")
+    seen.add(fastpath.fingerprint(request, tmp_path))
+    lock.write_text("sympy==1.1\n")
+    cache.lock_digest.cache_clear()
+    seen.add(fastpath.fingerprint(request, tmp_path))
+    term.write_text('course = "B"\n')
+    seen.add(fastpath.fingerprint(request, tmp_path))
+    assert len(seen) == 4
+    cache.lock_digest.cache_clear()
