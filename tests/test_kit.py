@@ -182,3 +182,37 @@ def test_optimizer_rules_print_in_the_order_written_and_step_in_numpy() -> None:
     assert printing.latex(w_rule) == r"W + v'"
     velocity, step = Momentum(0.5, 0.9).step(np.array([2.0]), np.array([1.0]))
     assert velocity == pytest.approx([0.9 - 1.0]) and step == pytest.approx(velocity)
+
+
+# --- worked numbers through answerkey.worked -------------------------------------------
+
+
+def test_given_numbers_are_shaped_and_written_as_given() -> None:
+    net = network("tanh, squared error")
+    at = net.given({"x": [1.0, -0.5], "W2": [[0.5] * 3] * 4}, SIZES)
+    assert at[net["x"]].value.shape == (2, 1) and at[net["W2"]].value.shape == (4, 3)
+    assert printing.latex(at[net["x"]]) == r"\begin{bmatrix}1.0 & -0.5\end{bmatrix}"
+    with pytest.raises(ValueError):
+        net.given({"x": [1.0, 2.0, 3.0]}, SIZES)  # the wrong shape
+
+
+def test_a_worked_step_with_the_kits_sgd_is_checked_against_the_oracle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from answerkey import worked
+
+    net = network("tanh, squared error")
+    v = values(net)
+    at = net.given({k: a.tolist() for k, a in v.items()}, SIZES)
+    W2 = net["W2"]
+    sample = {s: at[s] for s in (net["x"], net["t"], net["W1"], net["b1"], net["b2"])}
+    show = [(sp.MatrixSymbol("W2'", *W2.shape), worked.NewValueOf(W2))]
+    trace = net.trace("step", SIZES, {W2: at[W2]}, [sample], SGD(0.5), 1, show)
+    assert any(r.kind == "update" for r in trace())
+    example = net.example("example", SIZES, at, [net["E"], D(net["E"], W2)])
+    assert example()
+    # a forward pass that disagrees with the SymPy definitions is caught
+    broken = net.example("example", SIZES, at, [net["E"]])
+    monkeypatch.setattr(broken, "oracle", lambda vals: {**net.forward(vals), "E": 0.0})
+    with pytest.raises(AssertionError):
+        broken()

@@ -10,7 +10,10 @@ gives
 * `oracle`: the loss in plain NumPy, written apart from the SymPy definitions,
   for the verifier's finite differences;
 * `forward`/`gradients`: numbers at given values (NumPy forward pass, backward
-  pass by the layer rules), and `figure`: the network drawn by `answerkey.figures`.
+  pass by the layer rules), and `figure`: the network drawn by `answerkey.figures`;
+* `given`, `example`, `trace`: the numbers a key prints, through `answerkey.worked`
+  (given numbers from term parameters; verified results at them and optimizer
+  steps, each checked against `forward` and its finite differences).
 
 Stages are numbered by linear layer: layer k maps the stage before to
 ``z{k} = W{k} y{k-1} (+ b{k})``; an activation after it gives ``y{k}``. The input is
