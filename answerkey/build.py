@@ -531,6 +531,10 @@ def _run(
     def publish_job(job: Job, files: dict[str, bytes], render_s: float) -> None:
         stamp_file = cache.stamp_path(out_root, job.directory)
         old = cache.read_stamp(stamp_file)
+        # MANIFEST.json vouches for the whole term: gone from the first directory changed
+        # (a build killed now leaves none rather than a stale one), written at the end
+        term = job.directory.relative_to(out_root).parts[0]
+        (out_root / term / "MANIFEST.json").unlink(missing_ok=True)
         publish(job.directory, files)
         # what the previous build wrote and this one did not is stale now
         for name in (old or {}).get("files", {}):

@@ -236,6 +236,35 @@ def test_the_manifest_lists_every_file(tree: Path) -> None:
     assert manifest["directories"][P1]["parameter_hash"] == answers["parameter_hash"]
 
 
+def test_a_build_stopped_while_publishing_leaves_no_stale_manifest(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed between the renames of one directory, a build may leave new files beside
+    old ones; the MANIFEST then is missing (never stale), the stamp still the old one, so
+    the next build rebuilds that directory and writes a MANIFEST true to every file."""
+    run(tree)
+    out = tree / "out" / TERM
+    term = tree / "terms" / f"{TERM}.toml"
+    term.write_text(re.sub(r"(?m)^course = .*$", 'course = "Changed"', term.read_text()))
+    real_publish = pipeline.publish
+
+    def stopped(directory: Path, files: dict[str, bytes]) -> None:
+        real_publish(directory, dict(list(files.items())[:1]))
+        raise KeyboardInterrupt  # as if killed after the first rename
+
+    monkeypatch.setattr(pipeline, "publish", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        run(tree)
+    assert not (out / "MANIFEST.json").exists()
+    monkeypatch.setattr(pipeline, "publish", real_publish)
+    assert rebuilt(tree) == ALL
+    manifest = json.loads((out / "MANIFEST.json").read_text())
+    for name, digest in manifest["files"].items():
+        assert cache.sha256((out / name).read_bytes()) == digest
+        if name.endswith("answers.json"):
+            assert json.loads((out / name).read_text())["course"] == "Changed"
+
+
 # --- end to end: the real build -------------------------------------------------
 
 HOSTILE = r"\input{/etc/hostname} 50% & $x$ #1 ~ ^ _ {}"
