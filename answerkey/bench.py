@@ -117,7 +117,7 @@ def edit_rebuilds(
     if assignment not in modules:
         raise RuntimeError(f"no assignment {assignment!r} to edit")
     source = Path(str(modules[assignment].module.__file__)).resolve()
-    project = scratch / "project"
+    project = scratch.resolve() / "project"  # builds run in it: no path relative to here
     for part in PROJECT_PARTS:
         shutil.copytree(cache.ROOT / part, project / part)  # with its bytecode, as a tree has
     module = project / source.relative_to(cache.ROOT)

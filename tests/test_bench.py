@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import statistics
 from pathlib import Path
@@ -19,7 +20,8 @@ def test_bench_measures_and_reports_on_a_tiny_case(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "bench.json"
-    scratch = str(tmp_path / "scratch")
+    # relative, as `make bench` gives it (the edit scenario builds in another directory)
+    scratch = os.path.relpath(tmp_path / "scratch")
     args = ["--variants", "1", "--repeat", "2", "--out", scratch, "--json", str(out)]
     code = bench.main([*args, "--edit", "practical-1", "practical-1"])
     assert code == 0
