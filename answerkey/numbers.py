@@ -223,6 +223,8 @@ def numbers_in(item: Any) -> Iterator[Number]:
     elif isinstance(item, Text):
         for x in item.items:
             yield from numbers_in(x)
+    elif hasattr(item, "relation"):  # a declared or checked relation (answerkey.relations)
+        yield from numbers_in(item.relation)
 
 
 def bare_number(item: Any) -> str | None:
@@ -252,6 +254,8 @@ def bare_number(item: Any) -> str | None:
             if why:
                 return why
         return None
+    if hasattr(item, "relation"):  # a declared or checked relation (answerkey.relations)
+        return bare_number(item.relation)
     if isinstance(item, sp.MatrixBase) or isinstance(item, sp.Basic):
         floats = item.atoms(sp.Float)
         if floats:
@@ -386,16 +390,44 @@ def summary(assignment: Assignment) -> dict[str, int]:
     return {src: sum(1 for s, _ in distinct if s == src) for src in (GIVEN, COMPUTED)}
 
 
-#: how the banner names each kind of check record, in the order it lists them
+#: how the banner names each kind of check record (one, many), in the order it lists them
 BANNER_KINDS = (
-    ("symbolic", "derivation steps proved equal to the line before (SymPy)"),
-    ("numeric", "derivation steps compared with the line before at random points (NumPy)"),
-    ("finite-difference", "gradient checks against central finite differences"),
-    ("recomputation", "recomputations of printed values by a second path"),
-    ("update", "optimizer traces whose every update was checked"),
-    ("relation", "equations in the prose checked"),
-    ("mutation", "stated answers shown to be read by a check"),
+    (
+        "symbolic",
+        "derivation step proved equal to the line before (SymPy)",
+        "derivation steps proved equal to the line before (SymPy)",
+    ),
+    (
+        "numeric",
+        "derivation step compared with the line before at random points (NumPy)",
+        "derivation steps compared with the line before at random points (NumPy)",
+    ),
+    (
+        "finite-difference",
+        "gradient check against central finite differences",
+        "gradient checks against central finite differences",
+    ),
+    (
+        "recomputation",
+        "check recomputing printed values by a second path",
+        "checks recomputing printed values by a second path",
+    ),
+    (
+        "update",
+        "optimizer trace whose every update was checked",
+        "optimizer traces whose every update was checked",
+    ),
+    ("relation", "equation in the prose checked", "equations in the prose checked"),
+    (
+        "mutation",
+        "stated answer shown to be read by a check",
+        "stated answers shown to be read by a check",
+    ),
 )
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def banner(assignment: Assignment) -> str:
@@ -405,20 +437,25 @@ def banner(assignment: Assignment) -> str:
     for part in assignment.parts():
         for c in part.checks:
             counts[c.kind] = counts.get(c.kind, 0) + 1
-    said = [f"{counts[kind]} {what}" for kind, what in BANNER_KINDS if counts.get(kind)]
-    named = {kind for kind, _ in BANNER_KINDS} | {"numbers"}
+    said = [_count(counts[k], one, many) for k, one, many in BANNER_KINDS if counts.get(k)]
+    named = {kind for kind, _, _ in BANNER_KINDS} | {"numbers"}
     other = sum(n for kind, n in counts.items() if kind not in named)
     if other:
-        said.append(f"{other} other checks")
+        said.append(_count(other, "other check", "other checks"))
     found = summary(assignment)
     if found[COMPUTED] or found[GIVEN]:
         said.append(
             f"{found[COMPUTED]} printed numbers computed by the engine and "
             f"{found[GIVEN]} given by the statement"
         )
-    declared = sum(1 for _, item in printed(assignment) if getattr(item, "declared", None))
+    from .relations import declared as count_declared
+
+    declared = count_declared(assignment)
     if declared:
-        said.append(f"{declared} relations taken as given (definitions, notation, assumptions)")
+        said.append(
+            _count(declared, "relation", "relations")
+            + " taken as given (definitions, notation, assumptions)"
+        )
     if not said:
         return "Nothing in this key was checked by answerkey."
     return "Verified by answerkey before it was written: " + "; ".join(said) + "."

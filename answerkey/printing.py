@@ -26,6 +26,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from .model import Text
 from .numbers import Number
+from .relations import Declared, Identity
 
 DECIMALS = 4
 
@@ -221,6 +222,8 @@ def latex(obj: Any, notation: Mapping[str, str] | None = None, decimals: int | N
         raise TypeError("a bool is not maths")
     if isinstance(obj, Number):
         return number_latex(obj, decimals)
+    if isinstance(obj, Declared | Identity):
+        return latex(obj.relation, notation, decimals)
     if isinstance(obj, int | np.integer):
         return str(int(obj))
     if isinstance(obj, float | np.floating):

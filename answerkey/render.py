@@ -22,7 +22,7 @@ import jinja2
 import numpy as np
 import sympy as sp
 
-from . import numbers, printing
+from . import numbers, printing, relations
 from .errors import RenderError
 from .figures import TIKZ_PREAMBLE
 from .mathfns import to_plain_sympy
@@ -112,6 +112,7 @@ def view(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> dict[str, A
 
     if key:
         numbers.audit(assignment)  # no bare number anywhere; computed ones verified
+        relations.audit_introductions(assignment)
     exercises: list[dict[str, Any]] = []
     for ex in assignment.exercises:
         parts = []

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from . import numbers, proofcache
+from . import numbers, proofcache, relations
 from .errors import VerificationError
 from .instantiate import Concrete, Matrix, free_symbols, numeric_function
 from .mathfns import D, sigmoid
@@ -90,7 +90,7 @@ def verify_part(assignment_id: str, part: Part, seed: int = 0) -> list[CheckReco
             ("derivation", derivation), rng, partial(verify_derivation, label, derivation, rng)
         )
     # a part that prints numbers has them audited even when it has no checks of its own
-    if part.numeric_checks or part.answer is not None or not records or numbers.prints(part):
+    if part.numeric_checks or part.answer is not None or not records or _prints(part):
         derived = bool(records)
         records += proofcache.verified(
             ("part checks", derived, part),
@@ -113,10 +113,20 @@ def _part_checks(assignment_id: str, where: str, part: Part, derived: bool) -> l
     return records
 
 
+def _prints(part: Part) -> bool:
+    """Does the part print a number or a relation (which the audits check)?"""
+    return numbers.prints(part) or relations.shows(part)
+
+
 def _checks(assignment_id: str, part: Part) -> list[Callable[[], list[CheckRecord]]]:
     """The part's own numeric checks (worked examples and traces among them), then the
-    engine's audit of every number the part prints (`answerkey.numbers`)."""
-    return [*part.numeric_checks, lambda: numbers.check_part(assignment_id, part)]
+    engine's audit of every number the part prints (`answerkey.numbers`) and its check of
+    every relation in its prose (`answerkey.relations`)."""
+    return [
+        *part.numeric_checks,
+        lambda: numbers.check_part(assignment_id, part),
+        lambda: relations.check_part(assignment_id, part),
+    ]
 
 
 def _run_check(where: str, check: Callable[[], list[CheckRecord]]) -> list[CheckRecord]:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from answerkey import figures
+from answerkey import figures, relations
 from answerkey.mathfns import (
     D,
     T,
@@ -63,6 +63,20 @@ N1, N2 = sp.symbols("N1 N2")
 a_, b_ = sp.MatrixSymbol("a", h, 1), sp.MatrixSymbol("b", h, 1)
 y_k, t_k, y_i, y_j, z_j = sp.symbols("y_k t_k y_i y_j z_j")
 i_, j_ = sp.symbols("i j", integer=True)
+
+# One term of a sum in index notation (part 2) and one output unit (part 4), to check
+# the index formulas of their facts on.
+t_i = sp.Symbol("t_i")
+TWO_TERMS = Instance(
+    defs={E: -(t_k * sp.log(y_k) + t_i * sp.log(y_i))},
+    domain={"y_k": (0.1, 1.0), "y_i": (0.1, 1.0)},
+    label="two terms of the sum",
+)
+z_k, w_kj, w_ki, y_j_ = sp.symbols("z_k w_kj w_ki y_j")
+ONE_UNIT = Instance(
+    defs={z_k: w_kj * y_j_ + w_ki * y_i, E: sp.log(1 + sp.exp(-z_k))},
+    label="one unit with two inputs",
+)
 
 # Scalar unit of parts 1a/1b.
 W, xs, ts, u = sp.symbols("W x t u", real=True)
@@ -169,7 +183,9 @@ def part_1a() -> Part:
         "a single sigmoid unit",
         [
             text(
-                "For one sample (m = 1) and a single sigmoid unit with scalar weight",
+                "For one sample,",
+                relations.assumption(m, 1),
+                ", and a single sigmoid unit with scalar weight",
                 W,
                 ", input",
                 xs,
@@ -271,13 +287,15 @@ def part_2() -> Part:
         facts=[
             text(
                 "From",
-                eq(E, -sp.Sum(t_k * sp.log(y_k), (sp.Symbol("k"), 1, K))),
+                relations.definition(E, -sp.Sum(t_k * sp.log(y_k), (sp.Symbol("k"), 1, K))),
                 ":",
-                eq(D(E, y_k), -t_k / y_k),
+                # checked on two terms of the sum, one of them the k-th
+                relations.identity(D(E, y_k), -t_k / y_k, TWO_TERMS),
                 ", so",
                 eq(D(E, y2), -mm(T(t), sp.Inverse(diag(y2)))),
                 ". The softmax Jacobian is",
-                eq(D(y_i, z_j), y_i * (sp.KroneckerDelta(i_, j_) - y_j)),
+                # the entrywise form of the Jacobian checked just after
+                relations.notation(D(y_i, z_j), y_i * (sp.KroneckerDelta(i_, j_) - y_j)),
                 ", that is",
                 eq(D(y2, z2), sm_jac),
                 ". Multiplying out uses",
@@ -333,9 +351,9 @@ def part_4() -> Part:
                 "depends on row k of",
                 W2,
                 "only, with",
-                eq(D(sp.Symbol("z_k"), sp.Symbol("w_kj")), sp.Symbol("y_j")),
+                relations.identity(D(z_k, w_kj), y_j_, ONE_UNIT),
                 "; so",
-                eq(D(E, sp.Symbol("w_kj")), D(E, sp.Symbol("z_k")) * sp.Symbol("y_j")),
+                relations.identity(D(E, w_kj), D(E, z_k) * y_j_, ONE_UNIT),
                 ": the gradient is an outer product.",
             )
         ],
@@ -498,7 +516,7 @@ def part_8() -> Part:
                 "How do the gradients change for a mini-batch of",
                 m,
                 "samples, with",
-                eq(E, (1 / m) * sp.Sum(sp.Symbol("E_j"), (j_, 1, m))),
+                relations.definition(E, (1 / m) * sp.Sum(sp.Symbol("E_j"), (j_, 1, m))),
                 ", the mean of the per-sample errors? Write the samples as the columns of",
                 X,
                 "and",
@@ -517,7 +535,7 @@ def part_8() -> Part:
                 "over the samples is one matrix product of the stacked columns:",
             )
         ],
-        remarks=[text("With", eq(m, 1), "these are parts 4 and 7 again.")],
+        remarks=[text("With", relations.assumption(m, 1), "these are parts 4 and 7 again.")],
     )
 
 
@@ -600,17 +618,17 @@ def build(params: Mapping[str, Any]) -> Assignment:
         "The network maps an input",
         x,
         "to",
-        eq(z1, mm(W1, x)),
+        relations.definition(z1, mm(W1, x)),
         ",",
-        eq(y1, elementwise("sigmoid", z1)),
+        relations.definition(y1, elementwise("sigmoid", z1)),
         ",",
-        eq(z2, mm(W2, y1)),
+        relations.definition(z2, mm(W2, y1)),
         "and",
-        eq(y2, softmax(z2)),
+        relations.definition(y2, softmax(z2)),
         "; for one sample with one-hot target",
         t,
         "the cross-entropy error is",
-        eq(E, -mm(T(t), elementwise("log", y2))),
+        relations.definition(E, -mm(T(t), elementwise("log", y2))),
         ". Derivatives of a scalar by a column vector are row vectors;",
         "by a matrix, they have the matrix's shape.",
     )

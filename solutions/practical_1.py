@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from answerkey import figures, worked
+from answerkey import figures, relations, worked
 from answerkey.errors import VerificationError
 from answerkey.instantiate import Concrete, tree_function
-from answerkey.mathfns import D, T, diag, elementwise, relu, sigmoid, softmax
+from answerkey.mathfns import D, T, diag, elementwise, eq, relu, sigmoid, softmax
 from answerkey.model import (
     Assignment,
     CheckRecord,
@@ -141,7 +141,10 @@ W_out, s_out, y_out, y_gt, L = sp.symbols("W_out s_out y_out y_gt L")
 delta_out, delta_1, delta_2, theta = sp.symbols("delta_out delta_1 delta_2 theta")
 delta_j, delta_k, z_i, z_j, s_j, w_jk = sp.symbols("delta_j delta_k z_i z_j s_j w_jk")
 #: relu' as a function symbol for prose (prints as relu')
-RELU_PRIME = type("reluprime", (sp.Function,), {"nargs": 1})
+RELU_PRIME = type(
+    "reluprime", (sp.Function,), {"nargs": 1, "_imp_": sp.Lambda(_u, sp.Heaviside(_u, 0))}
+)
+w_ij = sp.Symbol("w_ij")
 
 CHAIN_DEFS: dict[Any, Any] = {
     s_1: w_1 * x_in,
@@ -381,9 +384,7 @@ def _derivative_of_square() -> Text:
         "derivative of ",
         sp.Rational(1, 2) * sp.Symbol("u") ** 2,
         "with",
-        sp.Symbol("u"),
-        "=",
-        y_out - y_gt,
+        relations.notation(sp.Symbol("u"), y_out - y_gt),
     )
 
 
@@ -397,7 +398,7 @@ def exercise_1() -> Exercise:
             Step(e * D(y_out, s_out) * D(s_out, W_out), text("chain rule through", s_out)),
             Step(
                 e * fprime_3(s_out) * z_2,
-                text(y_out, "=", f_3(s_out), "and", s_out, "=", W_out * z_2),
+                text(eq(y_out, f_3(s_out)), "and", eq(s_out, W_out * z_2)),
             ),
         ),
         (CHAIN,),
@@ -443,7 +444,7 @@ def exercise_1() -> Exercise:
             D(L, s_out),
             (
                 Step(e * D(y_out, s_out), _derivative_of_square()),
-                Step(e * fprime_3(s_out), text(y_out, "=", f_3(s_out))),
+                Step(e * fprime_3(s_out), text(eq(y_out, f_3(s_out)))),
                 Step(delta_out, text("the error signal of the output unit")),
             ),
             (DELTA,),
@@ -454,7 +455,7 @@ def exercise_1() -> Exercise:
                 Step(D(L, s_out) * D(s_out, z_2) * D(z_2, s_2), text("chain rule")),
                 Step(
                     fprime_2(s_2) * W_out * delta_out,
-                    text(s_out, "=", W_out * z_2, "and", z_2, "=", f_2(s_2)),
+                    text(eq(s_out, W_out * z_2), "and", eq(z_2, f_2(s_2))),
                 ),
                 Step(delta_2, text("the recursion, one unit above")),
             ),
@@ -466,7 +467,7 @@ def exercise_1() -> Exercise:
                 Step(D(L, s_2) * D(s_2, z_1) * D(z_1, s_1), text("chain rule")),
                 Step(
                     fprime_1(s_1) * w_2 * delta_2,
-                    text(s_2, "=", w_2 * z_1, "and", z_1, "=", f_1(s_1)),
+                    text(eq(s_2, w_2 * z_1), "and", eq(z_1, f_1(s_1))),
                 ),
                 Step(delta_1, text("the recursion, one unit above")),
             ),
@@ -525,21 +526,32 @@ def exercise_1() -> Exercise:
     part_c.remarks = [
         text(
             "Define the error signal of a unit as the derivative of the loss by its input,",
-            (delta_j, D(L, s_j)),
+            relations.definition(delta_j, D(L, s_j)),
             ". At the output,",
             sp.Eq(delta_out, (y_out - y_gt) * fprime_3(s_out)),
             "; going backwards, a unit j that feeds the units k of the next layer through weights",
             w_jk,
             "has",
-            sp.Eq(delta_j, fprime_generic(s_j) * sp.Sum(w_jk * delta_k, (k_, 1, n_next))),
+            relations.definition(
+                delta_j, fprime_generic(s_j) * sp.Sum(w_jk * delta_k, (k_, 1, n_next))
+            ),
             ". The gradient by a weight from unit i to unit j is",
-            (D(L, sp.Symbol("w_ij")), delta_j * z_i),
+            relations.identity(
+                D(L, w_ij),
+                delta_j * z_i,
+                DELTA,
+                cases=[
+                    {w_ij: W_out, delta_j: delta_out, z_i: z_2},
+                    {w_ij: w_2, delta_j: delta_2, z_i: z_1},
+                    {w_ij: w_1, delta_j: delta_1, z_i: x_in},
+                ],
+            ),
             "(the signal of the unit the weight feeds times the weight's input), "
             "so gradient descent "
             "with learning rate",
             theta,
             "changes it by",
-            sp.Eq(sp.Symbol("DeltaW_ij"), -theta * delta_j * z_i),
+            relations.definition(sp.Symbol("DeltaW_ij"), -theta * delta_j * z_i),
             ". For the chain this gives",
             (D(L, W_out), delta_out * z_2),
             ",",
@@ -557,19 +569,19 @@ def exercise_1() -> Exercise:
             "to the output",
             y_out,
             ":",
-            sp.Eq(s_1, w_1 * x_in),
+            relations.definition(s_1, w_1 * x_in),
             ",",
-            sp.Eq(z_1, f_1(s_1)),
+            relations.definition(z_1, f_1(s_1)),
             ",",
-            sp.Eq(s_2, w_2 * z_1),
+            relations.definition(s_2, w_2 * z_1),
             ",",
-            sp.Eq(z_2, f_2(s_2)),
+            relations.definition(z_2, f_2(s_2)),
             ",",
-            sp.Eq(s_out, W_out * z_2),
+            relations.definition(s_out, W_out * z_2),
             ",",
-            sp.Eq(y_out, f_3(s_out)),
+            relations.definition(y_out, f_3(s_out)),
             "with the loss",
-            sp.Eq(L, sp.Rational(1, 2) * (y_out - y_gt) ** 2),
+            relations.definition(L, sp.Rational(1, 2) * (y_out - y_gt) ** 2),
             "; the activations",
             f_1,
             ",",
@@ -620,6 +632,14 @@ def relu_net_oracle(v: Mapping[str, Any]) -> dict[str, Any]:
     z_out = max(s_out, 0.0)
     return {"s": s, "z": z, "s_out": s_out, "z_out": z_out, "L": 0.5 * (z_out - v["y"]) ** 2}
 
+
+#: a hidden unit / the output unit that does not fire (s <= 0), for the remarks about them
+HIDDEN_OFF = Instance(defs={z_j: relu(s_j)}, domain={"s_j": (-1.5, -0.01)}, label="s_j < 0")
+OUTPUT_OFF = Instance(
+    defs={Z_O: relu(S_O), delta_out: (Z_O - Y_T) * RELU_PRIME(S_O)},
+    domain={"s_out": (-1.5, -0.01)},
+    label="s_out < 0",
+)
 
 #: what each Block line shows: trace key, label symbol, what the engine computes
 BLOCK_LINES: tuple[tuple[str, Any, Any], ...] = (
@@ -723,11 +743,11 @@ def trace_remarks(
             text(
                 f"For sample {n} (in {when}) hidden unit{'s' if plural else ''} {_units(off)} "
                 f"{'are' if plural else 'is'} inactive:",
-                sp.Le(s_j, 0),
+                relations.assumption(sp.Le(s_j, 0)),
                 ", so",
-                sp.Eq(z_j, 0),
+                relations.identity(z_j, 0, HIDDEN_OFF),
                 "and",
-                sp.Eq(RELU_PRIME(s_j), 0),
+                relations.identity(RELU_PRIME(s_j), 0, HIDDEN_OFF),
                 ". The unit's error signal",
                 delta_j,
                 "is 0, hence its column of",
@@ -745,7 +765,7 @@ def trace_remarks(
                     "the output unit is inactive (",
                     (sp.Symbol("s_out"), point[_LABEL["s_out"]]),
                     "<= 0): ",
-                    sp.Eq(delta_out, 0),
+                    relations.identity(delta_out, 0, OUTPUT_OFF),
                     "and no weight changes, although the loss is",
                     point[L],
                     ".",
@@ -763,7 +783,7 @@ def trace_remarks(
                     f"Sample {n} has target",
                     (sp.Symbol("y"), y),
                     ", which the output",
-                    sp.Eq(sp.Symbol("z_out"), relu(sp.Symbol("s_out"))),
+                    relations.definition(sp.Symbol("z_out"), relu(sp.Symbol("s_out"))),
                     ", never negative, can never reach: its loss is at least",
                     (bound, floor[bound]),
                     "whatever the weights (here",
@@ -771,7 +791,7 @@ def trace_remarks(
                     "). The best the network can do is to push",
                     sp.Symbol("s_out"),
                     "to 0 or below, after which",
-                    sp.Eq(RELU_PRIME(s_out), 0),
+                    relations.identity(RELU_PRIME(s_out), 0, OUTPUT_OFF),
                     "and this sample stops teaching it anything.",
                 )
             )
@@ -835,7 +855,7 @@ def seed_errata(
                 ": it leaves out the output weight",
                 sp.Symbol("w_j"),
                 "of",
-                sp.Eq(delta_j, RELU_PRIME(s_j) * sp.Symbol("w_j") * delta_out),
+                relations.definition(delta_j, RELU_PRIME(s_j) * sp.Symbol("w_j") * delta_out),
                 ",",
             ]
             if np.allclose(seed_dh, no_w, atol=6e-6)
@@ -931,17 +951,17 @@ def exercise_2(trace: Mapping[str, Any]) -> Exercise:
         question=[
             text(
                 "A network with 2 inputs, 3 hidden ReLU units and one ReLU output unit, no biases:",
-                sp.Eq(s, x * W),
+                relations.definition(s, x * W),
                 ",",
-                sp.Eq(z, elementwise("relu", s)),
+                relations.definition(z, elementwise("relu", s)),
                 ",",
-                (s_o, z * w),
+                relations.definition(s_o, z * w),
                 ",",
-                sp.Eq(z_o, relu(s_o)),
+                relations.definition(z_o, relu(s_o)),
                 ", loss",
-                sp.Eq(L, sp.Rational(1, 2) * (z_o - y) ** 2),
+                relations.definition(L, sp.Rational(1, 2) * (z_o - y) ** 2),
                 ", with",
-                sp.Eq(RELU_PRIME(0), 0),
+                relations.assumption(RELU_PRIME(0), 0),
                 ". Initial weights",
                 (W, t.initial[W_MAT]),
                 "and",
@@ -957,13 +977,15 @@ def exercise_2(trace: Mapping[str, Any]) -> Exercise:
         remarks=[
             text(
                 "Each update: forward pass as above; error signals",
-                sp.Eq(delta_out, (z_o - y) * RELU_PRIME(s_o)),
+                relations.definition(delta_out, (z_o - y) * RELU_PRIME(s_o)),
                 "and",
-                sp.Eq(delta_j, RELU_PRIME(s_j) * sp.Symbol("w_j") * delta_out),
+                relations.definition(delta_j, RELU_PRIME(s_j) * sp.Symbol("w_j") * delta_out),
                 "; updates",
-                sp.Eq(sp.Symbol("Delta_w_j"), -theta * delta_out * z_j),
+                relations.definition(sp.Symbol("Delta_w_j"), -theta * delta_out * z_j),
                 "and",
-                sp.Eq(sp.Symbol("Delta_W_ij"), -theta * sp.Symbol("x_i") * sp.Symbol("delta_j")),
+                relations.definition(
+                    sp.Symbol("Delta_W_ij"), -theta * sp.Symbol("x_i") * sp.Symbol("delta_j")
+                ),
                 "(the rule of 1c), with the weights before the update.",
             ),
             *remarks,
@@ -1266,7 +1288,7 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
             "Each term",
             hinge_term,
             "is zero exactly when",
-            sp.GreaterThan(py, pj + margin),
+            relations.assumption(sp.GreaterThan(py, pj + margin)),
             ": the loss makes the network give the true class a probability that exceeds "
             "every other "
             "class's probability by at least the margin",
@@ -1318,10 +1340,11 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
         question=[
             text(
                 "Softmax outputs",
-                sp.Eq(p_vec, softmax(o_vec)),
+                relations.definition(p_vec, softmax(o_vec)),
                 "over K classes and the multiclass hinge loss for a sample of class y,",
-                sp.Eq(L, sp.Sum(hinge_term, (j_idx, 1, K))),
-                "with the term of j = y left out. What does this loss make the network do?",
+                relations.definition(L, sp.Sum(hinge_term, (j_idx, 1, K))),
+                "with the term of the true class left out. "
+                "What does this loss make the network do?",
             )
         ],
         answer_lhs=L,
@@ -1347,7 +1370,9 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
                 T(a_vec - n_active * e_vec) * (diag(p_vec) - p_vec * p_vec.T),
                 text(
                     "softmax Jacobian",
-                    (D(pj, ok_), pj * (sp.KroneckerDelta(j_idx, k_idx) - P[k_idx])),
+                    relations.notation(
+                        D(pj, ok_), pj * (sp.KroneckerDelta(j_idx, k_idx) - P[k_idx])
+                    ),
                 ),
             ),
         ),
@@ -1396,19 +1421,21 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
                 "Here",
                 A[j_idx],
                 "is 1 when the term of class j is active,",
-                sp.StrictGreaterThan(pj - py + margin, 0),
+                relations.assumption(sp.StrictGreaterThan(pj - py + margin, 0)),
                 ", and 0 otherwise (and",
-                sp.Eq(A[y_idx], 0),
+                relations.definition(A[y_idx], 0),
                 "). With",
                 n_active,
                 "active terms,",
-                (L, sp.Sum(A[j_idx] * pj, (j_idx, 1, K)) - n_active * py + n_active * margin),
+                relations.notation(
+                    L, sp.Sum(A[j_idx] * pj, (j_idx, 1, K)) - n_active * py + n_active * margin
+                ),
                 ", i.e. a linear function of",
                 p_vec,
                 "with the one-hot vector",
                 e_vec,
                 "of class y, which gives the vector form of the derivation. At a kink",
-                sp.Eq(pj - py + margin, 0),
+                relations.assumption(pj - py + margin, 0),
                 "the loss has no derivative; the formula then takes the term as inactive "
                 "(a subgradient).",
             ),

@@ -54,6 +54,8 @@ MISTAKES = {
     "question": r"softmax-ce, part 2, question: shows the bare number 0.5",
     "remark-number": r"softmax-ce, part 2, remark 1: shows the number '0.\d+' written into",
     "answer": r"softmax-ce, part 2, stated answer: shows the bare number",
+    "fact": r"softmax-ce, part 2, fact 1: D\(L, p\) = .* does not hold: at .* the left side is",
+    "remark-equation": r"softmax-ce, part 2, remark 2: D\(L, W\) = \(p \+ t\)\*x.T does not hold",
 }
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from answerkey import worked
-from answerkey.mathfns import D, T, elementwise, mm, softmax
+from answerkey import relations, worked
+from answerkey.mathfns import D, T, diag, elementwise, eq, mm, softmax
 from answerkey.model import Assignment, Block, Exercise, Instance, Part, Table, text
 
 ID = "softmax-ce"
@@ -29,6 +29,8 @@ eta = sp.Symbol("eta")
 MODEL = Instance(
     sizes={n: 2, K: 3},
     defs={z: mm(W, x) + b, p: softmax(z), L: -mm(T(t), elementwise("log", p))},
+    given={"t_3": 1 - sp.Symbol("t_1") - sp.Symbol("t_2")},  # one-hot: the targets sum to 1
+    domain={"t": (0.0, 0.5)},
     label="2 inputs, 3 classes",
 )
 
@@ -94,7 +96,7 @@ def build(params: Mapping[str, Any] = PARAMETERS, mistake: str = "") -> Assignme
     table = Table(header=("class", p), rows=tuple(cells))
     question = text(
         "A linear classifier",
-        sp.Eq(z, mm(W, x) + b),
+        relations.definition(z, mm(W, x) + b),
         "with softmax and cross-entropy, at",
         (W, at[W]),
         "and learning rate",
@@ -104,6 +106,11 @@ def build(params: Mapping[str, Any] = PARAMETERS, mistake: str = "") -> Assignme
     if mistake == "question":
         question = text("A linear classifier at learning rate", (eta, 0.5), ".")
     remark = text("The loss at the example is", (L, ex[L]), ".")
+    # the author's equations in prose: a fact and a remark, no check of their own
+    fact_rhs = mm(T(t), sp.Inverse(diag(p)))
+    fact = text("From the loss,", eq(D(L, p), fact_rhs if mistake == "fact" else -fact_rhs), ".")
+    grad = mm(p + t, T(x)) if mistake == "remark-equation" else mm(p - t, T(x))
+    rule = text("With one-hot targets,", eq(D(L, W), grad), ".")
     if mistake == "remark-number":
         remark = text(f"The loss at the example is {float(ex[L]):.4f}.")
     answer: Any = ex[L]
@@ -113,7 +120,8 @@ def build(params: Mapping[str, Any] = PARAMETERS, mistake: str = "") -> Assignme
         "2",
         "a worked example",
         [question],
-        remarks=[remark],
+        facts=[fact],
+        remarks=[remark, rule],
         blocks=[block, step.block(0, text("After one step"))],
         tables=[table],
         answer=answer,
