@@ -220,11 +220,8 @@ def check_part(assignment_id: str, part: Part, seed: int = 0) -> list[CheckRecor
     rng = np.random.default_rng([seed, 11, *part.id.encode()])
     base = [i for d in part.derivations for i in d.instances]
     # and the models of its worked examples and traces (`answerkey.worked`)
-    base += [
-        c.instance
-        for c in part.numeric_checks
-        if isinstance(getattr(c, "instance", None), Instance)
-    ]
+    models = (getattr(c, "instance", None) for c in part.numeric_checks)
+    base += [m for m in models if isinstance(m, Instance)]
     seen: list[Instance] = []
     for i in base:
         if not any(i is s for s in seen):
