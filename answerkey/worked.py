@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import sympy as sp
@@ -82,6 +82,20 @@ class SGD:
 
     def describe(self) -> str:
         return "-learning rate × gradient"
+
+
+class Optimizer(Protocol):
+    """What a trace needs of an optimizer (`SGD` here, `answerkey.kit.optim.SGD` too): the
+    engine's step, and the learning rate the check uses. The check is SGD's rule
+    (step = -rate × finite-difference gradient): an optimizer with state (momentum)
+    is not supported by traces yet."""
+
+    @property
+    def rate(self) -> float: ...
+
+    def step(self, gradient: Any) -> Any: ...
+
+    def describe(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -589,7 +603,7 @@ class Trace:
     initial: dict[Any, Number]
     samples: list[dict[Any, Number]]
     loss: Any
-    optimizer: SGD
+    optimizer: Optimizer
     iterations: int
     items: list[tuple[Any, Any]]
     oracle: Oracle | None
@@ -602,7 +616,7 @@ class Trace:
         params: Mapping[Any, Any],
         samples: Sequence[Mapping[Any, Any]],
         loss: Any,
-        optimizer: SGD,
+        optimizer: Optimizer,
         iterations: int,
         show: Iterable[Any],
         oracle: Oracle | None = None,
@@ -638,12 +652,12 @@ class Trace:
                 new = {}
                 for label, e in items:
                     if isinstance(e, StepOf):
-                        step = optimizer.step(point.grads[_name(e.param)])
+                        step = _step(optimizer, point.grads[_name(e.param)])
                         point.add(label, e, step)
                     elif isinstance(e, NewValueOf):
                         pass
                 for p in self.params:
-                    new[p] = current[p] + optimizer.step(point.grads[_name(p)])
+                    new[p] = current[p] + _step(optimizer, point.grads[_name(p)])
                 for label, e in items:
                     if isinstance(e, NewValueOf):
                         point.add(label, e, new[e.param])
@@ -785,6 +799,16 @@ class Trace:
         return worst
 
 
+def _step(optimizer: Optimizer, gradient: np.ndarray) -> np.ndarray:
+    step = optimizer.step(gradient)
+    if not isinstance(step, np.ndarray) or step.shape != gradient.shape:
+        raise TypeError(
+            f"{type(optimizer).__name__}: a trace needs a step of the gradient's shape "
+            "(SGD's rule); optimizers with state are not supported yet"
+        )
+    return step
+
+
 def _is_update(e: Any) -> bool:
     return isinstance(e, StepOf | NewValueOf)
 
@@ -805,7 +829,7 @@ def trace(
     params: Mapping[Any, Any],
     samples: Sequence[Mapping[Any, Any]],
     loss: Any,
-    optimizer: SGD,
+    optimizer: Optimizer,
     iterations: int,
     show: Iterable[Any],
     oracle: Oracle | None = None,

@@ -764,7 +764,7 @@ def trace_remarks(
                     f"In iteration {row['iteration']}, sample {row['sample']}, "
                     "the output unit is inactive (",
                     (sp.Symbol("s_out"), point[_LABEL["s_out"]]),
-                    "<= 0): ",
+                    ", not positive):",
                     relations.identity(delta_out, 0, OUTPUT_OFF),
                     "and no weight changes, although the loss is",
                     point[L],

@@ -258,8 +258,8 @@ def test_a_corrupted_step_is_refused_although_the_true_one_is_cached(proofs: Pat
     wrong = dataclasses.replace(d, steps=(*d.steps[:-1], wrong_step))
     with pytest.raises(VerificationError, match="part 4"):
         verify_part("cv-assignment9", dataclasses.replace(part, derivations=[wrong]))
-    _, counts = run(part)
-    assert counts.hits == 1
+    _, counts = run(part)  # the derivation (and the part's checks of its prose) from the cache
+    assert counts.hits >= 1 and counts.misses == 0
 
 
 def test_a_failure_is_not_stored(proofs: Path) -> None:

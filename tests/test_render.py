@@ -162,7 +162,8 @@ def test_answers_json_has_latex_sympy_and_checks_per_part(small: Assignment) -> 
     by_name = back.subs({s: sp.Symbol(str(s)) for s in back.free_symbols})
     assert by_name == sp.log(1 + sp.exp(-sp.Symbol("W") * sp.Symbol("x")))
     assert len(one_a["checks"]) == len(small.parts()[0].checks)
-    assert {c["kind"] for c in one_a["checks"]} == {"numeric", "symbolic", "finite-difference"}
+    kinds = {"numeric", "symbolic", "finite-difference", "relation"}
+    assert {c["kind"] for c in one_a["checks"]} == kinds
 
 
 def test_answers_json_is_stable_text(small: Assignment) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -93,14 +94,14 @@ def test_a_real_change_rebuilds_a_broken_one_keeps_the_outputs_and_ctrl_c_stops(
     try:
         w.next_line("watching")
         first = w.next_line("first build")
-        assert f"default/{CV} (93 checks)" in first, first
+        assert re.search(rf"default/{CV} \(\d+ checks\)", first), first
         good = key.read_bytes()
 
         # the watcher listens from before the first build on
         module.write_text(module.read_text() + "\n# an author's note\n")
         line = w.next_line("changed")
         assert "solutions/cv_assignment9.py changed: built in" in line
-        assert f"default/{CV} (93 checks)" in line
+        assert re.search(rf"default/{CV} \(\d+ checks\)", line), line
 
         original = module.read_text()
         module.write_text(original + "\nthis is not python(\n")

@@ -108,3 +108,40 @@ def test_a_kink_within_the_step_takes_the_side_the_engine_takes() -> None:
     records = ex()
     assert "one-sided" in records[-1].detail
     assert float(ex[D(f, u)]) == 0.0
+
+
+def test_the_kits_network_and_optimizer_drive_a_worked_example_and_a_trace() -> None:
+    """The authoring kit's description gives the definitions and the oracle; its SGD the rule."""
+    from answerkey.kit import network as kit
+    from answerkey.kit import optim
+
+    net = kit.Network(
+        2, [kit.linear(3), kit.sigmoid(), kit.linear(2), kit.softmax()], kit.cross_entropy()
+    )
+    inst = net.instance({})
+    at = {
+        net["x"]: [[0.5], [-1.0]],
+        net["W1"]: [[0.1, 0.2], [-0.3, 0.4], [0.5, -0.6]],
+        net["b1"]: [[0.0], [0.1], [0.2]],
+        net["W2"]: [[0.3, -0.2, 0.1], [0.0, 0.4, -0.5]],
+        net["b2"]: [[0.1], [-0.1]],
+        net["t"]: [[0.0], [1.0]],
+    }
+    ex = worked.example(
+        "kit example", inst, at, [net["y2"], net["E"], D(net["E"], net["W1"])], oracle=net.forward
+    )
+    assert {r.kind for r in ex()} == {"recomputation", "finite-difference"}
+    params = {net["W2"]: at[net["W2"]]}
+    sample = {k: v for k, v in at.items() if k != net["W2"]}
+    t = worked.trace(
+        "kit trace",
+        inst,
+        params,
+        [sample],
+        net["E"],
+        optim.SGD(0.5),
+        2,
+        [(sp.Symbol("W2'"), worked.NewValueOf(net["W2"]))],
+        oracle=net.forward,
+    )
+    assert t()[-1].kind == "update"
