@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from answerkey import kit, worked
+from answerkey import kit, relations, worked
 from answerkey.kit.fragments import OUTER_PRODUCT
 from answerkey.mathfns import D, T, elementwise, mm
 from answerkey.model import Assignment, Derivation, Exercise, Part, Step, text
@@ -114,7 +114,14 @@ def instructive(p: Mapping[str, Any]) -> list[str]:
 
 
 def build(params: Mapping[str, Any]) -> Assignment:
-    layers = [(z1, mm(W1, x)), ",", (y1, elementwise("tanh", z1)), "and", (z2, mm(W2, y1))]
+    # an introduction's relations are definitions (answerkey.relations)
+    layers = [
+        relations.definition(z1, mm(W1, x)),
+        ",",
+        relations.definition(y1, elementwise("tanh", z1)),
+        "and",
+        relations.definition(z2, mm(W2, y1)),
+    ]
     intro = text("A network with", *layers, "; its loss is the squared error", E, ".")
     parts = [gradient_part(), step_part(params)]
     figure = NET.figure(sizes=SIZES)
