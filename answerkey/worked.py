@@ -50,8 +50,8 @@ import sympy as sp
 
 from .instantiate import Concrete, Matrix, tree_function
 from .mathfns import D
-from .model import Block, CheckRecord, Derivation, Instance, Text, text
-from .numbers import COMPUTED, Number, computed, given
+from .model import Block, CheckRecord, Derivation, Instance, Text
+from .numbers import Number, computed, given
 
 FORWARD_RTOL = 1e-9
 FORWARD_ATOL = 1e-12
@@ -849,16 +849,16 @@ def attach(*objects: Example | Trace) -> list[Example | Trace]:
 
 
 __all__ = [
-    "COMPUTED",
     "SGD",
     "Example",
     "NewValueOf",
+    "Optimizer",
     "StepOf",
     "Trace",
     "WorkedError",
     "attach",
     "example",
-    "text",
+    "given",
     "trace",
     "value",
 ]

@@ -63,14 +63,18 @@ def test_the_parser_reads_what_the_printer_writes() -> None:
     ]
 
 
-def test_the_ledger_test_can_fail() -> None:
-    with pytest.raises(AssertionError, match="not in the ledger"):
-        bad = Assignment("a", "t", [Exercise("1", "", [text("written 0.25 by hand")], [])])
-        # the audit refuses it first; the ledger test would too
-        try:
-            assert_ledger_covers(bad)
-        except VerificationError:
-            raise AssertionError("0.25 is not in the ledger") from None
+def test_the_ledger_test_can_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drop the ledger's entries of one label and the printed decimals are no longer covered."""
+    from solutions import practical_1 as p1
+
+    honest = numbers.ledger
+
+    def short(a: Assignment) -> list[dict]:
+        return [e for e in honest(a) if not e["label"].endswith(": L")]
+
+    monkeypatch.setattr(numbers, "ledger", short)
+    with pytest.raises(AssertionError, match="is not in the ledger"):
+        assert_ledger_covers(p1.build(p1.PARAMETERS))
 
 
 def test_a_bare_number_in_an_introduction_is_refused_at_render() -> None:
