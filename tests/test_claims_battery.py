@@ -414,6 +414,14 @@ BATTERY: list[tuple[str, str, str, str, str]] = [
     (P1, "2:1:delta_out", "-0.9014", OK, "4 decimals"),
     (P1, "2:1:delta_out", "0.9014", WRONG, "sign"),
     (P1, "3a", "0.2417169", OK, "more digits"),
+    (CV, "2", r"(y^{(2)} - t)'", OK, "prime as transpose"),
+    (CV, "4", r"(y^{(2)}-t) \otimes y^{(1)}", OK, "outer product"),
+    (CV, "4", r"y^{(1)} \otimes (y^{(2)}-t)", WRONG, "outer product the wrong way round"),
+    (P1, "1c", r"\Delta w_{ij} = -\theta \delta_j z_i", OK, "its own name for the update"),
+    (P1, "1c", r"\Delta w_{ij} = \theta \delta_j z_i", WRONG, "its own name, sign wrong"),
+    (P1, "2:1:s_hidden", "s = [0.458, 0.869, 0.704]", OK, "with its name"),
+    (P1, "2:7:loss", "L = 0.1362", OK, "with its name"),
+    (P1, "2:7:loss", "L = 0.0482", WRONG, "with its name, the seed's value"),
 ]
 
 

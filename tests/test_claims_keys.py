@@ -140,3 +140,12 @@ def test_a_claim_in_the_exercises_own_terms_is_read_in_them() -> None:
     v = check(r"(y^{(2)} - t) x^T", _key("cv-assignment9", "4"))
     assert v.status == "incorrect", v.lines()
     assert check(r"(y_2 - t) y_1^T", _key("cv-assignment9", "4")).correct
+
+
+def test_a_left_side_in_the_claimants_words_leaves_the_right_side_graded() -> None:
+    v = check(r"\Delta w_{ij} = -\theta \delta_j z_i", _key("practical-1", "1c"))
+    assert v.correct and any("left side" in n for n in v.notes), v.lines()
+    assert check(r"\Delta w_{ij} = \theta \delta_j z_i", _key("practical-1", "1c")).status == (
+        "incorrect"
+    )
+    assert check(r"\foo{x}", _key("practical-1", "1c")).status == "unreadable"

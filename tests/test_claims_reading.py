@@ -274,3 +274,15 @@ def test_layers_may_be_written_with_a_subscript() -> None:
     table = {"y^{(2)}": y2}
     for written in ("y_2", "y^2", "y^{[2]}", "y^{(2)}"):
         assert parse_claim(written, table).expr == y2
+
+
+def test_a_prime_after_a_vector_is_a_transpose_and_otimes_an_outer_product() -> None:
+    parsed = parse_claim(r"(y^{(2)} - t)'", VECTORS)
+    assert parsed.expr.shape == (1, y2.shape[0]) and any("transpose" in n for n in parsed.notes)
+    assert parse_claim(r"y^{(2)}'", VECTORS).expr == y2.T
+    assert parse_claim(r"y^{(2)} \otimes y^{(1)}", VECTORS).expr == y2 * y1.T
+
+
+def test_numbers_may_carry_their_name() -> None:
+    assert parse_claim("s = [0.458, 0.869, 0.704]", {}).reading == "[0.458, 0.869, 0.704]"
+    assert parse_claim(r"\mathcal{L}: 0.1362", {}).expr == sp.Float("0.1362", 30)

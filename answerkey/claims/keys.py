@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -176,7 +177,14 @@ def check(latex: str, key: KeyAnswer, *, seed: int = 0) -> Verdict:
     except ClaimShapeError as exc:
         return Verdict("incorrect", f"the dimensions do not fit: {exc}", reading=exc.reading)
     except ClaimError as exc:
-        return Verdict("unreadable", str(exc))
+        rhs = _right_of_unread_name(latex, str(exc))
+        if rhs is None:
+            return Verdict("unreadable", str(exc))
+        v = check(rhs, key, seed=seed)
+        note = (
+            f"the left side {latex[: len(latex) - len(rhs) - 1].strip()} names nothing of this part"
+        )
+        return replace(v, notes=(*v.notes, note + "; the right side is graded"))
     members = list(parsed.members)
     candidates = key.candidates()
     if len(members) > 1:  # `\frac{\partial L}{\partial w_1} = ...`: the left side says which
@@ -210,6 +218,23 @@ def check(latex: str, key: KeyAnswer, *, seed: int = 0) -> Verdict:
                 "it equals none of the part's answers)",
             )
     return replace(verdict, reading=parsed.reading, notes=parsed.notes)
+
+
+def _right_of_unread_name(latex: str, error: str) -> str | None:
+    """`\\Delta w_{ij} = -\\theta \\delta_j z_i`: what follows the first `=` when the
+    reader stopped at an unknown name before it (a left side in the claimant's words)."""
+    m = re.match(r"col (\d+): unknown symbol", error)
+    if not m:
+        return None
+    depth = 0
+    for k, c in enumerate(latex):
+        if c in "{([":
+            depth += 1
+        elif c in "})]":
+            depth -= 1
+        elif c == "=" and depth == 0:
+            return latex[k + 1 :] if int(m.group(1)) <= k and latex[k + 1 :].strip() else None
+    return None
 
 
 def _names(key: KeyAnswer) -> dict[Any, str]:

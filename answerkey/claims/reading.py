@@ -43,7 +43,7 @@ _SKIP_COMMANDS = set(
 _FONT_WRAPPERS = {"mathbf", "boldsymbol", "bm", "vec", "mathbfit", "pmb", "bold"}
 _WORD_WRAPPERS = {"text", "mathrm", "operatorname", "textrm", "mathit", "textnormal", "mathsf"}
 _NAME_WRAPPERS = {"mathcal", "mathscr", "mathbb", "mathfrak"}
-_MUL_COMMANDS = {"cdot": "*", "times": "*", "ast": "*", "odot": "∘", "circ": "∘"}
+_MUL_COMMANDS = {"cdot": "*", "times": "*", "ast": "*", "odot": "∘", "circ": "∘", "otimes": "⊗"}
 _TRANSPOSE_MARKS = {"T", r"\top", r"\intercal", r"\mathsf{T}", r"\mathrm{T}"}
 _RELATIONS = {"neq": "≠", "ne": "≠", "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥"}
 _RELATIONS |= {"lt": "<", "gt": ">"}
@@ -293,8 +293,8 @@ class Call(Node):
         return f"{head}({', '.join(a.render() for a in self.args)})"
 
 
-_BIN_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "∘": 2}
-_BIN_SHOW = {"+": " + ", "-": " - ", "*": "·", "/": "/", "∘": " ∘ "}
+_BIN_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "∘": 2, "⊗": 2}
+_BIN_SHOW = {"+": " + ", "-": " - ", "*": "·", "/": "/", "∘": " ∘ ", "⊗": " ⊗ "}
 
 
 @dataclass(frozen=True)
@@ -657,7 +657,7 @@ class _Parser:
         node = factor()
         while True:
             t = self.peek()
-            if t.kind == "op" and t.text in ("*", "/", "∘"):
+            if t.kind == "op" and t.text in ("*", "/", "∘", "⊗"):
                 self.i += 1
                 node = Bin(t.pos, t.text, node, factor())
             elif self._starts_primary(t) and not self.tight:
@@ -708,6 +708,10 @@ class _Parser:
                     node = Tr(t.pos, node)
                 else:
                     node = Pow(t.pos, node, self.sub(g, "an exponent"))
+            elif t.kind == "op" and t.text == "'" and not isinstance(node, Call):
+                self.i += 1  # `(y - t)'`: a transpose, as MATLAB writes it
+                self.notes.append(f"' at col {t.pos + 1} is read as a transpose")
+                node = Tr(t.pos, node)
             elif t.kind == "op" and t.text == "_":
                 # `{o}_{k}` (how the printer writes a component): a braced name, indexed
                 if isinstance(node, Name):
@@ -1053,9 +1057,12 @@ class _Parser:
             )
         if isinstance(obj, sp.FunctionClass):
             return self.call(t, name, obj, primes)
-        if primes:
-            raise ClaimError(f"col {t.pos + 1}: {name.replace(chr(92), '')} is not a function")
         node: Node = Name(t.pos, name, obj)
+        if primes and (getattr(obj, "shape", None) is None or primes > 1):
+            raise ClaimError(f"col {t.pos + 1}: {display_name(name)} is not a function")
+        if primes:  # y' for a vector y: its transpose
+            self.notes.append(f"{display_name(name)}' at col {t.pos + 1} is read as a transpose")
+            node = Tr(t.pos, node)
         if transpose:
             node = Tr(t.pos, node)
         nxt = self.peek()

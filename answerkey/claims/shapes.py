@@ -249,6 +249,10 @@ class _Builder:
 
     def mul(self, n: Bin, a: Any, b: Any) -> Any:
         ma, mb = _is_mat(a), _is_mat(b)
+        if n.op == "⊗":  # the outer product of two column vectors: a b^T
+            if not (ma and mb and a.shape[1] == 1 and b.shape[1] == 1):
+                raise self.err(n, "⊗ (an outer product) needs two column vectors")
+            return sp.MatMul(a, b.T)
         if n.op == "∘":
             if ma and mb:
                 if a.shape != b.shape:
@@ -393,6 +397,9 @@ def parse_claim(latex: str, symbols: Mapping[str, Any]) -> Parsed:
     text = re.sub(r"^\\\[|\\\]$", "", text).strip()
     try:
         numbers = _parse_numbers(text)
+        labelled = re.fullmatch(r"\s*\\?[A-Za-z][\w{}\\^()]*\s*[=:]\s*(.+)", text, re.S)
+        if numbers is None and labelled:  # `s = [0.458, 0.869]`: numbers with their name
+            numbers = _parse_numbers(labelled.group(1))
         if numbers is not None:
             return numbers
         table = _Table.build(symbols)
