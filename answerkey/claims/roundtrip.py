@@ -61,6 +61,8 @@ def _problem(
         parsed = parse_claim(latex, symbols)
     except ClaimError as exc:
         return f"unreadable: {exc}"
+    if parsed.is_numeric and len(parsed.members) == 1 and len(objs) == 2:
+        objs = objs[1:]  # `L = 0.2417`: numbers read with their name as a label
     if len(parsed.members) != len(objs):
         return f"reads as {len(parsed.members)} members, printed from {len(objs)}"
     for k, (member, obj) in enumerate(zip(parsed.members, objs, strict=True)):
