@@ -243,6 +243,15 @@ def test_numbers_match_to_the_precision_written_and_three_figures(
     assert v.correct is ok, v.lines()
 
 
+def test_the_keys_printed_value_copied_is_correct() -> None:
+    """The floor is never finer than the key prints: 0.0041 is what a 4-decimal key shows
+    for 0.004056, although it has only two significant figures."""
+    assert check("0.0041", KeyAnswer(0.004056345)).correct
+    assert not check("0.0051", KeyAnswer(0.004056345)).correct
+    assert not check("0.004", KeyAnswer(0.004056345, printed=6)).correct
+    assert check("0.004056", KeyAnswer(0.004056345, printed=6)).correct
+
+
 def test_an_exercise_sets_its_own_significant_figures() -> None:
     assert not check("0.14", KeyAnswer(0.13620097325)).correct
     assert check("0.14", KeyAnswer(0.13620097325, figures=2)).correct

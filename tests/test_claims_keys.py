@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from claims_common import CLAIMS
 
 from answerkey.claims import (
+    Claim,
     KeyAnswer,
     audit,
     check,
@@ -149,3 +151,20 @@ def test_a_left_side_in_the_claimants_words_leaves_the_right_side_graded() -> No
         "incorrect"
     )
     assert check(r"\foo{x}", _key("practical-1", "1c")).status == "unreadable"
+
+
+def test_every_trace_value_as_the_key_prints_it_is_correct() -> None:
+    """A student who copies the printed trace is right, small steps included (0.0041)."""
+    from answerkey.printing import DECIMALS
+
+    a = _assignment("practical-1")
+    (trace_part,) = [p for p in a.parts() if p.data and p.data.get("trace")]
+    claims = []
+    for k, row in enumerate(trace_part.data["trace"], start=1):
+        for quantity in ("dW", "dw", "W", "w", "loss"):
+            value = row[quantity]
+            printed = str(np.round(np.asarray(value, dtype=float), DECIMALS).tolist())
+            claims.append(Claim("2", printed, "numeric", quantity=quantity, update=k))
+    errata = audit(a, claims)
+    wrong = [(e.claim.update, e.claim.quantity, e.verdict.lines()) for e in errata]
+    assert all(e.verdict.correct for e in errata), wrong

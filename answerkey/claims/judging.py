@@ -609,8 +609,17 @@ def _floor_tolerance(key: np.ndarray, figures: int) -> np.ndarray:
 
 
 def _numeric_verdict(
-    claim: Parsed | Any, key: np.ndarray, decimals: Any, figures: int = SIGNIFICANT_FIGURES
+    claim: Parsed | Any,
+    key: np.ndarray,
+    decimals: Any,
+    figures: int = SIGNIFICANT_FIGURES,
+    printed: int | None = None,
 ) -> Verdict:
+    """The claim's numbers against the key's, entry by entry.
+
+    The floor (`figures` significant figures) is never finer than the key's own
+    printed precision (`printed` decimals): a student who copies the key's 0.0041
+    for 0.004056 has written what the key shows."""
     c = _to_numbers(claim)
     assert c is not None
     if c.size != key.size or (c.shape != key.shape and min(c.shape) > 1 and min(key.shape) > 1):
@@ -628,7 +637,10 @@ def _numeric_verdict(
         prec = "exactly"
     else:
         written = 0.5 * 10.0 ** (-np.asarray(decimals, dtype=float))
-        tol = np.minimum(written, _floor_tolerance(key, figures))
+        floor = _floor_tolerance(key, figures)
+        if printed is not None:
+            floor = np.maximum(floor, 0.5 * 10.0 ** (-printed))
+        tol = np.minimum(written, floor)
         tol = tol * (1 + 1e-9) + 1e-12 * np.abs(key)
         prec = f"at the precision written (and to {figures} significant figures)"
     bad = np.abs(c - key) > tol
@@ -659,6 +671,7 @@ def judge(
     seed: int = 0,
     prove: bool = True,
     figures: int = SIGNIFICANT_FIGURES,
+    printed: int | None = None,
     names: Mapping[str, str] | None = None,
 ) -> Verdict:
     """Is `claim_expr` equal to `key_expr`?
@@ -676,13 +689,13 @@ def judge(
         claim_expr = claim_expr.expr
     key_numbers = _to_numbers(key_expr)
     if key_numbers is not None and _to_numbers(claim_expr) is not None:
-        verdict = _numeric_verdict(claim_expr, key_numbers, decimals, figures)
+        verdict = _numeric_verdict(claim_expr, key_numbers, decimals, figures, printed)
         if verdict.correct or mistakes is None:
             return verdict
         for name, wrong in mistakes() if callable(mistakes) else mistakes:
             wrong_numbers = _to_numbers(wrong)
             if wrong_numbers is not None and wrong_numbers.shape == key_numbers.shape:
-                if _numeric_verdict(claim_expr, wrong_numbers, decimals, figures).correct:
+                if _numeric_verdict(claim_expr, wrong_numbers, decimals, figures, printed).correct:
                     return replace(verdict, mistake=name)
         return verdict
     if key_numbers is not None and not isinstance(key_expr, sp.Basic):

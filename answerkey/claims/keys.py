@@ -14,6 +14,7 @@ import sympy as sp
 
 from ..mathfns import D
 from ..model import Assignment, Instance, Part
+from ..printing import DECIMALS
 from .files import Claim, load_claims
 from .judging import SIGNIFICANT_FIGURES, Mistakes, Verdict, _to_numbers, judge
 from .mistakes import show, typical_mistakes
@@ -37,6 +38,8 @@ class KeyAnswer:
     others: tuple[KeyAnswer, ...] = ()
     #: significant figures a number must match (the part's `data["significant_figures"]`)
     figures: int = SIGNIFICANT_FIGURES
+    #: decimals the key prints its numbers with (the part's, or `printing.DECIMALS`)
+    printed: int = DECIMALS
     #: the exercise's definitions (every part's), for mistakes such as one layer off
     layers: Mapping[Any, Any] = field(default_factory=dict)
 
@@ -76,7 +79,15 @@ class KeyAnswer:
                     for var, definition in inst.defs.items():
                         layers.setdefault(var, definition)
         every = [
-            cls(a, dict(symbols), tuple(i), lhs, figures=figures, layers=layers)
+            cls(
+                a,
+                dict(symbols),
+                tuple(i),
+                lhs,
+                figures=figures,
+                printed=_printed(part),
+                layers=layers,
+            )
             for lhs, a, i in _answers(part)
         ]
         if quantity is not None:
@@ -110,6 +121,10 @@ class KeyAnswer:
         return typical_mistakes(
             self.answer, lhs=self.lhs, instance=inst, names=names, layers=self.layers
         )
+
+
+def _printed(part: Part) -> int:
+    return part.decimals if part.decimals is not None else DECIMALS
 
 
 def _figures(part: Part) -> int:
@@ -328,6 +343,7 @@ def _judge_members(
             decimals=decimals,
             seed=seed,
             figures=key.figures,
+            printed=key.printed,
             names=_input_names(key),
         )
         if len(members) > 1 and not v.correct:
@@ -448,7 +464,12 @@ def key_for(
         if not 0 <= k < len(trace) or claim.quantity not in trace[k]:
             return None
         value = trace[k][claim.quantity]
-        return KeyAnswer(value, figures=_figures(part), mistakes=_trace_mistakes(trace[k], claim))
+        return KeyAnswer(
+            value,
+            figures=_figures(part),
+            printed=_printed(part),
+            mistakes=_trace_mistakes(trace[k], claim),
+        )
     return KeyAnswer.from_part(part, notation=notation, quantity=claim.quantity, siblings=others)
 
 
