@@ -55,6 +55,20 @@ def reproducible_env() -> dict[str, str]:
     return env
 
 
+def _run_tex(args: list[str], cwd: str | Path) -> subprocess.CompletedProcess[bytes]:
+    """Run a TeX binary the one safe way: reproducible environment, no input, time limit
+    (`subprocess.TimeoutExpired` past `TEX_TIMEOUT`, for the caller to report)."""
+    return subprocess.run(
+        args,
+        cwd=cwd,
+        env=reproducible_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        check=False,
+        timeout=TEX_TIMEOUT,
+    )
+
+
 def markdown_to_latex(markdown: str, header: str = "") -> str:
     """pandoc's standalone LaTeX for our Markdown, through the lean template."""
     args = ["--standalone", f"--template={TEMPLATES / 'pandoc.latex'}"]
@@ -148,15 +162,7 @@ def _pdflatex(
             shutil.copyfile(fmt, Path(tmp) / FORMAT_FILE)
             fmt_args = [f"-fmt={Path(FORMAT_FILE).stem}"]
         try:
-            proc = subprocess.run(
-                [pdflatex, *PDFLATEX_FLAGS, *fmt_args, "doc.tex"],
-                cwd=tmp,
-                env=reproducible_env(),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                check=False,
-                timeout=TEX_TIMEOUT,
-            )
+            proc = _run_tex([pdflatex, *PDFLATEX_FLAGS, *fmt_args, "doc.tex"], tmp)
         except subprocess.TimeoutExpired:
             raise RenderError(f"pdflatex did not finish within {TEX_TIMEOUT:g} s") from None
         log = Path(tmp) / "doc.log"
@@ -241,15 +247,7 @@ def _dump(preamble: str, path: Path) -> Path | None:
     with tempfile.TemporaryDirectory(prefix=scratch.tmp_prefix("fmt")) as tmp:
         (Path(tmp) / "preamble.tex").write_text(preamble + "\\dump\n", encoding="utf-8")
         try:
-            proc = subprocess.run(
-                ["pdftex", "-ini", *PDFLATEX_FLAGS, *DUMP_FLAGS],
-                cwd=tmp,
-                env=reproducible_env(),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                check=False,
-                timeout=TEX_TIMEOUT,
-            )
+            proc = _run_tex(["pdftex", "-ini", *PDFLATEX_FLAGS, *DUMP_FLAGS], tmp)
         except subprocess.TimeoutExpired:
             return None
         made = Path(tmp) / FORMAT_FILE
