@@ -69,7 +69,7 @@ def test_the_oracle_computes_the_same_error_as_the_sympy_definitions() -> None:
         ).reshape(c.entries(getattr(cv, name)).shape)
         for name in ("x", "W1", "W2", "t")
     }
-    assert cv.oracle(named) == pytest.approx(sym_value, rel=1e-12)
+    assert cv.NET.oracle(named) == pytest.approx(sym_value, rel=1e-12)
 
 
 def test_the_batch_and_l2_oracles_reduce_to_the_single_sample_one() -> None:
@@ -80,12 +80,12 @@ def test_the_batch_and_l2_oracles_reduce_to_the_single_sample_one() -> None:
         "W2": rng.normal(size=(3, 4)),
         "t": np.array([[0.2], [0.3], [0.5]]),
     }
-    single = cv.oracle(v)
-    assert cv.batch_oracle({**v, "Xb": v["x"], "Tb": v["t"]}) == pytest.approx(single)
-    assert cv.l2_oracle({**v, "lambda": np.array(0.0)}) == pytest.approx(single)
+    single = cv.NET.oracle(v)
+    assert cv.BATCH.oracle({**v, "Xb": v["x"], "Tb": v["t"]}) == pytest.approx(single)
+    assert cv.L2.oracle({**v, "lambda": np.array(0.0)}) == pytest.approx(single)
     lam = 0.3
     penalty = lam / 2 * ((v["W1"] ** 2).sum() + (v["W2"] ** 2).sum())
-    assert cv.l2_oracle({**v, "lambda": np.array(lam)}) == pytest.approx(single + penalty)
+    assert cv.L2.oracle({**v, "lambda": np.array(lam)}) == pytest.approx(single + penalty)
 
 
 # --- answers.json -----------------------------------------------------------------

@@ -441,7 +441,7 @@ def test_a_wrong_oracle_for_a_cv_assignment9_gradient_is_refused(pid: str) -> No
     assert d.oracle is not None
 
     def doubled(vals: Any) -> float:
-        return 2.0 * cv.oracle(vals)
+        return 2.0 * cv.NET.oracle(vals)
 
     bad = dataclasses.replace(part, derivations=[dataclasses.replace(d, oracle=doubled)])
     with pytest.raises(VerificationError) as err:

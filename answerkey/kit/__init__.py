@@ -5,8 +5,11 @@ oracle, worked numbers and traces (through `answerkey.worked`) and the figure;
 `fragments` are derivation steps the engine has verified once, which a derivation
 cites instead of re-deriving; `optim` holds the update rules (SGD, momentum)
 symbolically and in NumPy; `scaffold` writes a new exercise (`answerkey new-exercise`).
+`Network.batch(m)` and `Network.l2(rate)` (`batch`) give the same network on a
+mini-batch (mean loss) and with an L2 weight penalty.
 """
 
+from .batch import Batch, Penalised
 from .network import (
     Activation,
     Linear,
@@ -24,9 +27,11 @@ from .network import (
 
 __all__ = [
     "Activation",
+    "Batch",
     "Linear",
     "Loss",
     "Network",
+    "Penalised",
     "cross_entropy",
     "hinge",
     "linear",

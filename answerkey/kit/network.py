@@ -34,6 +34,7 @@ from .. import figures
 from ..mathfns import T, elementwise, hadamard_ones_minus, mm
 from ..mathfns import softmax as softmax_of
 from ..model import Figure, Instance, text
+from .batch import Batch, Penalised
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "softmax")
 
@@ -227,18 +228,34 @@ class Network:
         label: str = "",
         prove: bool = True,
         extra: Mapping[Any, Any] | None = None,
+        domain: Mapping[str, tuple[float, float]] | None = None,
     ) -> Instance:
         """The verifier's `Instance` at these sizes (see `definitions` for `leaf`);
-        `extra` adds definitions (a penalty, a quantity of the exercise's own)."""
-        given, domain = self._target(sizes)
+        `extra` adds definitions (a penalty, a quantity of the exercise's own), `domain`
+        sets inputs' random ranges (``{"t": (0, 0.5)}``) over the loss's defaults."""
+        given, default = self._target(sizes)
         return Instance(
             sizes=dict(sizes),
             defs={**self.definitions(leaf), **dict(extra or {})},
             given=given,
-            domain=domain,
+            domain={**default, **dict(domain or {})},
             label=label or ", ".join(f"{s} = {v}" for s, v in sizes.items()),
             prove=prove,
         )
+
+    @property
+    def weights(self) -> list[Any]:
+        """The weight matrices W1, W2, ... in order."""
+        return [self.symbols[f"W{k}"] for k, *_ in self._linears()]
+
+    def batch(self, samples: Any) -> Batch:
+        """The network on a mini-batch of `samples` columns, the loss their mean
+        (`answerkey.kit.batch`)."""
+        return Batch(self, samples)
+
+    def l2(self, rate: Any, name: str = "E_reg") -> Penalised:
+        """The loss plus ``rate/2`` times the weights' squared norms (`answerkey.kit.batch`)."""
+        return Penalised(self, rate, name)
 
     # --------------------------------------------------------------- NumPy side
 
@@ -278,8 +295,15 @@ class Network:
         start = max(i for i, n in enumerate(names) if n in vals)
         for name, fn in steps[start:]:
             vals[name] = fn()
-        out = vals[names[-1]]
-        vals["E"] = np.asarray(self._np_loss(out, self._np_target(vals["t"])))
+        t = self._np_target(vals["t"])
+        k, _, act, _ = self._linears()[-1]
+        if self.loss.name == "cross_entropy" and act == "softmax" and f"y{k}" not in v:
+            # from the logits: log-softmax, which never takes the log of an underflowed 0
+            z = vals[f"z{k}"]
+            log_y = z - z.max(axis=0) - np.log(np.exp(z - z.max(axis=0)).sum(axis=0))
+            vals["E"] = np.asarray(float(-(t * log_y).sum()))
+        else:
+            vals["E"] = np.asarray(self._np_loss(vals[names[-1]], t))
         return vals
 
     def _np_target(self, t: np.ndarray) -> np.ndarray:
