@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,9 @@ import sympy as sp
 from answerkey import figures, relations, worked
 from answerkey.errors import VerificationError
 from answerkey.instantiate import Concrete, tree_function
-from answerkey.mathfns import D, T, diag, elementwise, eq, relu, sigmoid, softmax
+from answerkey.kit import checks
+from answerkey.kit.writing import derive, say
+from answerkey.mathfns import D, T, diag, elementwise, eq, relu, softmax
 from answerkey.model import (
     Assignment,
     CheckRecord,
@@ -35,8 +37,8 @@ from answerkey.model import (
     Text,
     text,
 )
+from answerkey.relations import definition, notation
 from answerkey.terms import at_least, at_most, between, integer, positive
-from answerkey.verify import lambdify
 
 from ._practical_1_draw import CONSTRAINTS as _DRAW_CONSTRAINTS
 from ._practical_1_draw import draw, instructive, validate
@@ -108,44 +110,19 @@ TRACE_RTOL = 1e-12
 
 # --------------------------------------------------------------------------- exercise 1
 
-_u = sp.Dummy("u")
-
-
-def _arbitrary(name: str, stand_in: Any, stand_in_prime: Any) -> tuple[Any, Any]:
-    """An arbitrary differentiable function f_i and its derivative f_i'.
-
-    Symbolic checks treat both as opaque, so the proofs hold for every f; the
-    random-point spot checks evaluate them as the smooth stand-in given here
-    (different for each f, so that mixing up f_2' and f_3' is caught).
-    """
-    index = name.split("_", 1)[1]
-    prime = type(
-        f"fprime_{index}", (sp.Function,), {"nargs": 1, "_imp_": sp.Lambda(_u, stand_in_prime)}
-    )
-
-    def fdiff(self: Any, argindex: int = 1) -> Any:
-        return prime(self.args[0])
-
-    func = type(
-        name, (sp.Function,), {"nargs": 1, "_imp_": sp.Lambda(_u, stand_in), "fdiff": fdiff}
-    )
-    return func, prime
-
-
-f_1, fprime_1 = _arbitrary("f_1", sp.tanh(_u), 1 - sp.tanh(_u) ** 2)
-f_2, fprime_2 = _arbitrary("f_2", 1 / (1 + sp.exp(-_u)), sp.exp(-_u) / (1 + sp.exp(-_u)) ** 2)
-f_3, fprime_3 = _arbitrary("f_3", sp.sin(_u) + 2 * _u, sp.cos(_u) + 2)
-
+# arbitrary activations: opaque to the proofs, a different smooth stand-in for random points
+f_1, fprime_1 = checks.arbitrary("f_1", sp.tanh)
+f_2, fprime_2 = checks.arbitrary("f_2", lambda u: 1 / (1 + sp.exp(-u)))
+f_3, fprime_3 = checks.arbitrary("f_3", lambda u: sp.sin(u) + 2 * u)
 x_in, w_1, s_1, z_1, w_2, s_2, z_2 = sp.symbols("x_in w_1 s_1 z_1 w_2 s_2 z_2")
 W_out, s_out, y_out, y_gt, L = sp.symbols("W_out s_out y_out y_gt L")
 delta_out, delta_1, delta_2, theta = sp.symbols("delta_out delta_1 delta_2 theta")
 delta_j, delta_k, z_i, z_j, s_j, w_jk = sp.symbols("delta_j delta_k z_i z_j s_j w_jk")
+_u, w_ij, u = sp.Dummy("u"), sp.Symbol("w_ij"), sp.Symbol("u")
 #: relu' as a function symbol for prose (prints as relu')
 RELU_PRIME = type(
     "reluprime", (sp.Function,), {"nargs": 1, "_imp_": sp.Lambda(_u, sp.Heaviside(_u, 0))}
 )
-w_ij = sp.Symbol("w_ij")
-
 CHAIN_DEFS: dict[Any, Any] = {
     s_1: w_1 * x_in,
     z_1: f_1(s_1),
@@ -156,451 +133,169 @@ CHAIN_DEFS: dict[Any, Any] = {
     L: sp.Rational(1, 2) * (y_out - y_gt) ** 2,
 }
 CHAIN = Instance(defs=CHAIN_DEFS, label="the chain")
-# The backward recursion, written as definitions of the error signals; the key then
-# checks that each one is the derivative of the loss by its unit's input, dL/ds.
-DELTA = Instance(
-    defs={
-        **CHAIN_DEFS,
-        delta_out: (y_out - y_gt) * fprime_3(s_out),
-        delta_2: fprime_2(s_2) * W_out * delta_out,
-        delta_1: fprime_1(s_1) * w_2 * delta_2,
-    },
-    label="the chain",
-)
-
-#: concrete activations for the numeric checks: SymPy function, its derivative
-ACTIVATIONS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
-    "sigmoid": (sigmoid, lambda u: sigmoid(u) * (1 - sigmoid(u))),
-    "tanh": (sp.tanh, lambda u: 1 - sp.tanh(u) ** 2),
-    "ReLU": (relu, lambda u: sp.Heaviside(u, 0)),
+# the backward recursion as definitions of the error signals: each is checked to be dL/ds
+DELTAS = {
+    delta_out: (y_out - y_gt) * fprime_3(s_out),
+    delta_2: fprime_2(s_2) * W_out * delta_out,
+    delta_1: fprime_1(s_1) * w_2 * delta_2,
 }
-_NP_ACT: dict[str, Callable[[Any], Any]] = {
-    "sigmoid": lambda u: 1.0 / (1.0 + np.exp(-u)),
-    "tanh": np.tanh,
-    "ReLU": lambda u: np.maximum(u, 0.0),
-}
-ACTIVATION_SETS = (
-    ("sigmoid", "sigmoid", "sigmoid"),
-    ("tanh", "tanh", "tanh"),
-    ("ReLU", "ReLU", "ReLU"),
-    ("tanh", "sigmoid", "ReLU"),
-)
+DELTA = Instance(defs={**CHAIN_DEFS, **DELTAS}, label="the chain")
+#: each weight of the chain: the weight, the error signal of the unit it feeds, its input
+WEIGHTS = ((W_out, delta_out, z_2), (w_2, delta_2, z_1), (w_1, delta_1, x_in))
+FUNCTIONS = ((f_1, fprime_1), (f_2, fprime_2), (f_3, fprime_3))
+ACTIVATION_SETS = (("sigmoid",) * 3, ("tanh",) * 3, ("ReLU",) * 3, ("tanh", "sigmoid", "ReLU"))
+#: the inputs' random ranges in the activation checks (positive: every ReLU active)
+CHAIN_DOMAIN = {n: (0.2, 1.5) for n in ("x_in", "w_1", "w_2", "W_out")} | {"y_gt": (-1.0, 1.0)}
 
 
-def _chain_forward(acts: Sequence[str], v: Mapping[str, float]) -> dict[str, float]:
-    """The chain's forward pass in NumPy (independent of the SymPy definitions)."""
-    a1, a2, a3 = (_NP_ACT[a] for a in acts)
-    out = dict(v)
-    out["s_1"] = v["w_1"] * v["x_in"]
-    out["z_1"] = float(a1(np.float64(out["s_1"])))
-    out["s_2"] = v["w_2"] * out["z_1"]
-    out["z_2"] = float(a2(np.float64(out["s_2"])))
-    out["s_out"] = v["W_out"] * out["z_2"]
-    out["y_out"] = float(a3(np.float64(out["s_out"])))
-    out["L"] = 0.5 * (out["y_out"] - v["y_gt"]) ** 2
-    return out
-
-
-def chain_gradient_check(
-    where: str, result: Any, weight: sp.Symbol, seed: int = 0, points: int = 4
-) -> list[CheckRecord]:
-    """The derived gradient, with concrete activations put in, against central differences."""
-    rng = np.random.default_rng([seed, *str(weight).encode()])
-    records = []
-    for acts in ACTIVATION_SETS:
-        expr = result
-        for func, prime, act in zip(
-            (f_1, f_2, f_3), (fprime_1, fprime_2, fprime_3), acts, strict=True
-        ):
-            concrete, derivative = ACTIVATIONS[act]
-            expr = expr.replace(func, concrete).replace(prime, derivative)
-        names = [
-            "x_in",
-            "w_1",
-            "w_2",
-            "W_out",
-            "y_gt",
-            "s_1",
-            "z_1",
-            "s_2",
-            "z_2",
-            "s_out",
-            "y_out",
-        ]
-        syms = [sp.Symbol(n) for n in names]
-        leftover = expr.free_symbols - set(syms)
-        if leftover:
-            raise VerificationError(
-                where, f"result has unexpected symbols {sorted(map(str, leftover))}"
-            )
-        fn = lambdify(syms, sp.ImmutableMatrix([[expr]]))
-        worst = 0.0
-        for _ in range(points):
-            # positive inputs and weights keep every ReLU away from its kink (and active)
-            v = {n: float(rng.uniform(0.2, 1.5)) for n in ("x_in", "w_1", "w_2", "W_out")}
-            v["y_gt"] = float(rng.uniform(-1.0, 1.0))
-            fwd = _chain_forward(acts, v)
-            claimed = float(np.asarray(fn(*[fwd[n] for n in names]), dtype=float).reshape(-1)[0])
-            up, down = dict(v), dict(v)
-            up[str(weight)] += FD_STEP
-            down[str(weight)] -= FD_STEP
-            fd = (_chain_forward(acts, up)["L"] - _chain_forward(acts, down)["L"]) / (2 * FD_STEP)
-            err = abs(fd - claimed) / max(1.0, abs(fd))
-            if not err <= FD_TOL:
-                raise VerificationError(
-                    where,
-                    f"with f = ({', '.join(acts)}) the result gives {claimed:.8g} but central "
-                    f"differences give {fd:.8g} (x_in={v['x_in']:.4g}, w_1={v['w_1']:.4g}, "
-                    f"w_2={v['w_2']:.4g}, W_out={v['W_out']:.4g}, y_gt={v['y_gt']:.4g})",
-                )
-            worst = max(worst, err)
-        records.append(
-            CheckRecord(
-                "finite-difference",
-                f"result with f_1, f_2, f_3 = {', '.join(acts)}",
-                f"matches central differences at {points} points (error {worst:.1e})",
-            )
-        )
-    return records
-
-
-def update_rule_check(
-    where: str, rule: Any, cases: Sequence[tuple[Derivation, Any, Any]]
-) -> list[CheckRecord]:
-    """The stated update rule Delta W_ij(theta, delta_j, z_i) against the verified
-    gradients of the chain: for each weight, with delta_j and z_i the error signal
-    of the unit it feeds and its input, the rule must give -theta dL/dw exactly."""
-    _rule_symbols(where, rule)
-    for derivation, delta, z in cases:
-        gradient = derivation.steps[-1].expr
-        update = rule.subs({delta_j: delta, z_i: z}, simultaneous=True)
-        if sp.expand(update + theta * gradient) != 0:
-            raise VerificationError(
-                where,
-                f"the stated rule gives Delta {derivation.lhs.x} = {update}, "
-                f"but -theta times the verified {derivation.lhs} is {-theta * gradient}",
-            )
-    return [
-        CheckRecord(
-            "symbolic",
-            "update rule",
-            f"equals -theta times the verified gradient for each of the {len(cases)} weights",
-        )
-    ]
-
-
-def _rule_symbols(where: str, rule: Any) -> None:
-    extra = sp.sympify(rule).free_symbols - {theta, delta_j, z_i}
-    if extra:
-        names = ", ".join(sorted(map(str, extra)))
-        raise VerificationError(
-            where, f"the stated update rule may use only theta, delta_j and z_i, not {names}"
-        )
-
-
-def backward_rule_check(where: str, update_rule: Any, seed: int = 0) -> list[CheckRecord]:
-    """The general rule on a branching net.
-
-    delta_j = f'(s_j) sum_k w_jk delta_k, implemented literally unit by unit, and
-    the stated update rule Delta W_(i->j) (-theta delta_j z_i), compared with
-    -theta times central differences of the loss by every weight of a 2-3-2-1
-    network.
-    """
-    _rule_symbols(where, update_rule)
-    update = sp.lambdify((theta, delta_j, z_i), update_rule, "math")
-    rng = np.random.default_rng([seed, 17])
-    sizes = [2, 3, 2, 1]
-    lr = 0.3
-    records = []
-    for act in ("sigmoid", "tanh"):
-        f = _NP_ACT[act]
-
-        def fprime(s: float, f: Callable[[Any], Any] = f, act: str = act) -> float:
-            return float(f(s) * (1 - f(s))) if act == "sigmoid" else float(1 - f(s) ** 2)
-
-        Ws = [rng.uniform(-1, 1, size=(sizes[i], sizes[i + 1])) for i in range(len(sizes) - 1)]
-        x = rng.uniform(-1, 1, size=sizes[0])
-        target = float(rng.uniform(-0.5, 0.5))
-
-        def loss(
-            Ws: list[np.ndarray],
-            f: Callable[[Any], Any] = f,
-            x: np.ndarray = x,
-            target: float = target,
-        ) -> float:
-            z = x
-            for W in Ws:
-                z = f(z @ W)
-            return float(0.5 * (z[0] - target) ** 2)
-
-        # forward, keeping every unit's s and z
-        zs, ss = [x], []
-        for W in Ws:
-            ss.append(zs[-1] @ W)
-            zs.append(f(ss[-1]))
-        # backward, unit by unit
-        deltas: list[list[float]] = [[] for _ in Ws]
-        out_layer = len(Ws) - 1
-        deltas[out_layer] = [(zs[-1][0] - target) * fprime(ss[-1][0])]
-        for layer in range(out_layer - 1, -1, -1):
-            nxt = Ws[layer + 1]
-            deltas[layer] = [
-                fprime(ss[layer][j])
-                * sum(nxt[j, k] * deltas[layer + 1][k] for k in range(nxt.shape[1]))
-                for j in range(nxt.shape[0])
-            ]
-        worst = 0.0
-        for layer, W in enumerate(Ws):
-            for i in range(W.shape[0]):
-                for j in range(W.shape[1]):
-                    rule = float(update(lr, deltas[layer][j], zs[layer][i]))
-                    up = [M.copy() for M in Ws]
-                    down = [M.copy() for M in Ws]
-                    up[layer][i, j] += FD_STEP
-                    down[layer][i, j] -= FD_STEP
-                    fd = -lr * (loss(up) - loss(down)) / (2 * FD_STEP)
-                    err = abs(fd - rule) / max(1.0, abs(fd))
-                    if not err <= 1e-5:
-                        raise VerificationError(
-                            where,
-                            f"backward rule with {act}: Delta W for layer {layer + 1}, "
-                            f"unit {i + 1} -> {j + 1} is {rule:.8g}, "
-                            f"finite differences give {fd:.8g}",
-                        )
-                    worst = max(worst, err)
-        records.append(
-            CheckRecord(
-                "finite-difference",
-                f"backward rule on a 2-3-2-1 {act} network",
-                f"every Delta W_(i->j) by the stated rule matches -theta times central "
-                f"differences (error {worst:.1e})",
-            )
-        )
-    return records
-
-
-def _derivative_of_square() -> Text:
-    return text(
-        "derivative of ",
-        sp.Rational(1, 2) * sp.Symbol("u") ** 2,
-        "with",
-        relations.notation(sp.Symbol("u"), y_out - y_gt),
+def chain_gradient_check(where: str, result: Any, weight: Any) -> list[CheckRecord]:
+    """The derived gradient with concrete activations put in, against central differences."""
+    return checks.activations_check(
+        where, result, CHAIN, L, weight, FUNCTIONS, ACTIVATION_SETS, CHAIN_DOMAIN
     )
 
 
 def exercise_1() -> Exercise:
     """Parts 1a-1c: the chain-rule gradients and the backward recursion of error signals."""
-    e = y_out - y_gt
-    d_wout = Derivation(
+    e, sq = y_out - y_gt, say("derivative of {} with {}", u**2 / 2, notation(u, y_out - y_gt))
+    links = [(y_out, f_3(s_out)), (s_out, W_out * z_2), (z_2, f_2(s_2)), (s_2, w_2 * z_1)]
+    links += [(z_1, f_1(s_1)), (s_1, w_1 * x_in)]
+    d_wout = derive(
         D(L, W_out),
-        (
-            Step(e * D(y_out, W_out), _derivative_of_square()),
-            Step(e * D(y_out, s_out) * D(s_out, W_out), text("chain rule through", s_out)),
-            Step(
-                e * fprime_3(s_out) * z_2,
-                text(eq(y_out, f_3(s_out)), "and", eq(s_out, W_out * z_2)),
-            ),
-        ),
-        (CHAIN,),
+        [
+            (e * D(y_out, W_out), sq),
+            (e * D(y_out, s_out) * D(s_out, W_out), say("chain rule through {}", s_out)),
+            (e * fprime_3(s_out) * z_2, say("{} and {}", eq(*links[0]), eq(*links[1]))),
+        ],
+        [CHAIN],
     )
-    d_w2 = Derivation(
+    chain_2 = e * D(y_out, s_out) * D(s_out, z_2) * D(z_2, s_2) * D(s_2, w_2)
+    d_w2 = derive(
         D(L, w_2),
-        (
-            Step(e * D(y_out, w_2), _derivative_of_square()),
-            Step(
-                e * D(y_out, s_out) * D(s_out, z_2) * D(z_2, s_2) * D(s_2, w_2),
-                text("chain rule through", s_out, ",", z_2, ",", s_2),
-            ),
-            Step(
-                e * fprime_3(s_out) * W_out * fprime_2(s_2) * z_1, text("derivative of each link")
-            ),
-        ),
-        (CHAIN,),
+        [
+            (e * D(y_out, w_2), sq),
+            (chain_2, say("chain rule through {}, {}, {}", s_out, z_2, s_2)),
+            (e * fprime_3(s_out) * W_out * fprime_2(s_2) * z_1, "derivative of each link"),
+        ],
+        [CHAIN],
     )
-    d_w1 = Derivation(
+    chain_1 = e * D(y_out, s_out) * D(s_out, z_2) * D(z_2, s_2) * D(s_2, z_1)
+    d_w1 = derive(
         D(L, w_1),
-        (
-            Step(e * D(y_out, w_1), _derivative_of_square()),
-            Step(
-                e
-                * D(y_out, s_out)
-                * D(s_out, z_2)
-                * D(z_2, s_2)
-                * D(s_2, z_1)
-                * D(z_1, s_1)
-                * D(s_1, w_1),
-                text("chain rule through every link"),
-            ),
-            Step(
-                e * fprime_3(s_out) * W_out * fprime_2(s_2) * w_2 * fprime_1(s_1) * x_in,
-                text("derivative of each link"),
-            ),
-        ),
-        (CHAIN,),
+        [
+            (e * D(y_out, w_1), sq),
+            (chain_1 * D(z_1, s_1) * D(s_1, w_1), "chain rule through every link"),
+            (d_w2.steps[-1].expr / z_1 * w_2 * fprime_1(s_1) * x_in, "derivative of each link"),
+        ],
+        [CHAIN],
     )
-    fed = text("gradient: the", sp.Symbol("delta"), "of the unit the weight feeds times its input")
+    fed = say("gradient: the {} of the unit the weight feeds times its input", sp.Symbol("delta"))
+    up = "the recursion, one unit above"
     recursion = [
-        Derivation(
+        derive(
             D(L, s_out),
-            (
-                Step(e * D(y_out, s_out), _derivative_of_square()),
-                Step(e * fprime_3(s_out), text(eq(y_out, f_3(s_out)))),
-                Step(delta_out, text("the error signal of the output unit")),
-            ),
-            (DELTA,),
+            [
+                (e * D(y_out, s_out), sq),
+                (e * fprime_3(s_out), say("{}", eq(*links[0]))),
+                (delta_out, "the error signal of the output unit"),
+            ],
+            [DELTA],
         ),
-        Derivation(
+        derive(
             D(L, s_2),
-            (
-                Step(D(L, s_out) * D(s_out, z_2) * D(z_2, s_2), text("chain rule")),
-                Step(
-                    fprime_2(s_2) * W_out * delta_out,
-                    text(eq(s_out, W_out * z_2), "and", eq(z_2, f_2(s_2))),
-                ),
-                Step(delta_2, text("the recursion, one unit above")),
-            ),
-            (DELTA,),
+            [
+                (D(L, s_out) * D(s_out, z_2) * D(z_2, s_2), "chain rule"),
+                (DELTAS[delta_2], say("{} and {}", eq(*links[1]), eq(*links[2]))),
+                (delta_2, up),
+            ],
+            [DELTA],
         ),
-        Derivation(
+        derive(
             D(L, s_1),
-            (
-                Step(D(L, s_2) * D(s_2, z_1) * D(z_1, s_1), text("chain rule")),
-                Step(
-                    fprime_1(s_1) * w_2 * delta_2,
-                    text(eq(s_2, w_2 * z_1), "and", eq(z_1, f_1(s_1))),
-                ),
-                Step(delta_1, text("the recursion, one unit above")),
-            ),
-            (DELTA,),
+            [
+                (D(L, s_2) * D(s_2, z_1) * D(z_1, s_1), "chain rule"),
+                (DELTAS[delta_1], say("{} and {}", eq(*links[3]), eq(*links[4]))),
+                (delta_1, up),
+            ],
+            [DELTA],
         ),
-        Derivation(D(L, W_out), (Step(delta_out * z_2, fed),), (DELTA,)),
-        Derivation(D(L, w_2), (Step(delta_2 * z_1, fed),), (DELTA,)),
-        Derivation(D(L, w_1), (Step(delta_1 * x_in, fed),), (DELTA,)),
+        *(derive(D(L, w), [(d * z, fed)], [DELTA]) for w, d, z in WEIGHTS),
     ]
-    where = f"{ID}, part"
     parts = []
-    cases: list[tuple[str, str, list[Derivation], Any]] = [
+    for pid, title, derivations, weight in (
         ("1a", "Gradient by the output weight", [d_wout], W_out),
         ("1b", "Gradient by the middle weight", [d_w2], w_2),
         ("1c", "Gradient by the first weight, and the general rule", [d_w1, *recursion], w_1),
-    ]
-    for pid, title, deriv, weight in cases:
-        result = deriv[0].steps[-1].expr
-
-        def gradient_check(r: Any = result, wt: Any = weight, p: str = pid) -> list[CheckRecord]:
-            return chain_gradient_check(f"{where} {p}", r, wt)
-
-        checks: list[Callable[[], list[CheckRecord]]] = [gradient_check]
+    ):
+        result, where = derivations[0].steps[-1].expr, f"{ID}, part {pid}"
         parts.append(
             Part(
-                id=pid,
-                title=title,
-                question=[text("Give", D(L, weight), ".")],
-                derivations=deriv,
-                numeric_checks=checks,
+                pid,
+                title,
+                [say("Give {}.", D(L, weight))],
+                derivations=derivations,
+                numeric_checks=[lambda w=where, r=result, v=weight: chain_gradient_check(w, r, v)],
             )
         )
     k_, n_next = sp.symbols("k N_next", integer=True)
-    fprime_generic = type("fprime", (sp.Function,), {"nargs": 1})
-    part_c = parts[2]
+    fprime, rule = type("fprime", (sp.Function,), {"nargs": 1}), sp.Symbol("DeltaW_ij")
+    part_c, where = parts[2], f"{ID}, part 1c"
     part_c.question = [
-        text(
-            "Give",
+        say(
+            "Give {} and the general rule: error signals {} propagated backwards, and the "
+            "weight update {}.",
             D(L, w_1),
-            "and the general rule: error signals",
             sp.Symbol("delta"),
-            "propagated backwards, and the weight update",
-            sp.Symbol("DeltaW_ij"),
-            ".",
-        ),
-    ]
-    part_c.answer_lhs = sp.Symbol("DeltaW_ij")
-    part_c.answer = -theta * delta_j * z_i
-    weights = [(recursion[3], delta_out, z_2), (recursion[4], delta_2, z_1)]
-    weights.append((recursion[5], delta_1, x_in))
-    part_c.numeric_checks = [
-        lambda: update_rule_check(f"{where} 1c", part_c.answer, weights),
-        lambda: backward_rule_check(f"{where} 1c", part_c.answer),
-        *part_c.numeric_checks,
-    ]
-    part_c.remarks = [
-        text(
-            "Define the error signal of a unit as the derivative of the loss by its input,",
-            relations.definition(delta_j, D(L, s_j)),
-            ". At the output,",
-            sp.Eq(delta_out, (y_out - y_gt) * fprime_3(s_out)),
-            "; going backwards, a unit j that feeds the units k of the next layer through weights",
-            w_jk,
-            "has",
-            relations.definition(
-                delta_j, fprime_generic(s_j) * sp.Sum(w_jk * delta_k, (k_, 1, n_next))
-            ),
-            ". The gradient by a weight from unit i to unit j is",
-            relations.identity(
-                D(L, w_ij),
-                delta_j * z_i,
-                DELTA,
-                cases=[
-                    {w_ij: W_out, delta_j: delta_out, z_i: z_2},
-                    {w_ij: w_2, delta_j: delta_2, z_i: z_1},
-                    {w_ij: w_1, delta_j: delta_1, z_i: x_in},
-                ],
-            ),
-            "(the signal of the unit the weight feeds times the weight's input), "
-            "so gradient descent "
-            "with learning rate",
-            theta,
-            "changes it by",
-            relations.definition(sp.Symbol("DeltaW_ij"), -theta * delta_j * z_i),
-            ". For the chain this gives",
-            (D(L, W_out), delta_out * z_2),
-            ",",
-            (D(L, w_2), delta_2 * z_1),
-            "and",
-            (D(L, w_1), delta_1 * x_in),
-            ", the three results above (checked step by step), and the general rule is checked "
-            "against finite differences on a branching 2-3-2-1 network.",
-        ),
-    ]
-    intro = [
-        text(
-            "The chain from the input",
-            x_in,
-            "to the output",
-            y_out,
-            ":",
-            relations.definition(s_1, w_1 * x_in),
-            ",",
-            relations.definition(z_1, f_1(s_1)),
-            ",",
-            relations.definition(s_2, w_2 * z_1),
-            ",",
-            relations.definition(z_2, f_2(s_2)),
-            ",",
-            relations.definition(s_out, W_out * z_2),
-            ",",
-            relations.definition(y_out, f_3(s_out)),
-            "with the loss",
-            relations.definition(L, sp.Rational(1, 2) * (y_out - y_gt) ** 2),
-            "; the activations",
-            f_1,
-            ",",
-            f_2,
-            ",",
-            f_3,
-            "are arbitrary differentiable functions and",
-            fprime_1(sp.Symbol("u")),
-            "is the derivative of",
-            f_1(sp.Symbol("u")),
-            ".",
+            rule,
         )
     ]
+    part_c.answer_lhs, part_c.answer = rule, -theta * delta_j * z_i
+    cases = [(d, (delta, z)) for d, (_, delta, z) in zip(recursion[3:], WEIGHTS, strict=True)]
+    part_c.numeric_checks = [
+        lambda: checks.update_rule_check(where, part_c.answer, theta, (delta_j, z_i), cases),
+        lambda: checks.backprop_rule_check(where, part_c.answer, theta, delta_j, z_i),
+        *part_c.numeric_checks,
+    ]
+    each = [{w_ij: w, delta_j: d, z_i: z} for w, d, z in WEIGHTS]
+    part_c.remarks = [
+        say(
+            "Define the error signal of a unit as the derivative of the loss by its input, {}. "
+            "At the output, {}; going backwards, a unit j that feeds the units k of the next "
+            "layer through weights {} has {}. The gradient by a weight from unit i to unit j is "
+            "{} (the signal of the unit the weight feeds times the weight's input), so gradient "
+            "descent with learning rate {} changes it by {}. For the chain this gives {}, {} and "
+            "{}, the three results above (checked step by step), and the general rule is checked "
+            "against finite differences on a branching 2-3-2-1 network.",
+            definition(delta_j, D(L, s_j)),
+            sp.Eq(delta_out, DELTAS[delta_out]),
+            w_jk,
+            definition(delta_j, fprime(s_j) * sp.Sum(w_jk * delta_k, (k_, 1, n_next))),
+            relations.identity(D(L, w_ij), delta_j * z_i, DELTA, cases=each),
+            theta,
+            definition(rule, -theta * delta_j * z_i),
+            *((D(L, w), d * z) for w, d, z in WEIGHTS),
+        )
+    ]
+    intro = say(
+        "The chain from the input {} to the output {}: {}, {}, {}, {}, {}, {} with the loss {}; "
+        "the activations {}, {}, {} are arbitrary differentiable functions and {} is the "
+        "derivative of {}.",
+        x_in,
+        y_out,
+        *(definition(a, b) for a, b in reversed(links)),
+        definition(L, CHAIN_DEFS[L]),
+        f_1,
+        f_2,
+        f_3,
+        fprime_1(u),
+        f_1(u),
+    )
     chain = Figure(
         "chain",
         text("The chain of exercise 1."),
         lambda: figures.network_figure("chain", figures.practical1_chain_network()),
     )
-    return Exercise("1", "Backpropagation through a chain", intro, parts, figures=[chain])
+    return Exercise("1", "Backpropagation through a chain", [intro], parts, figures=[chain])
 
 
 # --------------------------------------------------------------------------- exercise 2

@@ -1,0 +1,69 @@
+"""Writing a key in fewer lines: a sentence as a template, lists, a derivation from pairs.
+
+``say("Give {} for every output {}.", D(L, o_k), k)`` is
+``text("Give", D(L, o_k), "for every output", k, ".")``: each ``{}`` takes the next
+item (maths, a number from `answerkey.worked`, an equation pair, a relation from
+`answerkey.relations`), and the words between are stripped (the printer puts one
+space between items and none before punctuation). The template is not an f-string:
+``{}`` is the only placeholder, and a template's count of ``{}`` must match the items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ..model import Derivation, Instance, Step, Text, text
+
+PLACE = "{}"
+
+
+def say(template: str, *items: Any) -> Text:
+    """`template` with each ``{}`` replaced by the next of `items` (a list item is spliced in)."""
+    pieces = template.split(PLACE)
+    if len(pieces) != len(items) + 1:
+        raise ValueError(
+            f"{template!r} has {len(pieces) - 1} places {PLACE} for {len(items)} items"
+        )
+    out: list[Any] = []
+    for piece, item in zip(pieces, [*items, None], strict=True):
+        if piece.strip():
+            out.append(piece.strip())
+        if isinstance(item, list):
+            out += item
+        elif item is not None:
+            out.append(item)
+    return Text(tuple(out))
+
+
+def listed(items: Sequence[Any], sep: str = ",", last: str | None = None) -> list[Any]:
+    """Prose items separated by `sep` (and `last` before the last one, e.g. "and"), for
+    `say`'s places or `text`: ``listed([a, b, c], last="and")`` is a, b and c."""
+    out: list[Any] = []
+    for i, item in enumerate(items):
+        if i:
+            out.append(last if last is not None and i == len(items) - 1 else sep)
+        out.append(item)
+    return out
+
+
+def names(items: Sequence[Any]) -> str:
+    """Words for a list: "1", "1 and 2", "1, 2 and 3"."""
+    words = [str(i) for i in items]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def derive(
+    lhs: Any,
+    steps: Sequence[tuple[Any, Text | str]],
+    instances: Sequence[Instance],
+    oracle: Callable[[Mapping[str, Any]], Any] | None = None,
+) -> Derivation:
+    """``Derivation(lhs, (Step(expr, reason), ...), instances, oracle)`` from (expr, reason)
+    pairs; a reason given as a string is ``text(reason)``."""
+    return Derivation(
+        lhs,
+        tuple(Step(e, text(r) if isinstance(r, str) else r) for e, r in steps),
+        tuple(instances),
+        oracle=oracle,
+    )

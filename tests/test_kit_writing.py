@@ -1,0 +1,39 @@
+"""answerkey.kit.writing: a template says the same as `text` with its items in place."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from answerkey.kit.writing import derive, listed, names, say
+from answerkey.model import Derivation, Step, text
+from answerkey.printing import prose
+
+a, b, L = sp.symbols("a b L")
+
+
+def test_say_is_text_with_the_items_in_their_places() -> None:
+    assert say("Give {} and {}.", a, b) == text("Give", a, "and", b, ".")
+    assert say("{}", a) == text(a)
+    assert say("Take {}, {} in turn", listed([a, b], last="or"), L) == text(
+        "Take", a, "or", b, ",", L, "in turn"
+    )
+    assert prose(say("Give {}, then {}.", a, (a, b)), "md") == "Give $a$, then $a = b$."
+
+
+def test_say_refuses_a_template_whose_places_do_not_match_the_items() -> None:
+    with pytest.raises(ValueError, match="has 2 places"):
+        say("{} and {}", a)
+    with pytest.raises(ValueError, match="has 0 places"):
+        say("nothing", a)
+
+
+def test_listed_and_names() -> None:
+    assert listed([a]) == [a]
+    assert listed([a, b, L]) == [a, ",", b, ",", L]
+    assert names([1]) == "1" and names([1, 2]) == "1 and 2" and names([1, 2, 3]) == "1, 2 and 3"
+
+
+def test_derive_writes_steps_from_pairs() -> None:
+    d = derive(L, [(a, "first"), (b, text("then", a))], [])
+    assert d == Derivation(L, (Step(a, text("first")), Step(b, text("then", a))), ())
