@@ -140,6 +140,8 @@ def _wrong(fragment: F.Fragment, result: Any) -> F.Fragment:
         (F.SIGMOID_DERIVATIVE, sp.Identity(F._K) - sp.Identity(F._K)),  # zero
         (F.LINEAR_BACKWARD, mm(D(F._E, F._z), F._W, 2 * sp.Identity(F._n))),  # factor 2
         (F.OUTER_PRODUCT, mm(T(D(F._E, F._z)), T(F._x)) * sp.Rational(1, 2)),
+        (F.BATCH_OUTER_PRODUCT, F._m * mm(D(F._E, F._Z), T(F._X))),  # the sum, not the mean
+        (F.L2_PENALTY, D(F._E, F._W) + 2 * F._lam * F._W),  # lambda ||W||^2's gradient
     ],
     ids=lambda x: getattr(x, "name", ""),
 )

@@ -12,6 +12,7 @@ import sympy as sp
 from answerkey import kit
 from answerkey.errors import VerificationError
 from answerkey.instantiate import Concrete
+from answerkey.kit.fragments import BATCH_OUTER_PRODUCT, L2_PENALTY
 from answerkey.mathfns import D, T, elementwise, mm
 from answerkey.model import Derivation, Instance, Step, text
 from answerkey.verify import lambdify, verify_derivation
@@ -151,3 +152,27 @@ def test_the_penalty_is_written_as_the_author_writes_it_and_computed_in_numpy() 
     assert reg.oracle(v) == pytest.approx(net.oracle(v) + penalty)
     inst = reg.instance({n: 2, h: 3, K: 4})
     assert sympy_value(inst, reg.symbol, v) == pytest.approx(reg.oracle(v))
+
+
+def test_the_batch_and_penalty_fragments_are_cited_in_the_exercises_symbols() -> None:
+    net = network("tanh, squared error")
+    batch = net.batch(m)
+    reg = batch.l2(lam)
+    E, W2, Z2, Y1 = net["E"], net["W2"], batch["z2"], batch["y1"]
+    outer = BATCH_OUTER_PRODUCT.step(E=E, Z=Z2, W=W2, X=Y1)
+    assert outer.expr == mm(D(E, Z2), T(Y1))
+    penalty = L2_PENALTY.step(E_reg=reg.symbol, E=E, W=W2, **{"lambda": lam})
+    assert penalty.expr == D(E, W2) + lam * W2
+    inst = reg.instance(SIZES)
+    d = Derivation(D(reg.symbol, W2), (penalty,), (inst,), reg.oracle)
+    assert verify_derivation("citing", d, np.random.default_rng(5))
+    d = Derivation(D(E, W2), (outer,), (batch.instance(SIZES),), batch.oracle)
+    assert verify_derivation("citing", d, np.random.default_rng(5))
+    # cited at the wrong layer (Y1 for the first layer's input X): refused in context
+    wrong = BATCH_OUTER_PRODUCT.step(E=E, Z=batch["z1"], W=net["W1"], X=Y1)
+    with pytest.raises(VerificationError):
+        verify_derivation(
+            "misfit",
+            Derivation(D(E, net["W1"]), (wrong,), (batch.instance(SIZES),)),
+            np.random.default_rng(5),
+        )

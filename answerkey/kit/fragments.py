@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..mathfns import D, T, diag, elementwise, eq, hadamard_ones_minus, mm, softmax
+from ..mathfns import D, T, diag, elementwise, eq, hadamard_ones_minus, mm, softmax, sqnorm
 from ..model import CheckRecord, Derivation, Instance, Step, text
 
 
@@ -187,4 +187,65 @@ OUTER_PRODUCT = _make(
     oracle=_smooth_loss,
 )
 
-FRAGMENTS = (SOFTMAX_CROSS_ENTROPY, SIGMOID_DERIVATIVE, LINEAR_BACKWARD, OUTER_PRODUCT)
+# A mini-batch: one column per sample (2 samples, so no size coincides), E a smooth mean.
+_m = sp.Symbol("m_f", integer=True, positive=True)
+_X = sp.MatrixSymbol("X", _n, _m)
+_Z = sp.MatrixSymbol("Z", _K, _m)
+
+
+def _smooth_batch_loss(v: Mapping[str, Any]) -> float:
+    """The mean over the columns of sum of log(1 + z^2), z a column of Z = W X, in NumPy."""
+    z = np.asarray(v["W"], dtype=float) @ np.asarray(v["X"], dtype=float)
+    return float(np.log1p(z**2).sum(axis=0).mean())
+
+
+def _after_linear_batch() -> Instance:
+    sq = sp.HadamardProduct(_Z, _Z)
+    mean = (1 / _m) * mm(sp.OneMatrix(1, _K), elementwise("log", sp.OneMatrix(_K, _m) + sq))
+    defs = {_Z: mm(_W, _X), _E: mm(mean, sp.OneMatrix(_m, 1))}
+    return Instance(sizes={**_SIZES, _m: 2}, defs=defs, label="3 inputs, 4 outputs, 2 samples")
+
+
+BATCH_OUTER_PRODUCT = _make(
+    "over a mini-batch, a weight gradient is one matrix product",
+    D(_E, _W),
+    [(mm(D(_E, _Z), T(_X)), "dE/dW_kj = sum over the samples c of dE/dZ_kc X_jc")],
+    _after_linear_batch(),
+    {"E": _E, "Z": _Z, "W": _W, "X": _X},
+    oracle=_smooth_batch_loss,
+)
+
+# An L2 penalty on W: E_reg = E + lambda/2 ||W||^2.
+_lam = sp.Symbol("lambda", positive=True)
+_E_reg = sp.Symbol("E_reg")
+
+
+def _penalised_loss(v: Mapping[str, Any]) -> float:
+    w = np.asarray(v["W"], dtype=float)
+    return _smooth_loss(v) + 0.5 * float(np.asarray(v["lambda"]).item()) * float((w**2).sum())
+
+
+def _penalised() -> Instance:
+    base = _after_linear()
+    norm = sp.Symbol("sqnorm_W")  # a scalar: E is one, the 1x1 sqnorm a matrix
+    defs = {**base.defs, norm: sqnorm(_W), _E_reg: _E + _lam / 2 * norm}
+    return Instance(sizes=_SIZES, defs=defs, domain={"lambda": (0.01, 1.0)}, label=base.label)
+
+
+L2_PENALTY = _make(
+    "an L2 penalty adds lambda W to the gradient",
+    D(_E_reg, _W),
+    [(D(_E, _W) + _lam * _W, "d(lambda/2 ||W||^2)/dW = lambda W")],
+    _penalised(),
+    {"E_reg": _E_reg, "E": _E, "W": _W, "lambda": _lam},
+    oracle=_penalised_loss,
+)
+
+FRAGMENTS = (
+    SOFTMAX_CROSS_ENTROPY,
+    SIGMOID_DERIVATIVE,
+    LINEAR_BACKWARD,
+    OUTER_PRODUCT,
+    BATCH_OUTER_PRODUCT,
+    L2_PENALTY,
+)
