@@ -115,22 +115,29 @@ def tool_versions() -> dict[str, str]:
     import pypandoc
     import sympy
 
-    tex = "none"
-    pdflatex = shutil.which("pdflatex")
-    if pdflatex:
-        try:
-            out = subprocess.run(
-                [pdflatex, "--version"], capture_output=True, text=True, check=False, timeout=30
-            ).stdout
-            tex = out.splitlines()[0].strip() if out else "unknown"
-        except (OSError, subprocess.SubprocessError):
-            tex = "unknown"
     return {
         "sympy": sympy.__version__,
         "numpy": numpy.__version__,
         "pandoc": str(pypandoc.get_pandoc_version()),
-        "tex": tex,
+        "tex": tex_version(),
     }
+
+
+@functools.cache
+def tex_version() -> str:
+    """The first line of `pdflatex --version` ("none" without TeX). Apart from
+    `tool_versions` so the PDFs' format, keyed by it, is named without importing
+    SymPy and NumPy (`pdf.start_tex_format` runs while the build imports them)."""
+    pdflatex = shutil.which("pdflatex")
+    if not pdflatex:
+        return "none"
+    try:
+        out = subprocess.run(
+            [pdflatex, "--version"], capture_output=True, text=True, check=False, timeout=30
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.splitlines()[0].strip() if out else "unknown"
 
 
 @functools.cache

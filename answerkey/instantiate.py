@@ -75,7 +75,7 @@ class Concrete:
                 self.nodes[e] = self._def_entries[e]
                 self.rank[e] = k
         self._cuts: dict[int, dict[sp.Symbol, Any]] = {}
-        self._node_fns: dict[str, tuple[list[sp.Symbol], Callable[..., Any]]] = {}
+        self._node_fns: dict[tuple[sp.Symbol, ...], tuple[list[sp.Symbol], Callable[..., Any]]] = {}
         self._value_fns: dict[Any, Callable[..., Any]] = {}
 
     @staticmethod
@@ -354,12 +354,11 @@ class Concrete:
         return [tuple(g) for _, g in sorted(groups.items())]
 
     def _group_fn(self, group: tuple[sp.Symbol, ...]) -> tuple[list[sp.Symbol], Callable[..., Any]]:
-        key = str(group)
-        if key not in self._node_fns:
+        if group not in self._node_fns:
             exprs = [self.nodes[e] for e in group]
             syms = sorted(set().union(*(e.free_symbols for e in exprs)), key=lambda s: s.name)
-            self._node_fns[key] = (syms, tree_function(syms, exprs))
-        return self._node_fns[key]
+            self._node_fns[group] = (syms, tree_function(syms, exprs))
+        return self._node_fns[group]
 
     def evaluate(self, value: Matrix, env: Mapping[sp.Symbol, np.ndarray], n: int) -> np.ndarray:
         """`value` at the points of `env`: an array of shape (n, rows, cols)."""
@@ -374,6 +373,38 @@ class Concrete:
             out = self._value_fns[key](*(env[s] for s in syms))
             flat = [np.broadcast_to(_real(v), (n,)) for v in out]
         return np.stack(flat, axis=-1).reshape(n, *value.shape)
+
+
+def concrete(instance: Instance, unlinked_zero: bool = False) -> Concrete:
+    """`Concrete(instance, unlinked_zero)`, made once per process for the same content.
+
+    A derivation's steps, the lines of its key read back and the claims judged
+    against it all use its instances; `Concrete` is a pure function of the
+    instance's sizes, definitions, assumptions and domain, and what it caches is
+    too. "The same" is by identity of every key and value (SymPy objects are
+    immutable), so an instance rebuilt from the same objects shares it, and one
+    with anything replaced does not; an instance holding something mutable is
+    never shared."""
+    fields = (instance.sizes, instance.defs, instance.given, instance.domain)
+    items = tuple(tuple(f.items()) for f in fields)
+    if not all(_immutable(x) for field in items for pair in field for x in pair):
+        return Concrete(instance, unlinked_zero)
+    key = (unlinked_zero, tuple(tuple((id(k), id(v)) for k, v in f) for f in items))
+    seen = _CONCRETE.get(key)
+    if seen is None:
+        if len(_CONCRETE) >= 256:
+            _CONCRETE.clear()
+        seen = _CONCRETE[key] = (items, Concrete(instance, unlinked_zero))  # items keep the ids
+    return seen[1]
+
+
+_CONCRETE: dict[tuple[Any, ...], tuple[Any, Concrete]] = {}
+
+
+def _immutable(x: Any) -> bool:
+    if isinstance(x, tuple):
+        return all(map(_immutable, x))
+    return isinstance(x, sp.Basic | str | int | float)  # a mutable Matrix is no Basic
 
 
 def _real(v: Any) -> np.ndarray:

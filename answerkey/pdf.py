@@ -222,7 +222,7 @@ def dump_pdf_format(cache_dir: Path) -> Path | None:
 def _format_path(preamble: str, cache_dir: Path) -> Path:
     from . import cache
 
-    key = cache.value_digest([preamble, cache.tool_versions()["tex"]])[:16]
+    key = cache.value_digest([preamble, cache.tex_version()])[:16]
     return cache_dir / f"answerkey-{key}.fmt"
 
 

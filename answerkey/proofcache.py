@@ -410,17 +410,10 @@ class _Walker:
         if isinstance(obj, type):
             self._class(obj)
             return
-        # a Dummy's index is drawn anew in every process: number them in order of appearance
-        numbers: dict[str, str] = {}
-        text = _DUMMY.sub(
-            lambda m: "dummy=" + numbers.setdefault(m.group(1), str(len(numbers))), sp.srepr(obj)
-        )
+        text, classes = _sympy_text(obj)
         self.put("sympy", text)
-        # srepr names a class; a class of the project's own (an sp.Function with
-        # an eval written in a solution module) is read by its code too.
-        for cls in sorted({type(node) for node in sp.preorder_traversal(obj)}, key=_qualified):
-            if _is_project(cls.__module__):
-                self._class(cls)
+        for cls in classes:
+            self._class(cls)
 
     def _class(self, cls: type) -> None:
         self.put("class", _qualified(cls))
@@ -489,6 +482,35 @@ class _Walker:
             self._library(module.__name__)
             return
         self.put(_module_tree(module))
+
+
+def _sympy_text(obj: Any) -> tuple[str, list[type]]:
+    """A SymPy object's `srepr` (Dummies numbered in order of appearance) and the
+    project's classes in it, once per object in a process: every key of a build
+    walks the same expressions (SymPy objects are immutable; held by the entry,
+    so an id is not reused while it is there)."""
+    seen = _SYMPY_TEXT.get(id(obj))
+    if seen is not None and seen[0] is obj:
+        return seen[1], seen[2]
+    # a Dummy's index is drawn anew in every process: number them in order of appearance
+    numbers: dict[str, str] = {}
+    text = _DUMMY.sub(
+        lambda m: "dummy=" + numbers.setdefault(m.group(1), str(len(numbers))), sp.srepr(obj)
+    )
+    # srepr names a class; a class of the project's own (an sp.Function with
+    # an eval written in a solution module) is read by its code too.
+    classes = [
+        cls
+        for cls in sorted({type(node) for node in sp.preorder_traversal(obj)}, key=_qualified)
+        if _is_project(cls.__module__)
+    ]
+    if len(_SYMPY_TEXT) >= 4096:
+        _SYMPY_TEXT.clear()
+    _SYMPY_TEXT[id(obj)] = (obj, text, classes)
+    return text, classes
+
+
+_SYMPY_TEXT: dict[int, tuple[Any, str, list[type]]] = {}
 
 
 def _names(code: types.CodeType) -> set[str]:

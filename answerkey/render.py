@@ -51,7 +51,20 @@ class Meta:
 
 
 def environment(fmt: str) -> jinja2.Environment:
-    """The Jinja environment for one format; LaTeX uses ((* *)) so TeX braces stay free."""
+    """The Jinja environment for one format; LaTeX uses ((* *)) so TeX braces stay free.
+
+    One per format and templates directory in a process, so each template is compiled
+    once, not at every render (Jinja still reloads a template whose file changed)."""
+    key = (fmt, str(TEMPLATES))
+    if key not in _ENVIRONMENTS:
+        _ENVIRONMENTS[key] = _environment(fmt)
+    return _ENVIRONMENTS[key]
+
+
+_ENVIRONMENTS: dict[tuple[str, str], jinja2.Environment] = {}
+
+
+def _environment(fmt: str) -> jinja2.Environment:
     escape = printing.escape_latex if fmt == "tex" else printing.escape_markdown
     options: dict[str, Any] = {}
     if fmt == "tex":

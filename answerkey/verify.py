@@ -30,7 +30,7 @@ import sympy as sp
 
 from . import numbers, proofcache, relations
 from .errors import VerificationError
-from .instantiate import Concrete, Matrix, free_symbols, numeric_function
+from .instantiate import Concrete, Matrix, concrete, free_symbols, numeric_function
 from .mathfns import D, sigmoid
 from .model import Assignment, CheckRecord, Derivation, Part
 
@@ -185,7 +185,7 @@ def verify_derivation(where: str, d: Derivation, rng: np.random.Generator) -> li
             where, "no instance has all its sizes different: add one where they differ"
         )
     for inst in d.instances:
-        c = Concrete(inst)
+        c = concrete(inst)
         at = f" ({inst.label})" if inst.label else ""
         values = [_lazy(c, d.lhs, f"{where}, the quantity derived{at}")]
         names = ["the quantity derived"]

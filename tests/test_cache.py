@@ -61,3 +61,18 @@ def test_tool_versions_and_revision() -> None:
     assert all(isinstance(v, str) and v for v in versions.values())
     rev = cache.git_revision()
     assert rev == "unknown" or all(c in "0123456789abcdef" for c in rev)
+
+
+def test_the_tex_version_is_known_without_sympy() -> None:
+    """The PDFs' format is named by the TeX version while the build still imports SymPy."""
+    import subprocess
+    import sys
+
+    assert cache.tool_versions()["tex"] == cache.tex_version()
+    code = (
+        "import sys; from pathlib import Path; from answerkey import pdf; "
+        "pdf._format_path('preamble', Path('.')); "
+        "print(sorted({'sympy', 'numpy'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -168,3 +168,22 @@ def test_every_trace_value_as_the_key_prints_it_is_correct() -> None:
     errata = audit(a, claims)
     wrong = [(e.claim.update, e.claim.quantity, e.verdict.lines()) for e in errata]
     assert all(e.verdict.correct for e in errata), wrong
+
+
+def test_part_symbols_are_remembered_by_content_and_handed_out_as_copies() -> None:
+    import dataclasses
+
+    import sympy as sp
+
+    from answerkey.claims.keys import part_symbols
+
+    a = _assignment("cv-assignment9")
+    part = a.parts()[0]
+    table = part_symbols(part, a.notation)
+    table["\\zeta"] = sp.Symbol("zeta")  # a caller's change stays the caller's
+    again = part_symbols(part, a.notation)
+    assert "\\zeta" not in again
+    assert again == {k: v for k, v in table.items() if k != "\\zeta"}
+    # a part with other content gets its own table
+    other = dataclasses.replace(part, answer=sp.Symbol("zeta"), derivations=[], data={})
+    assert "\\zeta" in part_symbols(other, a.notation)

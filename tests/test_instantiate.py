@@ -251,3 +251,23 @@ def test_partial_derivative_agrees_with_sympy_on_the_rules_and_falls_back_for_th
                 assert sp.simplify(ours - theirs) == 0, (e, p)
                 continue
             assert abs(complex((ours - theirs).subs(point).evalf())) < 1e-12, (e, p)
+
+
+def test_concrete_is_shared_for_the_same_objects_and_only_for_them() -> None:
+    from answerkey.instantiate import concrete
+
+    defs = {cv.E: mm(T(cv.x), cv.x)}
+    inst = Instance(sizes=cv.SIZES, defs=defs)
+    c = concrete(inst)
+    assert isinstance(c, Concrete)
+    assert concrete(inst) is c
+    # rebuilt from the same objects (as the judge gives an instance its sizes): shared
+    assert concrete(Instance(sizes=dict(cv.SIZES), defs=dict(defs))) is c
+    # a flag, a definition or a size replaced: not shared
+    assert concrete(inst, unlinked_zero=True) is not c
+    assert concrete(Instance(sizes=cv.SIZES, defs={cv.E: mm(T(cv.x), 2 * cv.x)})) is not c
+    bigger = {**cv.SIZES, next(iter(cv.SIZES)): 7}
+    assert concrete(Instance(sizes=bigger, defs=defs)) is not c
+    # something mutable in it: never shared, it could change after
+    mutable = Instance(sizes=cv.SIZES, defs={cv.E: sp.Matrix([[1]])})
+    assert concrete(mutable) is not concrete(mutable)

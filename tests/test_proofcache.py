@@ -374,3 +374,13 @@ def test_an_engine_closure_is_read_by_what_it_captured_and_generated_code_by_its
     assert proofcache.content_digest(square) != proofcache.content_digest(cube)
     lam2, lam3 = sp.lambdify(x, x**2, "numpy"), sp.lambdify(x, x**3, "numpy")
     assert proofcache.content_digest(lam2) != proofcache.content_digest(lam3)
+
+
+def test_an_expressions_text_is_read_once_and_is_the_same_after() -> None:
+    u = sp.Dummy("u")
+    e = sp.exp(u) + cv.x[0, 0]
+    first = proofcache.content_digest(e)
+    assert proofcache.content_digest(e) == first  # from the remembered text
+    assert proofcache.content_digest(sp.exp(u) + cv.x[1, 0]) != first
+    # Dummies are numbered in order of appearance
+    assert proofcache.content_digest(sp.exp(sp.Dummy("u")) + cv.x[0, 0]) == first

@@ -226,3 +226,20 @@ def test_a_part_chooses_the_decimals_of_its_numbers() -> None:
     assert "$0.50$" in short and "0.12" in short and "1.00 & 2.00" in short and "$0.25$" in short
     assert "0.5000" not in short and "0.1250" not in short
     assert "$0.5000$" in default and "0.1250" in default and "1.0000 & 2.0000" in default
+
+
+def test_the_environment_is_made_once_and_still_sees_an_edited_template(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small: Assignment
+) -> None:
+    import os
+
+    template = tmp_path / "document.md.j2"
+    template.write_text("first\n")
+    monkeypatch.setattr(render, "TEMPLATES", tmp_path)
+    assert render.environment("md") is render.environment("md")
+    assert render.environment("tex") is not render.environment("md")
+    assert render.render(small, "md", "key", META) == "first\n"
+    template.write_text("second\n")
+    stat = template.stat()
+    os.utime(template, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert render.render(small, "md", "key", META) == "second\n"

@@ -16,8 +16,8 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions import MatrixExpr
 
-from ..instantiate import Concrete, entry_symbol
 from ..instantiate import Matrix as ConcreteMatrix
+from ..instantiate import concrete, entry_symbol
 from ..model import Instance
 from ..verify import prove_lazy
 from .reading import Parsed, display_name
@@ -305,7 +305,7 @@ class _Judge:
         self.names = dict(names or {})  # a variable's name -> as the course writes it
         # a claim is read as written: a derivative of a quantity by something it
         # does not depend on is zero (the seed's 1a writes one), not a missing definition
-        self.c = Concrete(inst, unlinked_zero=True)
+        self.c = concrete(inst, unlinked_zero=True)
         self.rng = rng
         self.n = points
         self.fcoef: dict[Any, tuple[sp.Symbol, ...]] = {}
@@ -361,7 +361,7 @@ class _Judge:
         the inputs it depends on named first)."""
         a, b = self._concrete_functions(a), self._concrete_functions(b)
         self.stand_ins = {
-            type(f).__name__: str(type(f)._imp_(sp.Symbol("u")))
+            type(f).__name__: _stand_in(type(f))
             for f in (a.atoms(sp.Function) | b.atoms(sp.Function))
             if hasattr(type(f), "_imp_") and callable(type(f)._imp_)
         }
@@ -658,6 +658,18 @@ def _numeric_verdict(
         "differs from the key's value" + (f" (entry {i + 1},{j + 1})" if entry else ""),
         Counterexample({}, _plain(c), _plain(key), entry, {}, d, digits=12),
     )
+
+
+def _stand_in(fn: type) -> str:
+    """A function's stand-in (its `_imp_`) as printed, once per function class."""
+    seen = _STAND_INS.get(id(fn))
+    if seen is None or seen[0] is not fn:  # by identity: SymPy's function classes
+        seen = (fn, str(fn._imp_(sp.Symbol("u"))))  # type: ignore[attr-defined]
+        _STAND_INS[id(fn)] = seen  # compare equal by name; holding fn keeps its id
+    return seen[1]
+
+
+_STAND_INS: dict[int, tuple[type, str]] = {}
 
 
 def judge(

@@ -171,6 +171,23 @@ def part_symbols(part: Part, notation: Mapping[str, str] | None = None) -> dict[
         exprs += [d.lhs, *(s.expr for s in d.steps)]
         for i in d.instances:
             exprs += [*i.defs.keys(), *i.defs.values()]
+    try:  # by content: a part's table is asked for once per claim and sibling
+        memo = (tuple(exprs), tuple(sorted((notation or {}).items())))
+        return dict(_PART_SYMBOLS[memo])
+    except TypeError:  # something unhashable (a mutable matrix): no memo
+        return _part_symbols(exprs, notation)
+    except KeyError:
+        if len(_PART_SYMBOLS) >= 256:
+            _PART_SYMBOLS.clear()
+        _PART_SYMBOLS[memo] = _part_symbols(exprs, notation)
+        return dict(_PART_SYMBOLS[memo])
+
+
+#: part_symbols' tables by (the part's expressions, notation)
+_PART_SYMBOLS: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+def _part_symbols(exprs: list[Any], notation: Mapping[str, str] | None) -> dict[str, Any]:
     table = default_symbols(*exprs, notation=notation)
     for e in exprs:  # the sizes (K classes, m samples) are numbers a claim may use
         if isinstance(e, sp.Basic):
