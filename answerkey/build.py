@@ -105,7 +105,8 @@ def outputs(
     files: dict[str, bytes] = {}
     for kind in kinds:
         if "tex" in formats:
-            files[f"{kind}.tex"] = render.render(assignment, "tex", kind, meta).encode()
+            tex = pdf.standalone_tex(render.render(assignment, "tex", kind, meta))
+            files[f"{kind}.tex"] = tex.encode()
         if "md" in formats or "html" in formats:
             md = render.render(assignment, "md", kind, meta)
             figures = render.figure_files(assignment, kind)

@@ -3,6 +3,11 @@
 We run pdflatex ourselves (rather than pandoc's --pdf-engine) to own its flags:
 no shell escape, a fixed date and PDF ID for byte-identical output, one pass,
 and a readable error with the generated source lines and the kept log.
+
+A document with text pdflatex cannot set (a course title in Cyrillic, Greek or
+Chinese: `settable.pdflatex_sets`) is typeset by LuaLaTeX instead, with the
+preamble's font lines replaced by `templates/unicode.tex` (fonts with those
+scripts), the same flags, date and PDF ID, and no dumped format.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import pypandoc
 
 from . import scratch
 from .errors import EnvironmentProblem, RenderError
+from .settable import pdflatex_sets
 
 # Not imported from .render: this module stays light (no SymPy), so a build can
 # start dumping the PDFs' preamble while it is still importing the rest.
@@ -128,6 +134,9 @@ def compile_latex(
     dumped once (`tex_format`) and pdflatex reads only the body: the preamble
     (TikZ above all) is most of a short document's TeX time. Should that fail,
     the whole source is compiled as it is, and its errors are reported."""
+    if not pdflatex_sets(source):
+        _compile_unicode(source, out_pdf, log_dir, name, formats)
+        return
     pdflatex = shutil.which("pdflatex")
     if pdflatex is None:
         raise EnvironmentProblem(
@@ -141,7 +150,11 @@ def compile_latex(
                 return
         except OSError:  # a format replaced under our feet: compile in full
             pass
-    failed = _pdflatex(pdflatex, source, out_pdf)
+    _report(_pdflatex(pdflatex, source, out_pdf), source, log_dir, name)
+
+
+def _report(failed: tuple[str, str] | None, source: str, log_dir: Path, name: str) -> None:
+    """A failed pass's error, with its log and source kept in `log_dir`."""
     if failed is not None:
         proc_out, log = failed
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -151,20 +164,86 @@ def compile_latex(
         raise RenderError(latex_error(source, log, kept, name))
 
 
+#: the preamble's font lines (templates/preamble.latex) LuaLaTeX's replace
+PDFLATEX_FONTS = "\\usepackage[T1]{fontenc}\n\\usepackage{lmodern}\n\\usepackage[utf8]{inputenc}\n"
+
+
+def unicode_source(source: str) -> str:
+    """`source` with LuaLaTeX's fonts (templates/unicode.tex) for pdflatex's."""
+    if PDFLATEX_FONTS not in source:
+        raise RenderError("the PDF preamble has no pdflatex font lines to replace for LuaLaTeX")
+    fonts = (TEMPLATES / "unicode.tex").read_text(encoding="utf-8")
+    return source.replace(PDFLATEX_FONTS, fonts, 1)
+
+
+def standalone_tex(source: str) -> str:
+    """A .tex output as given to people: as it is when pdflatex sets its text, else
+    with LuaLaTeX's fonts and the magic comment editors read to pick the engine."""
+    if pdflatex_sets(source):
+        return source
+    return "% !TEX program = lualatex\n" + unicode_source(source)
+
+
+def _compile_unicode(
+    source: str, out_pdf: Path, log_dir: Path, name: str, cache_dir: Path | None
+) -> None:
+    lualatex = shutil.which("lualatex")
+    if lualatex is None:
+        raise EnvironmentProblem(
+            "lualatex not found (the PDFs need it for text beyond Latin): "
+            "run `make pdf` (scripts/ensure-tex installs it) or install TeX Live's LuaTeX"
+        )
+    if cache_dir is not None:
+        _warm_lualatex(lualatex, cache_dir)
+    source = unicode_source(source)
+    _report(_pdflatex(lualatex, source, out_pdf), source, log_dir, name)
+
+
+WARM_MARK = "lualatex-fonts.ready"
+
+
+def _warm_lualatex(lualatex: str, cache_dir: Path) -> None:
+    """The first LuaLaTeX run writes luaotfload's font caches; two at once could read
+    each other's half-written files. So one process, holding the lock, typesets every
+    font's shapes once (a few seconds, once per cache) before any document."""
+    mark, home = cache_dir / WARM_MARK, str(Path.home())  # the caches are in $HOME
+    if _read(mark) == home:
+        return
+    sample = "A Ж Ω 中 か 한"
+    body = f"{sample} \\textbf{{{sample}}} \\textit{{{sample} \\textbf{{{sample}}}}}"
+    warm = f"{PDFLATEX_FONTS}\\begin{{document}}\n{body}\n\\end{{document}}\n"
+    with _format_lock(cache_dir, True):
+        if _read(mark) == home:
+            return
+        source = "\\documentclass{article}\n" + unicode_source(warm)
+        with tempfile.TemporaryDirectory(prefix=scratch.tmp_prefix("tex")) as tmp:
+            if _pdflatex(lualatex, source, Path(tmp) / "warm.pdf") is None:
+                _atomic_write(mark, home.encode())
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def _pdflatex(
     pdflatex: str, source: str, out_pdf: Path, fmt: Path | None = None
 ) -> tuple[str, str] | None:
-    """One pass in a scratch directory: None when it made out_pdf, else (stdout, log)."""
+    """One pass in a scratch directory: None when it made out_pdf, else (stdout, log).
+    `pdflatex` is the engine's path (pdflatex's or LuaLaTeX's)."""
     with tempfile.TemporaryDirectory(prefix=scratch.tmp_prefix("tex")) as tmp:
         (Path(tmp) / "doc.tex").write_text(source, encoding="utf-8")
         fmt_args = []
         if fmt is not None:
             shutil.copyfile(fmt, Path(tmp) / FORMAT_FILE)
             fmt_args = [f"-fmt={Path(FORMAT_FILE).stem}"]
+        engine = Path(pdflatex).name
         try:
             proc = _run_tex([pdflatex, *PDFLATEX_FLAGS, *fmt_args, "doc.tex"], tmp)
         except subprocess.TimeoutExpired:
-            raise RenderError(f"pdflatex did not finish within {TEX_TIMEOUT:g} s") from None
+            raise RenderError(f"{engine} did not finish within {TEX_TIMEOUT:g} s") from None
         log = Path(tmp) / "doc.log"
         if proc.returncode != 0 or not (Path(tmp) / "doc.pdf").exists():
             text = log.read_text(errors="replace") if log.exists() else ""

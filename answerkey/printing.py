@@ -303,16 +303,30 @@ _MD_BULLET = re.compile(r"^(\s*)([-+=])")
 _MD_ORDERED = re.compile(r"^(\s*\d+)([.)])")
 
 
-def escape_latex(s: str) -> str:
-    """Text that reaches LaTeX literally: every special character neutralised."""
-    return _LATEX_RE.sub(lambda m: _LATEX_SPECIALS[m.group()], s)
+def escape_latex(s: str, letters_as_maths: bool = True) -> str:
+    """Text that reaches LaTeX literally: every special character neutralised.
+    Greek letters become maths (δ as \\delta) unless `letters_as_maths` is False
+    (a title in Greek is text: LuaLaTeX typesets it, `settable`)."""
+    if letters_as_maths:
+        return _LATEX_RE.sub(lambda m: _LATEX_SPECIALS[m.group()], s)
+    return _LATEX_RE.sub(
+        lambda m: m.group() if m.group().isalpha() else _LATEX_SPECIALS[m.group()], s
+    )
 
 
-def escape_markdown(s: str) -> str:
-    """Text that reaches pandoc Markdown literally (backslash-escape ASCII punctuation)."""
+def escape_markdown(s: str, letters_as_maths: bool = True) -> str:
+    """Text that reaches pandoc Markdown literally (backslash-escape ASCII punctuation);
+    `letters_as_maths` as for `escape_latex`."""
     out = _MD_RE.sub(r"\\\1", s)
     # pdflatex cannot typeset δ or ∂ in text: as inline maths they reach every format.
-    out = _MD_UNICODE_RE.sub(lambda m: f"${_UNICODE_MATH[m.group(0)]}$", out)
+    out = _MD_UNICODE_RE.sub(
+        lambda m: (
+            m.group(0)
+            if not letters_as_maths and m.group(0).isalpha()
+            else f"${_UNICODE_MATH[m.group(0)]}$"
+        ),
+        out,
+    )
     # A line must not start a list: escape the bullet, or the dot/paren after a number.
     out = _MD_BULLET.sub(lambda m: m.group(1) + "\\" + m.group(2), out)
     return _MD_ORDERED.sub(lambda m: m.group(1) + "\\" + m.group(2), out)

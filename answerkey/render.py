@@ -123,6 +123,7 @@ def view(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> dict[str, A
     def figs(figures: Any) -> list[dict[str, Any]]:
         return [_figure_view(f, p(f.caption)) for f in figures if key or f.handout]
 
+    title_escape = printing.escape_latex if fmt == "tex" else printing.escape_markdown
     if key:
         numbers.audit(assignment)  # no bare number anywhere; computed ones verified
         relations.audit_introductions(assignment)
@@ -155,8 +156,9 @@ def view(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> dict[str, A
         "kind": "Answer key" if key else "Exercise sheet",
         "title": assignment.title,
         "assignment": assignment.id,
-        "course": meta.course,
-        "label": meta.label,
+        # a course or term in Greek is Greek text, not maths
+        "course": Safe(title_escape(meta.course, letters_as_maths=False)),
+        "label": Safe(title_escape(meta.label, letters_as_maths=False)),
         "variant": meta.variant,
         "provenance": meta.provenance,
         "exercises": exercises,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CV, ROOT
+from conftest import CV, ROOT, pdf_text
 
 from answerkey import cli, registry
 from answerkey.build import FORMATS
@@ -149,7 +150,8 @@ BAD_TERMS = {
     "5,000 nested lists": ("x = " + "[" * 5000 + "]" * 5000 + "\n", "nested"),
     "200 kB course": (f'course = "{"a" * 200_000}"\n', "larger than"),
     "long course": (f'course = "{"a" * 1000}"\n', "course: at most"),
-    "Cyrillic course": ('course = "Глубокое обучение"\n', "U+0413"),
+    "Hebrew course": ('course = "למידה עמוקה"\n', "U+05DC"),
+    "combining accent": ('course = "e\\u0301"\n', "U+0301"),
     "emoji label": ('label = "🙂"\n', "U+1F642"),
 }
 
@@ -175,6 +177,27 @@ def test_a_bad_term_is_refused_in_one_line_before_computing(
     # nothing written (the PDFs' preamble format may be dumping into o/.cache meanwhile)
     out = tmp_path / "o"
     assert not out.exists() or not any(".cache" not in p.parts for p in out.rglob("*"))
+
+
+@pytest.mark.skipif(shutil.which("lualatex") is None, reason="no lualatex")
+def test_a_course_in_cyrillic_greek_or_cjk_builds_into_every_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    course, label = "Глубокое обучение — Νευρωνικά δίκτυα — 深度学习", "Зима 2026 / 冬学期"
+    term = _p1_term(tmp_path, f'course = "{course}"\nlabel = "{label}"\n', "world.toml")
+    out = tmp_path / "o"
+    code = cli.main(["build", "cv-assignment9", "--term", str(term), "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    built = out / "world" / "cv-assignment9"
+    for kind in ("key", "handout"):
+        text = pdf_text(built / f"{kind}.pdf")
+        assert "Глубокое обучение" in text and "Νευρωνικά" in text and "深度学习" in text
+        assert "Зима 2026" in text and "冬" in text
+        tex = (built / f"{kind}.tex").read_text()
+        assert tex.startswith("% !TEX program = lualatex\n")
+        for page in (tex, (built / f"{kind}.md").read_text(), (built / f"{kind}.html").read_text()):
+            assert "Глубокое обучение" in page and "Νευρωνικά" in page and "深度学习" in page
 
 
 def test_control_characters_never_reach_the_terminal_raw(

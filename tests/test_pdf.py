@@ -230,3 +230,66 @@ def test_pdflatex_and_pandoc_run_with_a_time_limit(
 def test_a_failing_pandoc_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(RenderError, match=r"^pandoc failed: "):
         pdf.pandoc("x", "no-such-format", "latex", [])
+
+
+# --- text pdflatex cannot set: LuaLaTeX ---------------------------------------------
+
+needs_lualatex = pytest.mark.skipif(shutil.which("lualatex") is None, reason="no lualatex")
+
+WORLD = "Глубокое обучение — Νευρωνικά δίκτυα — 深度学习 — 日本語 — 한국어 — Tiếng Việt"
+
+
+@needs_lualatex
+def test_text_pdflatex_cannot_set_is_typeset_by_lualatex_byte_for_byte_the_same(
+    tmp_path: Path,
+) -> None:
+    from answerkey.figures import TIKZ_PREAMBLE
+
+    markdown = f"# {WORLD}\n\n**{WORLD}** *{WORLD}* $\\sigma'(z) x_1$\n"
+    source = pdf.markdown_to_latex(markdown, TIKZ_PREAMBLE)
+    # in two directories, each with its own cache: same bytes (fixed date and PDF ID)
+    for name in ("a", "b"):
+        pdf.compile_latex(
+            source, tmp_path / f"{name}.pdf", tmp_path / "logs", name, tmp_path / name
+        )
+    data = (tmp_path / "a.pdf").read_bytes()
+    assert data == (tmp_path / "b.pdf").read_bytes()
+    assert b"LuaHBTeX" in data and b"/ID [<616E737765726B6579>" in data
+    text = pdf_text(tmp_path / "a.pdf")
+    for word in ("Глубокое", "Νευρωνικά", "深度学习", "日本語", "한국어", "Tiếng"):
+        assert word in text
+    # text pdflatex sets is still typeset by pdflatex (on the dumped format)
+    pdf.compile_latex(pdf.markdown_to_latex("# Plain\n"), tmp_path / "p.pdf", tmp_path, "p")
+    assert b"pdfTeX" in (tmp_path / "p.pdf").read_bytes()
+
+
+@needs_lualatex
+def test_lualatex_reads_no_raw_tex_and_no_file_outside_its_directory(tmp_path: Path) -> None:
+    path, marker = secret(tmp_path)
+    got = to_pdf(f"Ж before \\input{{{path}}} after\n", tmp_path)
+    assert marker not in got and "\\input{" in got
+    source = (
+        f"\\documentclass{{article}}\n{pdf.PDFLATEX_FONTS}\\begin{{document}}Ж\n"
+        f"\\input{{{path}}}\n\\end{{document}}\n"
+    )
+    with pytest.raises(RenderError, match="LaTeX error in paranoid"):
+        pdf.compile_latex(source, tmp_path / "out.pdf", tmp_path / "logs", "paranoid")
+
+
+def test_a_tex_output_beyond_pdflatex_says_lualatex_and_has_its_fonts() -> None:
+    plain = pdf.markdown_to_latex("# Plain\n")
+    assert pdf.standalone_tex(plain) == plain
+    world = pdf.standalone_tex(pdf.markdown_to_latex(f"# {WORLD}\n"))
+    assert world.startswith("% !TEX program = lualatex\n\\documentclass")
+    assert pdf.PDFLATEX_FONTS not in world and "\\usepackage{fontspec}" in world
+    with pytest.raises(RenderError, match="no pdflatex font lines"):
+        pdf.unicode_source("\\documentclass{article}\n")
+
+
+def test_a_missing_lualatex_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    with pytest.raises(EnvironmentProblem, match="lualatex not found") as err:
+        pdf.compile_latex("Ж", tmp_path / "out.pdf", tmp_path, "x")
+    assert err.value.exit_code == 3

@@ -308,3 +308,13 @@ def test_reciprocals_and_written_products_print_as_maths() -> None:
     assert printing.latex(1 / (1 + sp.exp(-u))) == r"\frac{1}{1 + e^{- u}}"
     written = sp.Mul(-t, 1 / u, w, evaluate=False)
     assert printing.latex(written) == r"-t \cdot \frac{1}{u} \cdot W"
+
+
+def test_a_title_in_greek_stays_text_while_prose_greek_is_maths() -> None:
+    assert printing.escape_markdown("δ_1 of Ω") == "$\\delta$\\_1 of Ω"
+    assert (
+        printing.escape_markdown("Νευρωνικά δίκτυα", letters_as_maths=False) == "Νευρωνικά δίκτυα"
+    )
+    assert printing.escape_latex("δ & ε", letters_as_maths=False) == "δ \\& ε"
+    assert printing.escape_latex("× ε", letters_as_maths=False) == "\\ensuremath{\\times} ε"
+    assert printing.escape_latex("ε") == "\\ensuremath{\\epsilon}"

@@ -218,8 +218,15 @@ def test_steps_set_up_test_build_and_upload(workflow: dict[str, Any]) -> None:
     python = index(lambda s: s.get("uses", "").startswith("actions/setup-python@"))
     assert steps[python]["with"]["python-version"] == "3.11"
     tex = index(lambda s: "texlive-latex-base" in s.get("run", ""))
-    for pkg in ("texlive-latex-recommended", "texlive-pictures", "lmodern"):
-        assert pkg in runs[tex]
+    # the same Debian packages scripts/ensure-tex installs (LuaLaTeX and its fonts too)
+    ensure = (ROOT / "scripts" / "ensure-tex").read_text()
+    debs = re.search(r"^DEB_PACKAGES=\((.*)\)$", ensure, re.M)
+    assert debs is not None
+    assert set(debs.group(1).split()) == set(runs[tex].split()) - {
+        "sudo", "apt-get", "update", "-q", "-y", "install", "--no-install-recommends", "\\",
+        "DEBIAN_FRONTEND=noninteractive",
+    }  # fmt: skip
+    assert {"texlive-luatex", "fonts-cmu", "fonts-wqy-microhei"} <= set(debs.group(1).split())
     test = index(lambda s: s.get("run", "").strip() == "make test")
     build = index(lambda s: s.get("run", "").startswith("make pdf"))
     assert 'KEYTERM="$KEYTERM"' in runs[build] and "html" in runs[build]
