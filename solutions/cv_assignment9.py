@@ -14,6 +14,7 @@ from typing import Any
 import sympy as sp
 
 from answerkey import figures, kit, relations
+from answerkey.kit.writing import derive, listed, say
 from answerkey.mathfns import (
     D,
     T,
@@ -26,7 +27,7 @@ from answerkey.mathfns import (
     softmax,
     sqnorm,
 )
-from answerkey.model import Assignment, Derivation, Exercise, Figure, Instance, Part, Step, text
+from answerkey.model import Assignment, Exercise, Figure, Instance, Part, text
 
 ID = "cv-assignment9"
 TITLE = "CV Assignment 9"
@@ -88,14 +89,6 @@ def _proved_small(net: kit.Network | kit.Penalised = NET) -> tuple[Instance, Ins
     return (replace(_network("x", net=net), prove=False), _network("x", proof=True, net=net))
 
 
-def _step(expr: Any, *reason: Any) -> Step:
-    return Step(expr, text(*reason))
-
-
-def _derivation(lhs: Any, insts: Any, *steps: tuple[Any, ...], oracle: Any = None) -> Derivation:
-    return Derivation(lhs, tuple(_step(*s) for s in steps), tuple(insts), oracle=oracle)
-
-
 SIG = eq(sigmoid(u), 1 / (1 + sp.exp(-u)))
 SCALARS = Instance(
     defs={E: -ts * sp.log(sigmoid(W * xs))}, domain={"t": (0.0, 1.0)}, label="scalars"
@@ -103,214 +96,186 @@ SCALARS = Instance(
 
 
 def part_1a() -> Part:
-    d = _derivation(
+    steps = [
+        (-sp.log(sigmoid(W * xs)), say("E is linear in {}", ts)),
+        (sp.log(1 + sp.exp(-W * xs)), say("since {}", SIG)),
+    ]
+    question = say(
+        "For one sample, {}, and a single sigmoid unit with scalar weight {}, input {} and"
+        " target {} the error is {}. Give {}.",
+        relations.assumption(m, 1),
+        W,
+        xs,
+        ts,
+        eq(E, -ts * sp.log(sigmoid(W * xs))),
         D(E, ts),
-        [SCALARS],
-        (-sp.log(sigmoid(W * xs)), "E is linear in", ts),
-        (sp.log(1 + sp.exp(-W * xs)), "since", SIG),
     )
-    unit = ("For one sample,", relations.assumption(m, 1), ", and a single sigmoid unit")
-    given = ("with scalar weight", W, ", input", xs, "and target", ts, "the error is")
-    ask = (eq(E, -ts * sp.log(sigmoid(W * xs))), ". Give", D(E, ts), ".")
-    return Part("1a", "a single sigmoid unit", [text(*unit, *given, *ask)], [d])
+    return Part("1a", "a single sigmoid unit", [question], [derive(D(E, ts), steps, [SCALARS])])
 
 
 def part_1b() -> Part:
     sig, e = sigmoid(W * xs), sp.exp(-W * xs)
-    d = _derivation(
-        D(E, xs),
-        [SCALARS],
-        (
-            sp.Mul(-ts, 1 / sig, sp.Mul(sig, 1 - sig, evaluate=False), W, evaluate=False),
-            "chain rule",
-        ),
-        (-ts * W * (1 - sig), "cancel", sig),
-        (-ts * W * e / (1 + e), "since", eq(1 - sigmoid(u), sp.exp(-u) / (1 + sp.exp(-u)))),
-        (-ts * W / (1 + sp.exp(W * xs)), "multiply through by", sp.exp(W * xs)),
-    )
-    ask = ("For the same unit, give", D(E, xs), "in terms of the scalars", W, ",", xs, "and")
+    chain = sp.Mul(-ts, 1 / sig, sp.Mul(sig, 1 - sig, evaluate=False), W, evaluate=False)
+    steps = [
+        (chain, "chain rule"),
+        (-ts * W * (1 - sig), say("cancel {}", sig)),
+        (-ts * W * e / (1 + e), say("since {}", eq(1 - sigmoid(u), sp.exp(-u) / (1 + sp.exp(-u))))),
+        (-ts * W / (1 + sp.exp(W * xs)), say("multiply through by {}", sp.exp(W * xs))),
+    ]
+    scalars = listed([W, xs, ts], last="and")
+    question = say("For the same unit, give {} in terms of the scalars {}.", D(E, xs), scalars)
     sig_prime = eq(sp.Derivative(sigmoid(u), u), sigmoid(u) * (1 - sigmoid(u)))
-    rules = (eq(D(sp.log(u), u), 1 / u), ",", sig_prime, "(part 5) and", eq(D(W * xs, xs), W))
-    fact = text("The chain rule with", *rules, ":")
-    return Part("1b", "the same unit, by its input", [text(*ask, ts, ".")], [d], facts=[fact])
+    fact = say(
+        "The chain rule with {}, {} (part 5) and {}:",
+        eq(D(sp.log(u), u), 1 / u),
+        sig_prime,
+        eq(D(W * xs, xs), W),
+    )
+    d = derive(D(E, xs), steps, [SCALARS])
+    return Part("1b", "the same unit, by its input", [question], [d], facts=[fact])
 
 
 def part_2() -> Part:
     sm_jac = sp.MatAdd(diag(y2), -mm(y2, T(y2)))
-    inst_3 = _network("z2")
     inst_4 = NET.instance({n: 3, h: 4, K: 4}, "z2", "4 classes", domain={"t": (0.0, 0.33)})
-    d = _derivation(
-        D(E, z2),
-        [inst_3, inst_4],
+    steps = [
         (mm(D(E, y2), D(y2, z2)), "chain rule"),
         (-mm(T(t), sp.Inverse(diag(y2)), sm_jac), "the two factors above"),
         (sp.MatAdd(-T(t), mm(T(t), ones_K, T(y2))), "multiply out"),
-        (T(y2 - t), "the target is one-hot:", eq(mm(T(t), ones_K), 1)),
-        oracle=NET.oracle,
-    )
-    mean = relations.definition(E, -sp.Sum(t_k * sp.log(y_k), (sp.Symbol("k"), 1, K)))
-    # checked on two terms of the sum, one of them the k-th
-    dy = (relations.identity(D(E, y_k), -t_k / y_k, TWO_TERMS), ", so")
-    # the entrywise form of the Jacobian checked just after
-    entrywise = relations.notation(D(y_i, z_j), y_i * (sp.KroneckerDelta(i_, j_) - y_j))
-    fact = text(
-        "From",
-        mean,
-        ":",
-        *dy,
+        (T(y2 - t), say("the target is one-hot: {}", eq(mm(T(t), ones_K), 1))),
+    ]
+    d = derive(D(E, z2), steps, [_network("z2"), inst_4], NET.oracle)
+    fact = say(
+        "From {}: {}, so {}. The softmax Jacobian is {}, that is {}. Multiplying out uses {}.",
+        relations.definition(E, -sp.Sum(t_k * sp.log(y_k), (sp.Symbol("k"), 1, K))),
+        # checked on two terms of the sum, one of them the k-th
+        relations.identity(D(E, y_k), -t_k / y_k, TWO_TERMS),
         eq(D(E, y2), -mm(T(t), sp.Inverse(diag(y2)))),
-        ". The softmax Jacobian is",
-        entrywise,
-        ", that is",
+        # the entrywise form of the Jacobian checked just after
+        relations.notation(D(y_i, z_j), y_i * (sp.KroneckerDelta(i_, j_) - y_j)),
         eq(D(y2, z2), sm_jac),
-        ". Multiplying out uses",
         eq(mm(sp.Inverse(diag(y2)), y2), ones_K),
-        ".",
     )
-    question = [text("Show that", eq(D(E, z2), T(y2 - t)), ".")]
-    return Part("2", "softmax followed by cross-entropy", question, [d], facts=[fact])
+    question = say("Show that {}.", eq(D(E, z2), T(y2 - t)))
+    return Part("2", "softmax followed by cross-entropy", [question], [d], facts=[fact])
 
 
 def part_3() -> Part:
-    d = _derivation(
-        D(E, y1),
-        [_network("y1")],
+    steps = [
         (mm(D(E, z2), D(z2, y1)), "chain rule"),
-        (mm(T(y2 - t), W2), "part 2, and", eq(D(z2, y1), W2), "since", eq(z2, mm(W2, y1))),
-        oracle=NET.oracle,
-    )
-    question = [text("Show that", eq(D(E, y1), mm(T(y2 - t), W2)), ".")]
-    return Part("3", "back through the second layer", question, [d])
+        (mm(T(y2 - t), W2), say("part 2, and {} since {}", eq(D(z2, y1), W2), eq(z2, mm(W2, y1)))),
+    ]
+    d = derive(D(E, y1), steps, [_network("y1")], NET.oracle)
+    question = say("Show that {}.", eq(D(E, y1), mm(T(y2 - t), W2)))
+    return Part("3", "back through the second layer", [question], [d])
 
 
 def part_4() -> Part:
-    d = _derivation(
-        D(E, W2),
-        [_network("y1")],
+    steps = [
         (mm(T(D(E, z2)), T(y1)), "outer product (see above)"),
         (mm(y2 - t, T(y1)), "part 2"),
-        oracle=NET.oracle,
+    ]
+    d = derive(D(E, W2), steps, [_network("y1")], NET.oracle)
+    fact = say(
+        "Entry {} of {} depends on row k of {} only, with {}; so {}: the gradient is an outer"
+        " product.",
+        z_k,
+        z2,
+        W2,
+        relations.identity(D(z_k, w_kj), y_j, ONE_UNIT),
+        relations.identity(D(E, w_kj), D(E, z_k) * y_j, ONE_UNIT),
     )
-    row = ("Entry", z_k, "of", z2, "depends on row k of", W2, "only, with")
-    chain = (relations.identity(D(z_k, w_kj), y_j, ONE_UNIT), "; so")
-    outer = (relations.identity(D(E, w_kj), D(E, z_k) * y_j, ONE_UNIT), ": the gradient is")
-    fact = text(*row, *chain, *outer, "an outer product.")
-    question = [text("Show that", eq(D(E, W2), mm(y2 - t, T(y1))), ".")]
-    return Part("4", "the second layer's weights", question, [d], facts=[fact])
+    question = say("Show that {}.", eq(D(E, W2), mm(y2 - t, T(y1))))
+    return Part("4", "the second layer's weights", [question], [d], facts=[fact])
 
 
 def part_5() -> Part:
     frac = sp.exp(-u) / (1 + sp.exp(-u))
-    scalar = _derivation(
-        D(s_u, u),
-        [Instance(defs={s_u: sigmoid(u)}, label="scalar")],
-        (sp.exp(-u) / (1 + sp.exp(-u)) ** 2, "differentiate", SIG),
+    steps = [
+        (sp.exp(-u) / (1 + sp.exp(-u)) ** 2, say("differentiate {}", SIG)),
         (sp.Mul(1 / (1 + sp.exp(-u)), frac, evaluate=False), "split the fraction"),
-        (sigmoid(u) * (1 - sigmoid(u)), "since", eq(frac, 1 - sigmoid(u))),
-    )
+        (sigmoid(u) * (1 - sigmoid(u)), say("since {}", eq(frac, 1 - sigmoid(u)))),
+    ]
+    scalar = derive(D(s_u, u), steps, [Instance(defs={s_u: sigmoid(u)}, label="scalar")])
     units = Instance(sizes=SIZES, defs={y1: elementwise("sigmoid", z1)}, label="4 hidden units")
-    vector = _derivation(D(y1, z1), [units], (SIGMA_PRIME, "entrywise, as above"))
-    question = [text("Show that", eq(D(y1, z1), SIGMA_PRIME), ".")]
-    return Part("5", "the derivative of the sigmoid", question, [scalar, vector])
+    vector = derive(D(y1, z1), [(SIGMA_PRIME, "entrywise, as above")], [units])
+    question = say("Show that {}.", eq(D(y1, z1), SIGMA_PRIME))
+    return Part("5", "the derivative of the sigmoid", [question], [scalar, vector])
 
 
 def part_6() -> Part:
-    d = _derivation(
-        D(E, z1),
-        [_network("z1")],
+    steps = [
         (mm(D(E, y1), D(y1, z1)), "chain rule"),
         (mm(T(y2 - t), W2, SIGMA_PRIME), "parts 3 and 5"),
-        oracle=NET.oracle,
-    )
-    question = [text("Show that", eq(D(E, z1), mm(T(y2 - t), W2, SIGMA_PRIME)), ".")]
-    return Part("6", "back through the sigmoid", question, [d])
+    ]
+    d = derive(D(E, z1), steps, [_network("z1")], NET.oracle)
+    question = say("Show that {}.", eq(D(E, z1), mm(T(y2 - t), W2, SIGMA_PRIME)))
+    return Part("6", "back through the sigmoid", [question], [d])
 
 
 def part_7() -> Part:
-    d = _derivation(
-        D(E, W1),
-        _proved_small(),
-        (mm(T(D(E, z1)), T(x)), "as in part 4, since", eq(z1, mm(W1, x))),
+    steps = [
+        (mm(T(D(E, z1)), T(x)), say("as in part 4, since {}", eq(z1, mm(W1, x)))),
         (mm(SIGMA_PRIME, T(W2), y2 - t, T(x)), "part 6 transposed; diag is symmetric"),
-        (mm(DELTA1, T(x)), "since", eq(mm(diag(a_), b_), sp.HadamardProduct(a_, b_))),
-        oracle=NET.oracle,
-    )
-    return Part("7", "the first layer's weights", [text("Give", D(E, W1), ".")], [d])
+        (mm(DELTA1, T(x)), say("since {}", eq(mm(diag(a_), b_), sp.HadamardProduct(a_, b_)))),
+    ]
+    d = derive(D(E, W1), steps, _proved_small(), NET.oracle)
+    return Part("7", "the first layer's weights", [say("Give {}.", D(E, W1))], [d])
 
 
 def part_8() -> Part:
-    inst = BATCH.instance(
-        {n: 2, h: 3, K: 2, m: 2},
-        label="2 samples, 2 inputs, 3 hidden units, 2 classes",
-        domain={"Tb": (0.0, 1.0)},
-    )
+    targets = {"Tb": (0.0, 1.0)}  # two classes: t_2 = 1 - t_1 in (0, 1)
+    label = "2 samples, 2 inputs, 3 hidden units, 2 classes"
+    inst = BATCH.instance({n: 2, h: 3, K: 2, m: 2}, label=label, domain=targets)
     # numerically also where no two sizes coincide, so 1/m cannot pass for 1/K
-    distinct = BATCH.instance(
-        {n: 3, h: 4, K: 2, m: 5},
-        label="5 samples, 3 inputs, 4 hidden units, 2 classes",
-        prove=False,
-        domain={"Tb": (0.0, 1.0)},
-    )
+    label = "5 samples, 3 inputs, 4 hidden units, 2 classes"
+    distinct = BATCH.instance({n: 3, h: 4, K: 2, m: 5}, label=label, prove=False, domain=targets)
     delta = sp.HadamardProduct(mm(T(W2), Y2 - Tb), Y1, hadamard_ones_minus(Y1))
-    insts = (inst, distinct)
     w2_step = ((1 / m) * mm(Y2 - Tb, T(Y1)), "mean of part 4 over the samples")
-    w2 = _derivation(D(E, W2), insts, w2_step, oracle=BATCH.oracle)
+    w2 = derive(D(E, W2), [w2_step], [inst, distinct], BATCH.oracle)
     w1_step = ((1 / m) * mm(delta, T(X)), "the same for part 7")
-    w1 = _derivation(D(E, W1), insts, w1_step, oracle=BATCH.oracle)
-    mean = relations.definition(E, (1 / m) * sp.Sum(sp.Symbol("E_j"), (j_, 1, m)))
-    question = text(
-        "How do the gradients change for a mini-batch of",
+    w1 = derive(D(E, W1), [w1_step], [inst, distinct], BATCH.oracle)
+    question = say(
+        "How do the gradients change for a mini-batch of {} samples, with {}, the mean of the"
+        " per-sample errors? Write the samples as the columns of {} and {} and the layer"
+        " outputs as the columns of {} and {}.",
         m,
-        "samples, with",
-        mean,
-        ", the mean of the per-sample errors? Write the samples as the columns of",
+        relations.definition(E, (1 / m) * sp.Sum(sp.Symbol("E_j"), (j_, 1, m))),
         X,
-        "and",
         Tb,
-        "and the layer outputs as the columns of",
         Y1,
-        "and",
         Y2,
-        ".",
     )
     fact = text(
         "The gradient of a mean is the mean of the gradients; a sum of outer products",
         "over the samples is one matrix product of the stacked columns:",
     )
-    remark = text("With", relations.assumption(m, 1), "these are parts 4 and 7 again.")
+    remark = say("With {} these are parts 4 and 7 again.", relations.assumption(m, 1))
     return Part("8", "mini-batches", [question], [w2, w1], facts=[fact], remarks=[remark])
 
 
 def part_9() -> Part:
     insts = _proved_small(L2)
-    squares = ("the penalty is a sum of squares:", eq(D(sqnorm(W2), W2), 2 * W2))
-    w2 = _derivation(
-        D(E_reg, W2),
-        insts,
-        (D(E, W2) + lam * W2, *squares),
-        (mm(y2 - t, T(y1)) + lam * W2, "part 4"),
-        oracle=L2.oracle,
-    )
-    w1 = _derivation(
-        D(E_reg, W1),
-        insts,
-        (D(E, W1) + lam * W1, "likewise"),
-        (mm(DELTA1, T(x)) + lam * W1, "part 7"),
-        oracle=L2.oracle,
+    squares = say("the penalty is a sum of squares: {}", eq(D(sqnorm(W2), W2), 2 * W2))
+    steps_w2 = [(D(E, W2) + lam * W2, squares), (mm(y2 - t, T(y1)) + lam * W2, "part 4")]
+    w2 = derive(D(E_reg, W2), steps_w2, insts, L2.oracle)
+    steps_w1 = [(D(E, W1) + lam * W1, "likewise"), (mm(DELTA1, T(x)) + lam * W1, "part 7")]
+    w1 = derive(D(E_reg, W1), steps_w1, insts, L2.oracle)
+    question = say(
+        "How do the gradients change when the penalty {} is added to {}? Call the sum {}.",
+        L2.penalty,
+        E,
+        E_reg,
     )
     eta = sp.Symbol("eta", positive=True)
-    ask = ("How do the gradients change when the penalty", L2.penalty, "is added to", E)
-    question = text(*ask, "? Call the sum", E_reg, ".")
-    remark = text(
-        "Each weight matrix gets the extra term",
+    remark = say(
+        "Each weight matrix gets the extra term {} (resp. {}): a gradient step with learning"
+        " rate {} first shrinks the weights by the factor {} (weight decay), then applies the"
+        " usual gradient.",
         lam * W2,
-        "(resp.",
         lam * W1,
-        "): a gradient step with learning rate",
         eta,
-        "first shrinks the weights by the factor",
         1 - eta * lam,
-        "(weight decay), then applies the usual gradient.",
     )
     return Part("9", "an L2 penalty", [question], [w2, w1], remarks=[remark])
 
@@ -319,25 +284,18 @@ def build(params: Mapping[str, Any]) -> Assignment:
     """The whole assignment; it has no numbers, so `params` is unused."""
     layers = [
         relations.definition(z1, mm(W1, x)),
-        ",",
         relations.definition(y1, elementwise("sigmoid", z1)),
-        ",",
         relations.definition(z2, mm(W2, y1)),
-        "and",
         relations.definition(y2, softmax(z2)),
     ]
-    error = relations.definition(E, -mm(T(t), elementwise("log", y2)))
-    intro = text(
-        "The network maps an input",
+    intro = say(
+        "The network maps an input {} to {}; for one sample with one-hot target {} the"
+        " cross-entropy error is {}. Derivatives of a scalar by a column vector are row vectors;"
+        " by a matrix, they have the matrix's shape.",
         x,
-        "to",
-        *layers,
-        "; for one sample with one-hot target",
+        listed(layers, last="and"),
         t,
-        "the cross-entropy error is",
-        error,
-        ". Derivatives of a scalar by a column vector",
-        "are row vectors; by a matrix, they have the matrix's shape.",
+        relations.definition(E, -mm(T(t), elementwise("log", y2))),
     )
     diagram = Figure(
         "network",
