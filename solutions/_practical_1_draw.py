@@ -1,23 +1,11 @@
-"""Fresh numbers for practical-1's trace (exercise 2), kept only when the trace teaches.
+"""practical-1's trace in plain NumPy (one implementation), and fresh numbers that teach.
 
-`solutions/practical_1.py` re-exports these::
-
-    from ._practical_1_draw import CONSTRAINTS, draw, instructive
-
-The parameters this expects (the original numbers, as in ``PARAMETERS``)::
-
-    "trace": {
-        "W": [[0.6, 0.7, 0.0], [0.01, 0.43, 0.88]],   # 2 inputs x 3 hidden
-        "w": [0.02, 0.03, 0.09],                       # hidden -> output
-        "learning_rate": 0.2,
-        "iterations": 3,
-        "samples": [{"x": [0.75, 0.8], "y": 1}, ...],  # y: int or float
-    }
-
-`draw` gives new ``W``, ``w``, ``learning_rate`` and ``samples`` in two
-decimals (what a student can work with by hand); ``iterations`` stays the
-term's. `instructive` runs the trace (plain NumPy, independent of the key's
-own computation) and says what, if anything, makes the draw a poor exercise.
+`compute_trace` runs per-sample SGD on the 2-3-1 ReLU network of exercise 2 (relu'(0) = 0),
+independently of the key's own computation (the tests compare it with autograd).
+`draw` gives new ``W``, ``w``, ``learning_rate`` and ``samples`` in two decimals (what a
+student can work with by hand; ``iterations`` stays the term's), `instructive` says what,
+if anything, makes a draw a poor exercise, and `validate` refuses a term's numbers that
+make the trace explode or name a true class that is not among the scores.
 """
 
 from __future__ import annotations
@@ -29,29 +17,54 @@ import numpy as np
 
 from answerkey.terms import Rule, at_least, at_most, at_most_items, integer, non_empty, positive
 
-from ._sgd import TRACE_KEYS, compute_trace
-
-#: keys of the trace table (one place to change if PARAMETERS names them differently)
-TRACE = "trace"
-
+TRACE_KEYS = ("iteration", "sample", "x", "y", "s_hidden", "z_hidden", "s_out", "z_out")
+TRACE_KEYS += ("loss", "delta_out", "delta_hidden", "dw", "dW", "w", "W")
 #: a trace a student works by hand: at most this many iterations and samples
 MAX_ITERATIONS, MAX_SAMPLES = 10, 10
 #: the largest size any value of the trace may reach (the numbers are printed and checked)
 MAX_TRACE_VALUE = 1e6
-
 CONSTRAINTS: dict[str, Rule | list[Rule]] = {
     "trace.learning_rate": positive(),
     "trace.iterations": [integer(), at_least(1), at_most(MAX_ITERATIONS)],
     "trace.samples": [non_empty(), at_most_items(MAX_SAMPLES)],
 }
-
 #: learning rates a student can multiply by in their head
 LEARNING_RATES = (0.1, 0.2, 0.25, 0.3, 0.4, 0.5)
 N_INPUTS, N_HIDDEN, N_SAMPLES = 2, 3, 3
-#: |value| at or above this counts as exploding
-LIMIT = 10.0
-#: a pre-activation this close to 0 sits on the ReLU kink once printed to 4 decimals
-KINK = 0.005
+#: |value| at or above this counts as exploding; a pre-activation this close to 0 sits on
+#: the ReLU kink once printed to 4 decimals
+LIMIT, KINK = 10.0, 0.005
+
+
+def compute_trace(trace: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every update of per-sample SGD, in order, as plain Python values (full float64)."""
+    W, w = np.array(trace["W"], dtype=float), np.array(trace["w"], dtype=float)
+    lr, rows = float(trace["learning_rate"]), []
+    for it in range(1, int(trace["iterations"]) + 1):
+        for n, sample in enumerate(trace["samples"], start=1):
+            x, y = np.array(sample["x"], dtype=float), float(sample["y"])
+            s = x @ W
+            z = np.maximum(s, 0.0)
+            s_out = float(w @ z)
+            z_out = max(s_out, 0.0)
+            delta_out = (z_out - y) * (1.0 if s_out > 0 else 0.0)
+            delta_hidden = delta_out * w * (s > 0)
+            dw, dW = -lr * delta_out * z, -lr * np.outer(x, delta_hidden)
+            W, w = W + dW, w + dw
+            row = [it, n, x, y, s, z, s_out, z_out, 0.5 * (z_out - y) ** 2, delta_out]
+            row += [delta_hidden, dw, dW, w, W]
+            rows.append(
+                {
+                    k: v.tolist() if isinstance(v, np.ndarray) else v
+                    for k, v in zip(TRACE_KEYS, row, strict=True)
+                }
+            )
+    return rows
+
+
+def _biggest(rows: list[dict[str, Any]]) -> float:
+    values = (np.abs(np.asarray(r[k], dtype=float)).max() for r in rows for k in TRACE_KEYS[2:])
+    return float(max(values, default=0.0))
 
 
 def _two_decimals(a: np.ndarray) -> list[Any]:
@@ -69,42 +82,32 @@ def draw(rng: np.random.Generator) -> dict[str, Any]:
     # targets +-1 as in the original; written as integers, which a float default accepts too
     ys = rng.choice([1, -1], size=N_SAMPLES, p=[0.7, 0.3]).tolist()
     samples = [{"x": x, "y": int(y)} for x, y in zip(xs, ys, strict=True)]
-    return {TRACE: {"W": W, "w": w, "learning_rate": lr, "samples": samples}}
+    return {"trace": {"W": W, "w": w, "learning_rate": lr, "samples": samples}}
 
 
 def instructive(params: Mapping[str, Any]) -> list[str]:
-    """Why this trace would be a poor exercise; an empty list keeps it.
-
-    Every hidden unit fires (s > 0) for some sample in the first iteration, the
-    output unit fires for the first sample, the loss summed over each
-    iteration's samples falls from one iteration to the next, no number
-    reaches 10 in size, and no pre-activation sits on the ReLU kink.
-    """
-    trace = params[TRACE]
-    rows = compute_trace(trace)
-    reasons: list[str] = []
-    n = len(trace["samples"])
-    first = rows[:n]
-    hidden = np.array([r["s_hidden"] for r in first])
-    for j in range(hidden.shape[1]):
-        if not (hidden[:, j] > 0).any():
-            reasons.append(f"hidden unit {j + 1} is inactive for every sample")
+    """Why this trace would be a poor exercise (an empty list keeps it): every hidden unit
+    fires for some sample in the first iteration, the output unit fires for the first sample,
+    the loss summed over each iteration's samples falls, no number reaches 10 in size, and
+    no pre-activation sits on the ReLU kink."""
+    trace = params["trace"]
+    rows, n = compute_trace(trace), len(trace["samples"])
+    hidden = np.array([r["s_hidden"] for r in rows[:n]])
+    reasons = [
+        f"hidden unit {j + 1} is inactive for every sample"
+        for j in range(hidden.shape[1])
+        if not (hidden[:, j] > 0).any()
+    ]
     if rows[0]["s_out"] <= 0:
         reasons.append("the output unit is inactive at the start")
     losses = [sum(r["loss"] for r in rows[i : i + n]) for i in range(0, len(rows), n)]
     for i in range(1, len(losses)):
         if not losses[i] < losses[i - 1]:
             reasons.append(f"the loss does not fall in iteration {i + 1}")
-    biggest = max(
-        float(np.max(np.abs(np.atleast_1d(r[k]))))
-        for r in rows
-        for k in TRACE_KEYS
-        if k not in ("iteration", "sample")
-    )
+    biggest = _biggest(rows)
     if not np.isfinite(biggest) or biggest >= LIMIT:
         reasons.append(f"a value explodes (|value| up to {biggest:.3g})")
-    near_kink = min(min(float(np.min(np.abs(r["s_hidden"]))), abs(r["s_out"])) for r in rows)
-    if near_kink < KINK:
+    if min(min(np.min(np.abs(r["s_hidden"])), abs(r["s_out"])) for r in rows) < KINK:
         reasons.append("a pre-activation sits on the ReLU kink (s = 0 to 4 decimals)")
     return reasons
 
@@ -122,19 +125,10 @@ def validate(params: Mapping[str, Any]) -> list[str]:
             f"(the number of scores), got {true_class}"
         )
     with np.errstate(all="ignore"):
-        rows = compute_trace(params[TRACE])
-        biggest = max(
-            (
-                float(np.max(np.abs(np.atleast_1d(np.asarray(r[k], dtype=float)))))
-                for r in rows
-                for k in TRACE_KEYS
-                if k not in ("iteration", "sample")
-            ),
-            default=0.0,
-        )
+        biggest = _biggest(compute_trace(params["trace"]))
     if not np.isfinite(biggest) or biggest > MAX_TRACE_VALUE:
         problems.append(
-            f"{TRACE}: these numbers make the trace's values grow to {biggest:.3g}; "
-            f"keep every value below {MAX_TRACE_VALUE:g} (smaller weights, inputs or learning rate)"
+            f"trace: these numbers make the trace's values grow to {biggest:.3g}; keep every "
+            f"value below {MAX_TRACE_VALUE:g} (smaller weights, inputs or learning rate)"
         )
     return problems

@@ -181,7 +181,7 @@ def test_any_term_data_validates_or_is_one_usage_error(data: dict[str, Any]) -> 
         return
     p1 = term.params.get("practical-1")
     if p1 is not None:
-        from solutions._sgd import TRACE_KEYS, compute_trace
+        from solutions._practical_1_draw import TRACE_KEYS, compute_trace
 
         with time_limit():
             rows = compute_trace(p1["trace"])

@@ -37,3 +37,14 @@ def test_listed_and_names() -> None:
 def test_derive_writes_steps_from_pairs() -> None:
     d = derive(L, [(a, "first"), (b, text("then", a))], [])
     assert d == Derivation(L, (Step(a, text("first")), Step(b, text("then", a))), ())
+
+
+def test_upright_prints_a_word_subscript_upright() -> None:
+    from answerkey.kit.writing import upright
+
+    assert upright("x_in delta_out") == {
+        "x_in": r"x_{\mathrm{in}}",
+        "delta_out": r"\delta_{\mathrm{out}}",
+    }
+    with pytest.raises(ValueError, match="no subscript"):
+        upright("x")

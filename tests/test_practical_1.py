@@ -16,6 +16,7 @@ import sympy as sp
 from autograd import grad
 
 from answerkey.errors import VerificationError
+from answerkey.kit.softmax_hinge import gradient_np, loss_np
 from answerkey.model import Assignment, Part, Step, Text
 from answerkey.verify import verify_assignment, verify_part
 from solutions import practical_1 as p1
@@ -229,17 +230,26 @@ def test_dropped_factor_in_a_result_fails_the_activation_checks(key: Assignment,
             p1.chain_gradient_check(f"practical-1, part {pid}", variant, part.derivations[0].lhs.x)
 
 
+def hinge_answer_check(where: str, answer: Any) -> Any:
+    """3b's stated answer against central differences of the loss (the part's last check)."""
+    hinge = p1.HINGE
+    checks = hinge.answer_checks(
+        where, lambda: answer, None, p1.a_vec, p1.n_active, (p1.P, p1.A), (p1.y_idx, p1.k_idx)
+    )
+    return checks[1]()
+
+
 def test_hinge_answer_mutations_are_refused(key: Assignment) -> None:
     part = parts(key)["3b"]
     summand, limits = part.answer.args
     for variant in _drop_factor_variants(summand):
         mutated = sp.Sum(variant, limits)
         with pytest.raises(VerificationError, match="part 3b"):
-            p1.hinge_answer_check("practical-1, part 3b", mutated)
+            hinge_answer_check("practical-1, part 3b", mutated)
     inner = summand.args[1] if isinstance(summand.args[1], sp.Add) else summand.args[0]
     for term in inner.args:  # dropping the p_y term (or the p_j one) is wrong too
         with pytest.raises(VerificationError, match="part 3b"):
-            p1.hinge_answer_check(
+            hinge_answer_check(
                 "practical-1, part 3b", sp.Sum(summand.subs(inner, inner - term), limits)
             )
 
@@ -288,7 +298,7 @@ def test_hinge_example(key: Assignment) -> None:
     assert ex["active"] == [False, True, False, True]
     assert ex["loss"] == pytest.approx((p[1] - p[0] + 0.2) + (p[3] - p[0] + 0.2))
     assert float(parts(key)["3a"].final) == ex["loss"]
-    np.testing.assert_allclose(ex["gradient"], p1.hinge_gradient_np(o, 0, 0.2), atol=1e-12)
+    np.testing.assert_allclose(ex["gradient"], gradient_np(o, 0, 0.2), atol=1e-12)
     example = parts(key)["3a"].numeric_checks[0]
     clean = dict(example.point.values)
     try:  # exercise 3 is shared by every build in this process: restore it
@@ -306,13 +316,10 @@ def test_hinge_gradient_numpy_matches_sum_formula() -> None:
     for size in (3, 4, 5):
         o = rng.normal(size=size)
         y, m = int(rng.integers(size)), 0.3
-        g = p1.hinge_gradient_np(o, y, m)
+        g = gradient_np(o, y, m)
         h = 1e-6
         fd = [
-            (
-                p1.hinge_loss_np(o + h * np.eye(size)[i], y, m)
-                - p1.hinge_loss_np(o - h * np.eye(size)[i], y, m)
-            )
+            (loss_np(o + h * np.eye(size)[i], y, m) - loss_np(o - h * np.eye(size)[i], y, m))
             / (2 * h)
             for i in range(size)
         ]

@@ -29,7 +29,7 @@ from answerkey.terms import (
     varies,
 )
 from solutions import _practical_1_draw as p1draw
-from solutions._sgd import compute_trace
+from solutions._practical_1_draw import compute_trace
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -67,3 +67,20 @@ def derive(
         tuple(instances),
         oracle=oracle,
     )
+
+
+_GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda", "mu", "sigma"}
+
+
+def upright(names: str) -> dict[str, str]:
+    """Notation for names whose subscript is a word, printed upright: ``upright("x_in
+    delta_out")`` is ``{"x_in": r"x_{\\mathrm{in}}", "delta_out": r"\\delta_{\\mathrm{out}}"}``
+    (a Greek base letter gets its backslash), for `Assignment(notation=...)`."""
+    out = {}
+    for name in names.split():
+        base, _, sub = name.partition("_")
+        if not sub:
+            raise ValueError(f"{name!r} has no subscript")
+        letter = "\\" + base if base in _GREEK or base.lower() in _GREEK else base
+        out[name] = f"{letter}_{{\\mathrm{{{sub}}}}}"
+    return out
