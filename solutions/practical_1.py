@@ -20,12 +20,12 @@ import sympy as sp
 
 from answerkey import figures, relations, worked
 from answerkey.kit import checks
+from answerkey.kit.chain import ScalarChain, Unit
 from answerkey.kit.softmax_hinge import HingeOverSoftmax
 from answerkey.kit.writing import derive, listed, names, say, upright
-from answerkey.mathfns import D, T, diag, elementwise, eq, relu, softmax
+from answerkey.mathfns import D, T, diag, elementwise, relu, softmax
 from answerkey.model import (
     Assignment,
-    CheckRecord,
     Exercise,
     Figure,
     Instance,
@@ -95,104 +95,23 @@ _u, w_ij, u = sp.Dummy("u"), sp.Symbol("w_ij"), sp.Symbol("u")
 RELU_PRIME = type(
     "reluprime", (sp.Function,), {"nargs": 1, "_imp_": sp.Lambda(_u, sp.Heaviside(_u, 0))}
 )
-CHAIN_DEFS: dict[Any, Any] = {
-    s_1: w_1 * x_in,
-    z_1: f_1(s_1),
-    s_2: w_2 * z_1,
-    z_2: f_2(s_2),
-    s_out: W_out * z_2,
-    y_out: f_3(s_out),
-    L: sp.Rational(1, 2) * (y_out - y_gt) ** 2,
-}
-CHAIN = Instance(defs=CHAIN_DEFS, label="the chain")
-# the backward recursion as definitions of the error signals: each is checked to be dL/ds
-DELTAS = {
-    delta_out: (y_out - y_gt) * fprime_3(s_out),
-    delta_2: fprime_2(s_2) * W_out * delta_out,
-    delta_1: fprime_1(s_1) * w_2 * delta_2,
-}
-DELTA = Instance(defs={**CHAIN_DEFS, **DELTAS}, label="the chain")
-#: each weight of the chain: the weight, the error signal of the unit it feeds, its input
-WEIGHTS = ((W_out, delta_out, z_2), (w_2, delta_2, z_1), (w_1, delta_1, x_in))
-FUNCTIONS = ((f_1, fprime_1), (f_2, fprime_2), (f_3, fprime_3))
-ACTIVATION_SETS = (("sigmoid",) * 3, ("tanh",) * 3, ("ReLU",) * 3, ("tanh", "sigmoid", "ReLU"))
-#: the inputs' random ranges in the activation checks (positive: every ReLU active)
-CHAIN_DOMAIN = {n: (0.2, 1.5) for n in ("x_in", "w_1", "w_2", "W_out")} | {"y_gt": (-1.0, 1.0)}
-
-
-def chain_gradient_check(where: str, result: Any, weight: Any) -> list[CheckRecord]:
-    """The derived gradient with concrete activations put in, against central differences."""
-    return checks.activations_check(
-        where, result, CHAIN, L, weight, FUNCTIONS, ACTIVATION_SETS, CHAIN_DOMAIN
-    )
+CHAIN = ScalarChain(
+    x_in,
+    [
+        Unit(w_1, s_1, z_1, f_1, fprime_1, delta_1),
+        Unit(w_2, s_2, z_2, f_2, fprime_2, delta_2),
+        Unit(W_out, s_out, y_out, f_3, fprime_3, delta_out),
+    ],
+    y_gt,
+    L,
+)
 
 
 def exercise_1() -> Exercise:
     """Parts 1a-1c: the chain-rule gradients and the backward recursion of error signals."""
-    e, sq = y_out - y_gt, say("derivative of {} with {}", u**2 / 2, notation(u, y_out - y_gt))
-    links = [(y_out, f_3(s_out)), (s_out, W_out * z_2), (z_2, f_2(s_2)), (s_2, w_2 * z_1)]
-    links += [(z_1, f_1(s_1)), (s_1, w_1 * x_in)]
-    d_wout = derive(
-        D(L, W_out),
-        [
-            (e * D(y_out, W_out), sq),
-            (e * D(y_out, s_out) * D(s_out, W_out), say("chain rule through {}", s_out)),
-            (e * fprime_3(s_out) * z_2, say("{} and {}", eq(*links[0]), eq(*links[1]))),
-        ],
-        [CHAIN],
-    )
-    chain_2 = e * D(y_out, s_out) * D(s_out, z_2) * D(z_2, s_2) * D(s_2, w_2)
-    d_w2 = derive(
-        D(L, w_2),
-        [
-            (e * D(y_out, w_2), sq),
-            (chain_2, say("chain rule through {}, {}, {}", s_out, z_2, s_2)),
-            (e * fprime_3(s_out) * W_out * fprime_2(s_2) * z_1, "derivative of each link"),
-        ],
-        [CHAIN],
-    )
-    chain_1 = e * D(y_out, s_out) * D(s_out, z_2) * D(z_2, s_2) * D(s_2, z_1)
-    d_w1 = derive(
-        D(L, w_1),
-        [
-            (e * D(y_out, w_1), sq),
-            (chain_1 * D(z_1, s_1) * D(s_1, w_1), "chain rule through every link"),
-            (d_w2.steps[-1].expr / z_1 * w_2 * fprime_1(s_1) * x_in, "derivative of each link"),
-        ],
-        [CHAIN],
-    )
-    fed = say("gradient: the {} of the unit the weight feeds times its input", sp.Symbol("delta"))
-    up = "the recursion, one unit above"
-    recursion = [
-        derive(
-            D(L, s_out),
-            [
-                (e * D(y_out, s_out), sq),
-                (e * fprime_3(s_out), say("{}", eq(*links[0]))),
-                (delta_out, "the error signal of the output unit"),
-            ],
-            [DELTA],
-        ),
-        derive(
-            D(L, s_2),
-            [
-                (D(L, s_out) * D(s_out, z_2) * D(z_2, s_2), "chain rule"),
-                (DELTAS[delta_2], say("{} and {}", eq(*links[1]), eq(*links[2]))),
-                (delta_2, up),
-            ],
-            [DELTA],
-        ),
-        derive(
-            D(L, s_1),
-            [
-                (D(L, s_2) * D(s_2, z_1) * D(z_1, s_1), "chain rule"),
-                (DELTAS[delta_1], say("{} and {}", eq(*links[3]), eq(*links[4]))),
-                (delta_1, up),
-            ],
-            [DELTA],
-        ),
-        *(derive(D(L, w), [(d * z, fed)], [DELTA]) for w, d, z in WEIGHTS),
-    ]
+    d_wout, d_w2, d_w1 = (CHAIN.gradient(w) for w in (W_out, w_2, w_1))
+    recursion = [CHAIN.signal(unit) for unit in reversed(CHAIN.units)]
+    recursion += [CHAIN.local(w) for w, _, _ in CHAIN.weights]
     parts = []
     for pid, title, derivations, weight in (
         ("1a", "Gradient by the output weight", [d_wout], W_out),
@@ -206,7 +125,7 @@ def exercise_1() -> Exercise:
                 title,
                 [say("Give {}.", D(L, weight))],
                 derivations=derivations,
-                numeric_checks=[lambda w=where, r=result, v=weight: chain_gradient_check(w, r, v)],
+                numeric_checks=[lambda w=where, r=result, v=weight: CHAIN.check(w, r, v)],
             )
         )
     k_, n_next = sp.symbols("k N_next", integer=True)
@@ -222,13 +141,13 @@ def exercise_1() -> Exercise:
         )
     ]
     part_c.answer_lhs, part_c.answer = rule, -theta * delta_j * z_i
-    cases = [(d, (delta, z)) for d, (_, delta, z) in zip(recursion[3:], WEIGHTS, strict=True)]
+    cases = [(d, (delta, z)) for d, (_, delta, z) in zip(recursion[3:], CHAIN.weights, strict=True)]
     part_c.numeric_checks = [
         lambda: checks.update_rule_check(where, part_c.answer, theta, (delta_j, z_i), cases),
         lambda: checks.backprop_rule_check(where, part_c.answer, theta, delta_j, z_i),
         *part_c.numeric_checks,
     ]
-    each = [{w_ij: w, delta_j: d, z_i: z} for w, d, z in WEIGHTS]
+    each = [{w_ij: w, delta_j: d, z_i: z} for w, d, z in CHAIN.weights]
     part_c.remarks = [
         say(
             "Define the error signal of a unit as the derivative of the loss by its input, {}. "
@@ -239,13 +158,13 @@ def exercise_1() -> Exercise:
             "{}, the three results above (checked step by step), and the general rule is checked "
             "against finite differences on a branching 2-3-2-1 network.",
             definition(delta_j, D(L, s_j)),
-            sp.Eq(delta_out, DELTAS[delta_out]),
+            sp.Eq(delta_out, CHAIN.signals[delta_out]),
             w_jk,
             definition(delta_j, fprime(s_j) * sp.Sum(w_jk * delta_k, (k_, 1, n_next))),
-            relations.identity(D(L, w_ij), delta_j * z_i, DELTA, cases=each),
+            relations.identity(D(L, w_ij), delta_j * z_i, CHAIN.with_signals, cases=each),
             theta,
             definition(rule, -theta * delta_j * z_i),
-            *((D(L, w), d * z) for w, d, z in WEIGHTS),
+            *((D(L, w), d * z) for w, d, z in CHAIN.weights),
         )
     ]
     intro = say(
@@ -254,8 +173,8 @@ def exercise_1() -> Exercise:
         "derivative of {}.",
         x_in,
         y_out,
-        *(definition(a, b) for a, b in reversed(links)),
-        definition(L, CHAIN_DEFS[L]),
+        *(definition(a, b) for a, b in reversed(CHAIN.links)),
+        definition(L, CHAIN.defs[L]),
         f_1,
         f_2,
         f_3,

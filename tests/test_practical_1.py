@@ -227,7 +227,7 @@ def test_dropped_factor_in_a_result_fails_the_activation_checks(key: Assignment,
     result = part.derivations[0].steps[-1].expr
     for variant in _drop_factor_variants(result):
         with pytest.raises(VerificationError, match=rf"part {pid}"):
-            p1.chain_gradient_check(f"practical-1, part {pid}", variant, part.derivations[0].lhs.x)
+            p1.CHAIN.check(f"practical-1, part {pid}", variant, part.derivations[0].lhs.x)
 
 
 def hinge_answer_check(where: str, answer: Any) -> Any:

@@ -6,7 +6,8 @@ oracle, worked numbers and traces (through `answerkey.worked`) and the figure;
 cites instead of re-deriving; `optim` holds the update rules (SGD, momentum)
 symbolically and in NumPy; `scaffold` writes a new exercise (`answerkey new-exercise`).
 `Network.batch(m)` and `Network.l2(rate)` (`batch`) give the same network on a
-mini-batch (mean loss) and with an L2 weight penalty.
+mini-batch (mean loss) and with an L2 weight penalty. `chain.ScalarChain` is a chain
+of scalar units with arbitrary activations: its gradients, error signals and checks.
 """
 
 from .batch import Batch, Penalised

@@ -1,0 +1,181 @@
+"""A chain of scalar units with arbitrary activations, and backpropagation along it.
+
+``ScalarChain(x, [Unit(w_1, s_1, z_1, f_1, f'_1, delta_1), ...], t, L)`` is the chain
+``s_1 = w_1 x``, ``z_1 = f_1(s_1)``, ``s_2 = w_2 z_1``, ... with the squared error
+``L = (z_last - t)^2 / 2``: the textbook exercise that derives each weight's gradient
+by the chain rule and then the backward recursion of error signals. It gives
+
+* `defs`, `instance` (the verifier's `Instance`) and `links`, the definitions read
+  from the output back, for the derivations' reasons and the prose;
+* `gradient(w)`: dL/dw derived in three steps (the squared error, the chain rule
+  through the links between the output and w, the derivative of each link);
+* `signal(unit)`: dL/ds of a unit derived as its error signal, by the recursion;
+* `local(w)`: dL/dw = (signal of the unit w feeds) x (w's input), the local rule;
+* `check`: a result with concrete activations put in, against finite differences
+  (`checks.activations_check`).
+
+The functions are `checks.arbitrary` ones: proofs hold for every f, numeric checks
+use each f's stand-in. The reasons are fixed phrases, so two chains read alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+from ..mathfns import D, eq
+from ..model import CheckRecord, Derivation, Instance, Text
+from ..relations import notation
+from . import checks
+from .writing import derive, listed, say
+
+#: the concrete activations `check` puts in by default: each alone, and mixed
+ACTIVATION_SETS = (("sigmoid",), ("tanh",), ("ReLU",), ("tanh", "sigmoid", "ReLU"))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One unit: ``s = weight * (the value before)``, ``z = f(s)``, its error signal
+    `delta` (dL/ds); `fprime` is f's derivative as `checks.arbitrary` returns it."""
+
+    weight: Any
+    s: Any
+    z: Any
+    f: Any
+    fprime: Any
+    delta: Any
+
+
+@dataclass(eq=False)
+class ScalarChain:
+    """Input `source`, `units` from the input on, `target` and the squared-error `loss`
+    (the fields are the description; everything else is derived from them)."""
+
+    source: Any
+    units: Sequence[Unit]
+    target: Any
+    loss: Any
+    label: str = "the chain"
+
+    def __post_init__(self) -> None:
+        self.units = tuple(self.units)
+        source, target, loss, label = self.source, self.target, self.loss, self.label
+        self.output = self.units[-1].z
+        self.error = self.output - target
+        defs: dict[Any, Any] = {}
+        before = source
+        for u in self.units:
+            defs[u.s], defs[u.z], before = u.weight * before, u.f(u.s), u.z
+        self.defs = {**defs, loss: sp.Rational(1, 2) * self.error**2}
+        #: (lhs, rhs) of every definition but the loss's, from the output back
+        self.links = [(k, v) for k, v in reversed(defs.items())]
+        self.instance = Instance(defs=self.defs, label=label)
+        #: the error signals as definitions: delta_last = (z - t) f'(s), then the recursion
+        self.signals: dict[Any, Any] = {}
+        above = None
+        for u in reversed(self.units):
+            own = u.fprime(u.s)
+            self.signals[u.delta] = (
+                self.error * own if above is None else own * above.weight * above.delta
+            )
+            above = u
+        self.with_signals = Instance(defs={**self.defs, **self.signals}, label=label)
+        #: (weight, error signal of the unit it feeds, its input), from the output back
+        inputs = [source, *(u.z for u in self.units[:-1])]
+        self.weights = [
+            (u.weight, u.delta, z) for u, z in reversed(list(zip(self.units, inputs, strict=True)))
+        ]
+        u_ = sp.Symbol("u")
+        self.squared = say("derivative of {} with {}", u_**2 / 2, notation(u_, self.error))
+
+    def _path(self, weight: Any) -> list[tuple[Any, Any, Any]]:
+        """The links from the output down to `weight`'s, each with the variable the
+        derivative is taken by (the next link's lhs, or the weight at the last)."""
+        if weight not in [u.weight for u in self.units]:
+            raise ValueError(f"{weight} is not a weight of the chain")
+        out: list[tuple[Any, Any, Any]] = []
+        for k, (lhs, rhs) in enumerate(self.links):
+            if weight in rhs.free_symbols:
+                return [*out, (lhs, rhs, weight)]
+            out.append((lhs, rhs, self.links[k + 1][0]))
+        return out  # not reached: every weight is in a link
+
+    def gradient(self, weight: Any) -> Derivation:
+        """dL/d`weight`: the squared error, the chain rule through the links between
+        the output and the weight (named, or "every link" when it passes them all), the
+        derivative of each link (the two links named when there are only two)."""
+        path = self._path(weight)
+        chain, product = self.error, self.error
+        for lhs, rhs, by in path:
+            chain, product = chain * D(lhs, by), product * sp.diff(rhs, by)
+        through = [lhs for lhs, _, _ in path[1:]]
+        every = len(path) == len(self.links)
+        rule = (
+            "chain rule through every link"
+            if every
+            else say("chain rule through {}", listed(through))
+        )
+        each = (
+            say("{} and {}", *(eq(lhs, rhs) for lhs, rhs, _ in path))
+            if len(path) == 2
+            else "derivative of each link"
+        )
+        steps = [(self.error * D(self.output, weight), self.squared), (chain, rule)]
+        return derive(D(self.loss, weight), [*steps, (product, each)], [self.instance])
+
+    def signal(self, unit: Unit) -> Derivation:
+        """dL/ds of `unit` derived to be its error signal: at the output from the squared
+        error, below it by the chain rule from the signal one unit above."""
+        k = self.units.index(unit)
+        steps: list[tuple[Any, Text | str]]
+        if k == len(self.units) - 1:
+            link = self.links[0]
+            steps = [
+                (self.error * D(self.output, unit.s), self.squared),
+                (self.error * unit.fprime(unit.s), say("{}", eq(*link))),
+                (unit.delta, "the error signal of the output unit"),
+            ]
+        else:
+            above = self.units[k + 1]
+            links = [(above.s, self.defs[above.s]), (unit.z, self.defs[unit.z])]
+            chain = D(self.loss, above.s) * D(above.s, unit.z) * D(unit.z, unit.s)
+            steps = [
+                (chain, "chain rule"),
+                (self.signals[unit.delta], say("{} and {}", *(eq(*lk) for lk in links))),
+                (unit.delta, "the recursion, one unit above"),
+            ]
+        return derive(D(self.loss, unit.s), steps, [self.with_signals])
+
+    def local(self, weight: Any) -> Derivation:
+        """dL/d`weight` as the error signal of the unit it feeds times its input."""
+        _, delta, source = next(w for w in self.weights if w[0] == weight)
+        fed = say(
+            "gradient: the {} of the unit the weight feeds times its input", sp.Symbol("delta")
+        )
+        return derive(D(self.loss, weight), [(delta * source, fed)], [self.with_signals])
+
+    def check(
+        self,
+        where: str,
+        result: Any,
+        weight: Any,
+        sets: Sequence[Sequence[str]] | None = None,
+        domain: Mapping[str, tuple[float, float]] | None = None,
+    ) -> list[CheckRecord]:
+        """`result` (dL/d`weight` in the arbitrary functions) with each of `sets` of
+        concrete activations put in (default: each of sigmoid, tanh and ReLU throughout,
+        then the three mixed), against central differences of the loss at random inputs
+        from `domain` (default: the input and weights positive, so every ReLU is active,
+        the target of either sign)."""
+        n = len(self.units)
+        sets = sets or [tuple(s[i % len(s)] for i in range(n)) for s in ACTIVATION_SETS]
+        if domain is None:
+            names = [self.source, *(u.weight for u in self.units)]
+            domain = {str(v): checks.DOMAIN for v in names} | {str(self.target): (-1.0, 1.0)}
+        functions = [(u.f, u.fprime) for u in self.units]
+        return checks.activations_check(
+            where, result, self.instance, self.loss, weight, functions, sets, domain
+        )
