@@ -10,7 +10,6 @@ number against finite differences, before anything is written.
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,10 +18,10 @@ import numpy as np
 import sympy as sp
 
 from answerkey import figures, relations, worked
-from answerkey.kit import checks
+from answerkey.kit import checks, traces
 from answerkey.kit.chain import ScalarChain, Unit
 from answerkey.kit.softmax_hinge import HingeOverSoftmax
-from answerkey.kit.writing import derive, listed, names, say, upright
+from answerkey.kit.writing import derive, listed, names, numbered, say, upright
 from answerkey.mathfns import D, T, diag, elementwise, relu, softmax
 from answerkey.model import (
     Assignment,
@@ -225,8 +224,8 @@ def relu_net_oracle(v: Mapping[str, Any]) -> dict[str, Any]:
 
 
 #: each block line: its key in answers.json's rows, its label, what the engine computes
-BLOCK_LINES: tuple[tuple[str, Any, Any], ...] = tuple(
-    (key, sp.Symbol(name) if name != "L" else L, expr)
+SHOWN = {
+    key: (sp.Symbol(name), expr)
     for key, name, expr in (
         ("x", "x", X_ROW),
         ("y", "y", Y_T),
@@ -242,21 +241,8 @@ BLOCK_LINES: tuple[tuple[str, Any, Any], ...] = tuple(
         ("w", "w_next", worked.NewValueOf(W_OUT)),
         ("W", "W_next", worked.NewValueOf(W_MAT)),
     )
-)
-LABEL = {key: label for key, label, _ in BLOCK_LINES}
-#: the earlier published solution's first update and its losses of sample 1 (errata only)
-SEED_FIRST_UPDATE: dict[str, Any] = {
-    "s_hidden": [0.458, 0.869, 0.704],
-    "z_hidden": [0.458, 0.869, 0.704],
-    "s_out": 0.09859,
-    "loss": 0.40626999405,
-    "delta_out": -0.90141,
-    "delta_hidden": [-0.90141, -0.90141, -0.90141],
-    "dw": [0.08256916, 0.15666506, 0.12691853],
-    "w": [0.10256916, 0.18666506, 0.21691853],
-    "W": [[0.7352115, 0.8352115, 0.1352115], [0.1542256, 0.5742256, 1.0242256]],
 }
-SEED_SAMPLE_1_LOSSES = (0.40626999405, 0.218611904772, 0.0482300904842)
+LABEL = {key: label for key, (label, _) in SHOWN.items()}
 SEED_TOL, SEED = 6e-6, "earlier published solution"
 
 
@@ -274,7 +260,7 @@ def sgd_trace(trace: Mapping[str, Any]) -> worked.Trace:
         loss=L,
         optimizer=worked.SGD(worked.given(trace["learning_rate"], "learning rate")),
         iterations=int(trace["iterations"]),
-        show=[(label, expr) for _, label, expr in BLOCK_LINES],
+        show=list(SHOWN.values()),
         oracle=relu_net_oracle,
     )
 
@@ -284,17 +270,15 @@ def trace_remarks(
 ) -> tuple[list[Text], list[Any]]:
     """What a lecturer would point out, read off the computed trace (and the engine objects
     that compute the numbers these remarks add)."""
-    remarks, extra, groups = [], [], {}
-    for row in rows:  # hidden units that do not fire, by sample and units
-        off = tuple(j + 1 for j, s in enumerate(row["s_hidden"]) if s <= 0)
-        if off and row["s_out"] > 0:
-            groups.setdefault((row["sample"], off), []).append(row["iteration"])
-    for (n, off), its in groups.items():
-        when = "every iteration" if len(its) == t.iterations else f"iteration {names(its)}"
-        units = f"unit{'s' if len(off) > 1 else ''} {names(off)} {'are' if len(off) > 1 else 'is'}"
+    remarks, extra = [], []
+    off = traces.grouped(  # hidden units that do not fire while the output does
+        rows, lambda r: tuple(j + 1 for j, s in enumerate(r["s_hidden"]) if s <= 0 < r["s_out"])
+    )
+    for (n, units), its in off.items():
         remarks.append(
             say(
-                f"For sample {n} (in {when}) hidden {units} inactive: {{}}, so {{}} and {{}}. The "
+                f"For sample {n} (in {traces.when(t, its)}) hidden {numbered('unit', units)} "
+                f"{'are' if len(units) > 1 else 'is'} inactive: {{}}, so {{}} and {{}}. The "
                 "unit's error signal {} is 0, hence its column of {} does not move, and its "
                 "output weight in {} does not move either (its input z is 0).",
                 relations.assumption(sp.Le(s_j, 0)),
@@ -339,42 +323,26 @@ def trace_remarks(
                     relations.identity(RELU_PRIME(s_out), 0, OUTPUT_OFF),
                 )
             )
-    totals = t.totals(L)
-    falls = all(float(b) < float(a) for a, b in itertools.pairwise(totals))
-    trend = "falls" if falls else "does not fall monotonically"
-    remarks.append(
-        say(
-            f"The loss summed over the samples of each iteration is {{}}: it {trend}.",
-            listed(totals),
-        )
-    )
-    return remarks, extra
+    return [*remarks, traces.trend(t, L)], extra
 
 
 def seed_errata(
     t: worked.Trace, rows: Sequence[Mapping[str, Any]], trace: Mapping[str, Any]
 ) -> tuple[list[Text], list[dict[str, Any]]]:
-    """Where the earlier published trace disagrees with ours (only for the original numbers)."""
+    """Where the earlier published trace (its numbers in the claims file) disagrees with ours:
+    its first update, and the loss of sample 1 in each iteration (original numbers only)."""
     floats = functools.partial(json.loads, parse_int=float)
     if floats(json.dumps(trace)) != floats(json.dumps(PARAMETERS["trace"])):
         return [], []
-    first, step_1 = rows[0], t.steps[0]
-    records = [
-        {"update": 1, "quantity": key, "seed": seed, "ours": first[key]}
-        for key, seed in SEED_FIRST_UPDATE.items()
-    ]
-    ones = [(p, row) for p, row in zip(t.steps, rows, strict=True) if row["sample"] == 1]
-    for (_, row), seed in zip(ones, SEED_SAMPLE_1_LOSSES, strict=False):
-        update = rows.index(row) + 1
-        records.append({"update": update, "quantity": "loss", "seed": seed, "ours": row["loss"]})
-    for r in records:
-        r["agrees"] = bool(np.allclose(r["ours"], r["seed"], rtol=0, atol=SEED_TOL))
-    agree = [LABEL[r["quantity"]] for r in records[: len(SEED_FIRST_UPDATE)] if r["agrees"]]
-    differ = [LABEL[r["quantity"]] for r in records[: len(SEED_FIRST_UPDATE)] if not r["agrees"]]
+    seed = traces.transcribed(ID, "2")
+    first = traces.compare(rows, seed, [k for k in seed if k[1] == 1], SEED_TOL)
+    ones = [("loss", k + 1) for k, row in enumerate(rows) if row["sample"] == 1]
+    later = traces.compare(rows, seed, ones, SEED_TOL)
+    differ = [LABEL[r["quantity"]] for r in first if not r["agrees"]]
     remarks = []
     if differ:
-        seed_dh = np.asarray(SEED_FIRST_UPDATE["delta_hidden"])
-        no_w = first["delta_out"] * (np.asarray(first["s_hidden"]) > 0)
+        seed_dh = seed[("delta_hidden", 1)].reshape(-1)
+        no_w = rows[0]["delta_out"] * (np.asarray(rows[0]["s_hidden"]) > 0)
         w_j = sp.Symbol("w_j")
         why: list[Any] = (
             [
@@ -394,51 +362,43 @@ def seed_errata(
                 "Erratum. The earlier published solution's first update agrees with ours in {} "
                 "but not in {}: it gives {} where the computation gives {} {} so its new W, {}, "
                 "should be {}. Every later number of its trace inherits the error.",
-                listed(agree),
+                listed([LABEL[r["quantity"]] for r in first if r["agrees"]]),
                 listed(differ),
                 (sp.Symbol("delta_hidden"), worked.given(seed_dh, f"{SEED}: delta_hidden")),
-                step_1[LABEL["delta_hidden"]],
+                t.steps[0][LABEL["delta_hidden"]],
                 why,
-                worked.given(SEED_FIRST_UPDATE["W"], f"{SEED}: W"),
-                step_1[LABEL["W"]],
+                worked.given(seed[("W", 1)], f"{SEED}: W"),
+                t.steps[0][LABEL["W"]],
             )
         )
     bad: list[Any] = []
-    for i, ((p, _), r) in enumerate(
-        zip(ones, records[len(SEED_FIRST_UPDATE) :], strict=False), start=1
-    ):
-        if not r["agrees"]:
-            loss = worked.given(r["seed"], f"{SEED}: loss of sample 1, iteration {i}")
-            bad += [";"] * bool(bad) + [f"iteration {i} is", loss, "(ours", p[L], ")"]
+    for r in (r for r in later if not r["agrees"]):
+        i = rows[r["update"] - 1]["iteration"]
+        loss = worked.given(r["seed"], f"{SEED}: loss of sample 1, iteration {i}")
+        bad += [";"] * bool(bad) + [
+            f"iteration {i} is",
+            loss,
+            "(ours",
+            t.steps[r["update"] - 1][L],
+            ")",
+        ]
     if bad:
         remarks.append(say("The earlier published loss of sample 1 in {}.", bad))
-    return remarks, records
+    return remarks, first + later
 
 
 def exercise_2(trace: Mapping[str, Any]) -> Exercise:
     """The SGD trace, one block per update, computed and checked by the engine."""
     t = sgd_trace(trace)
-    rows = [
-        {"iteration": it, "sample": n} | {key: p[label].plain() for key, label, _ in BLOCK_LINES}
-        for p, (it, n) in zip(t.steps, t.order, strict=True)
-    ]
-    rows = [{k: row[k] for k in TRACE_KEYS} for row in rows]
+    rows = traces.rows(t, LABEL)
     errata_text, errata = seed_errata(t, rows, trace)
     remarks, extra = trace_remarks(t, rows)
-    samples: list[Any] = []
-    for n, sample in enumerate(t.samples, start=1):
-        samples += [
-            f"{';' if n > 1 else ''} sample {n}:",
-            (X_ROW, sample[X_ROW]),
-            ",",
-            (Y_T, sample[Y_T]),
-        ]
-    rules = [definition(delta_out, (Z_O - Y_T) * RELU_PRIME(S_O))]
-    rules.append(definition(delta_j, RELU_PRIME(s_j) * sp.Symbol("w_j") * delta_out))
-    rules.append(definition(sp.Symbol("Delta_w_j"), -theta * delta_out * z_j))
-    rules.append(
-        definition(sp.Symbol("Delta_W_ij"), -theta * sp.Symbol("x_i") * sp.Symbol("delta_j"))
-    )
+    rules = [
+        definition(delta_out, (Z_O - Y_T) * RELU_PRIME(S_O)),
+        definition(delta_j, RELU_PRIME(s_j) * sp.Symbol("w_j") * delta_out),
+        definition(sp.Symbol("Delta_w_j"), -theta * delta_out * z_j),
+        definition(sp.Symbol("Delta_W_ij"), -theta * sp.Symbol("x_i") * sp.Symbol("delta_j")),
+    ]
     part = Part(
         id="2",
         title="A numeric trace of SGD",
@@ -454,7 +414,7 @@ def exercise_2(trace: Mapping[str, Any]) -> Exercise:
                 (W_MAT, t.initial[W_MAT]),
                 (W_OUT, t.initial[W_OUT]),
                 (theta, t.optimizer.learning_rate),
-                samples,
+                traces.samples(t, [X_ROW, Y_T]),
             )
         ],
         remarks=[
@@ -466,33 +426,17 @@ def exercise_2(trace: Mapping[str, Any]) -> Exercise:
             *remarks,
             *errata_text,
         ],
-        blocks=[
-            t.block(k, text(f"Update {k + 1}: iteration {it}, sample {n}"))
-            for k, (it, n) in enumerate(t.order)
-        ],
+        blocks=traces.blocks(t),
         tables=[
-            Table(
-                header=("update", "iteration", "sample", Y_T, Z_O, L),
-                rows=tuple(
-                    (k, it, n, p[LABEL["y"]], p[LABEL["z_out"]], p[L])
-                    for k, (p, (it, n)) in enumerate(zip(t.steps, t.order, strict=True), start=1)
-                ),
-                caption=text("The loss of each update's sample, before the update."),
+            traces.table(
+                t, [Y_T, Z_O, L], text("The loss of each update's sample, before the update.")
             )
         ],
+        figures=[traces.loss_curve(t, L)],
         data={"trace": rows, "seed_errata": errata},
         numeric_checks=worked.attach(t, *extra),
     )
     W0, w0 = trace["W"], trace["w"]
-    losses, order = [row["loss"] for row in rows], [row["sample"] for row in rows]
-    part.figures = [
-        Figure(
-            "loss-curve",
-            text("The loss of each update, coloured by sample."),
-            lambda: figures.loss_curve_figure("loss-curve", losses, order),
-            handout=False,
-        )
-    ]
     network = Figure(
         "network",
         text("The network with its initial weights (on the edges)."),

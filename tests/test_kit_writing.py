@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from answerkey.kit.writing import derive, listed, names, say
+from answerkey.kit.writing import derive, listed, names, numbered, say
 from answerkey.model import Derivation, Step, text
 from answerkey.printing import prose
 
@@ -48,3 +48,9 @@ def test_upright_prints_a_word_subscript_upright() -> None:
     }
     with pytest.raises(ValueError, match="no subscript"):
         upright("x")
+
+
+def test_numbered_writes_a_noun_with_its_numbers() -> None:
+    assert numbered("unit", [2]) == "unit 2"
+    assert numbered("unit", [1, 3]) == "units 1 and 3"
+    assert numbered("class", [1, 2, 4], "classes") == "classes 1, 2 and 4"

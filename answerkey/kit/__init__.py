@@ -7,7 +7,9 @@ cites instead of re-deriving; `optim` holds the update rules (SGD, momentum)
 symbolically and in NumPy; `scaffold` writes a new exercise (`answerkey new-exercise`).
 `Network.batch(m)` and `Network.l2(rate)` (`batch`) give the same network on a
 mini-batch (mean loss) and with an L2 weight penalty. `chain.ScalarChain` is a chain
-of scalar units with arbitrary activations: its gradients, error signals and checks.
+of scalar units with arbitrary activations: its gradients, error signals and checks;
+`traces` writes what a key shows of an optimizer trace (samples, blocks, table, loss
+curve and trend, comparisons with an earlier solution's numbers).
 """
 
 from .batch import Batch, Penalised

@@ -53,6 +53,12 @@ def names(items: Sequence[Any]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
+def numbered(noun: str, items: Sequence[Any], plural: str | None = None) -> str:
+    """A noun with its numbers: "unit 2", "units 1 and 3" (`plural` when it is not the noun
+    with an s: ``numbered("class", [2, 4], "classes")``)."""
+    return f"{noun if len(items) == 1 else plural or noun + 's'} {names(items)}"
+
+
 def derive(
     lhs: Any,
     steps: Sequence[tuple[Any, Text | str]],

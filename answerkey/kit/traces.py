@@ -1,0 +1,145 @@
+"""What a key shows of an optimizer trace (`answerkey.worked.Trace`) besides its blocks.
+
+A numeric-trace exercise prints the same things whatever its network: the samples
+in the question, one block per update, a table and a curve of the loss, the loss
+summed per iteration, and what the numbers show (units that never fire in some
+samples, say). These helpers write them from the trace, so every number in them
+is one the engine computed and checks:
+
+* `rows`: each update as plain data for answers.json (keys chosen by the author);
+* `samples`: the samples as prose (``sample 1: x = ..., y = ...; sample 2: ...``);
+* `blocks`, `table`, `loss_curve`: each update's block, a table of shown values
+  per update, the loss per update as a figure;
+* `trend`: the sentence on the loss summed over each iteration's samples;
+* `grouped` and `when`: updates where something holds, by sample, and in words;
+* `compare`: values an earlier solution published (`transcribed`, from the
+  assignment's claims file) against the trace's, for errata.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .. import figures, worked
+from ..model import Block, Figure, Table, Text, text
+from .writing import listed, names, say
+
+
+def rows(t: worked.Trace, columns: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each update as ``{"iteration", "sample", key: value, ...}`` for every ``key:
+    label`` of `columns` (the label a value is shown under), values as plain lists."""
+    return [
+        {"iteration": it, "sample": n} | {key: p[label].plain() for key, label in columns.items()}
+        for p, (it, n) in zip(t.steps, t.order, strict=True)
+    ]
+
+
+def samples(t: worked.Trace, shown: Sequence[Any]) -> list[Any]:
+    """The trace's samples for a `say` place: ``sample 1: x = ..., y = ...; sample 2: ...``,
+    each giving its values of the `shown` inputs (SymPy symbols of the instance)."""
+    out: list[Any] = []
+    for n, sample in enumerate(t.samples, start=1):
+        out += [f"{';' if n > 1 else ''} sample {n}:", *listed([(v, sample[v]) for v in shown])]
+    return out
+
+
+def blocks(t: worked.Trace) -> list[Block]:
+    """One block per update, titled "Update k: iteration i, sample n"."""
+    return [
+        t.block(k, text(f"Update {k + 1}: iteration {it}, sample {n}"))
+        for k, (it, n) in enumerate(t.order)
+    ]
+
+
+def table(t: worked.Trace, shown: Sequence[Any], caption: Text) -> Table:
+    """Update, iteration, sample and the values shown under the labels `shown`, per update."""
+    return Table(
+        header=("update", "iteration", "sample", *shown),
+        rows=tuple(
+            (k, it, n, *(p[label] for label in shown))
+            for k, (p, (it, n)) in enumerate(zip(t.steps, t.order, strict=True), start=1)
+        ),
+        caption=caption,
+    )
+
+
+def loss_curve(t: worked.Trace, loss: Any, name: str = "loss-curve") -> Figure:
+    """The loss of each update, coloured by sample, in the key only (it gives the answers)."""
+    losses = [float(p[loss].plain()) for p in t.steps]
+    order = [n for _, n in t.order]
+    return Figure(
+        name,
+        text("The loss of each update, coloured by sample."),
+        lambda: figures.loss_curve_figure(name, losses, order),
+        handout=False,
+    )
+
+
+def trend(t: worked.Trace, loss: Any) -> Text:
+    """The loss summed over the samples of each iteration, and whether it falls."""
+    totals = t.totals(loss)
+    falls = all(float(b) < float(a) for a, b in itertools.pairwise(totals))
+    return say(
+        "The loss summed over the samples of each iteration is {}: it "
+        + ("falls." if falls else "does not fall monotonically."),
+        listed(totals),
+    )
+
+
+def grouped(
+    table_rows: Iterable[Mapping[str, Any]], key: Callable[[Mapping[str, Any]], Any]
+) -> dict[tuple[int, Any], list[int]]:
+    """The iterations where `key(row)` is not empty, by (sample, that key), in order."""
+    out: dict[tuple[int, Any], list[int]] = {}
+    for row in table_rows:
+        found = key(row)
+        if found:
+            out.setdefault((row["sample"], found), []).append(row["iteration"])
+    return out
+
+
+def when(t: worked.Trace, iterations: Sequence[int]) -> str:
+    """ "every iteration", or "iteration 1 and 3"."""
+    return (
+        "every iteration" if len(iterations) == t.iterations else f"iteration {names(iterations)}"
+    )
+
+
+def transcribed(assignment_id: str, part: str) -> dict[tuple[str, int], np.ndarray]:
+    """The numeric claims of the earlier published solution for `part`
+    (``solutions/claims/<id>.toml``), by (quantity, update), in the file's order."""
+    from ..claims import CLAIMS_DIR, load_claims, parse_claim
+
+    out = {}
+    for c in load_claims(CLAIMS_DIR / f"{assignment_id}.toml").claims:
+        if c.kind == "numeric" and c.part == part and c.quantity and c.update is not None:
+            value = parse_claim(c.answer, {}).expr
+            value = value.tolist() if isinstance(value, sp.MatrixBase) else value
+            out[(c.quantity, c.update)] = np.array(value, dtype=float)
+    return out
+
+
+def compare(
+    table_rows: Sequence[Mapping[str, Any]],
+    claims: Mapping[tuple[str, int], np.ndarray],
+    keys: Iterable[tuple[str, int]],
+    atol: float,
+) -> list[dict[str, Any]]:
+    """For each (quantity, update) of `keys` that `claims` has: the claimed value against
+    the trace's (within `atol`), as ``{"update", "quantity", "seed", "ours", "agrees"}``."""
+    out = []
+    for quantity, update in keys:
+        if (quantity, update) not in claims:
+            continue
+        ours = table_rows[update - 1][quantity]
+        seed = claims[(quantity, update)].reshape(np.shape(ours)).tolist()
+        agrees = bool(np.allclose(ours, seed, rtol=0, atol=atol))
+        out.append(
+            {"update": update, "quantity": quantity, "seed": seed, "ours": ours, "agrees": agrees}
+        )
+    return out

@@ -1,0 +1,70 @@
+"""answerkey.kit.traces: what a key shows of a trace comes from the trace's own numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from answerkey import worked
+from answerkey.kit import traces
+from answerkey.mathfns import D
+from answerkey.model import Instance, text
+from answerkey.printing import prose
+
+w, x, y, t_, E = sp.symbols("w x y t E")
+LINE = Instance(defs={y: w * x, E: (y - t_) ** 2 / 2}, label="a line")
+STEP = sp.Symbol("Delta_w")
+
+
+def _trace(rate: float = 0.1, iterations: int = 2) -> worked.Trace:
+    samples = [{x: 1.0, t_: 2.0}, {x: -0.5, t_: 0.0}]
+    show = [x, y, E, D(E, w), (STEP, worked.StepOf(w))]
+    return worked.trace("line", LINE, {w: 0.5}, samples, E, worked.SGD(rate), iterations, show)
+
+
+def test_rows_blocks_and_table_follow_the_updates() -> None:
+    t = _trace()
+    rows = traces.rows(t, {"input": x, "loss": E, "step": STEP})
+    assert [(r["iteration"], r["sample"]) for r in rows] == [(1, 1), (1, 2), (2, 1), (2, 2)]
+    assert list(rows[0]) == ["iteration", "sample", "input", "loss", "step"]
+    assert rows[0]["loss"] == pytest.approx(0.5 * (0.5 - 2.0) ** 2)
+    assert rows[0]["step"] == pytest.approx(-0.1 * (0.5 - 2.0) * 1.0)
+    assert [prose(b.title, "md") for b in traces.blocks(t)][-1] == "Update 4: iteration 2, sample 2"
+    table = traces.table(t, [y, E], text("caption"))
+    assert table.header == ("update", "iteration", "sample", y, E)
+    assert [r[:3] for r in table.rows] == [(1, 1, 1), (2, 1, 2), (3, 2, 1), (4, 2, 2)]
+    assert table.rows[2][4] is t.steps[2][E]
+    figure = traces.loss_curve(t, E)
+    assert figure.name == "loss-curve" and not figure.handout
+
+
+def test_samples_and_the_trend_are_written_from_the_numbers() -> None:
+    t = _trace()
+    words = prose(text(*traces.samples(t, [x, t_])), "md")
+    assert "sample 1: $x = 1.0000$, $t = 2.0000$; sample 2: $x = -0.5000$" in words
+    assert prose(traces.trend(t, E), "md").endswith("it falls.")
+    assert "does not fall" in prose(traces.trend(_trace(rate=7.0), E), "md")
+
+
+def test_grouped_and_when() -> None:
+    t = _trace(iterations=3)
+    rows = [
+        {"iteration": i, "sample": n, "s": s} for i, n, s in [(1, 1, -1), (1, 2, 1), (2, 1, -2)]
+    ]
+    assert traces.grouped(rows, lambda r: (1,) if r["s"] < 0 else ()) == {(1, (1,)): [1, 2]}
+    assert traces.when(t, [1, 2]) == "iteration 1 and 2"
+    assert traces.when(t, [1, 2, 3]) == "every iteration"
+
+
+def test_compare_and_the_transcribed_numbers_of_an_earlier_solution() -> None:
+    claims = traces.transcribed("practical-1", "2")
+    assert claims[("s_out", 1)] == pytest.approx(0.09859)
+    assert claims[("W", 1)].shape == (2, 3) and ("loss", 7) in claims
+    rows = [{"a": [1.0, 2.0], "b": 3.0}, {"a": [0.0, 0.0], "b": 1.0}]
+    seed = {("a", 1): np.array([[1.0, 2.1]]), ("b", 2): np.array(1.0 + 1e-7)}
+    out = traces.compare(rows, seed, [("a", 1), ("b", 1), ("b", 2)], atol=1e-6)
+    assert out == [
+        {"update": 1, "quantity": "a", "seed": [1.0, 2.1], "ours": [1.0, 2.0], "agrees": False},
+        {"update": 2, "quantity": "b", "seed": 1.0 + 1e-7, "ours": 1.0, "agrees": True},
+    ]
