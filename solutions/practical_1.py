@@ -21,15 +21,14 @@ from answerkey import figures, relations, worked
 from answerkey.kit import checks, traces
 from answerkey.kit.chain import ScalarChain, Unit
 from answerkey.kit.softmax_hinge import HingeOverSoftmax
-from answerkey.kit.writing import derive, listed, names, numbered, say, upright
-from answerkey.mathfns import D, T, diag, elementwise, relu, softmax
+from answerkey.kit.writing import listed, numbered, say, upright
+from answerkey.mathfns import D, elementwise, relu, softmax
 from answerkey.model import (
     Assignment,
     Exercise,
     Figure,
     Instance,
     Part,
-    Table,
     Text,
     text,
 )
@@ -452,18 +451,11 @@ o_vec, p_vec, a_vec, e_vec = (sp.MatrixSymbol(c, K, 1) for c in "opae")
 n_active, margin = sp.symbols("n m")
 j_idx, k_idx, y_idx = sp.symbols("j k y", integer=True, positive=True)
 P, OUT, A = sp.IndexedBase("p"), sp.IndexedBase("o"), sp.IndexedBase("a")
-G_VEC, TERMS = sp.MatrixSymbol("g", K, 1), sp.MatrixSymbol("h", K, 1)
-HINGE = HingeOverSoftmax(o_vec, p_vec, e_vec, margin, L, G_VEC, TERMS)
-
-#: dL/do_k for general K: a_j = 1 when the term of class j is active (a_y = 0)
-HINGE_GRADIENT = sp.Sum(
-    A[j_idx]
-    * (
-        P[j_idx] * (sp.KroneckerDelta(j_idx, k_idx) - P[k_idx])
-        - P[y_idx] * (sp.KroneckerDelta(y_idx, k_idx) - P[k_idx])
-    ),
-    (j_idx, 1, K),
+HINGE = HingeOverSoftmax(
+    o_vec, p_vec, e_vec, margin, L, sp.MatrixSymbol("g", K, 1), sp.MatrixSymbol("h", K, 1)
 )
+#: dL/do_k for general K: a_j = 1 when the term of class j is active (a_y = 0)
+HINGE_GRADIENT = HINGE.componentwise(a_vec, (j_idx, k_idx, y_idx))
 #: per (K, true class): the active terms the derivation is proved at; all, some and none occur
 HINGE_CASES = {3: {1: (2,), 2: (1, 3), 3: ()}, 4: {1: (2, 3), 2: (1, 3, 4), 3: (1,), 4: ()}}
 
@@ -477,24 +469,8 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
     size = len(ex["p"])
     o_given, m_given = worked_ex.point.at[o_vec], worked_ex.point.at[margin]
     py, pj, oj, ok_ = P[y_idx], P[j_idx], OUT[j_idx], OUT[k_idx]
-    hinge_term = sp.Max(0, pj - py + margin)
-    table = Table(
-        header=("class j", OUT[j_idx], P[j_idx], pj - py + margin, "active", "term"),
-        rows=tuple(
-            (
-                str(j + 1) + (" (true class)" if j + 1 == y else ""),
-                o_given.written(None)[j],
-                worked_ex[p_vec][j],
-                worked_ex[G_VEC][j],
-                "-" if j + 1 == y else ("yes" if ex["active"][j] else "no"),
-                worked_ex[TERMS][j],
-            )
-            for j in range(size)
-        ),
-        caption=say(
-            f"The example: K = {size}, true class y = {y}, margin {{}}.", (margin, m_given)
-        ),
-    )
+    hinge_term = sp.Max(0, HINGE.gap(j_idx, y_idx))
+    caption = say(f"The example: K = {size}, true class y = {y}, margin {{}}.", (margin, m_given))
     what = [
         say(
             "Each term {} is zero exactly when {}: the loss makes the network give the true class "
@@ -519,18 +495,10 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
                 (margin, m_given),
             )
         )
-    active = [j + 1 for j in range(size) if ex["active"][j]]
-    inactive = [j + 1 for j in range(size) if j + 1 != y and not ex["active"][j]]
-    s_a, s_i = "es" if len(active) > 1 else "", "es" if len(inactive) > 1 else ""
-    terms = (
-        f"the terms of class{s_a} {names(active)} {'are' if s_a else 'is'} active"
-        if active
-        else "no term is active"
-    )
-    trail = f", class{s_i} {names(inactive)} already trail(s) by the margin" if inactive else ""
     what.append(
         say(
-            f"Example (table): with {{}} and true class {y}, {terms}{trail}, and the loss is {{}}.",
+            f"Example (table): with {{}} and true class {y}, {HINGE.terms(worked_ex, y)}, and the "
+            "loss is {}.",
             (o_vec, o_given),
             (L, worked_ex[L]),
         )
@@ -550,29 +518,11 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
         answer_lhs=L,
         answer=worked_ex[L],
         remarks=what,
-        tables=[table],
+        tables=[HINGE.table(worked_ex, y, (j_idx, k_idx, y_idx), caption)],
         data={"example": ex},
         numeric_checks=worked.attach(worked_ex),
     )
-    jacobian = notation(D(pj, ok_), pj * (sp.KroneckerDelta(j_idx, k_idx) - P[k_idx]))
-    derivation = derive(
-        D(L, o_vec),
-        [
-            (
-                D(L, p_vec) * D(p_vec, o_vec),
-                say("chain rule through {}", sp.Eq(p_vec, softmax(o_vec))),
-            ),
-            (
-                T(a_vec - n_active * e_vec) * D(p_vec, o_vec),
-                say("only the {} active terms count", n_active),
-            ),
-            (
-                T(a_vec - n_active * e_vec) * (diag(p_vec) - p_vec * p_vec.T),
-                say("softmax Jacobian {}", jacobian),
-            ),
-        ],
-        HINGE.active(a_vec, n_active, y_idx, HINGE_CASES),
-    )
+    derivation = HINGE.gradient(a_vec, n_active, (j_idx, k_idx, y_idx), HINGE_CASES)
     grad = ex["gradient"]
     raised = ", ".join(f"class {k + 1}" for k in range(size) if grad[k] < 0)
     lowered = ", ".join(f"class {k + 1}" for k in range(size) if grad[k] > 0)

@@ -88,3 +88,33 @@ def test_the_module_does_not_shadow_the_kits_hinge_loss() -> None:
     from answerkey import kit
 
     assert kit.hinge(0.5).margin == 0.5
+
+
+def test_the_kits_derivation_and_componentwise_answer_agree_and_prove() -> None:
+    derivation = H.gradient(act, cnt, (i, k, c), CASES)
+    assert derivation.steps[-1].expr == VECTOR
+    verify_derivation("here", derivation, np.random.default_rng(0))
+    assert H.componentwise(act, (i, k, c)) == ANSWER
+    (proof, differences) = H.answer_checks(
+        "here", lambda: H.componentwise(act, (i, k, c)), VECTOR, act, cnt, (Q, B), (c, k)
+    )
+    assert proof() and differences()
+
+
+def test_the_example_in_a_table_and_in_words() -> None:
+    from answerkey.model import text
+
+    ex = H.example("ex", [1.2, 0.9, -0.3, 1.0], 1, 0.2)
+    table = H.table(ex, 1, (i, k, c), text("caption"))
+    assert [row[0] for row in table.rows] == ["1 (true class)", "2", "3", "4"]
+    assert [row[4] for row in table.rows] == ["-", "yes", "no", "yes"]
+    assert table.header[3] == Q[i] - Q[c] + mu
+    assert table.rows[1][5].label == ex[term][1].label == "ex: h[2]"
+    words = H.terms(ex, 1)
+    assert (
+        words == "the terms of classes 2 and 4 are active, class 3 already trail(s) by the margin"
+    )
+    assert H.terms(H.example("ex", [0.0, 0.1, 0.0], 2, 0.01), 2) == "no term is active" + (
+        ", classes 1 and 3 already trail(s) by the margin"
+    )
+    assert H.terms(H.example("ex", [0.0, 0.0], 1, 0.5), 1) == "the terms of class 2 is active"

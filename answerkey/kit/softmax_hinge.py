@@ -8,9 +8,14 @@ class y given by a one-hot e. `HingeOverSoftmax(o, p, e, m, L, g, h)` gives
   plain NumPy loops (no log-sum-exp), and `example`: a verified worked example;
 * `active(a, n, y, cases)`: instances where a given set of terms is active (``a_j`` 1
   for an active term, n of them), at which a derivation of dL/do is proved;
+* `gradient(a, n, indices, cases)`: dL/do derived in vector form (chain rule through
+  softmax, the active terms, the softmax Jacobian), proved at `active` instances, and
+  `componentwise(a, indices)`: the same as a sum over classes for one dL/do_k;
 * `answer_checks(where, answer, vector_form, ...)`: a componentwise answer
   (``dL/do_k`` with indexed p and a) proved equal to the derivation's vector form at
-  several K and every true class, and compared with central differences of the loss.
+  several K and every true class, and compared with central differences of the loss;
+* `table(example, true_class, indices, caption)` and `terms(example, true_class)`: a
+  worked example class by class, and in words which terms are active.
 
 `loss_np` and `gradient_np` are the loss and its gradient in NumPy, y 0-based.
 """
@@ -27,8 +32,10 @@ import sympy as sp
 from .. import worked
 from ..errors import VerificationError
 from ..instantiate import Concrete, tree_function
-from ..mathfns import D, elementwise, softmax
-from ..model import CheckRecord, Instance
+from ..mathfns import D, T, diag, elementwise, softmax
+from ..model import CheckRecord, Derivation, Instance, Table, Text
+from ..relations import notation
+from .writing import derive, numbered, say
 
 FD_STEP = 1e-6
 FD_TOL = 1e-6
@@ -131,6 +138,78 @@ class HingeOverSoftmax:
             "loss": ex[self.L].plain(),
             "gradient": ex[D(self.L, self.o)].plain(),
         }
+
+    @property
+    def indexed(self) -> tuple[Any, Any]:
+        """The scores and probabilities as indexed bases (o_j, p_j), named as the vectors."""
+        return sp.IndexedBase(self.o.name), sp.IndexedBase(self.p.name)
+
+    def gap(self, j: Any, y: Any) -> Any:
+        """The term of class j before the max, ``p_j - p_y + m``."""
+        _, P = self.indexed
+        return P[j] - P[y] + self.m
+
+    def table(self, ex: worked.Example, true_class: int, indices: Any, caption: Text) -> Table:
+        """The worked example class by class: score, probability, gap, whether the term is
+        active ("-" for the true class, whose term is left out) and the term."""
+        j, _, y = indices
+        scores_j, p_j = (base[j] for base in self.indexed)
+        scores, active = ex.point.at[self.o].written(None), self.plain(ex, true_class)["active"]
+        return Table(
+            header=("class j", scores_j, p_j, self.gap(j, y), "active", "term"),
+            rows=tuple(
+                (
+                    str(i + 1) + (" (true class)" if i + 1 == true_class else ""),
+                    scores[i],
+                    ex[self.p][i],
+                    ex[self.g][i],
+                    "-" if i + 1 == true_class else ("yes" if active[i] else "no"),
+                    ex[self.h][i],
+                )
+                for i in range(len(active))
+            ),
+            caption=caption,
+        )
+
+    def terms(self, ex: worked.Example, true_class: int) -> str:
+        """In words: "the terms of classes 2 and 4 are active, class 3 already trail(s) by
+        the margin" (or "no term is active")."""
+        active = self.plain(ex, true_class)["active"]
+        on = [j + 1 for j, a in enumerate(active) if a]
+        off = [j + 1 for j, a in enumerate(active) if not a and j + 1 != true_class]
+        out = "no term is active"
+        if on:
+            are = "are" if len(on) > 1 else "is"
+            out = f"the terms of {numbered('class', on, 'classes')} {are} active"
+        if off:
+            out += f", {numbered('class', off, 'classes')} already trail(s) by the margin"
+        return out
+
+    def componentwise(self, a: Any, indices: Any) -> Any:
+        """dL/do_k for any K as a sum over the classes j, with the indicators of `a` (a_j
+        1 when the term of class j is active, a_y 0): ``sum_j a_j (p_j (delta_jk - p_k) -
+        p_y (delta_yk - p_k))``; `indices` are (j, k, y)."""
+        j, k, y = indices
+        _, P = self.indexed
+        A, delta = sp.IndexedBase(a.name), sp.KroneckerDelta
+        summand = A[j] * (P[j] * (delta(j, k) - P[k]) - P[y] * (delta(y, k) - P[k]))
+        return sp.Sum(summand, (j, 1, self.size))
+
+    def gradient(
+        self, a: Any, n: Any, indices: Any, cases: Mapping[int, Mapping[int, Sequence[int]]]
+    ) -> Derivation:
+        """dL/do in vector form: the chain rule through p = softmax(o), the n active terms
+        (``dL/dp = (a - n e)^T``), the softmax Jacobian; proved at `active`(cases)."""
+        j, k, y = indices
+        scores, P = self.indexed
+        p, o, row = self.p, self.o, T(a - n * self.e)
+        jacobian = notation(D(P[j], scores[k]), P[j] * (sp.KroneckerDelta(j, k) - P[k]))
+        steps = [
+            (D(self.L, p) * D(p, o), say("chain rule through {}", sp.Eq(p, softmax(o)))),
+            (row * D(p, o), say("only the {} active terms count", n)),
+            (row * (diag(p) - p * p.T), say("softmax Jacobian {}", jacobian)),
+        ]
+        return derive(D(self.L, o), steps, self.active(a, n, y, cases))
 
     def active(
         self, a: Any, n: Any, y: Any, cases: Mapping[int, Mapping[int, Sequence[int]]]
