@@ -7,10 +7,10 @@
   by assignment when there are many variants) and rendering (pandoc and one
   pdflatex pass per PDF) run in a process pool, one worker per core.
 * **Atomic.** Nothing is written until the outputs of a directory exist in
-  memory; then each file is written under a temporary name and renamed into
-  place, and the stamp is written last. An interrupt or a failure leaves the
-  previous outputs (and their stamps) as they were; leftover temporary files
-  of a killed build are removed by the next one.
+  memory; then the directory's new generation (files and stamp) is staged
+  beside it and swapped in as one step (`publish.py`). An interrupt, a failure
+  or kill -9 leaves each directory entirely old or entirely new; what a killed
+  build left is cleaned up (or its swap finished) by the next one.
 * After publishing, out_root/<term>/MANIFEST.json lists every file's sha256
   with the git revision, parameters, checks and tool versions.
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import json
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import cache, pdf, proofcache, render, scratch
+from . import publish as publishing
 from .claims import roundtrip
 from .errors import UsageError
 from .model import Assignment, CheckRecord
@@ -162,22 +164,10 @@ def _prepare_tex_format(tex_cache: Path) -> tuple[bool, float]:
 
 
 def publish(directory: Path, files: Mapping[str, bytes]) -> None:
-    """Write each file under a temporary name, then rename them all into place."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob(PARTIAL):
-        if scratch.stale(stale):
-            stale.unlink(missing_ok=True)
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for name, data in files.items():
-            tmp = directory / f".{name}.partial-{os.getpid()}"
-            staged.append((tmp, directory / name))
-            tmp.write_bytes(data)
-        for tmp, final in staged:
-            os.replace(tmp, final)
-    finally:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
+    """Write each file atomically into `directory` (files beside a directory's own
+    outputs: variants.json, MANIFEST.json). Call with the publishing lock held."""
+    for name, data in files.items():
+        publishing.replace_file(directory / name, data)
 
 
 def sweep_partials(root: Path) -> None:
@@ -399,15 +389,18 @@ def build(
     modules = select(names)
     the_term = load_term(term, discover(), terms_dir)
     term_root = out_root / the_term.name
-    sweep_partials(term_root)
-    sweep_partials(out_root / ".cache")
+    with publishing.publishing(out_root):
+        publishing.sweep(term_root)  # finish or undo what killed builds left
+        sweep_partials(term_root)
+        sweep_partials(out_root / ".cache")
+        shutil.rmtree(out_root / ".cache" / "stamps", ignore_errors=True)  # where stamps were
     scratch.sweep_tmp()
     jobs = plan(modules, the_term, out_root, variants)
     fresh: list[tuple[Job, dict[str, Any]]] = []
     stale: list[Job] = []
     for job in jobs:
         job.inputs = job_inputs(job, formats, the_term.name)
-        stamp = cache.read_stamp(cache.stamp_path(out_root, job.directory))
+        stamp = cache.read_stamp(cache.stamp_path(job.directory))
         if cache.is_fresh(stamp, job.inputs, job.directory):
             assert stamp is not None
             fresh.append((job, stamp))
@@ -449,24 +442,38 @@ def build(
         else:
             executor.shutdown(wait=True)
 
-    if variants:
-        for module in modules:
-            index = [
-                {
-                    "variant": job.meta.variant,
-                    "directory": job.directory.name,
-                    "parameter_hash": parameter_hash(job.params),
-                }
-                for job in jobs
-                if job.module.id == module.id
-            ]
-            body = json.dumps(
-                {"assignment": module.id, "term": the_term.name, "variants": index}, indent=2
-            )
-            publish(term_root / module.id, {"variants.json": (body + "\n").encode()})
-    write_manifest(out_root, the_term)
+    with publishing.publishing(out_root):
+        if variants:
+            _publish_indexes(jobs, modules, the_term, term_root)
+        write_manifest(out_root, the_term)
     say(f"build finished in {time.perf_counter() - t0:.2f}s")
     return [results[job.directory] for job in jobs]
+
+
+def _publish_indexes(
+    jobs: list[Job], modules: list[SolutionModule], term: Term, term_root: Path
+) -> None:
+    """Each assignment's variants.json (with the publishing lock held)."""
+    for module in modules:
+        index = [
+            {
+                "variant": job.meta.variant,
+                "directory": job.directory.name,
+                "parameter_hash": parameter_hash(job.params),
+            }
+            for job in jobs
+            if job.module.id == module.id
+        ]
+        body = json.dumps({"assignment": module.id, "term": term.name, "variants": index}, indent=2)
+        data = (body + "\n").encode()
+        path = term_root / module.id / "variants.json"
+        try:
+            same = path.read_bytes() == data
+        except OSError:
+            same = False
+        if not same:  # the manifest vouches for it: gone until rewritten
+            (term_root / "MANIFEST.json").unlink(missing_ok=True)
+            publish(path.parent, {"variants.json": data})
 
 
 def _abandon(executor: cf.Executor) -> None:
@@ -530,20 +537,8 @@ def _run(
     tex_cache = out_root / ".cache" / "tex"
 
     def publish_job(job: Job, files: dict[str, bytes], render_s: float) -> None:
-        stamp_file = cache.stamp_path(out_root, job.directory)
-        old = cache.read_stamp(stamp_file)
-        # MANIFEST.json vouches for the whole term: gone from the first directory changed
-        # (a build killed now leaves none rather than a stale one), written at the end
-        term = job.directory.relative_to(out_root).parts[0]
-        (out_root / term / "MANIFEST.json").unlink(missing_ok=True)
-        publish(job.directory, files)
-        # what the previous build wrote and this one did not is stale now
-        for name in (old or {}).get("files", {}):
-            if name not in files and "/" not in name:
-                (job.directory / name).unlink(missing_ok=True)
         n_checks = sum(len(c) for c in job.checks.values())
-        cache.write_stamp(
-            stamp_file,
+        stamp = cache.stamp_bytes(
             job.inputs,
             files,
             {
@@ -553,6 +548,13 @@ def _run(
                 "variant": job.meta.variant,
             },
         )
+        term = job.directory.relative_to(out_root).parts[0]
+        with publishing.publishing(out_root):
+            # MANIFEST.json vouches for the whole term: gone from the first directory
+            # changed (a build killed now leaves none rather than a stale one), written
+            # at the end
+            (out_root / term / "MANIFEST.json").unlink(missing_ok=True)
+            publishing.swap_in(job.directory, files, stamp)
         total = time.perf_counter() - started[job.key]
         results[job.directory] = BuildResult(
             job.module.id, job.directory, sorted(files), n_checks, total
@@ -654,7 +656,8 @@ def _run(
 
 
 def write_manifest(out_root: Path, term: Term) -> dict[str, Any]:
-    """out_root/<term>/MANIFEST.json: every file's sha256 and what produced it."""
+    """out_root/<term>/MANIFEST.json: every file's sha256 and what produced it (with the
+    publishing lock held, so that no directory changes while it is read)."""
     term_root = out_root / term.name
     files = {}
     for path in sorted(term_root.rglob("*")):
@@ -665,13 +668,12 @@ def write_manifest(out_root: Path, term: Term) -> dict[str, Any]:
             continue
         files[rel] = cache.sha256(path.read_bytes())
     directories = {}
-    stamps = sorted((out_root / ".cache" / "stamps").glob(f"{term.name}__*.json"))
-    for stamp_file in stamps:
+    for stamp_file in sorted(term_root.rglob(cache.STAMP_NAME)):
+        rel = stamp_file.parent.relative_to(term_root).as_posix()
+        if any(part.startswith(".") for part in stamp_file.parent.relative_to(term_root).parts):
+            continue  # another build's staged generation
         stamp = cache.read_stamp(stamp_file)
-        if stamp is None:
-            continue
-        rel = stamp_file.stem.replace("__", "/").split("/", 1)[1]
-        if (term_root / rel).is_dir():
+        if stamp is not None:
             directories[rel] = {
                 "assignment": stamp.get("assignment"),
                 "variant": stamp.get("variant") or None,

@@ -5,7 +5,8 @@ modules of `solutions` it imports), its claims file (the errata), the engine's
 source (answerkey/*.py), the templates, the constraints file the tools were
 installed from, the term's parameters and title-page text, the formats asked for,
 and the versions of SymPy, NumPy, pandoc and TeX. Each input kind gets its own
-digest; the stamp (out_root/.cache/stamps/<dir>.json) keeps them with the
+digest; the stamp (<dir>/.stamp.json, inside the directory so that it is
+published with the files it describes: `publish.py`) keeps them with the
 sha256 of every file written. A directory is fresh only when every digest
 matches and every file is still there with the same bytes.
 """
@@ -27,6 +28,7 @@ from typing import Any
 ENGINE_DIR = Path(__file__).resolve().parent
 ROOT = ENGINE_DIR.parent
 STAMP_VERSION = 1
+STAMP_NAME = ".stamp.json"
 
 
 def sha256(data: bytes) -> str:
@@ -172,9 +174,9 @@ def value_digest(value: Any) -> str:
     return sha256(json.dumps(value, sort_keys=True, default=repr).encode())
 
 
-def stamp_path(out_root: Path, directory: Path) -> Path:
-    rel = directory.resolve().relative_to(out_root.resolve())
-    return out_root / ".cache" / "stamps" / f"{rel.as_posix().replace('/', '__')}.json"
+def stamp_path(directory: Path) -> Path:
+    """A directory's stamp: a hidden file in it, swapped in and out with its files."""
+    return directory / STAMP_NAME
 
 
 def read_stamp(path: Path) -> dict[str, Any] | None:
@@ -226,10 +228,10 @@ def changed(stamp: Mapping[str, Any] | None, inputs: Mapping[str, str]) -> list[
     return kinds or ["output files changed or missing"]
 
 
-def write_stamp(
-    path: Path, inputs: Mapping[str, str], files: Mapping[str, bytes], extra: Mapping[str, Any]
-) -> None:
-    """Write the stamp atomically (after the files it describes are in place)."""
+def stamp_bytes(
+    inputs: Mapping[str, str], files: Mapping[str, bytes], extra: Mapping[str, Any]
+) -> bytes:
+    """The stamp of a directory holding `files`, built from `inputs`."""
     body = {
         "version": STAMP_VERSION,
         "digest": digest(inputs),
@@ -237,10 +239,17 @@ def write_stamp(
         "files": {name: sha256(data) for name, data in sorted(files.items())},
         **extra,
     }
+    return (json.dumps(body, indent=1, sort_keys=True) + "\n").encode()
+
+
+def write_stamp(
+    path: Path, inputs: Mapping[str, str], files: Mapping[str, bytes], extra: Mapping[str, Any]
+) -> None:
+    """Write a stamp on its own, atomically (a build publishes it with the files instead)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
     try:
-        tmp.write_text(json.dumps(body, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        tmp.write_bytes(stamp_bytes(inputs, files, extra))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import cache
+from . import cache, scratch
 
 STAMP_VERSION = 1
 
@@ -87,11 +87,18 @@ def _record_path(out_root: Path, request: Mapping[str, Any]) -> Path:
 
 
 def _outputs(term_root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(term_root).as_posix(): cache.sha256(p.read_bytes())
-        for p in sorted(term_root.rglob("*"))
-        if p.is_file() and ".logs" not in p.relative_to(term_root).parts
-    }
+    """Every file of the term and its sha256 (the directories' stamps too), but the logs
+    and what a build running beside this one has staged."""
+    out = {}
+    for p in sorted(term_root.rglob("*")):
+        parts = p.relative_to(term_root).parts
+        if ".logs" in parts or any(
+            scratch.generation(x) or scratch.PARTIAL.search(x) for x in parts
+        ):
+            continue
+        if p.is_file():
+            out["/".join(parts)] = cache.sha256(p.read_bytes())
+    return out
 
 
 def up_to_date(

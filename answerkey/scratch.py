@@ -1,7 +1,8 @@
 """Temporary files and directories named after the process that owns them.
 
 Several builds may run at once (two terminals, `make -j`, a watcher). Each
-temporary name carries its owner's pid (``.key.pdf.partial-<pid>``,
+temporary name carries its owner's pid (``.key.pdf.partial-<pid>``, a staged
+output directory ``.cv-assignment9.new-<pid>``,
 ``$TMPDIR/answerkey-tex-<pid>-xxxx``), so a build sweeps only what a *dead*
 build left (killed with SIGKILL, say), never a live build's files mid-publish.
 """
@@ -15,14 +16,17 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["TMP_KINDS", "owner_alive", "stale", "sweep_tmp", "tmp_prefix"]
+__all__ = ["PARTIAL", "TMP_KINDS", "generation", "owner_alive", "stale", "sweep_tmp", "tmp_prefix"]
 
 #: the kinds of scratch directory made in $TMPDIR (answerkey-<kind>-<pid>-...)
 TMP_KINDS = ("pdf", "tex", "fmt")
 #: a scratch name without a pid (an older version made those) is left this long
 OLD_STYLE_AGE = 24 * 3600.0
 
-_PID_SUFFIX = re.compile(r"\.partial-(\d+)$")
+#: a file written under a temporary name (``.NAME.partial-<pid>``)
+PARTIAL = re.compile(r"\.partial-(\d+)$")
+#: a directory's generation being swapped in or out (``.NAME.new-<pid>``, ``.NAME.old-<pid>``)
+_GENERATION = re.compile(r"^\.(.+)\.(new|old)-(\d+)$")
 _TMP_NAME = re.compile(rf"^answerkey-(?:{'|'.join(TMP_KINDS)})-(?:(\d+)-)?")
 
 
@@ -41,10 +45,19 @@ def owner_alive(pid: int) -> bool:
     return True
 
 
+def generation(name: str) -> tuple[str, str, int] | None:
+    """``.NAME.new-<pid>`` -> (NAME, "new", pid); None for any other name."""
+    m = _GENERATION.match(name)
+    return None if m is None else (m.group(1), m.group(2), int(m.group(3)))
+
+
 def stale(path: Path) -> bool:
-    """A partial file (``.name.partial-<pid>``) whose build is gone."""
-    m = _PID_SUFFIX.search(path.name)
-    return m is not None and not owner_alive(int(m.group(1)))
+    """A partial file (``.name.partial-<pid>``) or a staged generation whose build is gone."""
+    m = PARTIAL.search(path.name)
+    if m is not None:
+        return not owner_alive(int(m.group(1)))
+    gen = generation(path.name)
+    return gen is not None and not owner_alive(gen[2])
 
 
 def tmp_prefix(kind: str) -> str:

@@ -25,7 +25,8 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under `root` (hidden ones too) with its bytes and modification time,
     but for the caches in .cache/tex, .cache/proofs and .cache/outputs (a failed build
     may still have dumped the PDFs' preamble, stored the proofs that passed or kept
-    an HTML page there: caches, not outputs; stamps in .cache/stamps are compared)."""
+    an HTML page there: caches, not outputs; so is the publishing lock; the stamps,
+    in the output directories, are compared)."""
     return {
         str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
         for p in sorted(root.rglob("*"))
@@ -33,14 +34,19 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     }
 
 
-CACHES = {(".cache", "tex"), (".cache", "proofs"), (".cache", "outputs")}
+CACHES = {
+    (".cache", "tex"),
+    (".cache", "proofs"),
+    (".cache", "outputs"),
+    (".cache", "publish.lock"),
+}
 
 
 # --- the outputs ------------------------------------------------------------------
 
 
 def test_the_build_writes_every_file_and_nothing_half_written(built: Built) -> None:
-    names = sorted(p.name for p in built.directory.iterdir())
+    names = sorted(p.name for p in built.directory.iterdir() if p.name != ".stamp.json")
     assert set(OUTPUT_FILES) <= set(names)
     extra = set(names) - set(OUTPUT_FILES)
     assert all(name.endswith((".svg", ".html")) for name in extra), extra
@@ -96,7 +102,7 @@ def previous(built: Built, tmp_path: Path) -> Path:
     source cannot see, and the point here is what a real rebuild does.
     """
     root = tmp_path / "out"
-    shutil.copytree(built.root, root, ignore=shutil.ignore_patterns(".cache"))
+    shutil.copytree(built.root, root, ignore=shutil.ignore_patterns(".cache", ".stamp.json"))
     assert (root / "default" / CV / "key.pdf").exists()
     return root
 
@@ -235,22 +241,21 @@ def test_outputs_makes_only_the_formats_asked_for(tmp_path: Path) -> None:
     assert not [k for k in md if k.endswith((".tex", ".pdf", ".json"))]
 
 
-def test_publish_replaces_files_and_cleans_up_after_a_killed_build(tmp_path: Path) -> None:
+def test_publish_replaces_files_and_leaves_no_temporary_name(tmp_path: Path) -> None:
     d = tmp_path / "out"
     d.mkdir()
     (d / "key.md").write_bytes(b"old")
-    (d / ".key.md.partial-99999").write_bytes(b"left by a killed build")
     pipeline.publish(d, {"key.md": b"new", "answers.json": b"{}"})
     assert sorted(p.name for p in d.iterdir()) == ["answers.json", "key.md"]
     assert (d / "key.md").read_bytes() == b"new"
 
 
-def test_publish_that_fails_while_staging_changes_nothing(tmp_path: Path) -> None:
+def test_publish_that_fails_while_writing_changes_nothing(tmp_path: Path) -> None:
     d = tmp_path / "out"
     d.mkdir()
     (d / "key.md").write_bytes(b"old")
     with pytest.raises(TypeError):
-        pipeline.publish(d, {"key.md": b"new", "key.tex": "not bytes"})  # type: ignore[dict-item]
+        pipeline.publish(d, {"key.md": "not bytes"})  # type: ignore[dict-item]
     assert sorted(os.listdir(d)) == ["key.md"]
     assert (d / "key.md").read_bytes() == b"old"
 

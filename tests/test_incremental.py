@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
 import signal
@@ -239,25 +238,36 @@ def test_the_manifest_lists_every_file(tree: Path) -> None:
 def test_a_build_stopped_while_publishing_leaves_no_stale_manifest(
     tree: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Killed between the renames of one directory, a build may leave new files beside
-    old ones; the MANIFEST then is missing (never stale), the stamp still the old one, so
-    the next build rebuilds that directory and writes a MANIFEST true to every file."""
+    """Stopped after one directory was swapped in, a build leaves that directory new and
+    the others old, each with its own stamp, and no MANIFEST (never a stale one); the
+    next build rebuilds the rest and writes a MANIFEST true to every file."""
+    from answerkey import publish
+
     run(tree)
     out = tree / "out" / TERM
     term = tree / "terms" / f"{TERM}.toml"
     term.write_text(re.sub(r"(?m)^course = .*$", 'course = "Changed"', term.read_text()))
-    real_publish = pipeline.publish
+    real_swap = publish.swap_in
+    swapped: list[Path] = []
 
-    def stopped(directory: Path, files: dict[str, bytes]) -> None:
-        real_publish(directory, dict(list(files.items())[:1]))
-        raise KeyboardInterrupt  # as if killed after the first rename
+    def stopped(directory: Path, files: dict[str, bytes], stamp: bytes) -> None:
+        if swapped:
+            raise KeyboardInterrupt  # as if killed after the first directory
+        real_swap(directory, files, stamp)
+        swapped.append(directory)
 
-    monkeypatch.setattr(pipeline, "publish", stopped)
+    monkeypatch.setattr(publish, "swap_in", stopped)
     with pytest.raises(KeyboardInterrupt):
         run(tree)
     assert not (out / "MANIFEST.json").exists()
-    monkeypatch.setattr(pipeline, "publish", real_publish)
-    assert rebuilt(tree) == ALL
+    for a in ALL:
+        d = out / a
+        stamp = cache.read_stamp(cache.stamp_path(d))
+        assert stamp is not None and set(stamp["files"]) == {"answers.json"}
+        assert cache.sha256((d / "answers.json").read_bytes()) == stamp["files"]["answers.json"]
+        assert (answers_course(d) == "Changed") == (d in swapped)
+    monkeypatch.setattr(publish, "swap_in", real_swap)
+    assert rebuilt(tree) == ALL - {swapped[0].name}
     manifest = json.loads((out / "MANIFEST.json").read_text())
     for name, digest in manifest["files"].items():
         assert cache.sha256((out / name).read_bytes()) == digest
@@ -377,4 +387,4 @@ def test_a_killed_build_leaves_no_partial_file_and_the_next_build_is_right(
             assert p.read_bytes() == (clean / term / P1 / "variant-01" / p.name).read_bytes(), (
                 p.name
             )
-    assert not os.listdir(tmp_path / "out" / ".cache" / "stamps") == []
+    assert cache.read_stamp(cache.stamp_path(d)) is not None
