@@ -54,12 +54,14 @@ def checkpoint(moment: str) -> None:
 
 @contextlib.contextmanager
 def publishing(out_root: Path) -> Iterator[None]:
-    """Hold the output root's publishing lock (not re-entrant: one holder per process)."""
+    """Hold the output root's publishing lock (not re-entrant). A POSIX record lock:
+    released when its process dies, and not held by a process forked meanwhile (a
+    worker), which with flock() would keep it after we let go."""
     path = out_root / ".cache" / "publish.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.lockf(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # releases the lock

@@ -210,6 +210,7 @@ def test_a_build_killed_at_any_moment_of_publishing_leaves_each_directory_old_or
     old = files_under(term_root(old_out))
     old.pop("MANIFEST.json")
     variant_files = {k: v for k, v in old.items() if "/variant" in k}
+    assert f"{P1}/variants.json" in variant_files and f"{P1}/variant-01/key.md" in variant_files
     old_key = own_files(term_root(old_out) / P1)
 
     new_out = tree / "new"
