@@ -373,13 +373,17 @@ def build(
     terms_dir: Path = Path("terms"),
     verbose: Callable[[str], None] | None = None,
     workers: int | None = None,
+    on_published: Callable[[], None] | None = None,
 ) -> list[BuildResult]:
     """Build the named assignments (all by default) for `term` into out_root/<term>/<id>/.
 
     With `variants` > 0 each student gets variant-01 ... variant-NN with numbers
     derived from the term's seed, and an index (variants.json) per assignment.
     Only directories whose inputs changed are rebuilt; each is computed and
-    verified before any of its files is written.
+    verified before any of its files is written. `on_published` runs at the end,
+    with the publishing lock held, if every directory is still as this build left
+    it (another build running beside it may have replaced one since, say with
+    fewer formats): the no-op fast path records the outputs there (`fastpath`).
     """
     if not 0 <= variants <= MAX_VARIANTS:
         raise UsageError(f"--variants must be between 0 and {MAX_VARIANTS}, got {variants}")
@@ -446,6 +450,11 @@ def build(
         if variants:
             _publish_indexes(jobs, modules, the_term, term_root)
         write_manifest(out_root, the_term)
+        if on_published is not None and all(
+            cache.is_current(cache.read_stamp(cache.stamp_path(job.directory)), job.inputs)
+            for job in jobs
+        ):
+            on_published()
     say(f"build finished in {time.perf_counter() - t0:.2f}s")
     return [results[job.directory] for job in jobs]
 

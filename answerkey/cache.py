@@ -198,13 +198,19 @@ def _formats(inputs: Mapping[str, Any]) -> set[str]:
     return set(filter(None, str(inputs.get("formats", "")).split(",")))
 
 
+def is_current(stamp: Mapping[str, Any] | None, inputs: Mapping[str, str]) -> bool:
+    """Same inputs as the stamp (formats: at least those asked for now)."""
+    if stamp is None or stamp.get("digest") != digest(inputs):
+        return False
+    return _formats(inputs) <= _formats(stamp.get("inputs", {}))
+
+
 def is_fresh(stamp: Mapping[str, Any] | None, inputs: Mapping[str, str], directory: Path) -> bool:
     """Same inputs as the stamp (formats: at least those asked for now), and every file
     written then still has its bytes."""
-    if stamp is None or stamp.get("digest") != digest(inputs):
+    if not is_current(stamp, inputs):
         return False
-    if not _formats(inputs) <= _formats(stamp.get("inputs", {})):
-        return False
+    assert stamp is not None
     files = stamp.get("files")
     if not isinstance(files, dict) or not files:
         return False

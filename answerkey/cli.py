@@ -194,6 +194,17 @@ def main(argv: list[str] | None = None) -> int:
             from . import build as pipeline
 
             formats = pipeline.parse_formats(args.format)
+
+            def remember() -> None:
+                path_like = "/" in args.term or args.term.endswith(".toml")
+                if path_like:
+                    from .terms import term_name_of
+
+                    term_name = term_name_of(Path(args.term), terms_dir)
+                else:
+                    term_name = args.term
+                fastpath.remember(request, args.out, terms_dir, term_name)
+
             pipeline.build(
                 args.assignments,
                 formats,
@@ -203,15 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                 variants=args.variants,
                 verbose=_progress if args.verbose else None,
                 workers=args.jobs,
+                on_published=remember,
             )
-            path_like = "/" in args.term or args.term.endswith(".toml")
-            if path_like:
-                from .terms import term_name_of
-
-                term_name = term_name_of(Path(args.term), terms_dir)
-            else:
-                term_name = args.term
-            fastpath.remember(request, args.out, terms_dir, term_name)
             return 0
         if args.command == "watch":
             return _watch(args)

@@ -2,7 +2,8 @@
 
 Checking the per-directory stamps needs the solution modules, hence SymPy,
 whose import alone costs more than the rest of a no-op rebuild. So after every
-successful build we also record one fingerprint of *all* its inputs (every
+successful build (whose directories no build beside it replaced meanwhile:
+`build.build`'s `on_published`) we also record one fingerprint of *all* its inputs (every
 source file of the engine and of `solutions/`, the claims files, the templates,
 the term file, the git revision, the constraints file and the tool versions, and
 the request itself) with the sha256

@@ -39,6 +39,7 @@ def test_a_stamp_is_fresh_only_with_the_same_inputs_and_the_same_files(tmp_path:
     stamp = cache.read_stamp(path)
     assert stamp is not None and stamp["checks"] == 3
     assert cache.is_fresh(stamp, inputs, directory)
+    assert cache.is_current(stamp, inputs) and not cache.is_current(stamp, {**inputs, "x": "y"})
     assert not cache.is_fresh(stamp, {**inputs, "engine": "e2"}, directory)
     assert cache.changed(stamp, {**inputs, "engine": "e2"}) == ["engine"]
     (directory / "key.md").write_bytes(b"edited by hand")

@@ -367,3 +367,46 @@ def test_two_builds_at_once_into_the_same_out_both_succeed_and_agree(
     for cmd in runs:
         again = run_build(cmd, env)
         assert again.returncode == 0 and "built" not in again.stdout, again.stdout + again.stderr
+
+
+def test_a_directory_replaced_by_a_build_beside_this_one_is_not_recorded_as_up_to_date(
+    tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A json-only build swaps its generation of practical-1 in while a json,md build is
+    finishing: the latter must not record its request as answered by what is there."""
+    from answerkey import cli, fastpath
+
+    out = tree / "out"
+    term = tree / "race.toml"
+    term.write_text('course = "Race 101"\nlabel = "race"\n')
+    argv = ["build", P1, "--format", "json,md", "--term", str(term), "--out", str(out)]
+    real_manifest = pipeline.write_manifest
+
+    def beside(out_root: Path, the_term: Any) -> Any:
+        d = out_root / "race" / P1
+        mine = stamp_of(d)
+        assert mine is not None and "key.md" in mine["files"]
+        theirs = {"answers.json": (d / "answers.json").read_bytes()}
+        inputs = {**mine["inputs"], "formats": "json"}
+        publish.swap_in(d, theirs, cache.stamp_bytes(inputs, theirs, {"checks": 1}))
+        return real_manifest(out_root, the_term)
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(pipeline, "write_manifest", beside)
+    assert cli.main([*argv, "--jobs", "1"]) == 0
+    monkeypatch.setattr(pipeline, "write_manifest", real_manifest)
+    assert not (out / "race" / P1 / "key.md").exists()
+    request = {
+        "assignments": [P1],
+        "formats": "json,md",
+        "term": str(term),
+        "variants": 0,
+        "out": str(out.resolve()),
+    }
+    assert not fastpath.up_to_date(request, out, ROOT / "terms", lambda _m: None)
+    capsys.readouterr()
+    assert cli.main([*argv, "--jobs", "1"]) == 0
+    assert "built" in capsys.readouterr().out
+    assert (out / "race" / P1 / "key.md").exists()
+    # and now that the outputs are this request's, the next one is answered at once
+    assert fastpath.up_to_date(request, out, ROOT / "terms", lambda _m: None)
