@@ -137,8 +137,12 @@ def swap_in(directory: Path, files: Mapping[str, bytes], stamp: bytes) -> None:
             if exc.errno not in _NO_EXCHANGE:
                 raise
             os.rename(directory, old)
-            checkpoint("aside")
-            os.rename(new, directory)
+            try:
+                checkpoint("aside")
+                os.rename(new, directory)
+            except BaseException:  # not a kill (the next build sees to that): undo
+                os.rename(old, directory)
+                raise
             checkpoint("swapped")
             shutil.rmtree(old, ignore_errors=True)
         else:

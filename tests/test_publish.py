@@ -94,6 +94,25 @@ def test_without_an_atomic_exchange_the_two_renames_give_the_same_result(
     swapped_result(assignment)
 
 
+def test_an_interrupt_between_the_two_renames_puts_the_old_generation_back(
+    assignment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unsupported(a: Path, b: Path) -> None:
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    def interrupted(moment: str) -> None:
+        if moment == "aside":
+            raise KeyboardInterrupt  # Ctrl-C, or SIGTERM (the CLI turns it into this)
+
+    monkeypatch.setattr(publish, "exchange", unsupported)
+    monkeypatch.setattr(publish, "checkpoint", interrupted)
+    before = listing(assignment.parent)
+    with pytest.raises(KeyboardInterrupt):
+        publish.swap_in(assignment, {"key.md": b"new key"}, stamp({"key.md": b"new key"}))
+    assert listing(assignment.parent) == before
+    assert sorted(os.listdir(assignment.parent)) == ["a"]
+
+
 def test_a_first_publication_creates_the_directory(tmp_path: Path) -> None:
     d = tmp_path / "term" / "a"
     publish.swap_in(d, {"key.md": b"k"}, stamp({"key.md": b"k"}))
