@@ -77,6 +77,10 @@ class Concrete:
         self._cuts: dict[int, dict[sp.Symbol, Any]] = {}
         self._node_fns: dict[tuple[sp.Symbol, ...], tuple[list[sp.Symbol], Callable[..., Any]]] = {}
         self._value_fns: dict[Any, Callable[..., Any]] = {}
+        # nodes never change after this point, so what depends on them is memoised
+        self._inputs: dict[tuple[Any, ...], tuple[list[sp.Symbol], frozenset[sp.Symbol]]] = {}
+        self._free: dict[Any, list[sp.Symbol]] = {}
+        self._group_list: list[tuple[sp.Symbol, ...]] | None = None
 
     @staticmethod
     def realify(expr: Any) -> Any:
@@ -294,6 +298,21 @@ class Concrete:
 
     def inputs(self, *values: Any) -> list[sp.Symbol]:
         """The free inputs `values` depend on, through the definitions too, by name."""
+        return list(self._closure(values)[0])
+
+    def _closure(self, values: tuple[Any, ...]) -> tuple[list[sp.Symbol], frozenset[sp.Symbol]]:
+        """(the inputs `values` depend on, by name; the nodes they reach)."""
+        try:
+            return self._inputs[values]
+        except KeyError:
+            out = self._inputs[values] = self._find_closure(values)
+            return out
+        except TypeError:  # a mutable matrix: not remembered
+            return self._find_closure(values)
+
+    def _find_closure(
+        self, values: tuple[Any, ...]
+    ) -> tuple[list[sp.Symbol], frozenset[sp.Symbol]]:
         found: set[sp.Symbol] = set()
         todo = [s for v in values for s in v.free_symbols]
         seen: set[sp.Symbol] = set()
@@ -306,7 +325,7 @@ class Concrete:
                 todo.extend(self.nodes[s].free_symbols)
             else:
                 found.add(s)
-        return sorted(found, key=lambda s: s.name)
+        return sorted(found, key=lambda s: s.name), frozenset(seen - found)
 
     def domain(self, s: sp.Symbol, default: tuple[float, float]) -> tuple[float, float]:
         base = s.name.rsplit("_", 1)[0] if "_" in s.name else s.name
@@ -319,25 +338,32 @@ class Concrete:
         rng: np.random.Generator,
         default: tuple[float, float],
         fixed: Mapping[sp.Symbol, np.ndarray] | None = None,
+        reached_only: bool = False,
     ) -> dict[sp.Symbol, np.ndarray]:
-        """`n` random points for the inputs of `values`, with every node evaluated.
+        """`n` random points for the inputs of `values`, with every node evaluated
+        (`reached_only`: only the nodes `values` depend on).
 
         `fixed` overrides inputs or nodes (a node keeps the value given, not its
         definition's: how finite differences perturb a defined `x`)."""
         fixed = dict(fixed or {})
         env: dict[sp.Symbol, np.ndarray] = {}
-        for s in self.inputs(*values):
+        inputs, reached = self._closure(tuple(values))
+        for s in inputs:
             lo, hi = self.domain(s, default)
             env[s] = fixed[s] if s in fixed else rng.uniform(lo, hi, size=n)
         for s in fixed:
             env[s] = fixed[s]
-        self._evaluate_nodes(env, n)
+        self._evaluate_nodes(env, n, reached if reached_only else None)
         return env
 
-    def _evaluate_nodes(self, env: dict[sp.Symbol, np.ndarray], n: int) -> None:
+    def _evaluate_nodes(
+        self, env: dict[sp.Symbol, np.ndarray], n: int, only: frozenset[sp.Symbol] | None = None
+    ) -> None:
         with np.errstate(all="ignore"):
             for group in self._groups():
                 if all(e in env for e in group):
+                    continue
+                if only is not None and only.isdisjoint(group):
                     continue
                 syms, fn = self._group_fn(group)
                 if any(s not in env for s in syms):
@@ -348,10 +374,12 @@ class Concrete:
                         env[e] = np.broadcast_to(_real(v), (n,))
 
     def _groups(self) -> list[tuple[sp.Symbol, ...]]:
-        groups: dict[int, list[sp.Symbol]] = {}
-        for e in self.nodes:
-            groups.setdefault(self.rank[e], []).append(e)
-        return [tuple(g) for _, g in sorted(groups.items())]
+        if self._group_list is None:
+            groups: dict[int, list[sp.Symbol]] = {}
+            for e in self.nodes:
+                groups.setdefault(self.rank[e], []).append(e)
+            self._group_list = [tuple(g) for _, g in sorted(groups.items())]
+        return self._group_list
 
     def _group_fn(self, group: tuple[sp.Symbol, ...]) -> tuple[list[sp.Symbol], Callable[..., Any]]:
         if group not in self._node_fns:
@@ -360,9 +388,19 @@ class Concrete:
             self._node_fns[group] = (syms, tree_function(syms, exprs))
         return self._node_fns[group]
 
+    def _free_symbols(self, value: Any) -> list[sp.Symbol]:
+        """`value`'s free symbols by name (remembered for an immutable `value`)."""
+        try:
+            return self._free[value]
+        except KeyError:
+            out = self._free[value] = sorted(value.free_symbols, key=lambda s: s.name)
+            return out
+        except TypeError:
+            return sorted(value.free_symbols, key=lambda s: s.name)
+
     def evaluate(self, value: Matrix, env: Mapping[sp.Symbol, np.ndarray], n: int) -> np.ndarray:
         """`value` at the points of `env`: an array of shape (n, rows, cols)."""
-        syms = sorted(value.free_symbols, key=lambda s: s.name)
+        syms = self._free_symbols(value)
         missing = [s.name for s in syms if s not in env]
         if missing:
             raise KeyError(f"no values for {', '.join(missing)}")

@@ -170,6 +170,27 @@ def test_sample_evaluates_every_definition_and_fixed_values_win() -> None:
     assert np.allclose(y1, 1 / (1 + np.exp(-0.5)))
 
 
+def test_reached_only_evaluates_just_the_definitions_a_value_depends_on() -> None:
+    c = Concrete(cv._network("x"))
+    z1 = c.lazy(cv.z1)  # the first layer: y1 = sigmoid(z1) is not needed for it
+    rng = np.random.default_rng(2)
+    some = c.sample([z1], 3, rng, (-1.0, 1.0), reached_only=True)
+    every = c.sample([z1], 3, np.random.default_rng(2), (-1.0, 1.0))
+    assert set(c.entries(cv.z1)) <= set(some)
+    assert not set(c.entries(cv.y1)) & set(some)
+    assert set(c.entries(cv.y1)) <= set(every)
+    assert np.array_equal(c.evaluate(z1, some, 3), c.evaluate(z1, every, 3))
+
+
+def test_inputs_are_the_same_when_asked_again_and_a_caller_cannot_change_them() -> None:
+    c = Concrete(cv._network("x"))
+    e = c.lazy(cv.E)
+    first = c.inputs(e)
+    first.clear()
+    assert c.inputs(e) == c.inputs(e) and c.inputs(e)
+    assert sp.Symbol("x_1", real=True) in c.inputs(e)
+
+
 def test_evaluate_names_a_symbol_without_values() -> None:
     c = Concrete(cv._network("x"))
     with pytest.raises(KeyError, match="no values for W1_11"):

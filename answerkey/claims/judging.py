@@ -413,7 +413,7 @@ class _Judge:
         n = len(points)
         fixed = {s: np.array([p[s] for p in points], dtype=float) for s in syms}
         try:
-            env = self.c.sample([a, b], n, self.rng, DEFAULT_DOMAIN, fixed=fixed)
+            env = self.c.sample([a, b], n, self.rng, DEFAULT_DOMAIN, fixed=fixed, reached_only=True)
             return self.c.evaluate(a, env, n), self.c.evaluate(b, env, n)
         except (ZeroDivisionError, OverflowError, ValueError, TypeError, KeyError):
             return None
