@@ -288,3 +288,19 @@ def test_a_counterexample_is_as_simple_as_the_difference_allows() -> None:
     one = check(r"W x + t", KeyAnswer(W * x, SCALARS))
     assert one.counterexample is not None and one.counterexample.relevant == ("t",)
     assert str(one.counterexample).startswith("at t=1 (any values of the other 2 inputs)")
+
+
+def test_candidates_are_judged_equal_at_shared_points_as_compare_judges_them() -> None:
+    from answerkey.claims.judging import _Judge
+    from answerkey.model import Instance
+
+    jd = _Judge(Instance(), np.random.default_rng(0), 8)
+    value = jd.value(sp.log(1 + sp.exp(-W * x)))
+    same = jd.value(-sp.log(1 / (1 + sp.exp(-W * x))))
+    other = jd.value(sp.log(1 + sp.exp(W * x)))
+    column = jd.value(sp.ImmutableMatrix([W, x]))
+    assert jd.equal_to(value, [same, other, column]) == [True, False, False]
+    arrays = jd.arrays([value, same, other])
+    assert arrays is not None and all(a.shape == (8, 1, 1) for a in arrays)
+    # nowhere finite is not "equal", and one bad candidate does not spoil the others
+    assert jd.equal_to(value, [jd.value(sp.log(-(W**2) - 1)), same]) == [False, True]

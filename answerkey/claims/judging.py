@@ -406,6 +406,33 @@ class _Judge:
             return compared, cex, undefined
         return compared, None, undefined
 
+    def equal_to(self, target: ConcreteMatrix, candidates: Sequence[ConcreteMatrix]) -> list[bool]:
+        """Which `candidates` equal `target`, as `compare` without `careful` finds: equal at
+        every point where both are finite, and finite at one at least."""
+        arrays = self.arrays([target, *candidates])
+        if arrays is None:  # one candidate spoils the batch: each on its own
+            return [self._equal(target, m) for m in candidates]
+        return [_equal_arrays(arrays[0], v) for v in arrays[1:]]
+
+    def arrays(self, values: Sequence[ConcreteMatrix]) -> list[np.ndarray] | None:
+        """Each of `values` at the same `n` random points (one sampling and one evaluation
+        of each, however many pairs are compared); None when one cannot be evaluated."""
+        values = [self._concrete_functions(m) for m in values]
+        syms = [s for s in self.c.inputs(*values) if s not in self.c.nodes]
+        points = [self._sample(syms) for _ in range(self.n)]
+        fixed = {s: np.array([p[s] for p in points], dtype=float) for s in syms}
+        try:
+            env = self.c.sample(
+                values, self.n, self.rng, DEFAULT_DOMAIN, fixed=fixed, reached_only=True
+            )
+            return [self.c.evaluate(m, env, self.n) for m in values]
+        except (ZeroDivisionError, OverflowError, ValueError, TypeError, KeyError):
+            return None
+
+    def _equal(self, a: ConcreteMatrix, b: ConcreteMatrix) -> bool:
+        n, cex, _ = self.compare(a, b)
+        return n > 0 and cex is None
+
     def _values(
         self, a: ConcreteMatrix, b: ConcreteMatrix, syms: list[sp.Symbol], points: list[Any]
     ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -539,6 +566,14 @@ EXACT_TRIES = 3
 SIMPLE_VALUES = (0, 1, -1, 2, -2, 3, 0.5)
 _GREEK_WORDS = {"alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda", "mu"}
 _GREEK_WORDS |= {"sigma", "tau", "phi", "omega", "rho", "Delta"}
+
+
+def _equal_arrays(va: np.ndarray, vb: np.ndarray) -> bool:
+    """Equal at every point (axis 0) where both are finite, with one such point at least."""
+    if va.shape != vb.shape:
+        return False
+    both = np.isfinite(va).all(axis=(1, 2)) & np.isfinite(vb).all(axis=(1, 2))
+    return bool(both.any()) and not _differ(va[both], vb[both]).any()
 
 
 def _differ(va: np.ndarray, vb: np.ndarray) -> np.ndarray:
@@ -764,14 +799,15 @@ def _match_mistake(jd: _Judge, cv: ConcreteMatrix, mistakes: Mistakes, claim: An
             mistakes = mistakes()
         except Exception:
             mistakes = []
+    named: list[tuple[str, ConcreteMatrix]] = []
     for name, wrong in mistakes or ():
         try:
             wv = jd.value(wrong)
         except Exception:
             continue
-        if wv.shape != cv.shape:
-            continue
-        n, cex, _ = jd.compare(cv, wv)
-        if n > 0 and cex is None:
-            return name
-    return None
+        if wv.shape == cv.shape:
+            named.append((name, wv))
+    if not named:
+        return None
+    same = jd.equal_to(cv, [wv for _, wv in named])
+    return next((name for (name, _), eq in zip(named, same, strict=True) if eq), None)

@@ -14,7 +14,7 @@ from sympy.printing.str import StrPrinter
 from ..instantiate import Matrix as ConcreteMatrix
 from ..mathfns import D, diag, elementwise, hadamard_ones_minus, sigmoid, softmax
 from ..model import Instance
-from .judging import _instances, _Judge
+from .judging import _equal_arrays, _instances, _Judge
 from .shapes import _is_mat
 
 # ---------------------------------------------------------------------------
@@ -318,20 +318,22 @@ def _distinct(
                 seen.add(w)
                 out.append((name, w))
         return out
-    kept: list[ConcreteMatrix] = [kv]
+    candidates: list[tuple[str, Any, ConcreteMatrix]] = []
     for name, w in found:
         try:
-            wv = jd.value(w)
+            candidates.append((name, w, jd.value(w)))
         except Exception:
             continue
-        same = False
-        for v in kept:
-            if v.shape == wv.shape:
-                n, cex, _ = jd.compare(wv, v)
-                if n > 0 and cex is None:
-                    same = True
-                    break
+    # every pair at the same points: one evaluation of each, not one per pair
+    values = [kv, *(wv for _, _, wv in candidates)]
+    arrays = jd.arrays(values)
+    kept = [0]
+    for k in range(1, len(values)):
+        if arrays is None:
+            same = any(jd.equal_to(values[k], [values[i] for i in kept]))
+        else:
+            same = any(_equal_arrays(arrays[k], arrays[i]) for i in kept)
         if not same:
-            kept.append(wv)
-            out.append((name, w))
+            kept.append(k)
+            out.append(candidates[k - 1][:2])
     return out
