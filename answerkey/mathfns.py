@@ -42,6 +42,14 @@ class relu(sp.Function):
         return sp.Piecewise((u, u > 0), (0, True))
 
 
+_v = sp.Dummy("u")
+#: relu' as a function of its own, for prose that names it (prints as relu'); numerically
+#: the step with relu'(0) = 0, like `relu`'s derivative
+reluprime = type(
+    "reluprime", (sp.Function,), {"nargs": 1, "_imp_": sp.Lambda(_v, sp.Heaviside(_v, 0))}
+)
+
+
 def _shape(x: Any) -> tuple[int, int] | None:
     return tuple(x.shape) if getattr(x, "is_Matrix", False) else None  # type: ignore[return-value]
 

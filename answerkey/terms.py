@@ -69,6 +69,7 @@ __all__ = [
     "non_negative",
     "parameter_hash",
     "positive",
+    "rounded",
     "term_name_of",
     "text_problems",
     "validate_term_data",
@@ -621,6 +622,12 @@ def _plain(v: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- draws
+
+
+def rounded(values: Any, decimals: int = 2) -> Any:
+    """Drawn numbers as a term writes them: rounded to `decimals` (what a student works
+    with by hand), as plain floats in lists, with no negative zero."""
+    return (np.round(np.asarray(values, dtype=float), decimals) + 0.0).tolist()
 
 
 def draw_params(

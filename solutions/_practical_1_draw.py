@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from answerkey import terms
+from answerkey.kit.traces import largest
 from answerkey.terms import Rule, at_least, at_most, at_most_items, integer, non_empty, positive
 
 TRACE_KEYS = ("iteration", "sample", "x", "y", "s_hidden", "z_hidden", "s_out", "z_out")
@@ -62,23 +64,12 @@ def compute_trace(trace: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _biggest(rows: list[dict[str, Any]]) -> float:
-    values = (np.abs(np.asarray(r[k], dtype=float)).max() for r in rows for k in TRACE_KEYS[2:])
-    return float(max(values, default=0.0))
-
-
-def _two_decimals(a: np.ndarray) -> list[Any]:
-    """Round to two decimals as plain floats, with no negative zero."""
-    out: list[Any] = (np.round(a, 2) + 0.0).tolist()
-    return out
-
-
 def draw(rng: np.random.Generator) -> dict[str, Any]:
     """One candidate: fresh weights, learning rate and samples (overrides for PARAMETERS)."""
-    W = _two_decimals(rng.uniform(-1.0, 1.0, size=(N_INPUTS, N_HIDDEN)))
-    w = _two_decimals(rng.uniform(-0.3, 0.5, size=N_HIDDEN))
+    W = terms.rounded(rng.uniform(-1.0, 1.0, size=(N_INPUTS, N_HIDDEN)))
+    w = terms.rounded(rng.uniform(-0.3, 0.5, size=N_HIDDEN))
     lr = float(LEARNING_RATES[int(rng.integers(len(LEARNING_RATES)))])
-    xs = _two_decimals(rng.uniform(-1.0, 1.0, size=(N_SAMPLES, N_INPUTS)))
+    xs = terms.rounded(rng.uniform(-1.0, 1.0, size=(N_SAMPLES, N_INPUTS)))
     # targets +-1 as in the original; written as integers, which a float default accepts too
     ys = rng.choice([1, -1], size=N_SAMPLES, p=[0.7, 0.3]).tolist()
     samples = [{"x": x, "y": int(y)} for x, y in zip(xs, ys, strict=True)]
@@ -104,7 +95,7 @@ def instructive(params: Mapping[str, Any]) -> list[str]:
     for i in range(1, len(losses)):
         if not losses[i] < losses[i - 1]:
             reasons.append(f"the loss does not fall in iteration {i + 1}")
-    biggest = _biggest(rows)
+    biggest = largest(rows, TRACE_KEYS[2:])
     if not np.isfinite(biggest) or biggest >= LIMIT:
         reasons.append(f"a value explodes (|value| up to {biggest:.3g})")
     if min(min(np.min(np.abs(r["s_hidden"])), abs(r["s_out"])) for r in rows) < KINK:
@@ -125,7 +116,7 @@ def validate(params: Mapping[str, Any]) -> list[str]:
             f"(the number of scores), got {true_class}"
         )
     with np.errstate(all="ignore"):
-        biggest = _biggest(compute_trace(params["trace"]))
+        biggest = largest(compute_trace(params["trace"]), TRACE_KEYS[2:])
     if not np.isfinite(biggest) or biggest > MAX_TRACE_VALUE:
         problems.append(
             f"trace: these numbers make the trace's values grow to {biggest:.3g}; keep every "

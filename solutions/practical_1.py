@@ -22,16 +22,8 @@ from answerkey.kit import checks, traces
 from answerkey.kit.chain import ScalarChain, Unit
 from answerkey.kit.softmax_hinge import HingeOverSoftmax
 from answerkey.kit.writing import listed, numbered, say, upright
-from answerkey.mathfns import D, elementwise, relu, softmax
-from answerkey.model import (
-    Assignment,
-    Exercise,
-    Figure,
-    Instance,
-    Part,
-    Text,
-    text,
-)
+from answerkey.mathfns import D, elementwise, relu, reluprime, softmax
+from answerkey.model import Assignment, Exercise, Figure, Instance, Part, Text, text
 from answerkey.relations import definition, notation
 from answerkey.terms import at_least, at_most, between, integer, positive
 
@@ -88,11 +80,7 @@ x_in, w_1, s_1, z_1, w_2, s_2, z_2 = sp.symbols("x_in w_1 s_1 z_1 w_2 s_2 z_2")
 W_out, s_out, y_out, y_gt, L = sp.symbols("W_out s_out y_out y_gt L")
 delta_out, delta_1, delta_2, theta = sp.symbols("delta_out delta_1 delta_2 theta")
 delta_j, delta_k, z_i, z_j, s_j, w_jk = sp.symbols("delta_j delta_k z_i z_j s_j w_jk")
-_u, w_ij, u = sp.Dummy("u"), sp.Symbol("w_ij"), sp.Symbol("u")
-#: relu' as a function symbol for prose (prints as relu')
-RELU_PRIME = type(
-    "reluprime", (sp.Function,), {"nargs": 1, "_imp_": sp.Lambda(_u, sp.Heaviside(_u, 0))}
-)
+w_ij, u = sp.Symbol("w_ij"), sp.Symbol("u")
 CHAIN = ScalarChain(
     x_in,
     [
@@ -107,25 +95,19 @@ CHAIN = ScalarChain(
 
 def exercise_1() -> Exercise:
     """Parts 1a-1c: the chain-rule gradients and the backward recursion of error signals."""
-    d_wout, d_w2, d_w1 = (CHAIN.gradient(w) for w in (W_out, w_2, w_1))
     recursion = [CHAIN.signal(unit) for unit in reversed(CHAIN.units)]
     recursion += [CHAIN.local(w) for w, _, _ in CHAIN.weights]
-    parts = []
-    for pid, title, derivations, weight in (
-        ("1a", "Gradient by the output weight", [d_wout], W_out),
-        ("1b", "Gradient by the middle weight", [d_w2], w_2),
-        ("1c", "Gradient by the first weight, and the general rule", [d_w1, *recursion], w_1),
-    ):
-        result, where = derivations[0].steps[-1].expr, f"{ID}, part {pid}"
-        parts.append(
-            Part(
-                pid,
-                title,
-                [say("Give {}.", D(L, weight))],
-                derivations=derivations,
-                numeric_checks=[lambda w=where, r=result, v=weight: CHAIN.check(w, r, v)],
-            )
-        )
+    parts = [
+        CHAIN.part("1a", "Gradient by the output weight", W_out, f"{ID}, part 1a"),
+        CHAIN.part("1b", "Gradient by the middle weight", w_2, f"{ID}, part 1b"),
+        CHAIN.part(
+            "1c",
+            "Gradient by the first weight, and the general rule",
+            w_1,
+            f"{ID}, part 1c",
+            recursion,
+        ),
+    ]
     k_, n_next = sp.symbols("k N_next", integer=True)
     fprime, rule = type("fprime", (sp.Function,), {"nargs": 1}), sp.Symbol("DeltaW_ij")
     part_c, where = parts[2], f"{ID}, part 1c"
@@ -139,10 +121,8 @@ def exercise_1() -> Exercise:
         )
     ]
     part_c.answer_lhs, part_c.answer = rule, -theta * delta_j * z_i
-    cases = [(d, (delta, z)) for d, (_, delta, z) in zip(recursion[3:], CHAIN.weights, strict=True)]
     part_c.numeric_checks = [
-        lambda: checks.update_rule_check(where, part_c.answer, theta, (delta_j, z_i), cases),
-        lambda: checks.backprop_rule_check(where, part_c.answer, theta, delta_j, z_i),
+        *CHAIN.rule_checks(where, lambda: part_c.answer, theta, (delta_j, z_i)),
         *part_c.numeric_checks,
     ]
     each = [{w_ij: w, delta_j: d, z_i: z} for w, d, z in CHAIN.weights]
@@ -166,16 +146,13 @@ def exercise_1() -> Exercise:
         )
     ]
     intro = say(
-        "The chain from the input {} to the output {}: {}, {}, {}, {}, {}, {} with the loss {}; "
-        "the activations {}, {}, {} are arbitrary differentiable functions and {} is the "
-        "derivative of {}.",
+        "The chain from the input {} to the output {}: {} with the loss {}; the activations {} "
+        "are arbitrary differentiable functions and {} is the derivative of {}.",
         x_in,
         y_out,
-        *(definition(a, b) for a, b in reversed(CHAIN.links)),
+        listed([definition(a, b) for a, b in reversed(CHAIN.links)]),
         definition(L, CHAIN.defs[L]),
-        f_1,
-        f_2,
-        f_3,
+        listed([f_1, f_2, f_3]),
         fprime_1(u),
         f_1(u),
     )
@@ -207,7 +184,7 @@ RELU_NET = Instance(defs={**NET_DEFS, L: (Z_O - Y_T) ** 2 / 2}, label="the 2-3-1
 #: a hidden unit / the output unit that does not fire (s <= 0), for the remarks about them
 HIDDEN_OFF = Instance(defs={z_j: relu(s_j)}, domain={"s_j": (-1.5, -0.01)}, label="s_j < 0")
 OUTPUT_OFF = Instance(
-    defs={Z_O: relu(S_O), delta_out: (Z_O - Y_T) * RELU_PRIME(S_O)},
+    defs={Z_O: relu(S_O), delta_out: (Z_O - Y_T) * reluprime(S_O)},
     domain={"s_out": (-1.5, -0.01)},
     label="s_out < 0",
 )
@@ -247,21 +224,11 @@ SEED_TOL, SEED = 6e-6, "earlier published solution"
 
 def sgd_trace(trace: Mapping[str, Any]) -> worked.Trace:
     """The engine's trace of per-sample SGD on the network, from the parameters."""
-    samples = [
-        {X_ROW: worked.given(s["x"], f"sample {n}: x"), Y_T: worked.given(s["y"], f"sample {n}: y")}
-        for n, s in enumerate(trace["samples"], start=1)
-    ]
-    return worked.trace(
-        "trace",
-        RELU_NET,
-        params={W_MAT: trace["W"], W_OUT: np.asarray(trace["w"], dtype=float).reshape(3, 1)},
-        samples=samples,
-        loss=L,
-        optimizer=worked.SGD(worked.given(trace["learning_rate"], "learning rate")),
-        iterations=int(trace["iterations"]),
-        show=list(SHOWN.values()),
-        oracle=relu_net_oracle,
-    )
+    params = {W_MAT: trace["W"], W_OUT: np.asarray(trace["w"], dtype=float).reshape(3, 1)}
+    samples = [{X_ROW: s["x"], Y_T: s["y"]} for s in trace["samples"]]
+    rate, iterations = trace["learning_rate"], trace["iterations"]
+    show = list(SHOWN.values())
+    return traces.sgd(RELU_NET, L, params, samples, rate, iterations, show, relu_net_oracle)
 
 
 def trace_remarks(
@@ -282,7 +249,7 @@ def trace_remarks(
                 "output weight in {} does not move either (its input z is 0).",
                 relations.assumption(sp.Le(s_j, 0)),
                 relations.identity(z_j, 0, HIDDEN_OFF),
-                relations.identity(RELU_PRIME(s_j), 0, HIDDEN_OFF),
+                relations.identity(reluprime(s_j), 0, HIDDEN_OFF),
                 delta_j,
                 sp.Symbol("W"),
                 sp.Symbol("w"),
@@ -319,7 +286,7 @@ def trace_remarks(
                     (bound, floor[bound]),
                     listed(losses),
                     S_O,
-                    relations.identity(RELU_PRIME(s_out), 0, OUTPUT_OFF),
+                    relations.identity(reluprime(s_out), 0, OUTPUT_OFF),
                 )
             )
     return [*remarks, traces.trend(t, L)], extra
@@ -343,19 +310,14 @@ def seed_errata(
         seed_dh = seed[("delta_hidden", 1)].reshape(-1)
         no_w = rows[0]["delta_out"] * (np.asarray(rows[0]["s_hidden"]) > 0)
         w_j = sp.Symbol("w_j")
-        why: list[Any] = (
-            [
-                ". Its hidden error signal is",
-                delta_out * RELU_PRIME(s_j),
-                ": it leaves out the output weight",
-                w_j,
-                "of",
-                definition(delta_j, RELU_PRIME(s_j) * w_j * delta_out),
-                ",",
-            ]
-            if np.allclose(seed_dh, no_w, atol=SEED_TOL)
-            else [";"]
+        why = say(
+            ". Its hidden error signal is {}: it leaves out the output weight {} of {},",
+            delta_out * reluprime(s_j),
+            w_j,
+            definition(delta_j, reluprime(s_j) * w_j * delta_out),
         )
+        if not np.allclose(seed_dh, no_w, atol=SEED_TOL):
+            why = text(";")
         remarks.append(
             say(
                 "Erratum. The earlier published solution's first update agrees with ours in {} "
@@ -365,22 +327,12 @@ def seed_errata(
                 listed(differ),
                 (sp.Symbol("delta_hidden"), worked.given(seed_dh, f"{SEED}: delta_hidden")),
                 t.steps[0][LABEL["delta_hidden"]],
-                why,
+                list(why.items),
                 worked.given(seed[("W", 1)], f"{SEED}: W"),
                 t.steps[0][LABEL["W"]],
             )
         )
-    bad: list[Any] = []
-    for r in (r for r in later if not r["agrees"]):
-        i = rows[r["update"] - 1]["iteration"]
-        loss = worked.given(r["seed"], f"{SEED}: loss of sample 1, iteration {i}")
-        bad += [";"] * bool(bad) + [
-            f"iteration {i} is",
-            loss,
-            "(ours",
-            t.steps[r["update"] - 1][L],
-            ")",
-        ]
+    bad = traces.disagreements(t, later, L, SEED)
     if bad:
         remarks.append(say("The earlier published loss of sample 1 in {}.", bad))
     return remarks, first + later
@@ -393,8 +345,8 @@ def exercise_2(trace: Mapping[str, Any]) -> Exercise:
     errata_text, errata = seed_errata(t, rows, trace)
     remarks, extra = trace_remarks(t, rows)
     rules = [
-        definition(delta_out, (Z_O - Y_T) * RELU_PRIME(S_O)),
-        definition(delta_j, RELU_PRIME(s_j) * sp.Symbol("w_j") * delta_out),
+        definition(delta_out, (Z_O - Y_T) * reluprime(S_O)),
+        definition(delta_j, reluprime(s_j) * sp.Symbol("w_j") * delta_out),
         definition(sp.Symbol("Delta_w_j"), -theta * delta_out * z_j),
         definition(sp.Symbol("Delta_W_ij"), -theta * sp.Symbol("x_i") * sp.Symbol("delta_j")),
     ]
@@ -409,7 +361,7 @@ def exercise_2(trace: Mapping[str, Any]) -> Exercise:
                 f"{{}}, in this order, for {t.iterations} iterations, and report every update.",
                 *(definition(a, b) for a, b in NET_DEFS.items()),
                 definition(L, RELU_NET.defs[L]),
-                relations.assumption(RELU_PRIME(0), 0),
+                relations.assumption(reluprime(0), 0),
                 (W_MAT, t.initial[W_MAT]),
                 (W_OUT, t.initial[W_OUT]),
                 (theta, t.optimizer.learning_rate),

@@ -74,3 +74,24 @@ def test_the_activation_check_passes_the_gradient_and_refuses_a_dropped_factor()
     with pytest.raises(VerificationError, match="here: with f = "):
         CHAIN.check("here", right / v_2, v_1)
     assert D(E, v_1) == CHAIN.gradient(v_1).lhs
+
+
+def test_a_part_asks_for_the_gradient_and_checks_it_with_concrete_activations() -> None:
+    part = CHAIN.part("p", "title", v_1, "here", [CHAIN.local(v_1)])
+    assert prose(part.question[0], "md") == r"Give $\frac{\partial E}{\partial v_{1}}$."
+    assert part.derivations[0].steps[-1].expr == CHAIN.gradient(v_1).steps[-1].expr
+    assert len(part.derivations) == 2
+    (check,) = part.numeric_checks
+    assert len(check()) == 4
+
+
+def test_the_rule_checks_pass_the_local_rule_and_refuse_another() -> None:
+    theta, delta, z = sp.symbols("theta delta z")
+    rule = [-theta * delta * z]
+    found = CHAIN.rule_checks("here", lambda: rule[0], theta, (delta, z))
+    assert [r.kind for check in found for r in check()] == ["symbolic"] + ["finite-difference"] * 2
+    for wrong in (theta * delta * z, -theta * delta):
+        rule[0] = wrong
+        for check in found:
+            with pytest.raises(VerificationError, match="here"):
+                check()

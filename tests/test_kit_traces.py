@@ -20,7 +20,14 @@ STEP = sp.Symbol("Delta_w")
 def _trace(rate: float = 0.1, iterations: int = 2) -> worked.Trace:
     samples = [{x: 1.0, t_: 2.0}, {x: -0.5, t_: 0.0}]
     show = [x, y, E, D(E, w), (STEP, worked.StepOf(w))]
-    return worked.trace("line", LINE, {w: 0.5}, samples, E, worked.SGD(rate), iterations, show)
+    return traces.sgd(LINE, E, {w: 0.5}, samples, rate, iterations, show, name="line")
+
+
+def test_sgd_labels_the_given_numbers_and_checks_every_update() -> None:
+    t = _trace()
+    assert [s[x].label for s in t.samples] == ["sample 1: x", "sample 2: x"]
+    assert t.optimizer.learning_rate.label == "learning rate"
+    assert any(r.kind == "update" for r in t())
 
 
 def test_rows_blocks_and_table_follow_the_updates() -> None:
@@ -68,3 +75,26 @@ def test_compare_and_the_transcribed_numbers_of_an_earlier_solution() -> None:
         {"update": 1, "quantity": "a", "seed": [1.0, 2.1], "ours": [1.0, 2.0], "agrees": False},
         {"update": 2, "quantity": "b", "seed": 1.0 + 1e-7, "ours": 1.0, "agrees": True},
     ]
+
+
+def test_disagreements_name_the_iteration_and_give_both_values() -> None:
+    t = _trace()
+    records = [
+        {"update": 3, "quantity": "loss", "seed": 0.5, "ours": 0.4, "agrees": False},
+        {"update": 1, "quantity": "loss", "seed": 0.4, "ours": 0.4, "agrees": True},
+        {"update": 4, "quantity": "loss", "seed": 0.1, "ours": 0.2, "agrees": False},
+    ]
+    words = prose(text(*traces.disagreements(t, records, E, "old")), "md")
+    assert words.startswith("iteration 2 is $0.5000$ (ours $")
+    assert "; iteration 2 is $0.1000$" in words
+    out = traces.disagreements(t, records, E, "old")
+    assert out[1].label == "old: loss of sample 1, iteration 2"
+    assert traces.disagreements(t, records[1:2], E, "old") == []
+
+
+def test_largest_is_the_biggest_size_in_the_rows() -> None:
+    rows = [{"a": [1.0, -3.0], "b": 0.5}, {"a": [[2.0]], "b": -2.5}]
+    assert traces.largest(rows, ["a", "b"]) == 3.0
+    assert traces.largest(rows, ["b"]) == 2.5
+    assert traces.largest([], ["a"]) == 0.0
+    assert traces.largest([{"a": [1.0, float("inf")]}], ["a"]) == float("inf")

@@ -20,6 +20,7 @@ from answerkey.mathfns import (
     mm,
     ones_like,
     relu,
+    reluprime,
     sigmoid,
     softmax,
     sqnorm,
@@ -163,3 +164,12 @@ def test_to_plain_sympy_writes_our_matrix_objects_in_sympys_own() -> None:
     assert type(to_plain_sympy(T(x))) is sp.Transpose
     with pytest.raises(ValueError, match="softmax has no plain SymPy form"):
         to_plain_sympy(softmax(z))
+
+
+def test_reluprime_prints_as_relu_prime_and_is_the_step_with_zero_at_zero() -> None:
+    from answerkey.printing import latex
+
+    assert latex(reluprime(u)) == r"\operatorname{{relu}'}{\left(u \right)}"
+    step = sp.lambdify(u, reluprime(u))
+    assert [float(step(v)) for v in (-0.5, 0.0, 0.5)] == [0.0, 0.0, 1.0]
+    assert sp.diff(relu(u), u).subs(u, 0) == 0

@@ -482,3 +482,11 @@ def test_wildcard_constraint(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as e:
         load_term("x", {"toy": src}, directory=tmp_path / "terms")
     assert str(e.value).endswith("toy.s[1].y: expected a number between -1 and 1, got 2.0")
+
+
+def test_rounded_writes_drawn_numbers_as_a_term_does() -> None:
+    from answerkey.terms import rounded
+
+    assert rounded(np.array([[0.123, -0.004], [1.005, 2.0]])) == [[0.12, 0.0], [1.0, 2.0]]
+    assert str(rounded(np.array([-0.001]))[0]) == "0.0"  # no negative zero
+    assert rounded(0.12345, 3) == 0.123

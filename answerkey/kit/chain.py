@@ -12,7 +12,9 @@ by the chain rule and then the backward recursion of error signals. It gives
 * `signal(unit)`: dL/ds of a unit derived as its error signal, by the recursion;
 * `local(w)`: dL/dw = (signal of the unit w feeds) x (w's input), the local rule;
 * `check`: a result with concrete activations put in, against finite differences
-  (`checks.activations_check`).
+  (`checks.activations_check`), and `part`: a part asking for dL/dw with both;
+* `rule_checks`: a stated update rule in local quantities (``-theta delta_j z_i``)
+  against every verified gradient, and on a branching network (`checks`).
 
 The functions are `checks.arbitrary` ones: proofs hold for every f, numeric checks
 use each f's stand-in. The reasons are fixed phrases, so two chains read alike.
@@ -20,14 +22,14 @@ use each f's stand-in. The reasons are fixed phrases, so two chains read alike.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
 
 from ..mathfns import D, eq
-from ..model import CheckRecord, Derivation, Instance, Text
+from ..model import CheckRecord, Derivation, Instance, Part, Text
 from ..relations import notation
 from . import checks
 from .writing import derive, listed, say
@@ -179,3 +181,32 @@ class ScalarChain:
         return checks.activations_check(
             where, result, self.instance, self.loss, weight, functions, sets, domain
         )
+
+    def part(
+        self, pid: str, title: str, weight: Any, where: str, more: Sequence[Derivation] = ()
+    ) -> Part:
+        """The part "Give dL/d`weight`.": its `gradient` (then `more` derivations), the
+        result checked with concrete activations (`check`, reporting as `where`)."""
+        derivation = self.gradient(weight)
+        result = derivation.steps[-1].expr
+        return Part(
+            pid,
+            title,
+            [say("Give {}.", D(self.loss, weight))],
+            derivations=[derivation, *more],
+            numeric_checks=[lambda: self.check(where, result, weight)],
+        )
+
+    def rule_checks(
+        self, where: str, rule: Callable[[], Any], rate: Any, local: tuple[Any, Any]
+    ) -> list[Callable[[], list[CheckRecord]]]:
+        """Checks of a stated update `rule` (called when checked, so a changed answer is
+        seen) in the learning `rate` and `local` = (delta, source): for each weight it must
+        be -rate times the verified `local` gradient, and the backward recursion with it
+        must match finite differences on a branching network."""
+        cases = [(self.local(w), (d, z)) for w, d, z in self.weights]
+        delta, source = local
+        return [
+            lambda: checks.update_rule_check(where, rule(), rate, local, cases),
+            lambda: checks.backprop_rule_check(where, rule(), rate, delta, source),
+        ]

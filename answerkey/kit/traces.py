@@ -6,14 +6,17 @@ summed per iteration, and what the numbers show (units that never fire in some
 samples, say). These helpers write them from the trace, so every number in them
 is one the engine computed and checks:
 
-* `rows`: each update as plain data for answers.json (keys chosen by the author);
+* `sgd`: per-sample SGD from a term's numbers, each given number labelled by what it is;
+* `rows`: each update as plain data for answers.json (keys chosen by the author),
+  and `largest`, how far the values in such rows grow;
 * `samples`: the samples as prose (``sample 1: x = ..., y = ...; sample 2: ...``);
 * `blocks`, `table`, `loss_curve`: each update's block, a table of shown values
   per update, the loss per update as a figure;
 * `trend`: the sentence on the loss summed over each iteration's samples;
 * `grouped` and `when`: updates where something holds, by sample, and in words;
 * `compare`: values an earlier solution published (`transcribed`, from the
-  assignment's claims file) against the trace's, for errata.
+  assignment's claims file) against the trace's, for errata, and `disagreements`
+  in words.
 """
 
 from __future__ import annotations
@@ -26,8 +29,30 @@ import numpy as np
 import sympy as sp
 
 from .. import figures, worked
-from ..model import Block, Figure, Table, Text, text
+from ..model import Block, Figure, Instance, Table, Text, text
 from .writing import listed, names, say
+
+
+def sgd(
+    instance: Instance,
+    loss: Any,
+    params: Mapping[Any, Any],
+    samples: Sequence[Mapping[Any, Any]],
+    learning_rate: Any,
+    iterations: int,
+    show: Sequence[Any],
+    oracle: worked.Oracle | None = None,
+    name: str = "trace",
+) -> worked.Trace:
+    """`worked.trace` of per-sample SGD from plain numbers: sample n's value of a variable
+    is given as "sample n: <its name>", the rate as "learning rate" (how the key's
+    ledger and errors name them)."""
+    given = [
+        {v: worked.given(value, f"sample {n}: {v.name}") for v, value in sample.items()}
+        for n, sample in enumerate(samples, start=1)
+    ]
+    rate = worked.SGD(worked.given(learning_rate, "learning rate"))
+    return worked.trace(name, instance, params, given, loss, rate, int(iterations), show, oracle)
 
 
 def rows(t: worked.Trace, columns: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -37,6 +62,13 @@ def rows(t: worked.Trace, columns: Mapping[str, Any]) -> list[dict[str, Any]]:
         {"iteration": it, "sample": n} | {key: p[label].plain() for key, label in columns.items()}
         for p, (it, n) in zip(t.steps, t.order, strict=True)
     ]
+
+
+def largest(table_rows: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> float:
+    """The largest size of any value under `keys` in plain rows (lists or numbers), 0 for
+    none; inf or nan when a value is not finite (so a draw or a term can be refused)."""
+    sizes = (np.abs(np.asarray(r[k], dtype=float)).max() for r in table_rows for k in keys)
+    return float(max(sizes, default=0.0))
 
 
 def samples(t: worked.Trace, shown: Sequence[Any]) -> list[Any]:
@@ -142,4 +174,19 @@ def compare(
         out.append(
             {"update": update, "quantity": quantity, "seed": seed, "ours": ours, "agrees": agrees}
         )
+    return out
+
+
+def disagreements(
+    t: worked.Trace, records: Iterable[Mapping[str, Any]], label: Any, source: str
+) -> list[Any]:
+    """The `compare` records that disagree, for a `say` place: "iteration 2 is 0.2186 (ours
+    0.2474); iteration 3 is ...", each claimed value given (as `source`'s) beside the
+    trace's number shown under `label`."""
+    out: list[Any] = []
+    for r in (r for r in records if not r["agrees"]):
+        it, n = t.order[r["update"] - 1]
+        where = f"{source}: {r['quantity']} of sample {n}, iteration {it}"
+        claimed, ours = worked.given(r["seed"], where), t.steps[r["update"] - 1][label]
+        out += [";"] * bool(out) + [f"iteration {it} is", claimed, "(ours", ours, ")"]
     return out
