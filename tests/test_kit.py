@@ -14,7 +14,8 @@ from answerkey import kit, printing
 from answerkey.errors import VerificationError
 from answerkey.kit import fragments as F
 from answerkey.kit.optim import SGD, Momentum
-from answerkey.mathfns import D, T, mm
+from answerkey.mathfns import D, T, diag, elementwise, mm
+from answerkey.mathfns import hadamard_ones_minus as ones_minus
 from answerkey.model import Derivation, Step, text
 from answerkey.verify import verify_derivation
 
@@ -28,6 +29,10 @@ NETWORKS = {
         kit.cross_entropy(),
     ),
     "relu, hinge": ([kit.linear(h), kit.relu(), kit.linear(K)], kit.hinge(0.5)),
+    "tanh, sigmoid, binary cross-entropy": (
+        [kit.linear(h), kit.tanh(), kit.linear(K), kit.sigmoid()],
+        kit.binary_cross_entropy(),
+    ),
 }
 
 
@@ -41,6 +46,8 @@ def values(net: kit.Network, seed: int = 0) -> dict[str, np.ndarray]:
     shapes = {"x": (2, 1), "W1": (3, 2), "b1": (3, 1), "W2": (4, 3), "b2": (4, 1)}
     out = {k: rng.normal(size=s) for k, s in shapes.items() if k in net.symbols}
     out["t"] = np.array([[0.0], [1.0], [0.0], [0.0]])
+    if net.loss.name == "binary_cross_entropy":  # targets in [0, 1], not one-hot
+        out["t"] = np.array([[0.2], [1.0], [0.0], [0.7]])
     return out
 
 
@@ -106,6 +113,31 @@ def test_the_description_is_checked() -> None:
         kit.Network(n, [kit.tanh(), kit.linear(h)], kit.squared_error())
 
 
+def test_binary_cross_entropy_is_written_once_and_needs_a_sigmoid_output() -> None:
+    net = network("tanh, sigmoid, binary cross-entropy")
+    y, t = net["y2"], net["t"]
+    assert printing.latex(net.definitions()[net["E"]]) == printing.latex(
+        -(mm(T(t), elementwise("log", y)) + mm(T(ones_minus(t)), elementwise("log", ones_minus(y))))
+    )
+    inst = net.instance(SIZES, leaf="z2")
+    assert inst.given == {} and inst.domain == {"t": (0.0, 1.0)}  # no one-hot assumption
+    v = {"z2": np.array([[4.0], [-4.0], [0.3], [0.0]]), "t": values(net)["t"]}
+    y2 = 1 / (1 + np.exp(-v["z2"]))
+    bce = -(v["t"] * np.log(y2) + (1 - v["t"]) * np.log(1 - y2)).sum()
+    assert net.oracle(v) == pytest.approx(bce)
+    # from the logits: finite where y2 rounds to 1
+    assert np.isfinite(net.oracle({**v, "z2": np.array([[40.0], [-40.0], [0.0], [0.0]])}))
+    w = values(net)
+    z2 = w["W2"] @ np.tanh(w["W1"] @ w["x"] + w["b1"]) + w["b2"]
+    assert net.gradients(w)["z2"] == pytest.approx(1 / (1 + np.exp(-z2)) - w["t"])
+    with pytest.raises(ValueError, match="sigmoid output"):
+        kit.Network(n, [kit.linear(h), kit.tanh()], kit.binary_cross_entropy())
+    # its fragment, cited in the network's symbols, holds under the network's instance
+    step = F.SIGMOID_BINARY_CROSS_ENTROPY.step(E=net["E"], z=net["z2"], y=y, t=t)
+    d = Derivation(D(net["E"], net["z2"]), (step,), (inst,), oracle=net.oracle)
+    assert verify_derivation("citing", d, np.random.default_rng(3))
+
+
 def test_definitions_notation_and_figure_come_from_the_description() -> None:
     net = network("sigmoid, softmax, cross-entropy")
     assert [str(s) for s in net.definitions()] == ["z1", "y1", "z2", "y2", "E"]
@@ -137,6 +169,7 @@ def _wrong(fragment: F.Fragment, result: Any) -> F.Fragment:
     ("fragment", "wrong"),
     [
         (F.SOFTMAX_CROSS_ENTROPY, T(F._t - F._y)),  # sign
+        (F.SIGMOID_BINARY_CROSS_ENTROPY, mm(T(F._y - F._t), diag(F._y))),  # sigma' twice
         (F.SIGMOID_DERIVATIVE, sp.Identity(F._K) - sp.Identity(F._K)),  # zero
         (F.LINEAR_BACKWARD, mm(D(F._E, F._z), F._W, 2 * sp.Identity(F._n))),  # factor 2
         (F.OUTER_PRODUCT, mm(T(D(F._E, F._z)), T(F._x)) * sp.Rational(1, 2)),

@@ -29,6 +29,10 @@ NETWORKS = {
         kit.cross_entropy(),
     ),
     "relu, hinge": ([kit.linear(h), kit.relu(), kit.linear(K)], kit.hinge(0.5)),
+    "tanh, sigmoid, binary cross-entropy": (
+        [kit.linear(h), kit.tanh(), kit.linear(K), kit.sigmoid()],
+        kit.binary_cross_entropy(),
+    ),
 }
 
 
@@ -43,6 +47,8 @@ def values(net: kit.Network, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     out = {k: rng.normal(size=s) for k, s in SHAPES.items() if k == "Xb" or k in net.symbols}
     out["Tb"] = np.eye(4)[:, [0] * 5 if net.loss.name == "hinge" else [0, 2, 1, 3, 0]]
+    if net.loss.name == "binary_cross_entropy":  # targets in [0, 1], not one-hot
+        out["Tb"] = rng.uniform(0, 1, (4, 5))
     return out
 
 

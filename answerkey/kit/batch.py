@@ -77,6 +77,11 @@ class Batch:
         loss = self.net.loss
         if loss.name == "cross_entropy":
             return -(1 / m) * mm(row, sp.HadamardProduct(Tb, elementwise("log", Y)), col)
+        if loss.name == "binary_cross_entropy":
+            log_y = sp.HadamardProduct(Tb, elementwise("log", Y))
+            log_1my = elementwise("log", hadamard_ones_minus(Y))
+            log_1my = sp.HadamardProduct(hadamard_ones_minus(Tb), log_1my)
+            return -(1 / m) * mm(row, log_y + log_1my, col)
         if loss.name == "squared_error":
             return (1 / (2 * m)) * mm(row, sp.HadamardProduct(Y - Tb, Y - Tb), col)
         true_score = mm(sp.OneMatrix(k, k), sp.HadamardProduct(Tb, Y))
@@ -104,6 +109,8 @@ class Batch:
         name, loss = self.symbols["t"].name, self.net.loss.name
         if loss == "squared_error":
             return {}, {}
+        if loss == "binary_cross_entropy":  # any target in [0, 1]
+            return {}, {name: (0.0, 1.0)}
         rows, cols = (int(sp.sympify(d).xreplace(dict(sizes))) for d in self.symbols["t"].shape)
         given: dict[str, Any] = {}
         for c in range(cols):

@@ -110,6 +110,13 @@ def _ce_of_softmax(v: Mapping[str, Any]) -> float:
     return float(-(t * log_p).sum())
 
 
+def _bce_of_sigmoid(v: Mapping[str, Any]) -> float:
+    """-(t^T log sigmoid(z) + (1 - t)^T log(1 - sigmoid(z))) in NumPy, from the logits."""
+    z = np.asarray(v["z"], dtype=float)
+    t = np.asarray(v["t"], dtype=float).reshape(z.shape)
+    return float((t * np.logaddexp(0, -z) + (1 - t) * np.logaddexp(0, z)).sum())
+
+
 def _smooth_loss(v: Mapping[str, Any]) -> float:
     """The test loss the linear-layer fragments are checked under: sum of log(1 + z^2)
     over z = W x, in NumPy."""
@@ -159,6 +166,39 @@ SOFTMAX_CROSS_ENTROPY = _make(
     ),
     {"E": _E, "z": _z, "y": _y, "t": _t},
     oracle=_ce_of_softmax,
+)
+
+SIGMOID_BINARY_CROSS_ENTROPY = _make(
+    "sigmoid with binary cross-entropy",
+    D(_E, _z),
+    [
+        (mm(D(_E, _y), D(_y, _z)), "chain rule"),
+        (
+            mm(
+                sp.MatAdd(
+                    -mm(T(_t), sp.Inverse(diag(_y))),
+                    mm(T(hadamard_ones_minus(_t)), sp.Inverse(diag(hadamard_ones_minus(_y)))),
+                ),
+                diag(sp.HadamardProduct(_y, hadamard_ones_minus(_y))),
+            ),
+            "dE/dy = -t^T diag(y)^-1 + (1 - t)^T diag(1 - y)^-1, sigma' = sigma (1 - sigma)",
+        ),
+        (T(_y - _t), "multiply out the diagonal matrices"),
+    ],
+    Instance(
+        sizes={_K: 4},
+        defs={
+            _y: elementwise("sigmoid", _z),
+            _E: -(
+                mm(T(_t), elementwise("log", _y))
+                + mm(T(hadamard_ones_minus(_t)), elementwise("log", hadamard_ones_minus(_y)))
+            ),
+        },
+        domain={"t": (0.0, 1.0)},
+        label="4 outputs",
+    ),
+    {"E": _E, "z": _z, "y": _y, "t": _t},
+    oracle=_bce_of_sigmoid,
 )
 
 SIGMOID_DERIVATIVE = _make(
@@ -243,6 +283,7 @@ L2_PENALTY = _make(
 
 FRAGMENTS = (
     SOFTMAX_CROSS_ENTROPY,
+    SIGMOID_BINARY_CROSS_ENTROPY,
     SIGMOID_DERIVATIVE,
     LINEAR_BACKWARD,
     OUTER_PRODUCT,

@@ -81,7 +81,8 @@ def softmax() -> Activation:
 
 @dataclass(frozen=True)
 class Loss:
-    """A loss of the output and the target: cross-entropy, squared error or multiclass hinge."""
+    """A loss of the output and the target: cross-entropy, binary cross-entropy, squared error
+    or multiclass hinge."""
 
     name: str
     margin: float = 1.0
@@ -95,6 +96,12 @@ def cross_entropy() -> Loss:
 def squared_error() -> Loss:
     """``E = 1/2 (y - t)^T (y - t)``."""
     return Loss("squared_error")
+
+
+def binary_cross_entropy() -> Loss:
+    """``E = -(t^T log y + (1 - t)^T log(1 - y))`` after a sigmoid output: each output an
+    independent probability, each target in [0, 1] (not one-hot)."""
+    return Loss("binary_cross_entropy")
 
 
 def hinge(margin: float = 1.0) -> Loss:
@@ -194,6 +201,12 @@ class Network:
             return -mm(T(t), elementwise("log", out))
         if self.loss.name == "squared_error":
             return sp.Rational(1, 2) * mm(T(out - t), out - t)
+        if self.loss.name == "binary_cross_entropy":
+            last = self.layers[-1]
+            if not (isinstance(last, Activation) and last.name == "sigmoid"):
+                raise ValueError("binary_cross_entropy() needs a sigmoid output layer")
+            log_y, log_1my = elementwise("log", out), elementwise("log", hadamard_ones_minus(out))
+            return -(mm(T(t), log_y) + mm(T(hadamard_ones_minus(t)), log_1my))
         if self.loss.name == "hinge":
             margin = sp.nsimplify(self.loss.margin)
             score_gap = out - mm(ones, T(t), out) + margin * ones
@@ -214,6 +227,8 @@ class Network:
         """The loss's assumptions on t at these sizes: (given, domain)."""
         if self.loss.name == "squared_error":
             return {}, {}
+        if self.loss.name == "binary_cross_entropy":  # any target in [0, 1]
+            return {}, {"t": (0.0, 1.0)}
         k = int(sp.sympify(self.outputs).xreplace(dict(sizes)))
         names = [f"t_{i}" for i in range(1, k + 1)]
         if self.loss.name == "hinge":  # exactly one-hot: class 1
@@ -302,6 +317,11 @@ class Network:
             z = vals[f"z{k}"]
             log_y = z - z.max(axis=0) - np.log(np.exp(z - z.max(axis=0)).sum(axis=0))
             vals["E"] = np.asarray(float(-(t * log_y).sum()))
+        elif self.loss.name == "binary_cross_entropy" and f"y{k}" not in v:
+            # from the logits: log y = -log(1 + e^-z), log(1 - y) = -log(1 + e^z)
+            z = vals[f"z{k}"]
+            log_pq = t * np.logaddexp(0, -z) + (1 - t) * np.logaddexp(0, z)
+            vals["E"] = np.asarray(float(log_pq.sum()))
         else:
             vals["E"] = np.asarray(self._np_loss(vals[names[-1]], t))
         return vals
@@ -317,6 +337,8 @@ class Network:
             return float(-(t * np.log(y)).sum())
         if self.loss.name == "squared_error":
             return float(0.5 * ((y - t) ** 2).sum())
+        if self.loss.name == "binary_cross_entropy":
+            return float(-(t * np.log(y) + (1 - t) * np.log(1 - y)).sum())
         true = float((t * y).sum())
         return float(((1 - t) * np.maximum(y - true + self.loss.margin, 0.0)).sum())
 
@@ -325,6 +347,8 @@ class Network:
             return -t / y
         if self.loss.name == "squared_error":
             return y - t
+        if self.loss.name == "binary_cross_entropy":
+            return -t / y + (1 - t) / (1 - y)
         true = float((t * y).sum())
         active = (1 - t) * (y - true + self.loss.margin > 0)
         return active - t * active.sum()
