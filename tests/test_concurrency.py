@@ -292,10 +292,28 @@ def run_build(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProces
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
+def waiting_for_the_lock(pid: int) -> bool:
+    """Whether process `pid` waits for a POSIX lock (Linux: /proc/locks shows the
+    request after "->"); polled for up to a minute."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for line in Path("/proc/locks").read_text().splitlines():
+            fields = line.split()
+            if "->" in fields and str(pid) in fields:
+                return True
+        time.sleep(0.05)
+    return False
+
+
 @pytest.mark.parametrize("moment", ["staged", "swapped"])
 def test_the_real_build_killed_while_swapping_leaves_one_generation_and_recovers(
     e2e: tuple[Path, dict[str, str]], tmp_path: Path, moment: str
 ) -> None:
+    """Killed with its new generation staged (the directory still the old one), or just
+    after the swap (the new one, the old generation not yet removed): the next build
+    finishes the job. When killed at "staged", the next build was started before the
+    kill: it waits for the lock, leaves the live build's staged generation alone, and
+    goes on when the kill releases the lock."""
     term, env = e2e
     out = tmp_path / "out"
     d = out / "e2e" / P1
@@ -303,36 +321,56 @@ def test_the_real_build_killed_while_swapping_leaves_one_generation_and_recovers
     assert first.returncode == 0, first.stderr
     before = own_files(d)
     term.write_text('course = "After"\nlabel = "e2e"\nseed = 7\n')
-    proc = subprocess.Popen(
-        cli(out, term, "--quiet"),
-        cwd=ROOT,
-        env={**env, publish.PAUSE_VARIABLE: moment},
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    procs = []
     try:
+        proc = subprocess.Popen(
+            cli(out, term, "--quiet"),
+            cwd=ROOT,
+            env={**env, publish.PAUSE_VARIABLE: moment},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        procs.append(proc)
         assert proc.stderr is not None
         line = proc.stderr.readline()
         assert line == f"answerkey: paused at {moment}\n", line + proc.stderr.read()
+        # what the killed build leaves is on disk now (it is stopped), checked before a
+        # next build may change it
         staged = [p.name for p in (out / "e2e").iterdir() if scratch.generation(p.name)]
         assert staged == [f".{P1}.new-{proc.pid}"]  # the new generation, or the old after the swap
+        paused = own_files(d)
+        assert paused == before if moment == "staged" else answers_course(paused) == "After"
+        assert_stamp_true(d)
+        assert not (out / "e2e" / "MANIFEST.json").exists()  # never a stale one
+        if moment == "staged":
+            beside = subprocess.Popen(
+                cli(out, term), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+            procs.append(beside)
+            assert waiting_for_the_lock(beside.pid)
+            assert (out / "e2e" / staged[0] / publish.STAMP).exists()  # left alone
         proc.kill()
         proc.wait(timeout=30)
+        if moment == "staged":
+            _, err = beside.communicate(timeout=600)
+            assert beside.returncode == 0, err.decode()
+        else:
+            assert own_files(d) == paused
+            again = run_build(cli(out, term), env)
+            assert again.returncode == 0, again.stderr
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    killed = own_files(d)
-    course = json.loads(killed["answers.json"])["course"]
-    assert killed == before if moment == "staged" else course == "After"
-    assert_stamp_true(d)
-    assert not (out / "e2e" / "MANIFEST.json").exists()  # never a stale one
-    again = run_build(cli(out, term), env)
-    assert again.returncode == 0, again.stderr
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     assert_nothing_staged(out)
-    assert json.loads((d / "answers.json").read_text())["course"] == "After"
+    assert answers_course(own_files(d)) == "After"
     assert_stamp_true(d)
     assert_manifest_true(out / "e2e")
+
+
+def answers_course(files: dict[str, bytes]) -> str:
+    return str(json.loads(files["answers.json"])["course"])
 
 
 def test_two_builds_at_once_into_the_same_out_both_succeed_and_agree(

@@ -83,6 +83,12 @@ def test_a_directory_is_swapped_in_whole_with_what_it_does_not_own(assignment: P
     assert os.stat(assignment).st_ino != before  # another directory, not the old one edited
 
 
+def test_a_directory_built_before_stamps_moved_in_keeps_its_variants(assignment: Path) -> None:
+    (assignment / publish.STAMP).unlink()  # its stamp was under .cache/stamps then
+    publish.swap_in(assignment, {"key.md": b"new key"}, stamp({"key.md": b"new key"}))
+    swapped_result(assignment)
+
+
 def test_without_an_atomic_exchange_the_two_renames_give_the_same_result(
     assignment: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
