@@ -347,7 +347,10 @@ def test_the_real_build_killed_while_swapping_leaves_one_generation_and_recovers
                 cli(out, term), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
             )
             procs.append(beside)
-            assert waiting_for_the_lock(beside.pid)
+            if Path("/proc/locks").exists():
+                assert waiting_for_the_lock(beside.pid)
+            else:  # not Linux: give it the time to get there
+                time.sleep(5)
             assert (out / "e2e" / staged[0] / publish.STAMP).exists()  # left alone
         proc.kill()
         proc.wait(timeout=30)
