@@ -20,10 +20,11 @@ import sympy as sp
 from answerkey import figures, relations, worked
 from answerkey.kit import checks, traces
 from answerkey.kit.chain import ScalarChain, Unit
+from answerkey.kit.network import diagram
 from answerkey.kit.softmax_hinge import HingeOverSoftmax
 from answerkey.kit.writing import listed, numbered, say, upright
 from answerkey.mathfns import D, elementwise, relu, reluprime, softmax
-from answerkey.model import Assignment, Exercise, Figure, Instance, Part, Text, text
+from answerkey.model import Assignment, Exercise, Instance, Part, Text, text
 from answerkey.relations import definition, notation
 from answerkey.terms import at_least, at_most, between, integer, positive
 
@@ -66,7 +67,6 @@ NOTATION = upright("x_in W_out s_out y_out y_gt z_out delta_out") | {
     "w_next": r"w + \Delta w",
     "W_next": r"W + \Delta W",
     "DeltaW_ij": r"\Delta W_{i \to j}",
-    "w_jk": r"w_{jk}",
     "N_next": r"N",
 }
 
@@ -93,8 +93,10 @@ CHAIN = ScalarChain(
 )
 
 
+@functools.cache
 def exercise_1() -> Exercise:
-    """Parts 1a-1c: the chain-rule gradients and the backward recursion of error signals."""
+    """Parts 1a-1c: the chain-rule gradients and the backward recursion of error signals.
+    It has no numbers: every term and variant shares one (verified once)."""
     recursion = [CHAIN.signal(unit) for unit in reversed(CHAIN.units)]
     recursion += [CHAIN.local(w) for w, _, _ in CHAIN.weights]
     parts = [
@@ -156,11 +158,7 @@ def exercise_1() -> Exercise:
         fprime_1(u),
         f_1(u),
     )
-    chain = Figure(
-        "chain",
-        text("The chain of exercise 1."),
-        lambda: figures.network_figure("chain", figures.practical1_chain_network()),
-    )
+    chain = diagram("chain", "The chain of exercise 1.", figures.practical1_chain_network())
     return Exercise("1", "Backpropagation through a chain", [intro], parts, figures=[chain])
 
 
@@ -387,12 +385,8 @@ def exercise_2(trace: Mapping[str, Any]) -> Exercise:
         data={"trace": rows, "seed_errata": errata},
         numeric_checks=worked.attach(t, *extra),
     )
-    W0, w0 = trace["W"], trace["w"]
-    network = Figure(
-        "network",
-        text("The network with its initial weights (on the edges)."),
-        lambda: figures.network_figure("network", figures.practical1_ex2_network(W0, w0)),
-    )
+    drawing = figures.practical1_ex2_network(trace["W"], trace["w"])
+    network = diagram("network", "The network with its initial weights (on the edges).", drawing)
     return Exercise("2", "A numeric trace", [], [part], figures=[network])
 
 
@@ -550,12 +544,6 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
 
 
 @functools.cache
-def _shared_exercise_1() -> Exercise:
-    """Exercise 1 has no numbers: every term and variant shares one (verified once)."""
-    return exercise_1()
-
-
-@functools.cache
 def _shared_exercise_3(hinge_json: str) -> Exercise:
     """Exercise 3 depends only on the hinge numbers, which variants do not redraw."""
     return exercise_3(json.loads(hinge_json))
@@ -567,7 +555,7 @@ def build(params: Mapping[str, Any]) -> Assignment:
         id=ID,
         title=TITLE,
         exercises=[
-            _shared_exercise_1(),
+            exercise_1(),
             exercise_2(params["trace"]),
             _shared_exercise_3(json.dumps(params["hinge"], sort_keys=True)),
         ],

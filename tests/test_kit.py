@@ -149,6 +149,19 @@ def test_definitions_notation_and_figure_come_from_the_description() -> None:
     assert "softmax" in drawing.tikz and "\\sigma" in drawing.tikz
 
 
+def test_a_drawing_made_by_hand_is_a_figure_too() -> None:
+    from answerkey import figures
+    from answerkey.kit.network import diagram
+
+    figure = diagram("chain", "The chain.", figures.practical1_chain_network(), handout=False)
+    assert (figure.name, printing.prose(figure.caption, "md"), figure.handout) == (
+        "chain",
+        "The chain.",
+        False,
+    )
+    assert figure.draw().name == "chain" and "f_1" in figure.draw().svg
+
+
 # --- fragments ------------------------------------------------------------------------
 
 

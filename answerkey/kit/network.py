@@ -452,4 +452,10 @@ class Network:
                 layers.append(figures.Layer(*y, units, act, *z, unit_name=unit_name))
             connections.append(figures.Connection(f"W^{{({k})}}", f"W({k})"))
         drawing = figures.Network(name, tuple(layers), tuple(connections))
-        return Figure(name, text(caption), lambda: figures.network_figure(name, drawing), handout)
+        return diagram(name, caption, drawing, handout)
+
+
+def diagram(name: str, caption: str, drawing: figures.Network, handout: bool = True) -> Figure:
+    """A network drawing (an `answerkey.figures.Network`, from a description or drawn by
+    hand) as the key's figure `name`, rendered in both formats only when it is written."""
+    return Figure(name, text(caption), lambda: figures.network_figure(name, drawing), handout)
