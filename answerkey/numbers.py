@@ -60,6 +60,7 @@ class Number:
     key: str = ""
     index: tuple[int, ...] = ()
     decimals: int | None = None
+    stated_as: str = ""
 
     def __getitem__(self, i: int | tuple[int, ...]) -> Number:
         """One entry (a vector's entry i, or a matrix's (i, j)) as a number of the same origin."""
@@ -110,18 +111,22 @@ def _frozen(value: Any) -> Any:
     return arr
 
 
-def given(value: Any, label: str, decimals: int | None = None, exact: bool = False) -> Number:
+def given(
+    value: Any, label: str, decimals: int | None = None, exact: bool = False, stated_as: str = ""
+) -> Number:
     """A number of the statement (a term parameter or a constant of the exercise).
 
-    `exact` writes it with as few decimals as it has (0.2, not 0.2000)."""
+    `exact` writes it with as few decimals as it has (0.2, not 0.2000). A worked
+    example or trace computed from a given number must print it; `stated_as` says
+    how the key states it otherwise (a one-hot target as "the true class y")."""
     if isinstance(value, Number):
-        return value
+        return dataclasses.replace(value, stated_as=stated_as) if stated_as else value
     frozen = _frozen(value)
     if not np.all(np.isfinite(frozen)):
         raise ValueError(f"given number {label} is not finite")
     if exact:
         decimals = _decimals_needed(frozen)
-    return Number(frozen, label, GIVEN, decimals=decimals)
+    return Number(frozen, label, GIVEN, decimals=decimals, stated_as=stated_as)
 
 
 def computed(origin: Origin, key: str, value: Any, label: str) -> Number:
@@ -342,24 +347,98 @@ def check_part(assignment_id: str, part: Part) -> list[CheckRecord]:
         list(printed_in_part(part)),
         lambda o: o in mine or bool(getattr(o, "attached", False)),
     )
+    stated = check_statements(assignment_id, part)
     computed_here = sum(1 for _, n in found if n.source == COMPUTED)
     if not found:
         return []
-    return [
-        CheckRecord(
-            "numbers",
-            "printed numbers",
-            f"{len(found)} printed numbers: {len(found) - computed_here} given, "
-            f"{computed_here} computed by the engine and equal to its verified values",
-        )
-    ]
+    detail = (
+        f"{len(found)} printed numbers: {len(found) - computed_here} given, "
+        f"{computed_here} computed by the engine and equal to its verified values"
+    )
+    if stated:
+        detail += f"; {stated} stated as the value of the quantity they are printed beside"
+    return [CheckRecord("numbers", "printed numbers", detail)]
+
+
+def statements(item: Any) -> Iterator[tuple[Any, Number]]:
+    """The ``(quantity, number)`` pairs an item prints (``y = 0.57``), at any depth."""
+    if isinstance(item, Text):
+        for x in item.items:
+            yield from statements(x)
+    elif isinstance(item, tuple | list):
+        if (
+            isinstance(item, tuple)
+            and len(item) == 2
+            and isinstance(item[1], Number)
+            and not isinstance(item[0], Number | str | Text)
+        ):
+            yield item[0], item[1]
+        else:
+            for x in item:
+                yield from statements(x)
+
+
+def check_statements(assignment_id: str, part: Part) -> int:
+    """Each number printed beside a quantity (``(y2, n)`` in prose, a block's line) is
+    that quantity's value: a computed one at its engine object's point, a given one as
+    the part's worked objects take it (and never a quantity they compute). Returns how
+    many were checked; raises `VerificationError` naming the place."""
+    found: list[tuple[Place, Any, Number]] = []
+    for place, item in printed_in_part(part):
+        if not place.where.startswith(("block", "table")):
+            found += [(place, lhs, n) for lhs, n in statements(item)]
+    for k, b in enumerate(part.blocks, start=1):
+        for label, value in b.lines:
+            if isinstance(value, Number) and not isinstance(label, str | Text):
+                found.append((Place(part.id, f"block {k}, line {label}"), label, value))
+    if isinstance(part.answer, Number) and part.answer_lhs is not None:
+        found.append((Place(part.id, "stated answer"), part.answer_lhs, part.answer))
+    mine = origins(part)
+    for place, lhs, n in found:
+        why: str | None = None
+        if n.source == COMPUTED and hasattr(n.origin, "states"):
+            why = n.origin.states(n.key, lhs, n.value, n.index)
+        elif n.source == GIVEN:
+            verdicts = [v for o in mine if hasattr(o, "gives") and (v := o.gives(lhs, n.value))]
+            if verdicts and not any(ok for ok, _ in verdicts):
+                why = verdicts[0][1]
+        if why:
+            raise VerificationError(
+                f"{assignment_id}, part {part.id}, {place.where}",
+                f"prints {lhs} = {_fmt(n.value)} ({n.label}), but {why}",
+            )
+    return len(found)
 
 
 def audit(assignment: Assignment) -> list[tuple[Place, Number]]:
     """The whole key: no bare number anywhere, every computed number's origin verified
     by one of its parts. Returns every printed number with where it is printed."""
     attached = {id(o) for part in assignment.parts() for o in origins(part)}
-    return audit_items(assignment.id, list(printed(assignment)), lambda o: id(o) in attached)
+    found = audit_items(assignment.id, list(printed(assignment)), lambda o: id(o) in attached)
+    _check_inputs_printed(assignment, [n for _, n in found if n.source == GIVEN])
+    return found
+
+
+def _check_inputs_printed(assignment: Assignment, shown: Sequence[Number]) -> None:
+    """Every given number a worked example or trace is computed from is printed (as a
+    given number of the same value) or declared `stated_as` another form: a key whose
+    trace ran with a learning rate it does not print is refused."""
+    values = [np.asarray(n.value, dtype=float).reshape(-1) for n in shown if not n.index]
+    values += [np.asarray(n.value, dtype=float).reshape(-1) for n in shown if n.index]
+    for part in assignment.parts():
+        for origin in origins(part):
+            for name, value in getattr(origin, "givens", lambda: [])():
+                if isinstance(value, Number) and value.stated_as:
+                    continue
+                raw = value.value if isinstance(value, Number) else value
+                flat = np.asarray(raw, dtype=float).reshape(-1)
+                if not any(v.size == flat.size and np.array_equal(v, flat) for v in values):
+                    raise VerificationError(
+                        f"{assignment.id}, part {part.id}",
+                        f"{origin.name} is computed from {name} = {_fmt(raw)}, which the key "
+                        "does not print: show it as a given number (answerkey.numbers.given), "
+                        "or say how the key states it (given(..., stated_as=...))",
+                    )
 
 
 def ledger(assignment: Assignment) -> list[dict[str, Any]]:

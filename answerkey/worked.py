@@ -255,6 +255,28 @@ class _Point:
     def __getitem__(self, label: Any) -> Number:
         return self.numbers[_key(label)]
 
+    def states(self, k: str, lhs: Any, shown: Any, index: tuple[int, ...] = ()) -> str | None:
+        """Why ``lhs = shown`` (a number of this point, shown under `k`, entry `index` of
+        it) is false; None when `lhs` is the label it was computed for, or equals `shown`
+        here."""
+        label = self.labels.get(k, k)
+        shown = np.asarray(shown, dtype=float)
+        if _key(lhs) == _key(label):
+            return f"it is one entry of {_key(label)}" if index else None
+        try:
+            (value,) = self.model.evaluate([lhs], self.at)
+        except Exception:
+            return f"it is the value of {_key(label)}, not of {_key(lhs)}"
+        value = np.asarray(value, dtype=float)
+        if value.size == shown.size and np.allclose(
+            value.reshape(-1), shown.reshape(-1), rtol=1e-9, atol=1e-12
+        ):
+            return None
+        return (
+            f"it is the value of {_key(label)}; {_key(lhs)} is "
+            f"{np.array2string(value.reshape(-1), precision=6)} there"
+        )
+
     def block(self, title: Text) -> Block:
         """The shown values as a block, in the order shown."""
         return Block(title, tuple((self.labels[k], n) for k, n in self.numbers.items()))
@@ -503,6 +525,32 @@ def _givens(at: Mapping[Any, Any]) -> dict[Any, Number]:
     return {var: given(v, _name(var)) for var, v in at.items()}
 
 
+def _gives(
+    name: str, model: _Model, points: Sequence[_Point], lhs: Any, value: Any
+) -> tuple[bool, str] | None:
+    """Does ``lhs = value`` (a given number in the prose) agree with the worked object
+    `name` whose evaluation `points` are? (True, "") when `lhs` is one of its inputs with
+    that value; (False, why) when it takes another value or computes `lhs`; None when
+    `lhs` is not one of its quantities."""
+    if not isinstance(lhs, sp.Symbol | sp.MatrixSymbol):
+        return None
+    var = _name(lhs)
+    value = np.asarray(value, dtype=float).reshape(-1)
+    taken = []
+    for point in points:
+        for v, n in point.at.items():
+            if _name(v) == var:
+                at = np.asarray(n.value, dtype=float).reshape(-1)
+                if at.size == value.size and np.allclose(at, value, rtol=1e-12, atol=0):
+                    return True, ""
+                taken.append(at)
+    if taken:
+        return False, f"{name} takes {var} = {np.array2string(taken[0], precision=6)}"
+    if var in model.variables:
+        return False, f"{var} is computed in {name}: print the engine's value ({name}[{var}])"
+    return None
+
+
 # --------------------------------------------------------------------------- examples
 
 
@@ -551,6 +599,19 @@ class Example:
 
     def check_of(self, key: str) -> str:
         return _describe(self.point.claims[key], self.oracle)
+
+    def states(self, key: str, lhs: Any, shown: Any, index: tuple[int, ...] = ()) -> str | None:
+        """Why the prose's ``lhs = shown`` (a number of this example) is false, or None."""
+        return self.point.states(key, lhs, shown, index)
+
+    def gives(self, lhs: Any, value: Any) -> tuple[bool, str] | None:
+        """Does the prose's ``lhs = value`` (a given number) agree with this example
+        (see `_gives`)?"""
+        return _gives(self.name, self.point.model, [self.point], lhs, value)
+
+    def givens(self) -> list[tuple[str, Any]]:
+        """What the example is computed from: (name, value) of each given input."""
+        return [(_name(v), n) for v, n in self.inputs.items()]
 
     def __call__(self) -> list[CheckRecord]:
         records, _ = self.point.verify(self.oracle, self.name)
@@ -710,6 +771,31 @@ class Trace:
         if isinstance(claim, NewValueOf):
             return "the value before plus the optimizer's step of the finite-difference gradient"
         return _describe(claim, self.oracle)
+
+    def states(self, key: str, lhs: Any, shown: Any, index: tuple[int, ...] = ()) -> str | None:
+        """Why the prose's ``lhs = shown`` (a number of this trace) is false, or None. (A
+        per-iteration total has no expression to evaluate: it is taken as labelled.)"""
+        if key.startswith("total "):
+            return None
+        prefix, k = key.split(": ", 1)
+        return self.steps[int(prefix.split()[1]) - 1].states(k, lhs, shown, index)
+
+    def gives(self, lhs: Any, value: Any) -> tuple[bool, str] | None:
+        """Does the prose's ``lhs = value`` (a given number) agree with this trace (see
+        `_gives`)?"""
+        return _gives(self.name, self.model, self.steps, lhs, value)
+
+    def givens(self) -> list[tuple[str, Any]]:
+        """What the trace is computed from: the initial parameters, every sample's inputs
+        and the learning rate."""
+        out: list[tuple[str, Any]] = [(_name(p), n) for p, n in self.initial.items()]
+        for k, sample in enumerate(self.samples, start=1):
+            out += [(f"{_name(v)} of sample {k}", n) for v, n in sample.items()]
+        rate = getattr(self.optimizer, "learning_rate", None)
+        return [
+            *out,
+            ("the learning rate", rate if isinstance(rate, Number) else self.optimizer.rate),
+        ]
 
     def __call__(self) -> list[CheckRecord]:
         records: list[CheckRecord] = []

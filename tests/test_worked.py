@@ -56,6 +56,15 @@ MISTAKES = {
     "answer": r"softmax-ce, part 2, stated answer: shows the bare number",
     "fact": r"softmax-ce, part 2, fact 1: D\(L, p\) = .* does not hold: at .* the left side is",
     "remark-equation": r"softmax-ce, part 2, remark 2: D\(L, W\) = \(p \+ t\)\*x.T does not hold",
+    "mislabelled": r"softmax-ce, part 2, remark 1: prints z\[0, 0\] = .* \(worked example: L\), "
+    r"but it is the value of L; z\[0, 0\] is .* there",
+    "block-label": r"softmax-ce, part 2, block 1, line z: prints z = .*, but it is the value of L",
+    "answer-lhs": r"softmax-ce, part 2, stated answer: prints z\[0, 0\] = .*, but it is the value "
+    "of L",
+    "given-for-computed": r"softmax-ce, part 2, remark 1: prints L = 0.3 \(loss\), but L is "
+    r"computed in worked example",
+    "given-other-value": r"softmax-ce, part 2, remark 1: prints x = .*, but worked example takes "
+    r"x = \[1\. 2\.\]",
 }
 
 
@@ -145,3 +154,35 @@ def test_the_kits_network_and_optimizer_drive_a_worked_example_and_a_trace() -> 
         oracle=net.forward,
     )
     assert t()[-1].kind == "update"
+
+
+def test_a_number_stated_beside_another_quantity_equal_to_it_is_accepted() -> None:
+    a = ce.build()
+    part = a.parts()[0]
+    ex = part.numeric_checks[0]
+    # the loss's value, beside an expression that evaluates to it at the example
+    assert ex.states("L", ce.L, ex[ce.L].value) is None
+    assert ex.states("L", 2 * ce.L / 2, ex[ce.L].value) is None
+    assert "not of" in (ex.states("L", sp.Symbol("q"), ex[ce.L].value) or "")
+    assert "one entry of" in (ex.states("p", ce.p, ex[ce.p][0].value, (0,)) or "")
+
+
+def test_a_trace_run_with_a_learning_rate_the_key_does_not_print_is_refused() -> None:
+    a = ce.build(mistake="hidden-rate")
+    with pytest.raises(
+        VerificationError,
+        match=r"softmax-ce, part 2: one SGD step is computed from the learning rate = 0.05, "
+        "which the key does not print",
+    ):
+        numbers.audit(a)
+    numbers.audit(ce.build())
+
+
+def test_an_input_stated_in_another_form_is_declared_so() -> None:
+    a = ce.build()
+    ex = a.parts()[0].numeric_checks[0]
+    ex.inputs = {**ex.inputs, ce.t: worked.given([[7.0], [7.0], [7.0]], "t")}
+    with pytest.raises(VerificationError, match=r"computed from t = .*which the key does not"):
+        numbers.audit(a)
+    ex.inputs[ce.t] = worked.given(ex.inputs[ce.t], "t", stated_as="the class, in words")
+    numbers.audit(a)

@@ -120,7 +120,9 @@ class HingeOverSoftmax:
             self.instance(len(o)),
             at={
                 self.o: worked.given(o.reshape(-1, 1), f"scores {self.o}", exact=True),
-                self.e: np.eye(len(o))[y].reshape(-1, 1),
+                self.e: worked.given(
+                    np.eye(len(o))[y].reshape(-1, 1), "e", stated_as=f"the true class {y + 1}"
+                ),
                 self.m: worked.given(float(margin), f"margin {self.m}", exact=True),
             },
             show=[self.p, self.g, self.h, self.L, D(self.L, self.o)],

@@ -65,13 +65,15 @@ def build(params: Mapping[str, Any] = PARAMETERS, mistake: str = "") -> Assignme
         "worked example", MODEL, at, [z, p, L, (D(L, W), grad_W), D(L, b)], oracle=oracle
     )
     lr = worked.given(params["learning_rate"], "learning rate")
+    # the trace's own rate: the one the question prints, unless the mistake hides another
+    rate = worked.given(0.05, "learning rate") if mistake == "hidden-rate" else lr
     step = worked.trace(
         "one SGD step",
         MODEL,
         params={W: at[W], b: at[b]},
         samples=[{x: at[x], t: at[t]}],
         loss=L,
-        optimizer=worked.SGD(lr),
+        optimizer=worked.SGD(rate),
         iterations=1,
         show=[(sp.Symbol("W'"), worked.NewValueOf(W)), (sp.Symbol("b'"), worked.NewValueOf(b))],
         oracle=oracle,
@@ -90,6 +92,10 @@ def build(params: Mapping[str, Any] = PARAMETERS, mistake: str = "") -> Assignme
             .__class__(float(ex[L]) + 1e-9, ex[L].label, ex[L].source, ex[L].origin, ex[L].key),
         )
         block = Block(block.title, tuple(lines))
+    if mistake == "block-label":  # the loss's number printed beside z
+        lines = list(block.lines)
+        lines[2] = (z, lines[2][1])
+        block = Block(block.title, tuple(lines))
     cells = [(k + 1, ex[p][k]) for k in range(3)]
     if mistake == "cell":
         cells[1] = (2, 0.35)
@@ -99,6 +105,12 @@ def build(params: Mapping[str, Any] = PARAMETERS, mistake: str = "") -> Assignme
         relations.definition(z, mm(W, x) + b),
         "with softmax and cross-entropy, at",
         (W, at[W]),
+        ",",
+        (b, at[b]),
+        ",",
+        (x, at[x]),
+        ",",
+        (t, at[t]),
         "and learning rate",
         (eta, lr),
         ".",
@@ -106,6 +118,12 @@ def build(params: Mapping[str, Any] = PARAMETERS, mistake: str = "") -> Assignme
     if mistake == "question":
         question = text("A linear classifier at learning rate", (eta, 0.5), ".")
     remark = text("The loss at the example is", (L, ex[L]), ".")
+    if mistake == "mislabelled":  # an engine number beside the wrong quantity
+        remark = text("The loss at the example is", (z[0, 0], ex[L]), ".")
+    if mistake == "given-for-computed":  # a computed quantity stated as a given number
+        remark = text("The loss at the example is", (L, worked.given(0.3, "loss")), ".")
+    if mistake == "given-other-value":  # an input stated with another value than used
+        remark = text("Recall", (x, worked.given([[9.0], [9.0]], "x")), ".")
     # the author's equations in prose: a fact and a remark, no check of their own
     fact_rhs = mm(T(t), sp.Inverse(diag(p)))
     fact = text("From the loss,", eq(D(L, p), fact_rhs if mistake == "fact" else -fact_rhs), ".")
@@ -125,7 +143,7 @@ def build(params: Mapping[str, Any] = PARAMETERS, mistake: str = "") -> Assignme
         blocks=[block, step.block(0, text("After one step"))],
         tables=[table],
         answer=answer,
-        answer_lhs=L,
+        answer_lhs=z[0, 0] if mistake == "answer-lhs" else L,
         numeric_checks=worked.attach(ex, step),
     )
     return Assignment(ID, "Softmax and cross-entropy", [Exercise("1", "", [], [part])])
