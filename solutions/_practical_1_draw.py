@@ -1,5 +1,6 @@
 """practical-1's trace in plain NumPy (one implementation), and fresh numbers that teach.
 
+`relu_net_oracle` is the network's forward pass (the verifier's oracle) and
 `compute_trace` runs per-sample SGD on the 2-3-1 ReLU network of exercise 2 (relu'(0) = 0),
 independently of the key's own computation (the tests compare it with autograd).
 `draw` gives new ``W``, ``w``, ``learning_rate`` and ``samples`` in two decimals (what a
@@ -10,13 +11,13 @@ make the trace explode or name a true class that is not among the scores.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from answerkey import terms
-from answerkey.kit.traces import largest
+from answerkey.kit import draws
 from answerkey.terms import Rule, at_least, at_most, at_most_items, integer, non_empty, positive
 
 TRACE_KEYS = ("iteration", "sample", "x", "y", "s_hidden", "z_hidden", "s_out", "z_out")
@@ -38,6 +39,15 @@ N_INPUTS, N_HIDDEN, N_SAMPLES = 2, 3, 3
 LIMIT, KINK = 10.0, 0.005
 
 
+def relu_net_oracle(v: Mapping[str, Any]) -> dict[str, Any]:
+    """The forward pass in plain NumPy; a given s or s_out overrides the layer below it."""
+    s = np.asarray(v["s"]) if "s" in v else np.asarray(v["x"]) @ np.asarray(v["W"])
+    z = np.maximum(s, 0.0)
+    s_out = float(v["s_out"]) if "s_out" in v else float((z @ np.asarray(v["w"])).item())
+    z_out = max(s_out, 0.0)
+    return {"s": s, "z": z, "s_out": s_out, "z_out": z_out, "L": 0.5 * (z_out - v["y"]) ** 2}
+
+
 def compute_trace(trace: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every update of per-sample SGD, in order, as plain Python values (full float64)."""
     W, w = np.array(trace["W"], dtype=float), np.array(trace["w"], dtype=float)
@@ -45,15 +55,13 @@ def compute_trace(trace: Mapping[str, Any]) -> list[dict[str, Any]]:
     for it in range(1, int(trace["iterations"]) + 1):
         for n, sample in enumerate(trace["samples"], start=1):
             x, y = np.array(sample["x"], dtype=float), float(sample["y"])
-            s = x @ W
-            z = np.maximum(s, 0.0)
-            s_out = float(w @ z)
-            z_out = max(s_out, 0.0)
+            forward = relu_net_oracle({"x": x, "W": W, "w": w, "y": y})
+            s, z, s_out, z_out, loss = forward.values()
             delta_out = (z_out - y) * (1.0 if s_out > 0 else 0.0)
             delta_hidden = delta_out * w * (s > 0)
             dw, dW = -lr * delta_out * z, -lr * np.outer(x, delta_hidden)
             W, w = W + dW, w + dw
-            row = [it, n, x, y, s, z, s_out, z_out, 0.5 * (z_out - y) ** 2, delta_out]
+            row = [it, n, x, y, s, z, s_out, z_out, loss, delta_out]
             row += [delta_hidden, dw, dW, w, W]
             rows.append(
                 {
@@ -66,10 +74,10 @@ def compute_trace(trace: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def draw(rng: np.random.Generator) -> dict[str, Any]:
     """One candidate: fresh weights, learning rate and samples (overrides for PARAMETERS)."""
-    W = terms.rounded(rng.uniform(-1.0, 1.0, size=(N_INPUTS, N_HIDDEN)))
-    w = terms.rounded(rng.uniform(-0.3, 0.5, size=N_HIDDEN))
-    lr = float(LEARNING_RATES[int(rng.integers(len(LEARNING_RATES)))])
-    xs = terms.rounded(rng.uniform(-1.0, 1.0, size=(N_SAMPLES, N_INPUTS)))
+    W = draws.uniform(rng, -1.0, 1.0, (N_INPUTS, N_HIDDEN))
+    w = draws.uniform(rng, -0.3, 0.5, N_HIDDEN)
+    lr = float(draws.pick(rng, LEARNING_RATES))
+    xs = draws.uniform(rng, -1.0, 1.0, (N_SAMPLES, N_INPUTS))
     # targets +-1 as in the original; written as integers, which a float default accepts too
     ys = rng.choice([1, -1], size=N_SAMPLES, p=[0.7, 0.3]).tolist()
     samples = [{"x": x, "y": int(y)} for x, y in zip(xs, ys, strict=True)]
@@ -83,43 +91,22 @@ def instructive(params: Mapping[str, Any]) -> list[str]:
     no pre-activation sits on the ReLU kink."""
     trace = params["trace"]
     rows, n = compute_trace(trace), len(trace["samples"])
-    hidden = np.array([r["s_hidden"] for r in rows[:n]])
-    reasons = [
-        f"hidden unit {j + 1} is inactive for every sample"
-        for j in range(hidden.shape[1])
-        if not (hidden[:, j] > 0).any()
-    ]
+    reasons = draws.inactive_units([r["s_hidden"] for r in rows[:n]])
     if rows[0]["s_out"] <= 0:
         reasons.append("the output unit is inactive at the start")
-    losses = [sum(r["loss"] for r in rows[i : i + n]) for i in range(0, len(rows), n)]
-    for i in range(1, len(losses)):
-        if not losses[i] < losses[i - 1]:
-            reasons.append(f"the loss does not fall in iteration {i + 1}")
-    biggest = largest(rows, TRACE_KEYS[2:])
-    if not np.isfinite(biggest) or biggest >= LIMIT:
-        reasons.append(f"a value explodes (|value| up to {biggest:.3g})")
-    if min(min(np.min(np.abs(r["s_hidden"])), abs(r["s_out"])) for r in rows) < KINK:
-        reasons.append("a pre-activation sits on the ReLU kink (s = 0 to 4 decimals)")
-    return reasons
+    reasons += draws.not_falling([r["loss"] for r in rows], n)
+    reasons += draws.too_large(rows, TRACE_KEYS[2:], LIMIT)
+    return reasons + draws.on_kink([r[k] for r in rows for k in ("s_hidden", "s_out")], KINK, 4)
 
 
 def validate(params: Mapping[str, Any]) -> list[str]:
     """Cross-field checks of a term's numbers, before anything is computed: the true
     class is one of the scores, and the trace (plain NumPy, microseconds) stays finite
     and below MAX_TRACE_VALUE, so verification never meets an overflow."""
-    problems = []
     hinge = params.get("hinge", {})
     scores, true_class = hinge.get("scores", []), hinge.get("true_class", 1)
-    if not 1 <= true_class <= len(scores):
-        problems.append(
-            f"hinge.true_class: expected a class between 1 and {len(scores)} "
-            f"(the number of scores), got {true_class}"
-        )
-    with np.errstate(all="ignore"):
-        biggest = largest(compute_trace(params["trace"]), TRACE_KEYS[2:])
-    if not np.isfinite(biggest) or biggest > MAX_TRACE_VALUE:
-        problems.append(
-            f"trace: these numbers make the trace's values grow to {biggest:.3g}; keep every "
-            f"value below {MAX_TRACE_VALUE:g} (smaller weights, inputs or learning rate)"
-        )
-    return problems
+    of = "the number of scores"
+    problems = draws.index_problem("hinge.true_class", true_class, len(scores), "class", of)
+    advice = "smaller weights, inputs or learning rate"
+    trace = functools.partial(compute_trace, params["trace"])
+    return problems + draws.bound_problem("trace", trace, TRACE_KEYS[2:], MAX_TRACE_VALUE, advice)

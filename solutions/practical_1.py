@@ -32,6 +32,7 @@ from ._practical_1_draw import CONSTRAINTS as DRAW_CONSTRAINTS
 from ._practical_1_draw import TRACE_KEYS as TRACE_KEYS
 from ._practical_1_draw import draw as draw
 from ._practical_1_draw import instructive as instructive
+from ._practical_1_draw import relu_net_oracle
 from ._practical_1_draw import validate as validate
 
 ID = "practical-1"
@@ -186,15 +187,6 @@ OUTPUT_OFF = Instance(
     domain={"s_out": (-1.5, -0.01)},
     label="s_out < 0",
 )
-
-
-def relu_net_oracle(v: Mapping[str, Any]) -> dict[str, Any]:
-    """The forward pass in plain NumPy; a given s or s_out overrides the layer below it."""
-    s = np.asarray(v["s"]) if "s" in v else np.asarray(v["x"]) @ np.asarray(v["W"])
-    z = np.maximum(s, 0.0)
-    s_out = float(v["s_out"]) if "s_out" in v else float((z @ np.asarray(v["w"])).item())
-    z_out = max(s_out, 0.0)
-    return {"s": s, "z": z, "s_out": s_out, "z_out": z_out, "L": 0.5 * (z_out - v["y"]) ** 2}
 
 
 #: each block line: its key in answers.json's rows, its label, what the engine computes

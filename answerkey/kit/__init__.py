@@ -9,7 +9,8 @@ symbolically and in NumPy; `scaffold` writes a new exercise (`answerkey new-exer
 mini-batch (mean loss) and with an L2 weight penalty. `chain.ScalarChain` is a chain
 of scalar units with arbitrary activations: its gradients, error signals and checks;
 `traces` writes what a key shows of an optimizer trace (samples, blocks, table, loss
-curve and trend, comparisons with an earlier solution's numbers).
+curve and trend, comparisons with an earlier solution's numbers); `draws` helps write an
+assignment's variant numbers (`draw`, `instructive`, `validate`).
 """
 
 from .batch import Batch, Penalised
