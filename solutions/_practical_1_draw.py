@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from answerkey.kit import draws
-from answerkey.terms import Rule, at_least, at_most, at_most_items, integer, non_empty, positive
 
 TRACE_KEYS = ("iteration", "sample", "x", "y", "s_hidden", "z_hidden", "s_out", "z_out")
 TRACE_KEYS += ("loss", "delta_out", "delta_hidden", "dw", "dW", "w", "W")
@@ -26,11 +25,7 @@ TRACE_KEYS += ("loss", "delta_out", "delta_hidden", "dw", "dW", "w", "W")
 MAX_ITERATIONS, MAX_SAMPLES = 10, 10
 #: the largest size any value of the trace may reach (the numbers are printed and checked)
 MAX_TRACE_VALUE = 1e6
-CONSTRAINTS: dict[str, Rule | list[Rule]] = {
-    "trace.learning_rate": positive(),
-    "trace.iterations": [integer(), at_least(1), at_most(MAX_ITERATIONS)],
-    "trace.samples": [non_empty(), at_most_items(MAX_SAMPLES)],
-}
+CONSTRAINTS = draws.trace_constraints("trace", MAX_ITERATIONS, MAX_SAMPLES)
 #: learning rates a student can multiply by in their head
 LEARNING_RATES = (0.1, 0.2, 0.25, 0.3, 0.4, 0.5)
 N_INPUTS, N_HIDDEN, N_SAMPLES = 2, 3, 3

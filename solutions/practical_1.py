@@ -10,7 +10,6 @@ number against finite differences, before anything is written.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,11 +17,11 @@ import numpy as np
 import sympy as sp
 
 from answerkey import figures, relations, worked
-from answerkey.kit import checks, traces
+from answerkey.kit import checks, draws, traces
 from answerkey.kit.chain import ScalarChain, Unit
 from answerkey.kit.network import diagram
 from answerkey.kit.softmax_hinge import HingeOverSoftmax
-from answerkey.kit.writing import listed, numbered, say, upright
+from answerkey.kit.writing import increments, listed, numbered, say, upright
 from answerkey.mathfns import D, elementwise, relu, reluprime, softmax
 from answerkey.model import Assignment, Exercise, Instance, Part, Text, text
 from answerkey.relations import definition, notation
@@ -61,10 +60,7 @@ CONSTRAINTS: dict[str, Any] = {
 NOTATION = upright("x_in W_out s_out y_out y_gt z_out delta_out") | {
     "delta_hidden": r"\delta",
     "L": r"\mathcal{L}",
-    "Delta_w": r"\Delta w",
-    "Delta_W": r"\Delta W",
-    "Delta_w_j": r"\Delta w_{j}",
-    "Delta_W_ij": r"\Delta W_{ij}",
+    **increments("w W w_j W_ij"),
     "w_next": r"w + \Delta w",
     "W_next": r"W + \Delta W",
     "DeltaW_ij": r"\Delta W_{i \to j}",
@@ -81,7 +77,7 @@ x_in, w_1, s_1, z_1, w_2, s_2, z_2 = sp.symbols("x_in w_1 s_1 z_1 w_2 s_2 z_2")
 W_out, s_out, y_out, y_gt, L = sp.symbols("W_out s_out y_out y_gt L")
 delta_out, delta_1, delta_2, theta = sp.symbols("delta_out delta_1 delta_2 theta")
 delta_j, delta_k, z_i, z_j, s_j, w_jk = sp.symbols("delta_j delta_k z_i z_j s_j w_jk")
-w_ij, u = sp.Symbol("w_ij"), sp.Symbol("u")
+w_ij, w_j, u = sp.symbols("w_ij w_j u")
 CHAIN = ScalarChain(
     x_in,
     [
@@ -181,33 +177,26 @@ NET_DEFS = {
 }
 RELU_NET = Instance(defs={**NET_DEFS, L: (Z_O - Y_T) ** 2 / 2}, label="the 2-3-1 ReLU network")
 #: a hidden unit / the output unit that does not fire (s <= 0), for the remarks about them
-HIDDEN_OFF = Instance(defs={z_j: relu(s_j)}, domain={"s_j": (-1.5, -0.01)}, label="s_j < 0")
-OUTPUT_OFF = Instance(
-    defs={Z_O: relu(S_O), delta_out: (Z_O - Y_T) * reluprime(S_O)},
-    domain={"s_out": (-1.5, -0.01)},
-    label="s_out < 0",
-)
+HIDDEN_OFF = checks.inactive(s_j, {z_j: relu(s_j)})
+OUTPUT_OFF = checks.inactive(S_O, {Z_O: relu(S_O), delta_out: (Z_O - Y_T) * reluprime(S_O)})
 
 
 #: each block line: its key in answers.json's rows, its label, what the engine computes
-SHOWN = {
-    key: (sp.Symbol(name), expr)
-    for key, name, expr in (
-        ("x", "x", X_ROW),
-        ("y", "y", Y_T),
-        ("s_hidden", "s", S_ROW),
-        ("z_hidden", "z", Z_ROW),
-        ("s_out", "s_out", S_O),
-        ("z_out", "z_out", Z_O),
-        ("loss", "L", L),
-        ("delta_out", "delta_out", D(L, S_O)),
-        ("delta_hidden", "delta_hidden", D(L, S_ROW)),
-        ("dw", "Delta_w", worked.StepOf(W_OUT)),
-        ("dW", "Delta_W", worked.StepOf(W_MAT)),
-        ("w", "w_next", worked.NewValueOf(W_OUT)),
-        ("W", "W_next", worked.NewValueOf(W_MAT)),
-    )
-}
+SHOWN = traces.columns(
+    ("x", "x", X_ROW),
+    ("y", "y", Y_T),
+    ("s_hidden", "s", S_ROW),
+    ("z_hidden", "z", Z_ROW),
+    ("s_out", "s_out", S_O),
+    ("z_out", "z_out", Z_O),
+    ("loss", "L", L),
+    ("delta_out", "delta_out", D(L, S_O)),
+    ("delta_hidden", "delta_hidden", D(L, S_ROW)),
+    ("dw", "Delta_w", worked.StepOf(W_OUT)),
+    ("dW", "Delta_W", worked.StepOf(W_MAT)),
+    ("w", "w_next", worked.NewValueOf(W_OUT)),
+    ("W", "W_next", worked.NewValueOf(W_MAT)),
+)
 LABEL = {key: label for key, (label, _) in SHOWN.items()}
 SEED_TOL, SEED = 6e-6, "earlier published solution"
 
@@ -287,8 +276,7 @@ def seed_errata(
 ) -> tuple[list[Text], list[dict[str, Any]]]:
     """Where the earlier published trace (its numbers in the claims file) disagrees with ours:
     its first update, and the loss of sample 1 in each iteration (original numbers only)."""
-    floats = functools.partial(json.loads, parse_int=float)
-    if floats(json.dumps(trace)) != floats(json.dumps(PARAMETERS["trace"])):
+    if not draws.same_numbers(trace, PARAMETERS["trace"]):
         return [], []
     seed = traces.transcribed(ID, "2")
     first = traces.compare(rows, seed, [k for k in seed if k[1] == 1], SEED_TOL)
@@ -299,7 +287,6 @@ def seed_errata(
     if differ:
         seed_dh = seed[("delta_hidden", 1)].reshape(-1)
         no_w = rows[0]["delta_out"] * (np.asarray(rows[0]["s_hidden"]) > 0)
-        w_j = sp.Symbol("w_j")
         why = say(
             ". Its hidden error signal is {}: it leaves out the output weight {} of {},",
             delta_out * reluprime(s_j),
@@ -336,11 +323,16 @@ def exercise_2(trace: Mapping[str, Any]) -> Exercise:
     remarks, extra = trace_remarks(t, rows)
     rules = [
         definition(delta_out, (Z_O - Y_T) * reluprime(S_O)),
-        definition(delta_j, reluprime(s_j) * sp.Symbol("w_j") * delta_out),
+        definition(delta_j, reluprime(s_j) * w_j * delta_out),
         definition(sp.Symbol("Delta_w_j"), -theta * delta_out * z_j),
         definition(sp.Symbol("Delta_W_ij"), -theta * sp.Symbol("x_i") * sp.Symbol("delta_j")),
     ]
-    part = Part(
+    part = traces.part(
+        t,
+        L,
+        [Y_T, Z_O, L],
+        text("The loss of each update's sample, before the update."),
+        extra,
         id="2",
         title="A numeric trace of SGD",
         question=[
@@ -367,15 +359,7 @@ def exercise_2(trace: Mapping[str, Any]) -> Exercise:
             *remarks,
             *errata_text,
         ],
-        blocks=traces.blocks(t),
-        tables=[
-            traces.table(
-                t, [Y_T, Z_O, L], text("The loss of each update's sample, before the update.")
-            )
-        ],
-        figures=[traces.loss_curve(t, L)],
         data={"trace": rows, "seed_errata": errata},
-        numeric_checks=worked.attach(t, *extra),
     )
     drawing = figures.practical1_ex2_network(trace["W"], trace["w"])
     network = diagram("network", "The network with its initial weights (on the edges).", drawing)
@@ -398,6 +382,7 @@ HINGE_GRADIENT = HINGE.componentwise(a_vec, (j_idx, k_idx, y_idx))
 HINGE_CASES = {3: {1: (2,), 2: (1, 3), 3: ()}, 4: {1: (2, 3), 2: (1, 3, 4), 3: (1,), 4: ()}}
 
 
+@draws.shared  # exercise 3 depends only on the hinge numbers, which variants do not redraw
 def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
     """Hinge loss over softmax outputs: what it does (3a) and its gradient (3b)."""
     y, m = int(hinge["true_class"]), float(hinge["margin"])
@@ -535,12 +520,6 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
 # --------------------------------------------------------------------------- the assignment
 
 
-@functools.cache
-def _shared_exercise_3(hinge_json: str) -> Exercise:
-    """Exercise 3 depends only on the hinge numbers, which variants do not redraw."""
-    return exercise_3(json.loads(hinge_json))
-
-
 def build(params: Mapping[str, Any]) -> Assignment:
     """The practical-1 key from its parameters (exercise 4's statement is lost: not covered)."""
     return Assignment(
@@ -549,7 +528,7 @@ def build(params: Mapping[str, Any]) -> Assignment:
         exercises=[
             exercise_1(),
             exercise_2(params["trace"]),
-            _shared_exercise_3(json.dumps(params["hinge"], sort_keys=True)),
+            exercise_3(params["hinge"]),
         ],
         notation=NOTATION,
         source=SEED,

@@ -78,3 +78,16 @@ def test_the_backprop_rule_check_passes_the_delta_rule_and_refuses_others() -> N
     for wrong in (theta * delta * z, -theta * delta * z**2, -theta * delta, -theta * x * z):
         with pytest.raises(VerificationError, match="here: "):
             checks.backprop_rule_check("here", wrong, theta, delta, z, sizes=(3, 2, 1))
+
+
+def test_inactive_is_where_a_relu_does_not_fire() -> None:
+    from answerkey import relations
+    from answerkey.mathfns import relu, reluprime
+
+    s, z = sp.symbols("s_j z_j")
+    off = checks.inactive(s, {z: relu(s)})
+    assert off.label == "s_j < 0" and off.domain == {"s_j": (-1.5, -0.01)}
+    rng = np.random.default_rng(0)
+    assert relations.check(z, 0, [off], rng) and relations.check(reluprime(s), 0, [off], rng)
+    with pytest.raises(ValueError):
+        relations.check(z, s, [off], rng)  # z = s only where it fires

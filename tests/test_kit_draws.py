@@ -4,6 +4,8 @@ exactly when its condition holds (and says which unit, iteration or value)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pytest
@@ -87,3 +89,41 @@ def test_bound_problem_computes_under_errstate_and_names_the_key() -> None:
     )
     assert draws.bound_problem("t", lambda: [{"v": 1e6}], ["v"], 1e6, "x") == []
     assert draws.bound_problem("t", lambda: [{"v": -1.1e6}], ["v"], 1e6, "x") != []
+
+
+def test_trace_constraints_refuse_what_a_student_cannot_work() -> None:
+    from answerkey.terms import _apply_constraints
+
+    rules = draws.trace_constraints("t", 3, 2)
+    ok = {"t": {"learning_rate": 0.1, "iterations": 3, "samples": [1, 2]}}
+    problems: list[str] = []
+    _apply_constraints(ok, rules, "a", problems)
+    assert problems == []
+    for bad in ({"learning_rate": 0.0}, {"iterations": 4}, {"iterations": 0}, {"samples": []}):
+        problems = []
+        _apply_constraints({"t": ok["t"] | bad}, rules, "a", problems)
+        assert len(problems) == 1 and f"t.{next(iter(bad))}" in problems[0], (bad, problems)
+    problems = []
+    _apply_constraints({"t": ok["t"] | {"samples": [1, 2, 3]}}, rules, "a", problems)
+    assert len(problems) == 1
+
+
+def test_shared_builds_once_per_distinct_numbers() -> None:
+    calls: list[dict[str, Any]] = []
+
+    @draws.shared
+    def build(numbers: Mapping[str, Any]) -> list[float]:
+        """A docstring kept."""
+        calls.append(dict(numbers))
+        return [numbers["a"]]
+
+    first = build({"a": 1.0, "b": [2]})
+    assert build({"b": [2], "a": 1.0}) is first  # the same numbers in another order
+    assert build({"a": 1.5, "b": [2]}) == [1.5]
+    assert len(calls) == 2 and build.__doc__ == "A docstring kept."
+
+
+def test_same_numbers_takes_an_integer_for_its_float() -> None:
+    assert draws.same_numbers({"y": 1, "x": [0.5]}, {"x": [0.5], "y": 1.0})
+    assert not draws.same_numbers({"y": 1, "x": [0.5]}, {"x": [0.5], "y": -1.0})
+    assert not draws.same_numbers({"x": [0.5, 0.5]}, {"x": [0.5]})

@@ -98,3 +98,23 @@ def test_largest_is_the_biggest_size_in_the_rows() -> None:
     assert traces.largest(rows, ["b"]) == 2.5
     assert traces.largest([], ["a"]) == 0.0
     assert traces.largest([{"a": [1.0, float("inf")]}], ["a"]) == float("inf")
+
+
+def test_columns_give_each_key_its_label_and_quantity() -> None:
+    shown = traces.columns(("input", "x", x), ("step", "Delta_w", worked.StepOf(w)))
+    assert list(shown) == ["input", "step"]
+    assert shown["input"] == (x, x) and shown["step"][0] == STEP
+    t = traces.sgd(LINE, E, {w: 0.5}, [{x: 1.0, t_: 2.0}], 0.1, 1, list(shown.values()))
+    rows = traces.rows(t, {key: label for key, (label, _) in shown.items()})
+    assert rows[0]["step"] == pytest.approx(-0.1 * (0.5 - 2.0) * 1.0)
+
+
+def test_part_works_the_trace_and_checks_it_and_the_extra_values() -> None:
+    t = _trace()
+    extra = worked.value("a bound", "bound", t_**2 / 2, {t_: worked.given(2.0, "t")})
+    part = traces.part(t, E, [y, E], text("caption"), [extra], id="9", title="T", question=[])
+    assert (part.id, part.title, len(part.blocks)) == ("9", "T", 4)
+    assert part.tables[0].header[3:] == (y, E) and part.tables[0].caption == text("caption")
+    assert [f.name for f in part.figures] == ["loss-curve"]
+    assert len(part.numeric_checks) == 2
+    assert traces.part(t, E, [E], text("c"), id="9", title="T", question=[]).numeric_checks

@@ -54,3 +54,10 @@ def test_numbered_writes_a_noun_with_its_numbers() -> None:
     assert numbered("unit", [2]) == "unit 2"
     assert numbered("unit", [1, 3]) == "units 1 and 3"
     assert numbered("class", [1, 2, 4], "classes") == "classes 1, 2 and 4"
+
+
+def test_increments_writes_delta_before_each_name_and_its_subscript() -> None:
+    from answerkey.kit.writing import increments
+
+    assert increments("w W_ij") == {"Delta_w": r"\Delta w", "Delta_W_ij": r"\Delta W_{ij}"}
+    assert prose(text(sp.Symbol("Delta_W_ij")), "md", increments("W_ij")) == r"$\Delta W_{ij}$"

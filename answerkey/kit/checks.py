@@ -9,6 +9,8 @@
 * `update_rule_check`: a gradient-descent rule stated in local quantities
   (``-theta delta_j z_i``), put in for each weight, equals ``-theta`` times the
   weight's verified gradient, exactly.
+* `inactive`: the instance where a ReLU unit does not fire (its input negative), at
+  which a remark's relations about such a unit (``relu'(s) = 0``) are checked.
 * `backprop_rule_check`: the backward recursion ``delta_j = f'(s_j) sum_k w_jk delta_k``,
   implemented literally unit by unit, with the stated update rule, against
   ``-theta`` times central differences of every weight of a branching network.
@@ -162,6 +164,12 @@ def _only(where: str, rule: Any, allowed: Sequence[Any]) -> None:
         raise VerificationError(
             where, f"the stated update rule may use only {allowed_names}, not {names}"
         )
+
+
+def inactive(pre: sp.Symbol, defs: Mapping[Any, Any], low: float = -1.5) -> Instance:
+    """The instance with `defs` where the input `pre` of a ReLU unit is negative (random
+    points in [low, -0.01]), labelled "pre < 0"."""
+    return Instance(defs=dict(defs), domain={pre.name: (low, -0.01)}, label=f"{pre.name} < 0")
 
 
 def update_rule_check(

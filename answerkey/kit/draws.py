@@ -9,18 +9,25 @@ pieces most such functions need:
 * the criteria `inactive_units`, `not_falling`, `too_large` and `on_kink`: each a
   list of reasons (empty when the numbers are fine), so ``instructive`` is their sum;
 * `index_problem` and `bound_problem`: a `validate` message for a 1-based index out
-  of range, and for a computation whose values grow past a bound.
+  of range, and for a computation whose values grow past a bound;
+* `trace_constraints`: the term constraints of an optimizer trace worked by hand;
+* `shared`: an exercise built once for all variants that share its numbers, and
+  `same_numbers`, whether a term's numbers are some given ones (an earlier solution's).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from ..terms import rounded
+from ..terms import Rule, at_least, at_most, at_most_items, integer, non_empty, positive, rounded
 from .traces import largest
+
+R = TypeVar("R")
 
 
 def uniform(
@@ -104,3 +111,37 @@ def bound_problem(
         f"{key}: these numbers make the {key}'s values grow to {biggest:.3g}; keep every "
         f"value below {bound:g} ({advice})"
     ]
+
+
+def trace_constraints(
+    key: str, max_iterations: int, max_samples: int
+) -> dict[str, Rule | list[Rule]]:
+    """Constraints for a trace's numbers at `key` (``learning_rate``, ``iterations``,
+    ``samples``): a positive rate, 1 to `max_iterations` passes over 1 to `max_samples`
+    samples (what a student works by hand)."""
+    return {
+        f"{key}.learning_rate": positive(),
+        f"{key}.iterations": [integer(), at_least(1), at_most(max_iterations)],
+        f"{key}.samples": [non_empty(), at_most_items(max_samples)],
+    }
+
+
+def _json(numbers: Any) -> str:
+    return json.dumps(numbers, sort_keys=True)
+
+
+def shared(build: Callable[[Mapping[str, Any]], R]) -> Callable[[Mapping[str, Any]], R]:
+    """`build` (an exercise from part of the numbers, which variants do not redraw)
+    computed once per distinct numbers in a process, every variant sharing the result."""
+    once = functools.cache(lambda numbers: build(json.loads(numbers)))
+
+    @functools.wraps(build)
+    def built(numbers: Mapping[str, Any]) -> R:
+        return once(_json(numbers))
+
+    return built
+
+
+def same_numbers(a: Any, b: Any) -> bool:
+    """Whether two sets of term numbers are equal, an integer equal to its float (1, 1.0)."""
+    return bool(json.loads(_json(a), parse_int=float) == json.loads(_json(b), parse_int=float))

@@ -7,11 +7,12 @@ samples, say). These helpers write them from the trace, so every number in them
 is one the engine computed and checks:
 
 * `sgd`: per-sample SGD from a term's numbers, each given number labelled by what it is;
+* `columns`: what each update's block shows, under which label and data key;
 * `rows`: each update as plain data for answers.json (keys chosen by the author),
   and `largest`, how far the values in such rows grow;
 * `samples`: the samples as prose (``sample 1: x = ..., y = ...; sample 2: ...``);
 * `blocks`, `table`, `loss_curve`: each update's block, a table of shown values
-  per update, the loss per update as a figure;
+  per update, the loss per update as a figure, and `part`, the part with all three;
 * `trend`: the sentence on the loss summed over each iteration's samples;
 * `grouped` and `when`: updates where something holds, by sample, and in words;
 * `compare`: values an earlier solution published (`transcribed`, from the
@@ -29,7 +30,7 @@ import numpy as np
 import sympy as sp
 
 from .. import figures, worked
-from ..model import Block, Figure, Instance, Table, Text, text
+from ..model import Block, Figure, Instance, Part, Table, Text, text
 from .writing import listed, names, say
 
 
@@ -53,6 +54,13 @@ def sgd(
     ]
     rate = worked.SGD(worked.given(learning_rate, "learning rate"))
     return worked.trace(name, instance, params, given, loss, rate, int(iterations), show, oracle)
+
+
+def columns(*shown: tuple[str, str, Any]) -> dict[str, tuple[sp.Symbol, Any]]:
+    """``(key, label, quantity)`` triples as ``{key: (Symbol(label), quantity)}``: each
+    block line's key in `rows`, the label it is printed under, what the engine computes
+    (`sgd`'s `show` is the values, `rows`' `columns` the keys with the labels)."""
+    return {key: (sp.Symbol(label), quantity) for key, label, quantity in shown}
 
 
 def rows(t: worked.Trace, columns: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -109,6 +117,26 @@ def loss_curve(t: worked.Trace, loss: Any, name: str = "loss-curve") -> Figure:
         text("The loss of each update, coloured by sample."),
         lambda: figures.loss_curve_figure(name, losses, order),
         handout=False,
+    )
+
+
+def part(
+    t: worked.Trace,
+    loss: Any,
+    shown: Sequence[Any],
+    caption: Text,
+    extra: Sequence[Any] = (),
+    **fields: Any,
+) -> Part:
+    """A part that works the trace: `fields` (id, title, question, remarks, data) with one
+    block per update, the `table` of `shown` under `caption`, the `loss_curve` and, as its
+    checks, the trace's and those of the `extra` worked values its text prints."""
+    return Part(
+        blocks=blocks(t),
+        tables=[table(t, shown, caption)],
+        figures=[loss_curve(t, loss)],
+        numeric_checks=worked.attach(t, *extra),
+        **fields,
     )
 
 

@@ -90,3 +90,14 @@ def upright(names: str) -> dict[str, str]:
         letter = "\\" + base if base in _GREEK or base.lower() in _GREEK else base
         out[name] = f"{letter}_{{\\mathrm{{{sub}}}}}"
     return out
+
+
+def increments(names: str) -> dict[str, str]:
+    """Notation for the changes of quantities: ``increments("w W_ij")`` is ``{"Delta_w":
+    r"\\Delta w", "Delta_W_ij": r"\\Delta W_{ij}"}`` (the subscript as written), for
+    `Assignment(notation=...)`."""
+    out = {}
+    for name in names.split():
+        base, _, sub = name.partition("_")
+        out[f"Delta_{name}"] = f"\\Delta {base}" + (f"_{{{sub}}}" if sub else "")
+    return out
