@@ -26,8 +26,6 @@ MAX_ITERATIONS, MAX_SAMPLES = 10, 10
 #: the largest size any value of the trace may reach (the numbers are printed and checked)
 MAX_TRACE_VALUE = 1e6
 CONSTRAINTS = draws.trace_constraints("trace", MAX_ITERATIONS, MAX_SAMPLES)
-#: learning rates a student can multiply by in their head
-LEARNING_RATES = (0.1, 0.2, 0.25, 0.3, 0.4, 0.5)
 N_INPUTS, N_HIDDEN, N_SAMPLES = 2, 3, 3
 #: |value| at or above this counts as exploding; a pre-activation this close to 0 sits on
 #: the ReLU kink once printed to 4 decimals
@@ -71,7 +69,7 @@ def draw(rng: np.random.Generator) -> dict[str, Any]:
     """One candidate: fresh weights, learning rate and samples (overrides for PARAMETERS)."""
     W = draws.uniform(rng, -1.0, 1.0, (N_INPUTS, N_HIDDEN))
     w = draws.uniform(rng, -0.3, 0.5, N_HIDDEN)
-    lr = float(draws.pick(rng, LEARNING_RATES))
+    lr = float(draws.pick(rng, draws.LEARNING_RATES))
     xs = draws.uniform(rng, -1.0, 1.0, (N_SAMPLES, N_INPUTS))
     # targets +-1 as in the original; written as integers, which a float default accepts too
     ys = rng.choice([1, -1], size=N_SAMPLES, p=[0.7, 0.3]).tolist()

@@ -94,8 +94,6 @@ CHAIN = ScalarChain(
 def exercise_1() -> Exercise:
     """Parts 1a-1c: the chain-rule gradients and the backward recursion of error signals.
     It has no numbers: every term and variant shares one (verified once)."""
-    recursion = [CHAIN.signal(unit) for unit in reversed(CHAIN.units)]
-    recursion += [CHAIN.local(w) for w, _, _ in CHAIN.weights]
     parts = [
         CHAIN.part("1a", "Gradient by the output weight", W_out, f"{ID}, part 1a"),
         CHAIN.part("1b", "Gradient by the middle weight", w_2, f"{ID}, part 1b"),
@@ -104,7 +102,7 @@ def exercise_1() -> Exercise:
             "Gradient by the first weight, and the general rule",
             w_1,
             f"{ID}, part 1c",
-            recursion,
+            CHAIN.recursion(),
         ),
     ]
     k_, n_next = sp.symbols("k N_next", integer=True)
@@ -119,12 +117,7 @@ def exercise_1() -> Exercise:
             rule,
         )
     ]
-    part_c.answer_lhs, part_c.answer = rule, -theta * delta_j * z_i
-    part_c.numeric_checks = [
-        *CHAIN.rule_checks(where, lambda: part_c.answer, theta, (delta_j, z_i)),
-        *part_c.numeric_checks,
-    ]
-    each = [{w_ij: w, delta_j: d, z_i: z} for w, d, z in CHAIN.weights]
+    CHAIN.state_rule(part_c, where, rule, theta, (delta_j, z_i))
     part_c.remarks = [
         say(
             "Define the error signal of a unit as the derivative of the loss by its input, {}. "
@@ -138,7 +131,7 @@ def exercise_1() -> Exercise:
             sp.Eq(delta_out, CHAIN.signals[delta_out]),
             w_jk,
             definition(delta_j, fprime(s_j) * sp.Sum(w_jk * delta_k, (k_, 1, n_next))),
-            relations.identity(D(L, w_ij), delta_j * z_i, CHAIN.with_signals, cases=each),
+            CHAIN.local_identity(w_ij, delta_j, z_i),
             theta,
             definition(rule, -theta * delta_j * z_i),
             *((D(L, w), d * z) for w, d, z in CHAIN.weights),
@@ -204,10 +197,8 @@ SEED_TOL, SEED = 6e-6, "earlier published solution"
 def sgd_trace(trace: Mapping[str, Any]) -> worked.Trace:
     """The engine's trace of per-sample SGD on the network, from the parameters."""
     params = {W_MAT: trace["W"], W_OUT: np.asarray(trace["w"], dtype=float).reshape(3, 1)}
-    samples = [{X_ROW: s["x"], Y_T: s["y"]} for s in trace["samples"]]
-    rate, iterations = trace["learning_rate"], trace["iterations"]
-    show = list(SHOWN.values())
-    return traces.sgd(RELU_NET, L, params, samples, rate, iterations, show, relu_net_oracle)
+    inputs, show = {"x": X_ROW, "y": Y_T}, list(SHOWN.values())
+    return traces.sgd_of(RELU_NET, L, params, trace, inputs, show, relu_net_oracle)
 
 
 def trace_remarks(

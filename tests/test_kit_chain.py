@@ -13,7 +13,7 @@ from answerkey.errors import VerificationError
 from answerkey.kit import checks
 from answerkey.kit.chain import ScalarChain, Unit
 from answerkey.mathfns import D
-from answerkey.model import Step
+from answerkey.model import Part, Step, text
 from answerkey.printing import prose
 from answerkey.verify import verify_derivation
 
@@ -95,3 +95,38 @@ def test_the_rule_checks_pass_the_local_rule_and_refuse_another() -> None:
         for check in found:
             with pytest.raises(VerificationError, match="here"):
                 check()
+
+
+def test_the_recursion_is_the_signals_from_the_output_back_then_the_local_rules() -> None:
+    found = CHAIN.recursion()
+    assert [d.lhs for d in found] == [D(E, a_2), D(E, a_1), D(E, v_2), D(E, v_1)]
+    for d in found:
+        _verify(d)
+
+
+def test_the_local_identity_is_checked_at_each_weight() -> None:
+    from answerkey import relations
+
+    w, delta, z = sp.symbols("w_ij delta_j z_i")
+    ok = CHAIN.local_identity(w, delta, z)
+    assert [dict(c)[w] for c in ok.cases] == [v_2, v_1]  # as `weights`, the output's first
+    assert [dict(c)[delta] for c in ok.cases] == [d_2, d_1]
+    assert [dict(c)[z] for c in ok.cases] == [b_1, x]
+    part = Part("p", "t", [text("Q.")], remarks=[text(ok)])
+    assert "each of its 2 cases" in relations.check_part("a", part)[0].detail
+    first = tuple((k, d_1 if k == delta else v) for k, v in ok.cases[0])  # v_2 with d_1
+    wrong = dataclasses.replace(ok, cases=(first, *ok.cases[1:]))
+    with pytest.raises(VerificationError, match="does not hold"):
+        relations.check_part("a", Part("p", "t", [text("Q.")], remarks=[text(wrong)]))
+
+
+def test_a_stated_rule_is_the_answer_and_checked_first() -> None:
+    theta, delta, z, rule = sp.symbols("theta delta z Delta_w")
+    part = CHAIN.part("p", "title", v_1, "here")
+    (gradient_check,) = part.numeric_checks
+    CHAIN.state_rule(part, "here", rule, theta, (delta, z))
+    assert (part.answer_lhs, part.answer) == (rule, -theta * delta * z)
+    assert len(part.numeric_checks) == 3 and part.numeric_checks[-1] is gradient_check
+    part.answer = theta * delta * z  # the checks read the part's answer when they run
+    with pytest.raises(VerificationError, match="here"):
+        part.numeric_checks[0]()

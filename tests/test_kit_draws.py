@@ -127,3 +127,8 @@ def test_same_numbers_takes_an_integer_for_its_float() -> None:
     assert draws.same_numbers({"y": 1, "x": [0.5]}, {"x": [0.5], "y": 1.0})
     assert not draws.same_numbers({"y": 1, "x": [0.5]}, {"x": [0.5], "y": -1.0})
     assert not draws.same_numbers({"x": [0.5, 0.5]}, {"x": [0.5]})
+
+
+def test_the_learning_rates_are_few_positive_and_hand_friendly() -> None:
+    assert all(0 < r <= 0.5 and round(r * 100) == r * 100 for r in draws.LEARNING_RATES)
+    assert len(set(draws.LEARNING_RATES)) == len(draws.LEARNING_RATES) >= 3

@@ -118,3 +118,17 @@ def test_part_works_the_trace_and_checks_it_and_the_extra_values() -> None:
     assert [f.name for f in part.figures] == ["loss-curve"]
     assert len(part.numeric_checks) == 2
     assert traces.part(t, E, [E], text("c"), id="9", title="T", question=[]).numeric_checks
+
+
+def test_sgd_of_reads_a_terms_trace_table() -> None:
+    trace = {
+        "learning_rate": 0.1,
+        "iterations": 2,
+        "samples": [{"in": 1.0, "target": 2.0}, {"in": -0.5, "target": 0.0}],
+    }
+    show = [x, y, E, D(E, w), (STEP, worked.StepOf(w))]
+    t = traces.sgd_of(LINE, E, {w: 0.5}, trace, {"in": x, "target": t_}, show)
+    ref = _trace()
+    assert [s[x].label for s in t.samples] == ["sample 1: x", "sample 2: x"]
+    assert t.iterations == 2 and float(t.samples[1][t_].value) == 0.0
+    assert [p[E].plain() for p in t.steps] == [p[E].plain() for p in ref.steps]

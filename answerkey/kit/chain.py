@@ -11,10 +11,13 @@ by the chain rule and then the backward recursion of error signals. It gives
   through the links between the output and w, the derivative of each link);
 * `signal(unit)`: dL/ds of a unit derived as its error signal, by the recursion;
 * `local(w)`: dL/dw = (signal of the unit w feeds) x (w's input), the local rule;
+  `recursion`, every signal and local rule, and `local_identity`, the local rule for a
+  generic weight (``dL/dw_ij = delta_j z_i``) checked at each of the chain's weights;
 * `check`: a result with concrete activations put in, against finite differences
   (`checks.activations_check`), and `part`: a part asking for dL/dw with both;
 * `rule_checks`: a stated update rule in local quantities (``-theta delta_j z_i``)
-  against every verified gradient, and on a branching network (`checks`).
+  against every verified gradient, and on a branching network (`checks`), and
+  `state_rule`, a part that states the rule as its answer with those checks.
 
 The functions are `checks.arbitrary` ones: proofs hold for every f, numeric checks
 use each f's stand-in. The reasons are fixed phrases, so two chains read alike.
@@ -30,7 +33,7 @@ import sympy as sp
 
 from ..mathfns import D, eq
 from ..model import CheckRecord, Derivation, Instance, Part, Text
-from ..relations import notation
+from ..relations import Identity, identity, notation
 from . import checks
 from .writing import derive, listed, say
 
@@ -159,6 +162,17 @@ class ScalarChain:
         )
         return derive(D(self.loss, weight), [(delta * source, fed)], [self.with_signals])
 
+    def recursion(self) -> list[Derivation]:
+        """Each unit's `signal`, from the output back, then each weight's `local` rule."""
+        signals = [self.signal(unit) for unit in reversed(self.units)]
+        return signals + [self.local(w) for w, _, _ in self.weights]
+
+    def local_identity(self, weight: Any, delta: Any, source: Any) -> Identity:
+        """``dL/d weight = delta source`` for a generic `weight`, checked with each of the
+        chain's weights, its unit's signal and its input put in."""
+        each = [{weight: w, delta: d, source: z} for w, d, z in self.weights]
+        return identity(D(self.loss, weight), delta * source, self.with_signals, cases=each)
+
     def check(
         self,
         where: str,
@@ -210,3 +224,12 @@ class ScalarChain:
             lambda: checks.update_rule_check(where, rule(), rate, local, cases),
             lambda: checks.backprop_rule_check(where, rule(), rate, delta, source),
         ]
+
+    def state_rule(
+        self, part: Part, where: str, name: Any, rate: Any, local: tuple[Any, Any]
+    ) -> None:
+        """Make `part` state the update rule ``name = -rate delta source`` (`local` is
+        (delta, source)) as its answer, checked by `rule_checks` before its other checks."""
+        part.answer_lhs, part.answer = name, -rate * local[0] * local[1]
+        rule_checks = self.rule_checks(where, lambda: part.answer, rate, local)
+        part.numeric_checks = [*rule_checks, *part.numeric_checks]

@@ -5,7 +5,7 @@ own numbers, ``validate(params)`` (see `answerkey.terms`). These helpers are the
 pieces most such functions need:
 
 * `uniform` and `pick`: seeded numbers a student can work by hand (few decimals,
-  no negative zero), and one of a few friendly values;
+  no negative zero), and one of a few friendly values (`LEARNING_RATES`, say);
 * the criteria `inactive_units`, `not_falling`, `too_large` and `on_kink`: each a
   list of reasons (empty when the numbers are fine), so ``instructive`` is their sum;
 * `index_problem` and `bound_problem`: a `validate` message for a 1-based index out
@@ -28,6 +28,8 @@ from ..terms import Rule, at_least, at_most, at_most_items, integer, non_empty, 
 from .traces import largest
 
 R = TypeVar("R")
+#: learning rates a student can multiply by in their head
+LEARNING_RATES = (0.1, 0.2, 0.25, 0.3, 0.4, 0.5)
 
 
 def uniform(

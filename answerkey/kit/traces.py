@@ -6,7 +6,8 @@ summed per iteration, and what the numbers show (units that never fire in some
 samples, say). These helpers write them from the trace, so every number in them
 is one the engine computed and checks:
 
-* `sgd`: per-sample SGD from a term's numbers, each given number labelled by what it is;
+* `sgd`: per-sample SGD from a term's numbers, each given number labelled by what it is,
+  and `sgd_of`, the same from a term's trace table (rate, iterations, samples);
 * `columns`: what each update's block shows, under which label and data key;
 * `rows`: each update as plain data for answers.json (keys chosen by the author),
   and `largest`, how far the values in such rows grow;
@@ -54,6 +55,23 @@ def sgd(
     ]
     rate = worked.SGD(worked.given(learning_rate, "learning rate"))
     return worked.trace(name, instance, params, given, loss, rate, int(iterations), show, oracle)
+
+
+def sgd_of(
+    instance: Instance,
+    loss: Any,
+    params: Mapping[Any, Any],
+    trace: Mapping[str, Any],
+    inputs: Mapping[str, Any],
+    show: Sequence[Any],
+    oracle: worked.Oracle | None = None,
+) -> worked.Trace:
+    """`sgd` from a term's trace numbers as `draws.trace_constraints` checks them
+    (``learning_rate``, ``iterations``, ``samples``), each sample's value under a key of
+    `inputs` given to that key's variable."""
+    samples = [{v: sample[key] for key, v in inputs.items()} for sample in trace["samples"]]
+    rate, iterations = trace["learning_rate"], trace["iterations"]
+    return sgd(instance, loss, params, samples, rate, iterations, show, oracle)
 
 
 def columns(*shown: tuple[str, str, Any]) -> dict[str, tuple[sp.Symbol, Any]]:
