@@ -1,6 +1,6 @@
 """practical-1's trace in plain NumPy (one implementation), and fresh numbers that teach.
 
-`relu_net_oracle` is the network's forward pass (the verifier's oracle) and
+`NET` is the network (its forward pass in NumPy is the verifier's oracle) and
 `compute_trace` runs per-sample SGD on the 2-3-1 ReLU network of exercise 2 (relu'(0) = 0),
 independently of the key's own computation (the tests compare it with autograd).
 `draw` gives new ``W``, ``w``, ``learning_rate`` and ``samples`` in two decimals (what a
@@ -17,28 +17,22 @@ from typing import Any
 
 import numpy as np
 
-from answerkey.kit import draws
+from answerkey.kit import draws, traces
+from answerkey.kit.rows import RowNetwork
+from answerkey.kit.softmax_hinge import term_problems
 
 TRACE_KEYS = ("iteration", "sample", "x", "y", "s_hidden", "z_hidden", "s_out", "z_out")
 TRACE_KEYS += ("loss", "delta_out", "delta_hidden", "dw", "dW", "w", "W")
-#: a trace a student works by hand: at most this many iterations and samples
-MAX_ITERATIONS, MAX_SAMPLES = 10, 10
 #: the largest size any value of the trace may reach (the numbers are printed and checked)
 MAX_TRACE_VALUE = 1e6
-CONSTRAINTS = draws.trace_constraints("trace", MAX_ITERATIONS, MAX_SAMPLES)
+#: a trace a student works by hand: at most 10 iterations over at most 10 samples
+CONSTRAINTS = draws.trace_constraints("trace", max_iterations=10, max_samples=10)
 N_INPUTS, N_HIDDEN, N_SAMPLES = 2, 3, 3
 #: |value| at or above this counts as exploding; a pre-activation this close to 0 sits on
 #: the ReLU kink once printed to 4 decimals
 LIMIT, KINK = 10.0, 0.005
-
-
-def relu_net_oracle(v: Mapping[str, Any]) -> dict[str, Any]:
-    """The forward pass in plain NumPy; a given s or s_out overrides the layer below it."""
-    s = np.asarray(v["s"]) if "s" in v else np.asarray(v["x"]) @ np.asarray(v["W"])
-    z = np.maximum(s, 0.0)
-    s_out = float(v["s_out"]) if "s_out" in v else float((z @ np.asarray(v["w"])).item())
-    z_out = max(s_out, 0.0)
-    return {"s": s, "z": z, "s_out": s_out, "z_out": z_out, "L": 0.5 * (z_out - v["y"]) ** 2}
+#: the 2-3-1 ReLU network of exercise 2, no biases; products in the order written (s = x W)
+NET = RowNetwork("x", 2, [("W", "s", "z", 3), ("w", "s_out", "z_out", 1)], "y", "L")
 
 
 def compute_trace(trace: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -48,20 +42,14 @@ def compute_trace(trace: Mapping[str, Any]) -> list[dict[str, Any]]:
     for it in range(1, int(trace["iterations"]) + 1):
         for n, sample in enumerate(trace["samples"], start=1):
             x, y = np.array(sample["x"], dtype=float), float(sample["y"])
-            forward = relu_net_oracle({"x": x, "W": W, "w": w, "y": y})
+            forward = NET.oracle({"x": x, "W": W, "w": w, "y": y})
             s, z, s_out, z_out, loss = forward.values()
             delta_out = (z_out - y) * (1.0 if s_out > 0 else 0.0)
             delta_hidden = delta_out * w * (s > 0)
             dw, dW = -lr * delta_out * z, -lr * np.outer(x, delta_hidden)
             W, w = W + dW, w + dw
-            row = [it, n, x, y, s, z, s_out, z_out, loss, delta_out]
-            row += [delta_hidden, dw, dW, w, W]
-            rows.append(
-                {
-                    k: v.tolist() if isinstance(v, np.ndarray) else v
-                    for k, v in zip(TRACE_KEYS, row, strict=True)
-                }
-            )
+            row = [it, n, x, y, s, z, s_out, z_out, loss, delta_out, delta_hidden, dw, dW, w, W]
+            rows.append(traces.plain_row(TRACE_KEYS, row))
     return rows
 
 
@@ -96,10 +84,7 @@ def validate(params: Mapping[str, Any]) -> list[str]:
     """Cross-field checks of a term's numbers, before anything is computed: the true
     class is one of the scores, and the trace (plain NumPy, microseconds) stays finite
     and below MAX_TRACE_VALUE, so verification never meets an overflow."""
-    hinge = params.get("hinge", {})
-    scores, true_class = hinge.get("scores", []), hinge.get("true_class", 1)
-    of = "the number of scores"
-    problems = draws.index_problem("hinge.true_class", true_class, len(scores), "class", of)
+    problems = term_problems(params.get("hinge", {}), "hinge")
     advice = "smaller weights, inputs or learning rate"
     trace = functools.partial(compute_trace, params["trace"])
     return problems + draws.bound_problem("trace", trace, TRACE_KEYS[2:], MAX_TRACE_VALUE, advice)

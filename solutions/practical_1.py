@@ -22,16 +22,16 @@ from answerkey.kit.chain import ScalarChain, Unit
 from answerkey.kit.network import diagram
 from answerkey.kit.softmax_hinge import HingeOverSoftmax
 from answerkey.kit.writing import increments, listed, numbered, say, upright
-from answerkey.mathfns import D, elementwise, relu, reluprime, softmax
-from answerkey.model import Assignment, Exercise, Instance, Part, Text, text
+from answerkey.mathfns import D, relu, reluprime, softmax
+from answerkey.model import Assignment, Exercise, Part, Text, text
 from answerkey.relations import definition, notation
 from answerkey.terms import at_least, at_most, between, integer, positive
 
 from ._practical_1_draw import CONSTRAINTS as DRAW_CONSTRAINTS
+from ._practical_1_draw import NET
 from ._practical_1_draw import TRACE_KEYS as TRACE_KEYS
 from ._practical_1_draw import draw as draw
 from ._practical_1_draw import instructive as instructive
-from ._practical_1_draw import relu_net_oracle
 from ._practical_1_draw import validate as validate
 
 ID = "practical-1"
@@ -154,21 +154,8 @@ def exercise_1() -> Exercise:
 
 # --------------------------------------------------------------------------- exercise 2
 
-# The 2-3-1 ReLU network of exercise 2, no biases; products in the order written (s = x W).
-X_ROW, W_MAT, W_OUT = (
-    sp.MatrixSymbol("x", 1, 2),
-    sp.MatrixSymbol("W", 2, 3),
-    sp.MatrixSymbol("w", 3, 1),
-)
-S_ROW, Z_ROW = sp.MatrixSymbol("s", 1, 3), sp.MatrixSymbol("z", 1, 3)
-Y_T, S_O, Z_O = sp.symbols("y s_out z_out")
-NET_DEFS = {
-    S_ROW: X_ROW * W_MAT,
-    Z_ROW: elementwise("relu", S_ROW),
-    S_O: Z_ROW * W_OUT,
-    Z_O: relu(S_O),
-}
-RELU_NET = Instance(defs={**NET_DEFS, L: (Z_O - Y_T) ** 2 / 2}, label="the 2-3-1 ReLU network")
+X_ROW, W_MAT, W_OUT, S_ROW, Z_ROW, Y_T, S_O, Z_O = NET.get("x W w s z y s_out z_out")
+RELU_NET = NET.instance("the 2-3-1 ReLU network")
 #: a hidden unit / the output unit that does not fire (s <= 0), for the remarks about them
 HIDDEN_OFF = checks.inactive(s_j, {z_j: relu(s_j)})
 OUTPUT_OFF = checks.inactive(S_O, {Z_O: relu(S_O), delta_out: (Z_O - Y_T) * reluprime(S_O)})
@@ -196,9 +183,8 @@ SEED_TOL, SEED = 6e-6, "earlier published solution"
 
 def sgd_trace(trace: Mapping[str, Any]) -> worked.Trace:
     """The engine's trace of per-sample SGD on the network, from the parameters."""
-    params = {W_MAT: trace["W"], W_OUT: np.asarray(trace["w"], dtype=float).reshape(3, 1)}
     inputs, show = {"x": X_ROW, "y": Y_T}, list(SHOWN.values())
-    return traces.sgd_of(RELU_NET, L, params, trace, inputs, show, relu_net_oracle)
+    return traces.sgd_of(RELU_NET, L, NET.weights(trace), trace, inputs, show, NET.oracle)
 
 
 def trace_remarks(
@@ -312,12 +298,6 @@ def exercise_2(trace: Mapping[str, Any]) -> Exercise:
     rows = traces.rows(t, LABEL)
     errata_text, errata = seed_errata(t, rows, trace)
     remarks, extra = trace_remarks(t, rows)
-    rules = [
-        definition(delta_out, (Z_O - Y_T) * reluprime(S_O)),
-        definition(delta_j, reluprime(s_j) * w_j * delta_out),
-        definition(sp.Symbol("Delta_w_j"), -theta * delta_out * z_j),
-        definition(sp.Symbol("Delta_W_ij"), -theta * sp.Symbol("x_i") * sp.Symbol("delta_j")),
-    ]
     part = traces.part(
         t,
         L,
@@ -332,7 +312,7 @@ def exercise_2(trace: Mapping[str, Any]) -> Exercise:
                 "biases: {}, {}, {}, {}, loss {}, with {}. Initial weights {} and {}, learning "
                 "rate {}. Train with per-sample SGD (one update after each sample) on the samples "
                 f"{{}}, in this order, for {t.iterations} iterations, and report every update.",
-                *(definition(a, b) for a, b in NET_DEFS.items()),
+                *(definition(a, b) for a, b in NET.defs.items()),
                 definition(L, RELU_NET.defs[L]),
                 relations.assumption(reluprime(0), 0),
                 (W_MAT, t.initial[W_MAT]),
@@ -345,7 +325,10 @@ def exercise_2(trace: Mapping[str, Any]) -> Exercise:
             say(
                 "Each update: forward pass as above; error signals {} and {}; updates {} and {} "
                 "(the rule of 1c), with the weights before the update.",
-                *rules,
+                definition(delta_out, (Z_O - Y_T) * reluprime(S_O)),
+                definition(delta_j, reluprime(s_j) * w_j * delta_out),
+                definition(sp.Symbol("Delta_w_j"), -theta * delta_out * z_j),
+                definition(sp.Symbol("Delta_W_ij"), -theta * sp.Symbol("x_i") * delta_j),
             ),
             *remarks,
             *errata_text,

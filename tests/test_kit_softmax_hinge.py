@@ -118,3 +118,13 @@ def test_the_example_in_a_table_and_in_words() -> None:
         ", classes 1 and 3 already trail(s) by the margin"
     )
     assert H.terms(H.example("ex", [0.0, 0.0], 1, 0.5), 1) == "the terms of class 2 is active"
+
+
+def test_term_problems_want_the_true_class_among_the_scores() -> None:
+    from answerkey.kit.softmax_hinge import term_problems
+
+    assert term_problems({"scores": [1.0, 2.0], "true_class": 2}, "h") == []
+    assert term_problems({"scores": [1.0, 2.0], "true_class": 3}, "h") == [
+        "h.true_class: expected a class between 1 and 2 (the number of scores), got 3"
+    ]
+    assert term_problems({}, "h") != []  # no scores: no class can be the true one

@@ -132,3 +132,11 @@ def test_sgd_of_reads_a_terms_trace_table() -> None:
     assert [s[x].label for s in t.samples] == ["sample 1: x", "sample 2: x"]
     assert t.iterations == 2 and float(t.samples[1][t_].value) == 0.0
     assert [p[E].plain() for p in t.steps] == [p[E].plain() for p in ref.steps]
+
+
+def test_plain_row_puts_arrays_as_lists_in_the_keys_order() -> None:
+    row = traces.plain_row(["n", "v", "m"], [1, np.array([0.5, -1.0]), np.eye(2)])
+    assert row == {"n": 1, "v": [0.5, -1.0], "m": [[1.0, 0.0], [0.0, 1.0]]}
+    assert type(row["v"]) is list and type(row["m"][0][0]) is float
+    with pytest.raises(ValueError):
+        traces.plain_row(["n"], [1, 2])

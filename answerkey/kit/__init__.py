@@ -10,7 +10,8 @@ mini-batch (mean loss) and with an L2 weight penalty. `chain.ScalarChain` is a c
 of scalar units with arbitrary activations: its gradients, error signals and checks;
 `traces` writes what a key shows of an optimizer trace (samples, blocks, table, loss
 curve and trend, comparisons with an earlier solution's numbers); `draws` helps write an
-assignment's variant numbers (`draw`, `instructive`, `validate`).
+assignment's variant numbers (`draw`, `instructive`, `validate`); `rows.RowNetwork` is a
+ReLU network in row layout (``s = x W``) in the author's names.
 """
 
 from .batch import Batch, Penalised

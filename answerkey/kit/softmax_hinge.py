@@ -17,7 +17,8 @@ class y given by a one-hot e. `HingeOverSoftmax(o, p, e, m, L, g, h)` gives
 * `table(example, true_class, indices, caption)` and `terms(example, true_class)`: a
   worked example class by class, and in words which terms are active.
 
-`loss_np` and `gradient_np` are the loss and its gradient in NumPy, y 0-based.
+`loss_np` and `gradient_np` are the loss and its gradient in NumPy, y 0-based, and
+`term_problems` refuses a term whose true class is not among its scores.
 """
 
 from __future__ import annotations
@@ -35,10 +36,19 @@ from ..instantiate import Concrete, tree_function
 from ..mathfns import D, T, diag, elementwise, softmax
 from ..model import CheckRecord, Derivation, Instance, Table, Text
 from ..relations import notation
+from .draws import index_problem
 from .writing import derive, numbered, say
 
 FD_STEP = 1e-6
 FD_TOL = 1e-6
+
+
+def term_problems(numbers: Mapping[str, Any], key: str) -> list[str]:
+    """A term's hinge numbers at `key` (``scores``, 1-based ``true_class``), checked across
+    fields for a `validate`: the true class is one of the scores."""
+    scores, true_class = numbers.get("scores", []), numbers.get("true_class", 1)
+    of = "the number of scores"
+    return index_problem(f"{key}.true_class", true_class, len(scores), "class", of)
 
 
 def softmax_np(o: np.ndarray) -> np.ndarray:

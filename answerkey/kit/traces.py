@@ -10,7 +10,8 @@ is one the engine computed and checks:
   and `sgd_of`, the same from a term's trace table (rate, iterations, samples);
 * `columns`: what each update's block shows, under which label and data key;
 * `rows`: each update as plain data for answers.json (keys chosen by the author),
-  and `largest`, how far the values in such rows grow;
+  `plain_row`, one such row computed in NumPy (by a second implementation), and
+  `largest`, how far the values in such rows grow;
 * `samples`: the samples as prose (``sample 1: x = ..., y = ...; sample 2: ...``);
 * `blocks`, `table`, `loss_curve`: each update's block, a table of shown values
   per update, the loss per update as a figure, and `part`, the part with all three;
@@ -88,6 +89,14 @@ def rows(t: worked.Trace, columns: Mapping[str, Any]) -> list[dict[str, Any]]:
         {"iteration": it, "sample": n} | {key: p[label].plain() for key, label in columns.items()}
         for p, (it, n) in zip(t.steps, t.order, strict=True)
     ]
+
+
+def plain_row(keys: Sequence[str], values: Sequence[Any]) -> dict[str, Any]:
+    """``{key: value}`` for each of `keys` with the value at its place in `values`, NumPy
+    arrays as nested lists: a row like `rows`' from a computation in plain NumPy."""
+    return {
+        k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in zip(keys, values, strict=True)
+    }
 
 
 def largest(table_rows: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> float:
