@@ -33,6 +33,13 @@ class VerificationError(AnswerkeyError):
         return (type(self), (self.where, self.message))
 
 
+class AuthoringError(AnswerkeyError):
+    """An exercise uses the kit or the engine against its contract (a derivation step of
+    the wrong form, say): one line naming the place and what was expected. Exit 1."""
+
+    exit_code = 1
+
+
 class RenderError(AnswerkeyError):
     """A template or the LaTeX/pandoc step failed."""
 

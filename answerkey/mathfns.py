@@ -223,6 +223,13 @@ def to_plain_sympy(expr: Any) -> Any:
     return plain(expr)
 
 
+def named(expr: Any) -> str:
+    """A quantity as a message names it: ``∂E/∂W1`` for ``D(E, W1)``, else SymPy's text."""
+    if isinstance(expr, D):
+        return f"∂{named(expr.f)}/∂{named(expr.x)}"
+    return sp.sstr(expr)
+
+
 def eq(lhs: Any, rhs: Any) -> Any:
     """An equation for display, never evaluated to True/False."""
     return sp.Eq(lhs, rhs, evaluate=False)

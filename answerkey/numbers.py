@@ -26,6 +26,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import VerificationError
+from .mathfns import named
 from .model import Assignment, Block, CheckRecord, Part, Table, Text
 
 GIVEN, COMPUTED = "given", "computed"
@@ -179,9 +180,10 @@ def printed_in_part(part: Part) -> Iterator[tuple[Place, Any]]:
         yield from _text(at(f"question {i}" if len(part.question) > 1 else "question"), t)
     for i, t in enumerate(part.facts, start=1):
         yield from _text(at(f"fact {i}"), t)
-    for k, d in enumerate(part.derivations, start=1):
+    labels = derivation_labels(part)
+    for label, d in zip(labels, part.derivations, strict=True):
         for s, step in enumerate(d.steps, start=1):
-            name = f"derivation {k}, step {s}" if len(part.derivations) > 1 else f"step {s}"
+            name = f"{label}, step {s}" if label else f"step {s}"
             yield from _text(at(f"{name} reason"), step.reason)
     for k, b in enumerate(part.blocks, start=1):
         yield from _block(at, k, b)
@@ -193,6 +195,18 @@ def printed_in_part(part: Part) -> Iterator[tuple[Place, Any]]:
         yield from _text(at(f"figure {f.name} caption"), f.caption)
     if part.answer is not None:
         yield at("stated answer"), part.answer
+
+
+def derivation_labels(part: Part) -> list[str]:
+    """How messages name each derivation of a part: "" when it has one, "derivation of
+    ∂E/∂W1", or "derivation 2 (of ∂E/∂W1)" when two derive the same quantity."""
+    names = [named(d.lhs) for d in part.derivations]
+    if len(names) == 1:
+        return [""]
+    return [
+        f"derivation {k} (of {n})" if names.count(n) > 1 else f"derivation of {n}"
+        for k, n in enumerate(names, start=1)
+    ]
 
 
 def _text(place: Place, t: Text | str) -> Iterator[tuple[Place, Any]]:

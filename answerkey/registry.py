@@ -27,6 +27,7 @@ Adding an exercise means adding a module there; nothing else registers it.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable, Mapping
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from .errors import AnswerkeyError, UsageError
+from .errors import AnswerkeyError, AuthoringError, UsageError
 from .model import Assignment
 
 
@@ -61,6 +62,8 @@ def discover() -> dict[str, SolutionModule]:
         where = f"solutions/{info.name}.py"
         try:
             mod = importlib.import_module(f"solutions.{info.name}")
+        except AuthoringError as exc:
+            raise AuthoringError(f"{where}: {exc}") from None
         except Exception as exc:  # a broken module must not look like an answerkey crash
             raise AnswerkeyError(
                 f"{where}: cannot be imported: {type(exc).__name__}: {exc}"
@@ -79,13 +82,29 @@ def discover() -> dict[str, SolutionModule]:
             mod.ID,
             mod.TITLE,
             mod.PARAMETERS,
-            mod.build,
+            _naming(mod.ID, mod.build),
             mod,
             constraints=getattr(mod, "CONSTRAINTS", {}),
             draw=getattr(mod, "draw", None),
             instructive=getattr(mod, "instructive", None),
         )
     return found
+
+
+def _naming(
+    assignment_id: str, build: Callable[[Mapping[str, Any]], Assignment]
+) -> Callable[[Mapping[str, Any]], Assignment]:
+    """`build`, with an authoring error (`derive` given a step of the wrong form, say)
+    naming the assignment it came from."""
+
+    @functools.wraps(build)
+    def named_build(params: Mapping[str, Any]) -> Assignment:
+        try:
+            return build(params)
+        except AuthoringError as exc:
+            raise AuthoringError(f"{assignment_id}: {exc}") from None
+
+    return named_build
 
 
 def select(names: list[str] | None) -> list[SolutionModule]:

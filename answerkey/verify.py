@@ -84,8 +84,8 @@ def verify_part(assignment_id: str, part: Part, seed: int = 0) -> list[CheckReco
     records: list[CheckRecord] = []
     where = f"{assignment_id}, part {part.id}"
     rng = np.random.default_rng([seed, *part.id.encode()])
-    for k, derivation in enumerate(part.derivations, start=1):
-        label = where if len(part.derivations) == 1 else f"{where}, derivation {k}"
+    for label, derivation in zip(numbers.derivation_labels(part), part.derivations, strict=True):
+        label = f"{where}, {label}" if label else where
         records += proofcache.verified(
             ("derivation", derivation), rng, partial(verify_derivation, label, derivation, rng)
         )
@@ -131,11 +131,32 @@ def _checks(assignment_id: str, part: Part) -> list[Callable[[], list[CheckRecor
 
 def _run_check(where: str, check: Callable[[], list[CheckRecord]]) -> list[CheckRecord]:
     try:
-        return check()
+        records = check()
     except VerificationError:
         raise
     except AssertionError as exc:
         raise VerificationError(where, str(exc)) from None
+    except Exception as exc:  # the author's check (or data it reads) broke: say which
+        raise VerificationError(
+            where,
+            f"its numeric check {_check_name(check)} raised {type(exc).__name__}: {exc} "
+            "(a numeric check takes no arguments and returns a list of CheckRecords, raising "
+            "AssertionError or VerificationError when what it checks is wrong)",
+        ) from None
+    if not isinstance(records, list):
+        raise VerificationError(
+            where,
+            f"its numeric check {_check_name(check)} returned a {type(records).__name__}; "
+            "a numeric check returns a list of CheckRecords",
+        )
+    return records
+
+
+def _check_name(check: Any) -> str:
+    name = getattr(check, "name", None)
+    if isinstance(name, str):  # a worked example or trace
+        return repr(name)
+    return getattr(check, "__qualname__", None) or type(check).__name__
 
 
 def corrupted(answer: Any) -> Any:
@@ -480,6 +501,38 @@ def _lazy(c: Concrete, expr: Any, where: str) -> Matrix:
         raise VerificationError(where, str(exc)) from None
 
 
+def oracle_number(
+    oracle: Callable[[Mapping[str, Any]], Any], inputs: Mapping[str, Any], f: str, where: str
+) -> float:
+    """The derivation oracle's value of `f` (the quantity differentiated) at `inputs`; an
+    oracle that raises or returns something else is refused, saying what it must do."""
+    contract = (
+        f"a derivation's oracle takes the instance's free inputs by name "
+        f"({', '.join(sorted(inputs))}: from the instance's leaf stage on, when it has one) "
+        f"and returns {f} as a float (or a dict of values holding {f!r})"
+    )
+    try:
+        out = oracle(dict(inputs))
+    except Exception as exc:
+        raise VerificationError(
+            where, f"its oracle raised {type(exc).__name__}: {exc}; {contract}"
+        ) from None
+    if isinstance(out, Mapping):
+        if f not in out:
+            keys = ", ".join(map(str, out)) or "nothing"
+            raise VerificationError(where, f"its oracle returned a dict of {keys}; {contract}")
+        out = out[f]
+    try:
+        value = np.asarray(out, dtype=float)
+    except (TypeError, ValueError):
+        value = np.zeros(0)
+    if value.size != 1:
+        raise VerificationError(
+            where, f"its oracle returned {type(out).__name__} {str(out)[:60]}; {contract}"
+        )
+    return float(value.reshape(-1)[0])
+
+
 def _finite_differences(
     where: str, d: Derivation, c: Concrete, claimed: Matrix, rng: np.random.Generator
 ) -> CheckRecord:
@@ -493,21 +546,21 @@ def _finite_differences(
     inputs = {s: v for s, v in env.items() if s not in c.nodes}
     if d.oracle is not None:
         source = "an independent NumPy oracle"
-        named: dict[str, Any] = {}
+        by_name: dict[str, Any] = {}
         in_matrices: set[sp.Symbol] = set()
         for name in c.names():
             entries = c.entries_by_name(name)
             in_matrices |= set(entries)
             known = all(e in env and c.rank.get(e, -1) < 0 for e in entries)
             if name != c.name(x) and known:
-                named[name] = np.array([env[e][0] for e in entries]).reshape(entries.shape)
+                by_name[name] = np.array([env[e][0] for e in entries]).reshape(entries.shape)
         for s, v in inputs.items():
             if s not in in_matrices:
-                named.setdefault(s.name, np.array(v[0]))
+                by_name.setdefault(s.name, np.array(v[0]))
         oracle = d.oracle
 
         def fn(xv: np.ndarray) -> float:
-            return float(oracle({**named, c.name(x): xv}))
+            return oracle_number(oracle, {**by_name, c.name(x): xv}, c.name(f), where)
     else:
         source = "the SymPy definition"
 

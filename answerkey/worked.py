@@ -326,19 +326,61 @@ def _display(value: np.ndarray) -> Any:
     return float(arr.reshape(-1)[0]) if arr.size == 1 else arr
 
 
+#: what a worked example's or trace's oracle must do, for the messages that refuse one
+CONTRACT = (
+    "a worked example's or trace's oracle takes the given values by name ({inputs}) and "
+    "returns a dict of every stage's value and the loss by name (NET.forward does)"
+)
+
+
 def _call(oracle: Oracle, inputs: Mapping[str, Any], where: str) -> dict[str, Any]:
-    out = oracle(dict(inputs))
+    contract = CONTRACT.format(inputs=", ".join(sorted(inputs)))
+    try:
+        out = oracle(dict(inputs))
+    except Exception as exc:
+        raise WorkedError(
+            f"{where}: the oracle raised {type(exc).__name__}: {exc}; {contract}"
+        ) from None
     if isinstance(out, Mapping):
         return dict(out)
-    return {"": out}
+    try:
+        single = np.asarray(out, dtype=float).size == 1
+    except (TypeError, ValueError):
+        single = False
+    if not single:
+        raise WorkedError(f"{where}: the oracle returned a {type(out).__name__}; {contract}")
+    return {"": out}  # the loss alone: enough for gradients of it, not for other stages
 
 
-def _oracle_value(out: Mapping[str, Any], name: str, where: str) -> np.ndarray:
+def _oracle_value(
+    model: _Model, out: Mapping[str, Any], name: str, where: str, shape: Any = None
+) -> np.ndarray:
+    """The oracle's value of `name`, in `shape`; a lone number stands only for the loss."""
     if name in out:
-        return np.asarray(out[name], dtype=float)
-    if "" in out and len(out) == 1:
-        return np.asarray(out[""], dtype=float)
-    raise WorkedError(f"{where}: the oracle gives no value for {name!r}")
+        value = np.asarray(out[name], dtype=float)
+    elif "" in out and len(out) == 1 and name in _losses(model):
+        value = np.asarray(out[""], dtype=float)
+    else:
+        given = "a single number" if "" in out else "values of " + ", ".join(map(str, out))
+        raise WorkedError(
+            f"{where}: the oracle gives no value for {name!r} (it returned {given}); "
+            + CONTRACT.format(inputs="x, W1, ...")
+        )
+    if shape is not None:
+        if value.size != int(np.prod(shape)):
+            raise WorkedError(
+                f"{where}: the oracle's {name!r} has shape {value.shape}, the engine's "
+                f"{tuple(shape)}; " + CONTRACT.format(inputs="x, W1, ...")
+            )
+        value = value.reshape(shape)
+    return value
+
+
+def _losses(model: _Model) -> set[str]:
+    """The instance's top quantities: defined variables no other definition uses (the
+    loss), which an oracle returning one number may stand for."""
+    used = {s for d in model.instance.defs.values() for s in sp.sympify(d).free_symbols}
+    return {_name(v) for v in model.instance.defs if v not in used}
 
 
 def _check_forward(
@@ -355,7 +397,7 @@ def _check_forward(
         other = _exact(model, claim, inputs)
         how = "SymPy's exact substitution"
     elif isinstance(claim, sp.Symbol | sp.MatrixSymbol) and _name(claim) in model.variables:
-        other = _oracle_value(forward, _name(claim), where).reshape(value.shape)
+        other = _oracle_value(model, forward, _name(claim), where, value.shape)
         how = "the oracle"
     else:
         local = model.c.local(claim)
@@ -363,10 +405,14 @@ def _check_forward(
         env: dict[sp.Symbol, float] = {}
         for name in model.c.names():
             entries = model.c.entries_by_name(name)
-            source = inputs.get(name) if name not in model.variables else forward.get(name)
-            if source is None:
+            if name in model.variables:
+                if name not in forward:
+                    continue
+                arr = _oracle_value(model, forward, name, where, entries.shape)
+            elif name in inputs:
+                arr = np.asarray(inputs[name], dtype=float).reshape(entries.shape)
+            else:
                 continue
-            arr = np.asarray(source, dtype=float).reshape(entries.shape)
             for e, v in zip(entries, arr.reshape(-1), strict=True):
                 env[e] = float(v)
         missing = [s.name for s in syms if s not in env]
@@ -420,7 +466,8 @@ def _f_of(
         if oracle is not None:
             moved = dict(inputs)
             moved[x_name] = float(v[0, 0]) if isinstance(x, sp.Symbol) else v
-            return float(_oracle_value(_call(oracle, moved, where), f_name, where).reshape(-1)[0])
+            out = _oracle_value(model, _call(oracle, moved, where), f_name, where, (1,))
+            return float(out[0])
         fl = model.lazy(f)
         fixed = {**model.fixed(at), **model.fixed({x: v})}
         env = model.c.sample([fl], 1, np.random.default_rng(0), (0.0, 0.0), fixed=fixed)
@@ -812,7 +859,7 @@ class Trace:
                     raise WorkedError(f"{where}: the sum of {key} has no forward value to check")
                 name = _name(claim)
                 forward_loss.setdefault(it, []).append(
-                    float(_oracle_value(forward, name, where).reshape(-1)[0])
+                    float(_oracle_value(self.model, forward, name, where, (1,))[0])
                     if self.oracle is not None
                     else float(_exact(self.model, claim, inputs).reshape(-1)[0])
                 )

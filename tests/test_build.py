@@ -148,7 +148,7 @@ def test_a_wrong_step_fails_the_build_and_leaves_the_previous_key(
     err = capsys.readouterr().err
     assert code == 1
     assert err.startswith(
-        f"answerkey: error: verification failed: {CV}, part 9, derivation 1, step 2"
+        f"answerkey: error: verification failed: {CV}, part 9, derivation of ∂E_reg/∂W2, step 2"
     )
     assert len(err.strip().splitlines()) == 1, err
     assert snapshot(previous) == before
@@ -168,7 +168,7 @@ def test_the_pipeline_raises_before_writing(
             terms_dir=ROOT / "terms",
             workers=int(JOBS),
         )
-    assert err.value.where.startswith(f"{CV}, part 9, derivation 1, step 2")
+    assert err.value.where.startswith(f"{CV}, part 9, derivation of ∂E_reg/∂W2, step 2")
     assert snapshot(previous) == before
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
+from answerkey.errors import AuthoringError
+from answerkey.kit.fragments import OUTER_PRODUCT
 from answerkey.kit.writing import derive, listed, names, numbered, say
+from answerkey.mathfns import D
 from answerkey.model import Derivation, Step, text
 from answerkey.printing import prose
 
 a, b, L = sp.symbols("a b L")
+W, y, z = sp.MatrixSymbol("W", 2, 3), sp.MatrixSymbol("y", 3, 1), sp.MatrixSymbol("z", 2, 1)
 
 
 def test_say_is_text_with_the_items_in_their_places() -> None:
@@ -34,9 +38,28 @@ def test_listed_and_names() -> None:
     assert names([1]) == "1" and names([1, 2]) == "1 and 2" and names([1, 2, 3]) == "1, 2 and 3"
 
 
-def test_derive_writes_steps_from_pairs() -> None:
+def test_derive_writes_steps_from_pairs_or_steps() -> None:
     d = derive(L, [(a, "first"), (b, text("then", a))], [])
     assert d == Derivation(L, (Step(a, text("first")), Step(b, text("then", a))), ())
+    cited = OUTER_PRODUCT.step(E=L, z=z, W=W, x=y)  # a fragment's step, as it is
+    assert derive(D(L, W), [cited, (a, "next")], []).steps == (cited, Step(a, text("next")))
+
+
+@pytest.mark.parametrize(
+    ("step", "says"),
+    [
+        (a, r"step 2 is a Symbol \(a\)"),
+        ((a, "why", "more"), r"step 2 is a tuple of 3 items"),
+        ((a, 3), r"step 2 is a pair whose reason is a int"),
+    ],
+)
+def test_derive_refuses_a_step_of_another_form_naming_the_derivation(
+    step: object, says: str
+) -> None:
+    with pytest.raises(
+        AuthoringError, match=r"^derive\(∂L/∂W\): " + says + r"; write each step as"
+    ):
+        derive(D(L, W), [(a, "first"), step], [])  # type: ignore[list-item]
 
 
 def test_upright_prints_a_word_subscript_upright() -> None:

@@ -11,7 +11,7 @@ import pytest
 from conftest import CV
 
 from answerkey import registry
-from answerkey.errors import AnswerkeyError, UsageError
+from answerkey.errors import AnswerkeyError, AuthoringError, UsageError
 
 
 @pytest.fixture
@@ -109,3 +109,15 @@ def test_the_real_solutions_include_cv_assignment9() -> None:
     for module in found.values():
         assert module.id == module.module.ID
         assert callable(module.build)
+
+
+def test_an_authoring_error_names_the_assignment_and_the_module(fake_solutions: Path) -> None:
+    raising = "from answerkey.errors import AuthoringError\n"
+    source = module_source("m-one").replace("return params", "raise AuthoringError('derive(x)')")
+    (fake_solutions / "m.py").write_text(raising + source)
+    with pytest.raises(AuthoringError, match=r"^m-one: derive\(x\)$"):
+        registry.discover()["m-one"].build({})
+    (fake_solutions / "m.py").unlink()
+    (fake_solutions / "n.py").write_text(raising + "raise AuthoringError('derive(y): step 2')\n")
+    with pytest.raises(AuthoringError, match=r"^solutions/n.py: derive\(y\): step 2$"):
+        registry.discover()

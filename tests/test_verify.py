@@ -279,9 +279,57 @@ def test_finite_differences_catch_a_definition_the_steps_agree_with_but_the_orac
 def test_verify_derivation_names_the_derivation_when_a_part_has_several() -> None:
     good = Derivation(D(f, x), (step(2 * x),), (Instance(defs={f: x**2}),))
     bad = Derivation(D(f, x), (step(-2 * x),), (Instance(defs={f: x**2}),))
-    with pytest.raises(VerificationError, match=r"demo, part q, derivation 2, step 1"):
+    with pytest.raises(VerificationError, match=r"demo, part q, derivation 2 \(of ∂f/∂x\), step 1"):
         verify_part("demo", part_of(good, bad))
+    g = sp.Symbol("g")
+    other = Derivation(D(g, x), (step(-2 * x),), (Instance(defs={g: x**2}),))
+    with pytest.raises(VerificationError, match=r"demo, part q, derivation of ∂g/∂x, step 1"):
+        verify_part("demo", part_of(good, other))
     assert verify_derivation("here", good, rng())
+
+
+# --- the author's code breaks its contract: one line naming the part and the contract ---
+
+
+def _with_oracle(oracle: Callable[[Any], Any]) -> Part:
+    return part_of(Derivation(D(f, x), (step(2 * x),), (Instance(defs={f: x**2}),), oracle))
+
+
+@pytest.mark.parametrize(
+    ("oracle", "says"),
+    [
+        (lambda v: v["W1"], r"its oracle raised KeyError: 'W1'; a derivation's oracle takes"),
+        (lambda v: {"z1": 1.0}, r"its oracle returned a dict of z1; .* returns f as a float"),
+        (lambda v: [1.0, 2.0], r"its oracle returned list \[1\.0, 2\.0\]; .* inputs by name \(x"),
+        (lambda v: "no", r"its oracle returned str no; "),
+    ],
+    ids=["raises", "dict without the loss", "a list", "a string"],
+)
+def test_an_oracle_breaking_its_contract_is_refused_naming_the_part(
+    oracle: Callable[[Any], Any], says: str
+) -> None:
+    with pytest.raises(VerificationError, match=r"^verification failed: demo, part q: " + says):
+        verify_part("demo", _with_oracle(oracle))
+
+
+def test_a_derivation_oracle_may_return_the_worked_examples_dict() -> None:
+    records = verify_part("demo", _with_oracle(lambda v: {"f": v["x"] ** 2, "g": 0.0}))
+    assert records[-1].kind == "finite-difference"
+    with pytest.raises(VerificationError, match="finite differences"):
+        verify_part("demo", _with_oracle(lambda v: {"f": v["x"] ** 3}))
+
+
+def test_a_numeric_check_that_crashes_or_returns_no_list_is_refused_naming_the_part() -> None:
+    def broken() -> list[Any]:
+        return [1][2]
+
+    with pytest.raises(
+        VerificationError,
+        match=r"part q: its numeric check .*broken raised IndexError: list index out of range \(a",
+    ):
+        verify_part("demo", Part("q", "p", [], numeric_checks=[broken]))
+    with pytest.raises(VerificationError, match=r"part q: its numeric check .* returned a dict;"):
+        verify_part("demo", Part("q", "p", [], numeric_checks=[lambda: {}]))  # type: ignore[list-item]
 
 
 # --- prove_equal ------------------------------------------------------------------
@@ -413,7 +461,7 @@ def test_a_corrupted_step_of_cv_assignment9_is_refused(
     msg = str(err.value)
     where = f"{cv.ID}, part {pid}"
     if len(original.derivations) > 1:
-        where += f", derivation {derivation + 1}"
+        where += f", {numbers.derivation_labels(original)[derivation]}"
     assert f"{where}, step {index + 1}" in msg, msg
     assert err.value.where.startswith(where)
 

@@ -3,6 +3,8 @@ computed and checked by the engine; each kind of mistake is refused, naming wher
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -10,7 +12,7 @@ import sympy as sp
 from answerkey import numbers, worked
 from answerkey.errors import VerificationError
 from answerkey.mathfns import D
-from answerkey.model import Instance
+from answerkey.model import Instance, Part, text
 from answerkey.verify import verify_part
 from tests.exercises import softmax_ce as ce
 
@@ -186,3 +188,42 @@ def test_an_input_stated_in_another_form_is_declared_so() -> None:
         numbers.audit(a)
     ex.inputs[ce.t] = worked.given(ex.inputs[ce.t], "t", stated_as="the class, in words")
     numbers.audit(a)
+
+
+def _kit_example(oracle: Any) -> Part:
+    from answerkey.kit import network as kit
+
+    net = kit.Network(2, [kit.linear(3, bias=False), kit.tanh()], kit.squared_error())
+    at = {net["x"]: [[0.5], [-1.0]], net["W1"]: [[0.1, 0.2], [-0.3, 0.4], [0.5, -0.6]]}
+    at[net["t"]] = [[0.0], [1.0], [0.5]]
+    ex = worked.example("ex", net.instance({}), at, [net["z1"], net["E"]], oracle=oracle)
+    return Part("c", "numbers", [], blocks=[ex.block(text("b"))], numeric_checks=[ex])
+
+
+@pytest.mark.parametrize(
+    ("oracle", "says"),
+    [
+        (lambda v: 0.25, r"ex, z1: the oracle gives no value for 'z1' \(it returned a single "),
+        (lambda v: {"z1": [1.0, 2.0], "E": 1.0}, r"ex, z1: the oracle's 'z1' has shape \(2,\), "),
+        (
+            lambda v: v["z2"],
+            r"ex: the oracle raised KeyError: 'z2'; a worked example's or trace's oracle takes "
+            r"the given values by name \(W1, t, x\)",
+        ),
+        (lambda v: "E", r"ex: the oracle returned a str; a worked example's or trace's oracle"),
+    ],
+    ids=["the loss alone", "a stage of the wrong shape", "raises", "a string"],
+)
+def test_an_oracle_breaking_its_contract_is_refused_naming_the_part(oracle: Any, says: str) -> None:
+    with pytest.raises(VerificationError, match=r"^verification failed: demo, part c: " + says):
+        verify_part("demo", _kit_example(oracle))
+
+
+def test_an_oracle_returning_the_loss_alone_serves_its_gradients() -> None:
+    from answerkey.kit import network as kit
+
+    net = kit.Network(2, [kit.linear(3, bias=False), kit.tanh()], kit.squared_error())
+    at = {net["x"]: [[0.5], [-1.0]], net["W1"]: [[0.1, 0.2], [-0.3, 0.4], [0.5, -0.6]]}
+    at[net["t"]] = [[0.0], [1.0], [0.5]]
+    ex = worked.example("ex", net.instance({}), at, [net["E"], D(net["E"], net["W1"])], net.oracle)
+    assert {r.kind for r in ex()} == {"recomputation", "finite-difference"}

@@ -13,6 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import sympy as sp
+
+from ..errors import AuthoringError
+from ..mathfns import named
 from ..model import Derivation, Instance, Step, Text, text
 
 PLACE = "{}"
@@ -61,18 +65,37 @@ def numbered(noun: str, items: Sequence[Any], plural: str | None = None) -> str:
 
 def derive(
     lhs: Any,
-    steps: Sequence[tuple[Any, Text | str]],
+    steps: Sequence[tuple[Any, Text | str] | Step],
     instances: Sequence[Instance],
     oracle: Callable[[Mapping[str, Any]], Any] | None = None,
 ) -> Derivation:
     """``Derivation(lhs, (Step(expr, reason), ...), instances, oracle)`` from (expr, reason)
-    pairs; a reason given as a string is ``text(reason)``."""
+    pairs or `Step`s (``FRAGMENT.step(...)``); a reason given as a string is ``text(reason)``.
+    A step of another form is refused naming the derivation and the step."""
     return Derivation(
-        lhs,
-        tuple(Step(e, text(r) if isinstance(r, str) else r) for e, r in steps),
-        tuple(instances),
-        oracle=oracle,
+        lhs, tuple(_step(lhs, k, s) for k, s in enumerate(steps, 1)), tuple(instances), oracle
     )
+
+
+def _step(lhs: Any, k: int, step: Any) -> Step:
+    if isinstance(step, Step):
+        return step
+    reason = step[1] if isinstance(step, tuple) and len(step) == 2 else None
+    if isinstance(reason, str):
+        return Step(step[0], text(reason))
+    if isinstance(reason, Text):
+        return Step(step[0], reason)
+    got = f"a pair whose reason is a {type(reason).__name__}" if reason is not None else None
+    raise AuthoringError(
+        f"derive({named(lhs)}): step {k} is {got or _kind(step)}; write each step as "
+        "(expression, reason) with the reason a string or text/say(...), or FRAGMENT.step(...)"
+    )
+
+
+def _kind(step: Any) -> str:
+    if isinstance(step, tuple | list):
+        return f"a {type(step).__name__} of {len(step)} items"
+    return f"a {type(step).__name__} ({sp.sstr(step)[:60]})"
 
 
 _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda", "mu", "sigma"}
