@@ -231,5 +231,11 @@ def named(expr: Any) -> str:
 
 
 def eq(lhs: Any, rhs: Any) -> Any:
-    """An equation for display, never evaluated to True/False."""
+    """An equation for display, never evaluated to True/False. With a printed number on a
+    side (a given one or one the engine computed) it is the pair ``(lhs, rhs)``, which
+    keeps the number's origin for the audit (SymPy would turn it into a bare Float)."""
+    from .numbers import Number
+
+    if isinstance(lhs, Number) or isinstance(rhs, Number):
+        return (lhs, rhs)
     return sp.Eq(lhs, rhs, evaluate=False)

@@ -19,6 +19,12 @@ class Text:
 
     items: tuple[Any, ...]
 
+    def __post_init__(self) -> None:
+        # a Text inside a Text (say(...) in say(...)) is its words in place, never its repr
+        if any(isinstance(i, Text) for i in self.items):
+            flat = [x for i in self.items for x in (i.items if isinstance(i, Text) else (i,))]
+            object.__setattr__(self, "items", tuple(flat))
+
 
 def text(*items: Any) -> Text:
     """Prose from strings and maths, e.g. ``text("Give", D(E, t), ".")``."""

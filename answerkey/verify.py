@@ -32,7 +32,7 @@ from . import numbers, proofcache, relations
 from .errors import VerificationError
 from .instantiate import Concrete, Matrix, concrete, free_symbols, numeric_function
 from .mathfns import D, sigmoid
-from .model import Assignment, CheckRecord, Derivation, Part
+from .model import Assignment, CheckRecord, Derivation, Part, Step, text
 
 RANDOM_POINTS = 12
 RTOL = 1e-8
@@ -122,11 +122,33 @@ def _checks(assignment_id: str, part: Part) -> list[Callable[[], list[CheckRecor
     """The part's own numeric checks (worked examples and traces among them), then the
     engine's audit of every number the part prints (`answerkey.numbers`) and its check of
     every relation in its prose (`answerkey.relations`)."""
+    stated = [partial(_stated_answer, f"{assignment_id}, part {part.id}", part)]
     return [
         *part.numeric_checks,
+        *(stated if _derivation_of_answer(part) is not None else []),
         lambda: numbers.check_part(assignment_id, part),
         lambda: relations.check_part(assignment_id, part),
     ]
+
+
+def _derivation_of_answer(part: Part) -> Derivation | None:
+    """The derivation whose quantity is the stated answer's left-hand side, if any."""
+    if part.answer is None or part.answer_lhs is None:
+        return None
+    return next((d for d in part.derivations if d.lhs == part.answer_lhs), None)
+
+
+def _stated_answer(where: str, part: Part) -> list[CheckRecord]:
+    """A stated answer whose `answer_lhs` is a derivation's quantity: proved equal to that
+    quantity at the derivation's instances, like a one-step derivation."""
+    d = _derivation_of_answer(part)
+    assert d is not None
+    as_step = Derivation(d.lhs, (Step(part.answer, text("stated answer")),), d.instances, d.oracle)
+    rng = np.random.default_rng([0, *part.id.encode()])
+    try:
+        return verify_derivation(f"{where}, stated answer", as_step, rng)
+    except VerificationError as exc:  # its one "step" is the answer: say so
+        raise VerificationError(exc.where.replace(", step 1", ""), exc.message) from None
 
 
 def _run_check(where: str, check: Callable[[], list[CheckRecord]]) -> list[CheckRecord]:
@@ -165,6 +187,8 @@ def corrupted(answer: Any) -> Any:
         return numbers.corrupted(answer)
     if isinstance(answer, sp.MatrixBase):
         return answer.applyfunc(lambda e: 2 * e + 1)
+    if getattr(answer, "is_Matrix", False):  # a matrix expression: + 1 in every entry
+        return 2 * answer + sp.OneMatrix(*answer.shape)
     if isinstance(answer, sp.Basic | int | float | np.ndarray) and not isinstance(answer, bool):
         return 2 * answer + 1
     raise TypeError(f"no way to corrupt an answer of type {type(answer).__name__}")
@@ -178,7 +202,11 @@ def _answer_is_checked(where: str, part: Part, assignment_id: str = "") -> Check
     try:
         wrong = corrupted(stated)
     except TypeError as exc:
-        raise VerificationError(where, f"its stated answer cannot be checked: {exc}") from None
+        raise VerificationError(
+            where,
+            f"its stated answer cannot be checked ({exc}): state a number (answerkey.worked), "
+            "a SymPy expression or matrix, with a check that reads part.answer",
+        ) from None
     part.answer = wrong
     try:
         for check in _checks(assignment_id or where.split(",")[0], part):
@@ -193,7 +221,9 @@ def _answer_is_checked(where: str, part: Part, assignment_id: str = "") -> Check
     raise VerificationError(
         where,
         "its stated answer is not checked: every check still passes with the answer "
-        "replaced by 2·answer + 1 (give the part a check that reads part.answer)",
+        "replaced by 2·answer + 1 (give the part a check that reads part.answer; to box a "
+        "derivation's result, leave answer= unset: each derivation's last step is boxed; "
+        "with answer_lhs= a derivation's quantity, the engine proves the answer equal to it)",
     )
 
 

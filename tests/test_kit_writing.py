@@ -25,6 +25,14 @@ def test_say_is_text_with_the_items_in_their_places() -> None:
     assert prose(say("Give {}, then {}.", a, (a, b)), "md") == "Give $a$, then $a = b$."
 
 
+def test_a_nested_say_is_spliced_in_never_printed_as_its_repr() -> None:
+    inner = say("{} after one step", listed([a, b], last="and"))
+    outer = say("Compute {}, and {}.", L, inner)
+    assert outer == text("Compute", L, ", and", a, "and", b, "after one step", ".")
+    assert prose(outer, "md") == "Compute $L$, and $a$ and $b$ after one step."
+    assert text("x", text("y", a)) == text("x", "y", a)
+
+
 def test_say_refuses_a_template_whose_places_do_not_match_the_items() -> None:
     with pytest.raises(ValueError, match="has 2 places"):
         say("{} and {}", a)
@@ -34,7 +42,8 @@ def test_say_refuses_a_template_whose_places_do_not_match_the_items() -> None:
 
 def test_listed_and_names() -> None:
     assert listed([a]) == [a]
-    assert listed([a, b, L]) == [a, ",", b, ",", L]
+    assert listed([a, b, L]) == [a, ",", b, ",", L]  # commas only unless told (README)
+    assert listed([a, b, L], last="and") == [a, ",", b, "and", L]
     assert names([1]) == "1" and names([1, 2]) == "1 and 2" and names([1, 2, 3]) == "1, 2 and 3"
 
 

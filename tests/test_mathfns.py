@@ -173,3 +173,19 @@ def test_reluprime_prints_as_relu_prime_and_is_the_step_with_zero_at_zero() -> N
     step = sp.lambdify(u, reluprime(u))
     assert [float(step(v)) for v in (-0.5, 0.0, 0.5)] == [0.0, 0.0, 1.0]
     assert sp.diff(relu(u), u).subs(u, 0) == 0
+
+
+def test_eq_with_a_printed_number_keeps_the_number_as_a_pair() -> None:
+    from answerkey import numbers, printing
+    from answerkey.mathfns import eq, named
+    from answerkey.model import Part, text
+
+    x = sp.Symbol("x")
+    rate = numbers.given(0.6, "rate", exact=True)
+    assert eq(x, rate) == (x, rate) and eq(rate, x) == (rate, x)
+    assert isinstance(eq(x, 2 * x), sp.Eq)
+    assert printing.latex(eq(x, rate)) == "x = 0.6"
+    # the audit sees a given number where SymPy would have made it a bare Float
+    part = Part("p", "t", [text("Take", eq(x, rate), ".")])
+    assert numbers.check_part("demo", part)[0].detail.startswith("1 printed numbers: 1 given")
+    assert named(D(x, sp.MatrixSymbol("W1", 2, 2))) == "∂x/∂W1"

@@ -168,6 +168,24 @@ def test_an_answer_of_no_known_kind_cannot_be_checked() -> None:
         verify_part("demo", odd)
 
 
+def test_a_matrix_answer_is_proved_equal_to_its_derivations_quantity() -> None:
+    d = Derivation(
+        D(f, v), (step(2 * T(v)),), (Instance({n: 3}, defs={f: mm(T(v), v)}, label="n = 3"),)
+    )
+    right = Part("m", "stated", [], [d], answer=2 * T(v), answer_lhs=D(f, v))
+    kinds = [r.kind for r in verify_part("demo", right)]
+    assert kinds.count("finite-difference") == 2 and kinds[-1] == "mutation"
+    wrong = Part("w", "stated", [], [d], answer=3 * T(v), answer_lhs=D(f, v))
+    with pytest.raises(
+        VerificationError, match=r"part w, stated answer \(n = 3\): differs from the quantity"
+    ):
+        verify_part("demo", wrong)
+    # without answer_lhs nothing reads it: the message says what to do, no SymPy error leaks
+    alone = Part("a", "stated", [], [d], answer=2 * T(v))
+    with pytest.raises(VerificationError, match=r"part a: its stated answer is not checked: .* "):
+        verify_part("demo", alone)
+
+
 @pytest.mark.parametrize(
     ("answer", "wrong"),
     [(sp.Symbol("x"), 2 * sp.Symbol("x") + 1), (0.5, 2.0), (3, 7)],
@@ -178,6 +196,7 @@ def test_corrupted_gives_a_different_answer_of_the_same_kind(answer: object, wro
     assert corrupted(answer) == wrong
     assert np.array_equal(corrupted(np.array([0.0, 1.0])), [1.0, 3.0])
     assert corrupted(sp.Matrix([[0, 1]])) == sp.Matrix([[1, 3]])
+    assert corrupted(T(v)) == 2 * T(v) + sp.OneMatrix(n, 1).T
 
 
 # --- wrong steps are refused (small examples) -------------------------------------
