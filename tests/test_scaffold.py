@@ -78,6 +78,22 @@ def test_its_draws_are_instructive_and_verify(written: Path) -> None:
         assert verify_assignment(module.build(params)) > 0
 
 
+def test_its_title_is_the_name_as_typed_and_its_draws_never_give_minus_zero(written: Path) -> None:
+    import numpy as np
+
+    module = registry.discover()[NAME]
+    assert module.title == "scaffold probe"  # no "Bce" made of "bce"
+    assert module.draw is not None
+    zeros = [
+        v
+        for seed in range(40)
+        for value in module.draw(np.random.default_rng(seed)).values()
+        for v in np.ravel(value)
+        if v == 0
+    ]
+    assert zeros and not any(np.signbit(zeros))  # -0.0 would print as -0.0
+
+
 @pytest.mark.parametrize(
     ("name", "why"),
     [

@@ -16,9 +16,11 @@ from ..errors import UsageError
 
 NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
-MODULE = '''"""{title}: a one-hidden-layer tanh network, squared error, one gradient step.
+MODULE = '''"""{title}: a one-hidden-layer tanh network under squared error; the output
+weights' gradient (citing a verified fragment) and one gradient step worked out at numbers.
 
 Made by `answerkey new-exercise {id}`; README.md, "Writing an exercise", explains it.
+Say here what your exercise asks once you change it.
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ import sympy as sp
 
 from answerkey import kit, relations, worked
 from answerkey.kit.fragments import OUTER_PRODUCT
-from answerkey.mathfns import D, T, elementwise, mm
-from answerkey.model import Assignment, Derivation, Exercise, Part, Step, text
+from answerkey.kit.writing import derive, listed, say
+from answerkey.mathfns import D, T, elementwise, eq, mm
+from answerkey.model import Assignment, Exercise, Part, text
 from answerkey.terms import positive
 
 ID = "{id}"
-TITLE = "{title}"
+TITLE = "{title}"  # printed on the key and the handout: write it as it should read
 PARAMETERS: dict[str, Any] = {{
     "x": [1.0, -0.5],
     "t": [0.5],
@@ -55,23 +58,17 @@ SIZES = {{n: 2, h: 3, K: 1}}  # the worked example's sizes
 
 
 def gradient_part() -> Part:
-    derivation = Derivation(
-        D(E, W2),
-        (
-            OUTER_PRODUCT.step(E=E, z=z2, W=W2, x=y1),
-            Step(mm(z2 - t, T(y1)), text("squared error:", (D(E, z2), T(z2 - t)))),
-        ),
-        # checked at two sizes, one with all sizes different
-        (NET.instance(SIZES, leaf="y1"), NET.instance({{n: 3, h: 4, K: 2}}, leaf="y1")),
-        oracle=NET.oracle,
-    )
-    loss = (E, sp.Rational(1, 2) * mm(T(z2 - t), z2 - t))
+    steps = [
+        OUTER_PRODUCT.step(E=E, z=z2, W=W2, x=y1),  # a verified fragment, cited
+        (mm(z2 - t, T(y1)), say("squared error: {{}}", eq(D(E, z2), T(z2 - t)))),
+    ]
+    # checked at two sizes, one with all sizes different
+    sizes = [NET.instance(SIZES, leaf="y1"), NET.instance({{n: 3, h: 4, K: 2}}, leaf="y1")]
+    derivation = derive(D(E, W2), steps, sizes, oracle=NET.oracle)
+    loss = eq(E, sp.Rational(1, 2) * mm(T(z2 - t), z2 - t))
+    question = say("Give {{}} for the squared error {{}}.", D(E, W2), loss)
     return Part(
-        "1",
-        "the output weights",
-        [text("Give", D(E, W2), "for the squared error", loss, ".")],
-        [derivation],
-        numeric_checks=[OUTER_PRODUCT.check],
+        "1", "the output weights", [question], [derivation], numeric_checks=[OUTER_PRODUCT.check]
     )
 
 
@@ -82,12 +79,12 @@ def step_part(p: Mapping[str, Any]) -> Part:
     sample = {{x: at[x], t: at[t], W1: at[W1]}}
     show = [(sp.MatrixSymbol("W2'", *W2.shape), worked.NewValueOf(W2))]
     step = NET.trace("gradient step", SIZES, {{W2: at[W2]}}, [sample], worked.SGD(rate), 1, show)
-    given = [item for v in (x, t, W1, W2) for item in (",", (v, at[v]))][1:]
-    ask = ["Compute the forward pass,", D(E, W2), "and", W2, "after one gradient step"]
+    given = say("Take {{}}.", listed([eq(v, at[v]) for v in (x, t, W1, W2)], last="and"))
+    ask = say("Compute the forward pass, {{}} and {{}} after one gradient step", D(E, W2), W2)
     return Part(
         "2",
         "one gradient step",
-        [text("Take", *given, "."), text(*ask, "with learning rate", rate, ".")],
+        [given, say("{{}} with learning rate {{}}.", ask, rate)],
         blocks=[example.block(text("forward pass and gradient")), step.block(0, text("step"))],
         numeric_checks=worked.attach(example, step),
     )
@@ -97,7 +94,7 @@ def draw(rng: np.random.Generator) -> dict[str, Any]:
     """Fresh numbers with one decimal."""
 
     def r(*shape: int) -> Any:
-        return np.round(rng.uniform(-1, 1, shape), 1).tolist()
+        return (np.round(rng.uniform(-1, 1, shape), 1) + 0.0).tolist()  # + 0.0: never -0.0
 
     return {{"x": r(2), "t": r(1), "W1": r(3, 2), "W2": r(1, 3)}}
 
@@ -115,14 +112,9 @@ def instructive(p: Mapping[str, Any]) -> list[str]:
 
 def build(params: Mapping[str, Any]) -> Assignment:
     # an introduction's relations are definitions (answerkey.relations)
-    layers = [
-        relations.definition(z1, mm(W1, x)),
-        ",",
-        relations.definition(y1, elementwise("tanh", z1)),
-        "and",
-        relations.definition(z2, mm(W2, y1)),
-    ]
-    intro = text("A network with", *layers, "; its loss is the squared error", E, ".")
+    defs = [(z1, mm(W1, x)), (y1, elementwise("tanh", z1)), (z2, mm(W2, y1))]
+    layers = listed([relations.definition(a, b) for a, b in defs], last="and")
+    intro = say("A network with {{}}; its loss is the squared error {{}}.", layers, E)
     parts = [gradient_part(), step_part(params)]
     figure = NET.figure(sizes=SIZES)
     exercise = Exercise("1", "A tanh network", [intro], parts, figures=[figure])
@@ -187,7 +179,7 @@ def new_exercise(name: str, root: Path) -> list[Path]:
 
     if name in discover():
         raise UsageError(f"an assignment {name!r} exists already")
-    title = name.replace("-", " ").capitalize()
+    title = name.replace("-", " ")  # as typed: no "Bce" from "bce"; the author edits TITLE
     for path, template in files.items():
         path.write_text(template.format(id=name, module=module, title=title), encoding="utf-8")
     return list(files)
