@@ -24,6 +24,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
+from .mathfns import hadamard_ones_minus
 from .model import Text
 from .numbers import Number
 from .relations import Declared, Identity
@@ -105,11 +106,18 @@ class KeyLatexPrinter(LatexPrinter):
         head = r"\operatorname{relu}" if exp is None else rf"\operatorname{{relu}}^{{{exp}}}"
         return rf"{head}\left({self._print(expr.args[0])}\right)"
 
+    def _inside(self, arg: Any) -> str:
+        """`arg` printed inside brackets of its own (a function's, a transpose's): 1 - y
+        without a second pair."""
+        if isinstance(arg, hadamard_ones_minus):
+            return rf"\mathbf{{1}} - {self._print(arg.args[0])}"
+        return str(self._print(arg))
+
     def _print_diag(self, expr: Any) -> str:
-        return rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
+        return rf"\operatorname{{diag}}\left({self._inside(expr.args[0])}\right)"
 
     def _print_hadamard_ones_minus(self, expr: Any) -> str:
-        return rf"\left(\mathbf{{1}} - {self._print(expr.args[0])}\right)"
+        return rf"\left({self._inside(expr)}\right)"
 
     def _print_elementwise(self, expr: Any) -> str:
         head = {
@@ -119,7 +127,7 @@ class KeyLatexPrinter(LatexPrinter):
             "log": r"\log",
             "exp": r"\exp",
         }
-        return rf"{head[expr.name]}\left({self._print(expr.args[1])}\right)"
+        return rf"{head[expr.name]}\left({self._inside(expr.args[1])}\right)"
 
     def _print_softmax(self, expr: Any) -> str:
         return rf"\operatorname{{softmax}}\left({self._print(expr.args[0])}\right)"
@@ -135,7 +143,7 @@ class KeyLatexPrinter(LatexPrinter):
             if inner.endswith("}") and "^{" in inner and inner.count("^{") == 1:
                 return inner[:-1] + "T}"
             return inner + "^{T}"
-        return rf"\left({inner}\right)^{{T}}"
+        return rf"\left({self._inside(arg)}\right)^{{T}}"
 
     def _print_Inverse(self, expr: Any) -> str:
         inner = self._print(expr.arg)
@@ -203,11 +211,16 @@ def array(a: Any, decimals: int = DECIMALS) -> str:
 
 
 def number_latex(n: Number, decimals: int | None = None) -> str:
-    """A given or computed number; vectors (one row or one column) as a row. Its own
-    `decimals` (a given number written as the statement writes it) come first."""
+    """A given or computed number: one entry as a number, a row as a row, a column
+    (n x 1) as a transposed row (compact, and true to z = W x), a matrix as a bmatrix.
+    Its own `decimals` (a given number written as the statement writes it) come first."""
     places = n.decimals if n.decimals is not None else DECIMALS if decimals is None else decimals
     arr = np.asarray(n.value, dtype=float)
-    if arr.ndim == 2 and 1 in arr.shape:
+    if arr.size == 1:
+        return number(float(arr.reshape(-1)[0]), places)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        return array(arr.reshape(-1), places) + "^{T}"
+    if arr.ndim == 2 and arr.shape[0] == 1:
         arr = arr.reshape(-1)
     return array(arr, places)
 

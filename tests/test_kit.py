@@ -239,7 +239,7 @@ def test_given_numbers_are_shaped_and_written_as_given() -> None:
     net = network("tanh, squared error")
     at = net.given({"x": [1.0, -0.5], "W2": [[0.5] * 3] * 4}, SIZES)
     assert at[net["x"]].value.shape == (2, 1) and at[net["W2"]].value.shape == (4, 3)
-    assert printing.latex(at[net["x"]]) == r"\begin{bmatrix}1.0 & -0.5\end{bmatrix}"
+    assert printing.latex(at[net["x"]]) == r"\begin{bmatrix}1.0 & -0.5\end{bmatrix}^{T}"
     with pytest.raises(ValueError):
         net.given({"x": [1.0, 2.0, 3.0]}, SIZES)  # the wrong shape
 

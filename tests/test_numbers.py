@@ -91,7 +91,7 @@ def test_given_numbers_print_as_the_statement_writes_them() -> None:
     assert latex(numbers.given(0.2, "m")) == "0.2000"
     assert (
         latex(numbers.given([[1.0], [2.5]], "v", exact=True))
-        == r"\begin{bmatrix}1.0 & 2.5\end{bmatrix}"
+        == r"\begin{bmatrix}1.0 & 2.5\end{bmatrix}^{T}"  # a column, as a transposed row
     )
     with pytest.raises(ValueError, match="not finite"):
         numbers.given(float("nan"), "x")

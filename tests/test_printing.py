@@ -82,6 +82,27 @@ def test_numbers_of_every_kind_use_the_same_rule() -> None:
     assert printing.latex((sp.Symbol("E"), 0.25)) == "E = 0.2500"
 
 
+def test_a_printed_column_is_a_transposed_row_a_row_a_row_and_one_entry_a_number() -> None:
+    from answerkey.numbers import given
+
+    column, row = given([[1.0], [-0.5]], "x", exact=True), given([[1.0, -0.5]], "r", exact=True)
+    assert printing.latex(column) == r"\begin{bmatrix}1.0 & -0.5\end{bmatrix}^{T}"
+    assert printing.latex(row) == r"\begin{bmatrix}1.0 & -0.5\end{bmatrix}"
+    assert printing.latex(given([[0.6]], "t", exact=True)) == "0.6"
+
+
+def test_one_minus_a_vector_gets_one_pair_of_brackets_inside_a_function_or_transpose() -> None:
+    t = sp.MatrixSymbol("t", 3, 1)
+    assert printing.latex(T(hadamard_ones_minus(t))) == r"\left(\mathbf{1} - t\right)^{T}"
+    assert printing.latex(elementwise("log", hadamard_ones_minus(t))) == (
+        r"\log\left(\mathbf{1} - t\right)"
+    )
+    assert printing.latex(diag(hadamard_ones_minus(t))) == (
+        r"\operatorname{diag}\left(\mathbf{1} - t\right)"
+    )
+    assert printing.latex(hadamard_ones_minus(t)) == r"\left(\mathbf{1} - t\right)"
+
+
 def test_prose_and_bools_are_not_maths() -> None:
     with pytest.raises(TypeError):
         printing.latex("x + 1")
