@@ -437,8 +437,7 @@ def _check_inputs_printed(assignment: Assignment, shown: Sequence[Number]) -> No
     """Every given number a worked example or trace is computed from is printed (as a
     given number of the same value) or declared `stated_as` another form: a key whose
     trace ran with a learning rate it does not print is refused."""
-    values = [np.asarray(n.value, dtype=float).reshape(-1) for n in shown if not n.index]
-    values += [np.asarray(n.value, dtype=float).reshape(-1) for n in shown if n.index]
+    values = [np.asarray(n.value, dtype=float).reshape(-1) for n in shown]
     for part in assignment.parts():
         for origin in origins(part):
             for name, value in getattr(origin, "givens", lambda: [])():

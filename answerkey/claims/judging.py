@@ -411,7 +411,7 @@ class _Judge:
         every point where both are finite, and finite at one at least."""
         arrays = self.arrays([target, *candidates])
         if arrays is None:  # one candidate spoils the batch: each on its own
-            return [self._equal(target, m) for m in candidates]
+            return [self.equal(target, m) for m in candidates]
         return [_equal_arrays(arrays[0], v) for v in arrays[1:]]
 
     def arrays(self, values: Sequence[ConcreteMatrix]) -> list[np.ndarray] | None:
@@ -429,7 +429,8 @@ class _Judge:
         except (ZeroDivisionError, OverflowError, ValueError, TypeError, KeyError):
             return None
 
-    def _equal(self, a: ConcreteMatrix, b: ConcreteMatrix) -> bool:
+    def equal(self, a: ConcreteMatrix, b: ConcreteMatrix) -> bool:
+        """`a` equals `b` at this judge's random points (`compare` without `careful`)."""
         n, cex, _ = self.compare(a, b)
         return n > 0 and cex is None
 

@@ -330,7 +330,7 @@ def _distinct(
     kept = [0]
     for k in range(1, len(values)):
         if arrays is None:
-            same = any(jd.equal_to(values[k], [values[i] for i in kept]))
+            same = any(jd.equal(values[k], values[i]) for i in kept)
         else:
             same = any(_equal_arrays(arrays[k], arrays[i]) for i in kept)
         if not same:
