@@ -13,6 +13,8 @@ from typing import Any
 import sympy as sp
 from sympy.matrices.expressions import MatrixExpr
 
+from .quantity import Number
+
 
 class sigmoid(sp.Function):
     """The logistic function 1 / (1 + exp(-u))."""
@@ -234,8 +236,6 @@ def eq(lhs: Any, rhs: Any) -> Any:
     """An equation for display, never evaluated to True/False. With a printed number on a
     side (a given one or one the engine computed) it is the pair ``(lhs, rhs)``, which
     keeps the number's origin for the audit (SymPy would turn it into a bare Float)."""
-    from .numbers import Number
-
     if isinstance(lhs, Number) or isinstance(rhs, Number):
         return (lhs, rhs)
     return sp.Eq(lhs, rhs, evaluate=False)

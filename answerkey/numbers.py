@@ -16,11 +16,10 @@ for answers.json.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -29,122 +28,11 @@ from .errors import VerificationError
 from .mathfns import named
 from .model import Assignment, Block, CheckRecord, Part, Table, Text
 
-GIVEN, COMPUTED = "given", "computed"
+# the number type lives below (answerkey.quantity); its makers stay reachable from here
+from .quantity import COMPUTED, GIVEN, Number, Origin, computed, corrupted, given  # noqa: F401
+
 # a decimal number written into prose: 0.5, 12.25, -3.0 (not "1c", "2-3-2-1", "e.g.")
 _DECIMAL_IN_TEXT = re.compile(r"(?<![\w.])-?\d+\.\d+")
-
-
-class Origin(Protocol):
-    """What the engine object behind a computed number offers (see `answerkey.worked`)."""
-
-    name: str
-
-    def value_of(self, key: str) -> Any: ...
-
-    def check_of(self, key: str) -> str: ...
-
-
-@dataclass(frozen=True, eq=False)
-class Number:
-    """A printed number or array with where it comes from.
-
-    `value` is a float or a read-only NumPy array; `label` names it in the ledger
-    and in messages; `source` is "given" or "computed"; a computed number has its
-    engine `origin` and the `key` it has there (and `index` for one entry of an
-    array). `decimals` overrides the printer's default (given numbers written as
-    the statement writes them)."""
-
-    value: Any
-    label: str
-    source: str
-    origin: Any = None
-    key: str = ""
-    index: tuple[int, ...] = ()
-    decimals: int | None = None
-    stated_as: str = ""
-
-    def __getitem__(self, i: int | tuple[int, ...]) -> Number:
-        """One entry (a vector's entry i, or a matrix's (i, j)) as a number of the same origin."""
-        idx = i if isinstance(i, tuple) else (i,)
-        arr = np.asarray(self.value)
-        if arr.ndim == 2 and len(idx) == 1 and 1 in arr.shape:
-            arr = arr.reshape(-1)
-        entry = float(arr[idx])
-        where = ",".join(str(k + 1) for k in idx)
-        return dataclasses.replace(
-            self, value=entry, label=f"{self.label}[{where}]", index=self.index + idx
-        )
-
-    def written(self, decimals: int | None) -> Number:
-        """The same number printed with `decimals` decimals (None: the printer's default)."""
-        return dataclasses.replace(self, decimals=decimals)
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return np.array(self.value, dtype=dtype)
-
-    def __float__(self) -> float:
-        return float(np.asarray(self.value).reshape(-1)[0]) if self.size == 1 else float("nan")
-
-    @property
-    def size(self) -> int:
-        return int(np.asarray(self.value).size)
-
-    @property
-    def check(self) -> str:
-        """What verified it (empty for a given number)."""
-        if self.source == GIVEN or self.origin is None:
-            return ""
-        return str(self.origin.check_of(self.key))
-
-    def plain(self) -> Any:
-        """The value as JSON writes it: a float or (nested) lists, vectors flat."""
-        arr = np.asarray(self.value, dtype=float)
-        if arr.ndim == 2 and 1 in arr.shape and arr.size > 1:
-            arr = arr.reshape(-1)
-        return arr.tolist() if arr.ndim else float(arr)
-
-
-def _frozen(value: Any) -> Any:
-    if isinstance(value, int | float | np.floating | np.integer) and not isinstance(value, bool):
-        return float(value)
-    arr = np.array(value, dtype=float)
-    arr.setflags(write=False)
-    return arr
-
-
-def given(
-    value: Any, label: str, decimals: int | None = None, exact: bool = False, stated_as: str = ""
-) -> Number:
-    """A number of the statement (a term parameter or a constant of the exercise).
-
-    `exact` writes it with as few decimals as it has (0.2, not 0.2000). A worked
-    example or trace computed from a given number must print it; `stated_as` says
-    how the key states it otherwise (a one-hot target as "the true class y")."""
-    if isinstance(value, Number):
-        return dataclasses.replace(value, stated_as=stated_as) if stated_as else value
-    frozen = _frozen(value)
-    if not np.all(np.isfinite(frozen)):
-        raise ValueError(f"given number {label} is not finite")
-    if exact:
-        decimals = _decimals_needed(frozen)
-    return Number(frozen, label, GIVEN, decimals=decimals, stated_as=stated_as)
-
-
-def computed(origin: Origin, key: str, value: Any, label: str) -> Number:
-    """A number the engine computed (only `answerkey.worked` makes these)."""
-    return Number(_frozen(value), label, COMPUTED, origin=origin, key=key)
-
-
-def _decimals_needed(value: Any) -> int:
-    for d in range(1, 10):
-        if np.all(np.round(np.asarray(value, dtype=float), d) == value):
-            return d
-    return 10
-
-
-def corrupted(n: Number) -> Number:
-    """A wrong number of the same kind (2·value + 1), for the stated-answer mutation."""
-    return dataclasses.replace(n, value=_frozen(2 * np.asarray(n.value) + 1))
 
 
 # --------------------------------------------------------------------------- the walk
@@ -480,74 +368,3 @@ def summary(assignment: Assignment) -> dict[str, int]:
     """Counts for the key's banner: distinct numbers printed, given and computed."""
     distinct = {(n.source, n.label) for _, n in audit(assignment)}
     return {src: sum(1 for s, _ in distinct if s == src) for src in (GIVEN, COMPUTED)}
-
-
-#: how the banner names each kind of check record (one, many), in the order it lists them
-BANNER_KINDS = (
-    (
-        "symbolic",
-        "derivation step proved equal to the line before (SymPy)",
-        "derivation steps proved equal to the line before (SymPy)",
-    ),
-    (
-        "numeric",
-        "derivation step compared with the line before at random points (NumPy)",
-        "derivation steps compared with the line before at random points (NumPy)",
-    ),
-    (
-        "finite-difference",
-        "gradient check against central finite differences",
-        "gradient checks against central finite differences",
-    ),
-    (
-        "recomputation",
-        "check recomputing printed values by a second path",
-        "checks recomputing printed values by a second path",
-    ),
-    (
-        "update",
-        "optimizer trace whose every update was checked",
-        "optimizer traces whose every update was checked",
-    ),
-    ("relation", "equation in the prose checked", "equations in the prose checked"),
-    (
-        "mutation",
-        "stated answer shown to be read by a check",
-        "stated answers shown to be read by a check",
-    ),
-)
-
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
-
-
-def banner(assignment: Assignment) -> str:
-    """The key's header: what was verified, by kind and count, from the check records and
-    the printed numbers (never more than they show)."""
-    counts: dict[str, int] = {}
-    for part in assignment.parts():
-        for c in part.checks:
-            counts[c.kind] = counts.get(c.kind, 0) + 1
-    said = [_count(counts[k], one, many) for k, one, many in BANNER_KINDS if counts.get(k)]
-    named = {kind for kind, _, _ in BANNER_KINDS} | {"numbers"}
-    other = sum(n for kind, n in counts.items() if kind not in named)
-    if other:
-        said.append(_count(other, "other check", "other checks"))
-    found = summary(assignment)
-    if found[COMPUTED] or found[GIVEN]:
-        said.append(
-            f"{found[COMPUTED]} printed numbers computed by the engine and "
-            f"{found[GIVEN]} given by the statement"
-        )
-    from .relations import declared as count_declared
-
-    declared = count_declared(assignment)
-    if declared:
-        said.append(
-            _count(declared, "relation", "relations")
-            + " taken as given (definitions, notation, assumptions)"
-        )
-    if not said:
-        return "Nothing in this key was checked by answerkey."
-    return "Verified by answerkey before it was written: " + "; ".join(said) + "."

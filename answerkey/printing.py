@@ -26,7 +26,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from .mathfns import hadamard_ones_minus
 from .model import Text
-from .numbers import Number
+from .quantity import Number
 from .relations import Declared, Identity
 
 DECIMALS = 4

@@ -168,10 +168,79 @@ def view(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> dict[str, A
         "tikz_preamble": Safe(TIKZ_PREAMBLE),
         "errata": _errata_view(assignment, p, m) if key else [],
         "check_count": assignment.check_count() if key else 0,
-        "banner": numbers.banner(assignment) if key else "",
+        "banner": banner(assignment) if key else "",
         "source": assignment.source,
         "errata_note": meta.errata_note,
     }
+
+
+#: how the banner names each kind of check record (one, many), in the order it lists them
+BANNER_KINDS = (
+    (
+        "symbolic",
+        "derivation step proved equal to the line before (SymPy)",
+        "derivation steps proved equal to the line before (SymPy)",
+    ),
+    (
+        "numeric",
+        "derivation step compared with the line before at random points (NumPy)",
+        "derivation steps compared with the line before at random points (NumPy)",
+    ),
+    (
+        "finite-difference",
+        "gradient check against central finite differences",
+        "gradient checks against central finite differences",
+    ),
+    (
+        "recomputation",
+        "check recomputing printed values by a second path",
+        "checks recomputing printed values by a second path",
+    ),
+    (
+        "update",
+        "optimizer trace whose every update was checked",
+        "optimizer traces whose every update was checked",
+    ),
+    ("relation", "equation in the prose checked", "equations in the prose checked"),
+    (
+        "mutation",
+        "stated answer shown to be read by a check",
+        "stated answers shown to be read by a check",
+    ),
+)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def banner(assignment: Assignment) -> str:
+    """The key's header: what was verified, by kind and count, from the check records and
+    the printed numbers (never more than they show)."""
+    counts: dict[str, int] = {}
+    for part in assignment.parts():
+        for c in part.checks:
+            counts[c.kind] = counts.get(c.kind, 0) + 1
+    said = [_count(counts[k], one, many) for k, one, many in BANNER_KINDS if counts.get(k)]
+    named = {kind for kind, _, _ in BANNER_KINDS} | {"numbers"}
+    other = sum(n for kind, n in counts.items() if kind not in named)
+    if other:
+        said.append(_count(other, "other check", "other checks"))
+    found = numbers.summary(assignment)
+    if found[numbers.COMPUTED] or found[numbers.GIVEN]:
+        said.append(
+            f"{found[numbers.COMPUTED]} printed numbers computed by the engine and "
+            f"{found[numbers.GIVEN]} given by the statement"
+        )
+    declared = relations.declared(assignment)
+    if declared:
+        said.append(
+            _count(declared, "relation", "relations")
+            + " taken as given (definitions, notation, assumptions)"
+        )
+    if not said:
+        return "Nothing in this key was checked by answerkey."
+    return "Verified by answerkey before it was written: " + "; ".join(said) + "."
 
 
 def _solution_view(part: Part, p: Any, m: Any, notation: Mapping[str, str]) -> dict[str, Any]:

@@ -51,7 +51,7 @@ import sympy as sp
 from .instantiate import Concrete, Matrix, tree_function
 from .mathfns import D
 from .model import Block, CheckRecord, Derivation, Instance, Text
-from .numbers import Number, computed, given
+from .quantity import Number, computed, given
 
 FORWARD_RTOL = 1e-9
 FORWARD_ATOL = 1e-12

@@ -1,0 +1,130 @@
+"""A printed number with where it comes from: `Number`, made by `given` or `computed`.
+
+The lowest layer of the numbers a key prints (it needs only NumPy), so the maths
+helpers (`answerkey.mathfns.eq`) and the printer can tell a printed number from
+an expression without importing the audit (`answerkey.numbers`), which walks
+keys and sits above them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+GIVEN, COMPUTED = "given", "computed"
+
+
+class Origin(Protocol):
+    """What the engine object behind a computed number offers (see `answerkey.worked`)."""
+
+    name: str
+
+    def value_of(self, key: str) -> Any: ...
+
+    def check_of(self, key: str) -> str: ...
+
+
+@dataclass(frozen=True, eq=False)
+class Number:
+    """A printed number or array with where it comes from.
+
+    `value` is a float or a read-only NumPy array; `label` names it in the ledger
+    and in messages; `source` is "given" or "computed"; a computed number has its
+    engine `origin` and the `key` it has there (and `index` for one entry of an
+    array). `decimals` overrides the printer's default (given numbers written as
+    the statement writes them)."""
+
+    value: Any
+    label: str
+    source: str
+    origin: Any = None
+    key: str = ""
+    index: tuple[int, ...] = ()
+    decimals: int | None = None
+    stated_as: str = ""
+
+    def __getitem__(self, i: int | tuple[int, ...]) -> Number:
+        """One entry (a vector's entry i, or a matrix's (i, j)) as a number of the same origin."""
+        idx = i if isinstance(i, tuple) else (i,)
+        arr = np.asarray(self.value)
+        if arr.ndim == 2 and len(idx) == 1 and 1 in arr.shape:
+            arr = arr.reshape(-1)
+        entry = float(arr[idx])
+        where = ",".join(str(k + 1) for k in idx)
+        return dataclasses.replace(
+            self, value=entry, label=f"{self.label}[{where}]", index=self.index + idx
+        )
+
+    def written(self, decimals: int | None) -> Number:
+        """The same number printed with `decimals` decimals (None: the printer's default)."""
+        return dataclasses.replace(self, decimals=decimals)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.array(self.value, dtype=dtype)
+
+    def __float__(self) -> float:
+        return float(np.asarray(self.value).reshape(-1)[0]) if self.size == 1 else float("nan")
+
+    @property
+    def size(self) -> int:
+        return int(np.asarray(self.value).size)
+
+    @property
+    def check(self) -> str:
+        """What verified it (empty for a given number)."""
+        if self.source == GIVEN or self.origin is None:
+            return ""
+        return str(self.origin.check_of(self.key))
+
+    def plain(self) -> Any:
+        """The value as JSON writes it: a float or (nested) lists, vectors flat."""
+        arr = np.asarray(self.value, dtype=float)
+        if arr.ndim == 2 and 1 in arr.shape and arr.size > 1:
+            arr = arr.reshape(-1)
+        return arr.tolist() if arr.ndim else float(arr)
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, int | float | np.floating | np.integer) and not isinstance(value, bool):
+        return float(value)
+    arr = np.array(value, dtype=float)
+    arr.setflags(write=False)
+    return arr
+
+
+def given(
+    value: Any, label: str, decimals: int | None = None, exact: bool = False, stated_as: str = ""
+) -> Number:
+    """A number of the statement (a term parameter or a constant of the exercise).
+
+    `exact` writes it with as few decimals as it has (0.2, not 0.2000). A worked
+    example or trace computed from a given number must print it; `stated_as` says
+    how the key states it otherwise (a one-hot target as "the true class y")."""
+    if isinstance(value, Number):
+        return dataclasses.replace(value, stated_as=stated_as) if stated_as else value
+    frozen = _frozen(value)
+    if not np.all(np.isfinite(frozen)):
+        raise ValueError(f"given number {label} is not finite")
+    if exact:
+        decimals = _decimals_needed(frozen)
+    return Number(frozen, label, GIVEN, decimals=decimals, stated_as=stated_as)
+
+
+def computed(origin: Origin, key: str, value: Any, label: str) -> Number:
+    """A number the engine computed (only `answerkey.worked` makes these)."""
+    return Number(_frozen(value), label, COMPUTED, origin=origin, key=key)
+
+
+def _decimals_needed(value: Any) -> int:
+    for d in range(1, 10):
+        if np.all(np.round(np.asarray(value, dtype=float), d) == value):
+            return d
+    return 10
+
+
+def corrupted(n: Number) -> Number:
+    """A wrong number of the same kind (2·value + 1), for the stated-answer mutation."""
+    return dataclasses.replace(n, value=_frozen(2 * np.asarray(n.value) + 1))

@@ -1,0 +1,54 @@
+"""A printed number carries where it comes from: `given` by the statement or `computed` by
+the engine, read-only, with its label; an entry keeps its origin."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from answerkey import mathfns, quantity
+from answerkey.quantity import COMPUTED, GIVEN, Number, computed, corrupted, given
+
+
+class Origin:
+    name = "example"
+
+    def value_of(self, key: str) -> float:
+        return 1.5
+
+    def check_of(self, key: str) -> str:
+        return f"recomputed {key}"
+
+
+def test_a_given_number_is_frozen_and_finite() -> None:
+    n = given([[1.0, 2.0]], "W")
+    assert n.source == GIVEN and n.label == "W" and n.check == ""
+    with pytest.raises(ValueError, match="read-only"):
+        np.asarray(n.value)[0, 0] = 3.0
+    with pytest.raises(ValueError, match="given number x is not finite"):
+        given(float("inf"), "x")
+
+
+def test_exact_writes_as_few_decimals_as_the_number_has() -> None:
+    assert given(0.25, "m", exact=True).decimals == 2
+    assert given(0.2, "m").decimals is None
+
+
+def test_an_entry_keeps_the_origin_and_names_its_place() -> None:
+    n = computed(Origin(), "o", [[0.5], [0.25]], "o")
+    entry = n[1]
+    assert (entry.value, entry.label, entry.index) == (0.25, "o[2]", (1,))
+    assert entry.source == COMPUTED and entry.check == "recomputed o"
+
+
+def test_corrupted_is_a_different_number_of_the_same_kind() -> None:
+    n = given(0.5, "b")
+    wrong = corrupted(n)
+    assert wrong.value == 2.0 and wrong.label == "b" and wrong.source == GIVEN
+
+
+def test_an_equation_with_a_number_on_a_side_is_a_pair() -> None:
+    """`mathfns.eq` tells a printed number from an expression (the reason Number is below it)."""
+    n = given(0.5, "b")
+    assert mathfns.eq("b", n) == ("b", n)
+    assert isinstance(n, Number) and quantity.Number is Number
