@@ -1,6 +1,7 @@
 """The authoring kit: describe a network once, cite verified steps, trace an optimizer.
 
-`Network` (layers, loss) gives the verifier's definitions, an independent NumPy
+`Network` (layers, loss; each an object of `layers`, which says what a layer declares)
+gives the verifier's definitions, an independent NumPy
 oracle, worked numbers and traces (through `answerkey.worked`) and the figure;
 `fragments` are derivation steps the engine has verified once, which a derivation
 cites instead of re-deriving; `optim` holds the update rules (SGD, momentum)
@@ -15,10 +16,9 @@ ReLU network in row layout (``s = x W``) in the author's names.
 """
 
 from .batch import Batch, Penalised
+from .layers import Layer, Linear, Loss
 from .network import (
     Activation,
-    Linear,
-    Loss,
     Network,
     binary_cross_entropy,
     cross_entropy,
@@ -34,6 +34,7 @@ from .network import (
 __all__ = [
     "Activation",
     "Batch",
+    "Layer",
     "Linear",
     "Loss",
     "Network",

@@ -18,17 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from ..instantiate import entry_symbol
-from ..mathfns import elementwise, hadamard_ones_minus, mm, sqnorm
+from ..mathfns import mm, sqnorm
 from ..model import Instance
-
-if TYPE_CHECKING:
-    from .network import Network
 
 #: the penalty's rate is drawn from here in the numeric checks (it is positive)
 RATE_DOMAIN = (0.01, 1.0)
@@ -46,7 +43,7 @@ def _batch_latex(latex: str) -> str:
 class Batch:
     """The network on `samples` samples (a dimension symbol such as ``m``), one per column."""
 
-    net: Network
+    net: Any  # a kit.Network (which imports this module: named here by what it provides)
     samples: Any
     symbols: dict[str, Any] = field(init=False)
     notation: dict[str, str] = field(init=False)
@@ -54,16 +51,18 @@ class Batch:
     def __post_init__(self) -> None:
         net, m = self.net, self.samples
         stages = ["x", *(s.name for s in net.stages[:-1]), "t"]
+        course = {name: net[name].name for name in stages}  # the names the course uses
         self.symbols = {
-            name: sp.MatrixSymbol(_batch_name(name), net[name].shape[0], m) for name in stages
+            name: sp.MatrixSymbol(_batch_name(course[name]), net[name].shape[0], m)
+            for name in stages
         }
         self.notation = {
-            _batch_name(name): _batch_latex(net.notation.get(name, name)) for name in stages
+            _batch_name(course[name]): _batch_latex(net.notation.get(name, course[name]))
+            for name in stages
         }
         ones = sp.OneMatrix(1, m)
         replace: dict[Any, Any] = {net[name]: b for name, b in self.symbols.items()}
-        biases = [s for name, s in net.symbols.items() if name[0] == "b" and name[1:].isdigit()]
-        replace.update({b: mm(b, ones) for b in biases})
+        replace.update({b: mm(b, ones) for b in net.biases})
         self._definitions = {
             self.symbols[s.name]: s.definition.xreplace(replace) for s in net.stages[:-1]
         }
@@ -71,27 +70,15 @@ class Batch:
 
     def _loss(self) -> Any:
         """The mean over the columns of the network's loss, written with matrices."""
-        m, Y, Tb = self.samples, self.symbols[self.net.stages[-2].name], self.symbols["t"]
-        k = Y.shape[0]
-        row, col = sp.OneMatrix(1, k), sp.OneMatrix(m, 1)
-        loss = self.net.loss
-        if loss.name == "cross_entropy":
-            return -(1 / m) * mm(row, sp.HadamardProduct(Tb, elementwise("log", Y)), col)
-        if loss.name == "binary_cross_entropy":
-            log_y = sp.HadamardProduct(Tb, elementwise("log", Y))
-            log_1my = elementwise("log", hadamard_ones_minus(Y))
-            log_1my = sp.HadamardProduct(hadamard_ones_minus(Tb), log_1my)
-            return -(1 / m) * mm(row, log_y + log_1my, col)
-        if loss.name == "squared_error":
-            return (1 / (2 * m)) * mm(row, sp.HadamardProduct(Y - Tb, Y - Tb), col)
-        true_score = mm(sp.OneMatrix(k, k), sp.HadamardProduct(Tb, Y))
-        gap = Y - true_score + sp.nsimplify(loss.margin) * sp.OneMatrix(k, m)
-        active = sp.HadamardProduct(hadamard_ones_minus(Tb), elementwise("relu", gap))
-        return (1 / m) * mm(row, active, col)
+        Y, Tb = self.symbols[self.net.stages[-2].name], self.symbols["t"]
+        return self.net.loss.batch_definition(Y, Tb, self.samples)
 
     def __getitem__(self, name: str) -> Any:
         """A batch matrix by its stage's name (``"y1"``: Y1b); parameters and E as the network's."""
-        return self.symbols[name] if name in self.symbols else self.net[name]
+        if name in self.symbols:
+            return self.symbols[name]
+        kit = self.net.kit_name(name)
+        return self.symbols[kit] if kit in self.symbols else self.net[name]
 
     @property
     def weights(self) -> list[Any]:
@@ -100,26 +87,16 @@ class Batch:
     def definitions(self, leaf: str | None = None) -> dict[Any, Any]:
         """Every batch stage's definition; with `leaf` (a one-sample stage name), those after."""
         names = [s.name for s in self.net.stages]
-        start = names.index(leaf) + 1 if leaf is not None else 0
+        start = names.index(self.net.kit_name(leaf)) + 1 if leaf is not None else 0
         keep = {self[n] for n in names[start:]}
         return {s: d for s, d in self._definitions.items() if s in keep}
 
     def _target(self, sizes: Mapping[Any, int]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The loss's assumptions on every column of the targets: (given, domain)."""
-        name, loss = self.symbols["t"].name, self.net.loss.name
-        if loss == "squared_error":
-            return {}, {}
-        if loss == "binary_cross_entropy":  # any target in [0, 1]
-            return {}, {name: (0.0, 1.0)}
+        name = self.symbols["t"].name
         rows, cols = (int(sp.sympify(d).xreplace(dict(sizes))) for d in self.symbols["t"].shape)
-        given: dict[str, Any] = {}
-        for c in range(cols):
-            entries = [entry_symbol(name, r, c, cols) for r in range(rows)]
-            if loss == "hinge":  # exactly one-hot: class 1
-                given.update({e.name: int(r == 0) for r, e in enumerate(entries)})
-            else:
-                given[entries[-1].name] = 1 - sum(sp.Symbol(e.name) for e in entries[:-1])
-        return given, ({} if loss == "hinge" else {name: (0.0, 1.0 / rows)})
+        columns = [[entry_symbol(name, r, c, cols).name for r in range(rows)] for c in range(cols)]
+        return self.net.loss.target(columns, name)  # type: ignore[no-any-return]
 
     def instance(
         self,

@@ -15,10 +15,13 @@ gives
   (given numbers from term parameters; verified results at them and optimizer
   steps, each checked against `forward` and its finite differences).
 
-Stages are numbered by linear layer: layer k maps the stage before to
+Each layer and the loss is an object of `answerkey.kit.layers` (its definition, oracle
+and verified backward rules live there; nothing here switches on a name). Stages are
+numbered by the layers that open one (linear): layer k maps the stage before to
 ``z{k} = W{k} y{k-1} (+ b{k})``; an activation after it gives ``y{k}``. The input is
-``x``, the target ``t``, the loss ``E``. Their LaTeX names (W^{(1)}, ...) are in
-`notation`.
+``x``, the target ``t``, the loss ``E``; `names` renames any of them to the course's
+names. Their LaTeX names (W^{(1)}, ...) are in `notation`. `steps`/`derivation` write
+a gradient's chain-rule derivation from the graph (`answerkey.kit.derivation`).
 """
 
 from __future__ import annotations
@@ -31,210 +34,148 @@ import numpy as np
 import sympy as sp
 
 from .. import figures
-from ..mathfns import T, elementwise, hadamard_ones_minus, mm
-from ..mathfns import softmax as softmax_of
 from ..model import Figure, Instance, text
 from .batch import Batch, Penalised
-
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "softmax")
-
-
-@dataclass(frozen=True)
-class Linear:
-    """``z = W y + b`` (without b when `bias` is False); `size` is its number of outputs."""
-
-    size: Any
-    bias: bool = True
-
-
-@dataclass(frozen=True)
-class Activation:
-    """An activation applied to the linear layer before it: sigmoid, tanh, relu or softmax."""
-
-    name: str
-
-    def __post_init__(self) -> None:
-        if self.name not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.name!r}; known: {', '.join(ACTIVATIONS)}")
+from .derivation import generated_steps
+from .layers import Layer, Loss, load_all
+from .layers import Linear as Linear
+from .layers import binary_cross_entropy as binary_cross_entropy
+from .layers import cross_entropy as cross_entropy
+from .layers import hinge as hinge
+from .layers import linear as linear
+from .layers import relu as relu
+from .layers import sigmoid as sigmoid
+from .layers import softmax as softmax
+from .layers import squared_error as squared_error
+from .layers import tanh as tanh
 
 
-def linear(size: Any, bias: bool = True) -> Linear:
-    """A linear layer with `size` outputs (a dimension symbol such as ``h``)."""
-    return Linear(size, bias)
-
-
-def sigmoid() -> Activation:
-    return Activation("sigmoid")
-
-
-def tanh() -> Activation:
-    return Activation("tanh")
-
-
-def relu() -> Activation:
-    return Activation("relu")
-
-
-def softmax() -> Activation:
-    return Activation("softmax")
-
-
-@dataclass(frozen=True)
-class Loss:
-    """A loss of the output and the target: cross-entropy, binary cross-entropy, squared error
-    or multiclass hinge."""
-
-    name: str
-    margin: float = 1.0
-
-
-def cross_entropy() -> Loss:
-    """``E = -t^T log y`` with a one-hot target t (after a softmax)."""
-    return Loss("cross_entropy")
-
-
-def squared_error() -> Loss:
-    """``E = 1/2 (y - t)^T (y - t)``."""
-    return Loss("squared_error")
-
-
-def binary_cross_entropy() -> Loss:
-    """``E = -(t^T log y + (1 - t)^T log(1 - y))`` after a sigmoid output: each output an
-    independent probability, each target in [0, 1] (not one-hot)."""
-    return Loss("binary_cross_entropy")
-
-
-def hinge(margin: float = 1.0) -> Loss:
-    """Multiclass hinge: ``E = sum over j != class of max(0, y_j - y_class + margin)``,
-    the class given by a one-hot t."""
-    return Loss("hinge", margin)
-
-
-def _np_act(name: str, z: np.ndarray) -> np.ndarray:
-    if name == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-z))
-    if name == "tanh":
-        return np.tanh(z)
-    if name == "relu":
-        return np.maximum(z, 0.0)
-    e = np.exp(z - z.max(axis=0))
-    return e / e.sum(axis=0)
-
-
-def _np_act_backward(name: str, z: np.ndarray, y: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """dE/dz (a column) from dE/dy (a column) through the activation."""
-    if name == "sigmoid":
-        return g * y * (1 - y)
-    if name == "tanh":
-        return g * (1 - y**2)
-    if name == "relu":
-        return g * (z > 0)
-    return y * (g - float((y * g).sum()))  # softmax: (diag(y) - y y^T) g
+def Activation(name: str) -> Layer:  # the name it had as a class
+    """The registered activation called `name` (``"tanh"``), e.g. from a string setting."""
+    registry = load_all()
+    cls = registry.get(name)
+    if cls is None or not issubclass(cls, Layer) or cls.opens:
+        known = sorted(k for k, c in registry.items() if issubclass(c, Layer) and not c.opens)
+        raise ValueError(f"unknown activation {name!r}; known: {', '.join(known)}")
+    return cls()
 
 
 @dataclass(frozen=True)
 class Stage:
-    """One value of the forward pass: its name, SymPy matrix and definition."""
+    """One value of the forward pass: its kit name (``z1``), SymPy matrix and definition,
+    the layer that computes it, its input's kit name and parameters (role -> symbol)."""
 
     name: str
     symbol: Any
     definition: Any
+    layer: Layer | Loss | None = None
+    input: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class Network:
-    """Input size, layers and loss; see the module docstring for what it provides."""
+    """Input size, layers and loss; see the module docstring for what it provides.
+
+    `names` gives the course's names for the kit's quantities (``{"W1": "W", "z1": "s",
+    "y1": "p", "E": "L"}``): the symbols carry them, so the key and every message use
+    them; ``NET["W1"]`` and ``NET["W"]`` are the same matrix."""
 
     inputs: Any
-    layers: Sequence[Linear | Activation]
+    layers: Sequence[Layer]
     loss: Loss
+    names: Mapping[str, str] = field(default_factory=dict)
     stages: list[Stage] = field(init=False)
     symbols: dict[str, Any] = field(init=False)
     notation: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
-        x = sp.MatrixSymbol("x", self.inputs, 1)
-        self.symbols = {"x": x}
-        self.notation = {}
-        self.stages = []
-        prev, size, k = x, self.inputs, 0
-        last: Linear | None = None
+        self.names = dict(self.names)
+        self.symbols, self.notation, self.stages = {}, {}, []
+        x = self._matrix("x", self.inputs, 1, "x")
+        prev, size, k = "x", self.inputs, 0
         for layer in self.layers:
-            if isinstance(layer, Linear):
+            if not isinstance(layer, Layer):
+                raise ValueError(f"{layer!r} is not a layer (kit.linear(h), kit.tanh(), ...)")
+            params: dict[str, Any] = {}
+            if layer.opens:
                 k += 1
-                W = sp.MatrixSymbol(f"W{k}", layer.size, size)
-                z = sp.MatrixSymbol(f"z{k}", layer.size, 1)
-                self.symbols.update({f"W{k}": W, f"z{k}": z})
-                self.notation.update({f"W{k}": f"W^{{({k})}}", f"z{k}": f"z^{{({k})}}"})
-                self.notation[f"W{k}'"] = f"W^{{({k})\\prime}}"  # after an update
-                definition = mm(W, prev)
-                if layer.bias:
-                    b = sp.MatrixSymbol(f"b{k}", layer.size, 1)
-                    self.symbols[f"b{k}"] = b
-                    self.notation[f"b{k}"] = f"b^{{({k})}}"
-                    self.notation[f"b{k}'"] = f"b^{{({k})\\prime}}"
-                    definition = definition + b
-                self.stages.append(Stage(f"z{k}", z, definition))
-                prev, size, last = z, layer.size, layer
+                out = f"z{k}"
+                for role, shape in layer.parameters(size).items():
+                    sym = self._matrix(f"{role}{k}", *shape, f"{role}^{{({k})}}")
+                    if not self._renamed(f"{role}{k}"):  # after an update
+                        self.notation[f"{role}{k}'"] = f"{role}^{{({k})\\prime}}"
+                    params[role] = sym
             else:
-                if last is None or self.stages[-1].name != f"z{k}":
+                if k == 0 or self.stages[-1].name != f"z{k}":
                     raise ValueError("an activation must follow a linear layer")
-                y = sp.MatrixSymbol(f"y{k}", size, 1)
-                self.symbols[f"y{k}"] = y
-                self.notation[f"y{k}"] = f"y^{{({k})}}"
-                fn = softmax_of(prev) if layer.name == "softmax" else elementwise(layer.name, prev)
-                self.stages.append(Stage(f"y{k}", y, fn))
-                prev = y
+                out = f"y{k}"
+            size = layer.output_size(size)
+            symbol = self._matrix(out, size, 1, f"{out[0]}^{{({k})}}")
+            definition = layer.definition(self.symbols[prev], params)
+            self.stages.append(Stage(out, symbol, definition, layer, prev, params))
+            prev = out
         if k == 0:
             raise ValueError("a network needs a linear layer")
-        t = sp.MatrixSymbol("t", size, 1)
-        E = sp.Symbol("E")
-        self.symbols.update({"t": t, "E": E})
-        self.stages.append(Stage("E", E, self._loss(prev, t)))
-        self.output, self.outputs = prev, size
+        self.loss.check_output(self.layers[-1])
+        t = self._matrix("t", size, 1, "t")
+        E = sp.Symbol(self.names.get("E", "E"))
+        self.symbols["E"] = E
+        loss = self.loss.definition(self.symbols[prev], t)
+        self.stages.append(Stage("E", E, loss, self.loss, prev))
+        self.output, self.outputs = self.symbols[prev], size
+        unknown = set(self.names) - set(self.symbols)
+        if unknown:
+            raise ValueError(
+                f"names= renames {', '.join(sorted(unknown))}, which this network does not "
+                f"have; its quantities: {', '.join(self.symbols)}"
+            )
+        del x
+
+    def _renamed(self, name: str) -> bool:
+        return name in self.names and self.names[name] != name
+
+    def _matrix(self, name: str, rows: Any, cols: Any, latex: str) -> Any:
+        """The matrix the kit calls `name`, named as the course names it."""
+        symbol = sp.MatrixSymbol(self.names.get(name, name), rows, cols)
+        self.symbols[name] = symbol
+        if name not in ("x", "t") and not self._renamed(name):
+            self.notation[name] = latex
+        return symbol
 
     # --------------------------------------------------------------- SymPy side
 
-    def _loss(self, out: Any, t: Any) -> Any:
-        ones = sp.OneMatrix(out.shape[0], 1)
-        if self.loss.name == "cross_entropy":
-            return -mm(T(t), elementwise("log", out))
-        if self.loss.name == "squared_error":
-            return sp.Rational(1, 2) * mm(T(out - t), out - t)
-        if self.loss.name == "binary_cross_entropy":
-            last = self.layers[-1]
-            if not (isinstance(last, Activation) and last.name == "sigmoid"):
-                raise ValueError("binary_cross_entropy() needs a sigmoid output layer")
-            log_y, log_1my = elementwise("log", out), elementwise("log", hadamard_ones_minus(out))
-            return -(mm(T(t), log_y) + mm(T(hadamard_ones_minus(t)), log_1my))
-        if self.loss.name == "hinge":
-            margin = sp.nsimplify(self.loss.margin)
-            score_gap = out - mm(ones, T(t), out) + margin * ones
-            return mm(T(hadamard_ones_minus(t)), elementwise("relu", score_gap))
-        raise ValueError(f"unknown loss {self.loss.name!r}")
-
     def __getitem__(self, name: str) -> Any:
-        """The SymPy matrix (or symbol) of a stage or parameter: ``net["W1"]``."""
-        return self.symbols[name]
+        """The SymPy matrix (or symbol) of a stage or parameter, by the kit's name or the
+        course's: ``net["W1"]``."""
+        if name in self.symbols:
+            return self.symbols[name]
+        return self.symbols[self.kit_name(name)]
+
+    def kit_name(self, name: str) -> str:
+        """The kit's name (``W1``) of a quantity, from either name."""
+        if name in self.symbols:
+            return name
+        for kit_name, sym in self.symbols.items():
+            if getattr(sym, "name", str(sym)) == name:
+                return kit_name
+        raise KeyError(f"the network has no quantity {name!r}; its quantities: {self.quantities()}")
+
+    def quantities(self) -> str:
+        """The network's quantities as the course names them, for messages."""
+        return ", ".join(getattr(s, "name", str(s)) for s in self.symbols.values())
 
     def definitions(self, leaf: str | None = None) -> dict[Any, Any]:
         """Every stage's definition; with `leaf`, only those after it (it stays a free input)."""
         names = [s.name for s in self.stages]
-        start = names.index(leaf) + 1 if leaf is not None else 0
+        start = names.index(self.kit_name(leaf)) + 1 if leaf is not None else 0
         return {s.symbol: s.definition for s in self.stages[start:]}
 
     def _target(self, sizes: Mapping[Any, int]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The loss's assumptions on t at these sizes: (given, domain)."""
-        if self.loss.name == "squared_error":
-            return {}, {}
-        if self.loss.name == "binary_cross_entropy":  # any target in [0, 1]
-            return {}, {"t": (0.0, 1.0)}
         k = int(sp.sympify(self.outputs).xreplace(dict(sizes)))
-        names = [f"t_{i}" for i in range(1, k + 1)]
-        if self.loss.name == "hinge":  # exactly one-hot: class 1
-            return {n: int(i == 0) for i, n in enumerate(names)}, {}
-        # a one-hot target summed to one, the free components small enough to keep it so
-        return {names[-1]: 1 - sum(sp.Symbol(n) for n in names[:-1])}, {"t": (0.0, 1.0 / k)}
+        name = self["t"].name
+        return self.loss.target([[f"{name}_{i}" for i in range(1, k + 1)]], name)
 
     def instance(
         self,
@@ -261,7 +202,12 @@ class Network:
     @property
     def weights(self) -> list[Any]:
         """The weight matrices W1, W2, ... in order."""
-        return [self.symbols[f"W{k}"] for k, *_ in self._linears()]
+        return [s.params["W"] for s in self.stages if "W" in s.params]
+
+    @property
+    def biases(self) -> list[Any]:
+        """The bias columns b1, b2, ... in order."""
+        return [s.params["b"] for s in self.stages if "b" in s.params]
 
     def batch(self, samples: Any) -> Batch:
         """The network on a mini-batch of `samples` columns, the loss their mean
@@ -272,109 +218,121 @@ class Network:
         """The loss plus ``rate/2`` times the weights' squared norms (`answerkey.kit.batch`)."""
         return Penalised(self, rate, name)
 
+    # --------------------------------------------------------------- generated derivations
+
+    def steps(self, lhs: Any) -> list[Any]:
+        """The chain-rule derivation of `lhs` (``D(E, W1)``, ``D(E, z2)``) from the graph,
+        as `derive` steps: the chain rule, then one line per stage back from the loss
+        citing the layer's fragment, then the simplified form. Edit any of them (reword a
+        reason, replace a step) and pass them to `derive`."""
+        return generated_steps(self, lhs)
+
+    def derivation(
+        self, lhs: Any, sizes: Sequence[Mapping[Any, int]], label: Sequence[str] = ()
+    ) -> Any:
+        """`derive(lhs, self.steps(lhs), instances at each of `sizes`, self.oracle)`: the
+        generated derivation, verified like a hand-written one; the instances start at
+        the stage the gradient needs (see `leaf`)."""
+        from .writing import derive
+
+        leaf = self.leaf(lhs)
+        labels = list(label) + [""] * len(sizes)
+        insts = [self.instance(s, leaf, labels[i]) for i, s in enumerate(sizes)]
+        return derive(lhs, self.steps(lhs), insts, self.oracle)
+
+    def leaf(self, lhs: Any) -> str | None:
+        """The last stage `lhs`'s derivation does not differentiate through (None: x)."""
+        from .derivation import target_stage
+
+        j, role = target_stage(self, lhs)
+        if role is None:
+            return self.stages[j].name
+        return None if j == 0 else self.stages[j - 1].name
+
+    def cited(self, *lhs: Any) -> list[Any]:
+        """The checks of every fragment the generated derivations of `lhs` cite, for the
+        part's `numeric_checks`."""
+        from .derivation import cited_fragments
+
+        out: list[Any] = []
+        for q in lhs:
+            out += [f.check for f in cited_fragments(self, q) if f.check not in out]
+        return out
+
     # --------------------------------------------------------------- NumPy side
 
-    def _linears(self) -> list[tuple[int, Linear, str | None, str]]:
-        """(k, linear layer, the activation after it or None, the name of its input)."""
-        out: list[tuple[int, Linear, str | None, str]] = []
-        for layer in self.layers:
-            if isinstance(layer, Linear):
-                k = len(out) + 1
-                before = "x" if not out else (f"y{k - 1}" if out[-1][2] else f"z{k - 1}")
-                out.append((k, layer, None, before))
-            else:
-                k, lin, _, before = out[-1]
-                out[-1] = (k, lin, layer.name, before)
-        return out
+    def _kit_values(self, v: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """The given values by the kit's names (a name the network lacks is kept), vectors
+        as columns."""
+        vals: dict[str, np.ndarray] = {}
+        for key, a in v.items():
+            name = self.kit_name(key) if self._has(key) else key
+            arr = np.asarray(a, dtype=float)
+            vals[name] = arr.reshape(-1, 1) if arr.ndim == 1 and not name.startswith("W") else arr
+        return vals
+
+    def _has(self, name: str) -> bool:
+        try:
+            self.kit_name(name)
+        except KeyError:
+            return False
+        return True
+
+    def _given(self, v: Mapping[str, Any]) -> set[str]:
+        """The kit's names of the values given in `v`."""
+        return {self.kit_name(k) if self._has(k) else k for k in v}
+
+    def _named(self, vals: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Values by the course's names."""
+        return {(self.symbols[k].name if k in self.symbols else k): a for k, a in vals.items()}
+
+    def _params(self, stage: Stage, vals: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {role: vals[self.kit_name(p.name)] for role, p in stage.params.items()}
+
+    def _forward(self, v: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Every value by the kit's names."""
+        vals = self._kit_values(v)
+        names = ["x"] + [s.name for s in self.stages[:-1]]
+        start = max(i for i, n in enumerate(names) if n in vals)
+        for stage in self.stages[start:-1]:
+            assert isinstance(stage.layer, Layer)
+            vals[stage.name] = stage.layer.forward(vals[stage.input], self._params(stage, vals))
+        t = self.loss.np_target(vals["t"])
+        last = self.stages[-2]
+        loss = None
+        if isinstance(last.layer, Layer) and not last.layer.opens:
+            if last.name not in self._given(v):  # from the activation's input, if stabler
+                loss = self.loss.np_from_logits(last.layer, vals[last.input], t)
+        vals["E"] = np.asarray(loss if loss is not None else self.loss.np_loss(vals[last.name], t))
+        return vals
 
     def forward(self, v: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """Every stage's value from the named inputs (x, W1, b1, ..., t), in NumPy.
 
         A stage given in `v` (``z2``, say) is taken as given and the pass starts there.
         """
-        vals = {key: np.asarray(a, dtype=float) for key, a in v.items()}
-        for key, a in list(vals.items()):
-            if a.ndim == 1 and not key.startswith("W"):
-                vals[key] = a.reshape(-1, 1)
-        steps: list[tuple[str, Any]] = []
-        for k, lin, act, before in self._linears():
-
-            def affine(k: int = k, lin: Linear = lin, before: str = before) -> np.ndarray:
-                z = vals[f"W{k}"] @ vals[before]
-                return z + vals[f"b{k}"] if lin.bias else z
-
-            steps.append((f"z{k}", affine))
-            if act is not None:
-                steps.append((f"y{k}", lambda k=k, act=act: _np_act(act, vals[f"z{k}"])))
-        names = ["x"] + [n for n, _ in steps]
-        start = max(i for i, n in enumerate(names) if n in vals)
-        for name, fn in steps[start:]:
-            vals[name] = fn()
-        t = self._np_target(vals["t"])
-        k, _, act, _ = self._linears()[-1]
-        if self.loss.name == "cross_entropy" and act == "softmax" and f"y{k}" not in v:
-            # from the logits: log-softmax, which never takes the log of an underflowed 0
-            z = vals[f"z{k}"]
-            log_y = z - z.max(axis=0) - np.log(np.exp(z - z.max(axis=0)).sum(axis=0))
-            vals["E"] = np.asarray(float(-(t * log_y).sum()))
-        elif self.loss.name == "binary_cross_entropy" and f"y{k}" not in v:
-            # from the logits: log y = -log(1 + e^-z), log(1 - y) = -log(1 + e^z)
-            z = vals[f"z{k}"]
-            log_pq = t * np.logaddexp(0, -z) + (1 - t) * np.logaddexp(0, z)
-            vals["E"] = np.asarray(float(log_pq.sum()))
-        else:
-            vals["E"] = np.asarray(self._np_loss(vals[names[-1]], t))
-        return vals
-
-    def _np_target(self, t: np.ndarray) -> np.ndarray:
-        t = np.array(t, dtype=float).reshape(-1, 1)
-        if self.loss.name == "cross_entropy":
-            t[-1] = 1.0 - t[:-1].sum()  # the instance's one-hot assumption
-        return t
-
-    def _np_loss(self, y: np.ndarray, t: np.ndarray) -> float:
-        if self.loss.name == "cross_entropy":
-            return float(-(t * np.log(y)).sum())
-        if self.loss.name == "squared_error":
-            return float(0.5 * ((y - t) ** 2).sum())
-        if self.loss.name == "binary_cross_entropy":
-            return float(-(t * np.log(y) + (1 - t) * np.log(1 - y)).sum())
-        true = float((t * y).sum())
-        return float(((1 - t) * np.maximum(y - true + self.loss.margin, 0.0)).sum())
-
-    def _np_loss_grad(self, y: np.ndarray, t: np.ndarray) -> np.ndarray:
-        if self.loss.name == "cross_entropy":
-            return -t / y
-        if self.loss.name == "squared_error":
-            return y - t
-        if self.loss.name == "binary_cross_entropy":
-            return -t / y + (1 - t) / (1 - y)
-        true = float((t * y).sum())
-        active = (1 - t) * (y - true + self.loss.margin > 0)
-        return active - t * active.sum()
+        return self._named(self._forward(v))
 
     def oracle(self, v: Mapping[str, Any]) -> float:
         """The loss in NumPy from the named inputs: the verifier's independent oracle."""
-        return float(self.forward(v)["E"])
+        return float(self._forward(v)["E"])
 
     def gradients(self, v: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """dE/d(every parameter and stage), by backpropagation in NumPy: columns for
         stages, the parameter's shape for W and b."""
-        vals = self.forward(v)
-        t = self._np_target(vals["t"])
+        vals = self._forward(v)
+        t = self.loss.np_target(vals["t"])
         last = self.stages[-2].name
-        g = self._np_loss_grad(vals[last], t)
+        g = self.loss.np_gradient(vals[last], t)
         grads: dict[str, np.ndarray] = {last: g}
-        for k, lin, act, before in reversed(self._linears()):
-            if act is not None:
-                g = _np_act_backward(act, vals[f"z{k}"], vals[f"y{k}"], g)
-                grads[f"z{k}"] = g
-            grads[f"W{k}"] = g @ vals[before].T
-            if lin.bias:
-                grads[f"b{k}"] = g.copy()
-            g = vals[f"W{k}"].T @ g
-            grads[before] = g
-        return grads
+        for stage in reversed(self.stages[:-1]):
+            assert isinstance(stage.layer, Layer)
+            params = self._params(stage, vals)
+            g, pgrads = stage.layer.backward(vals[stage.input], vals[stage.name], params, g)
+            for role, value in pgrads.items():
+                grads[self.kit_name(stage.params[role].name)] = value
+            grads[stage.input] = g
+        return self._named(grads)
 
     # --------------------------------------------------------------- worked numbers
 
@@ -438,19 +396,29 @@ class Network:
             value = sp.sympify(sp.sympify(s).xreplace(dict(sizes or {})))
             return int(value) if value.is_Integer else str(value)
 
-        layers = [figures.Layer("x", "x", size(self.inputs), unit_name="inputs")]
+        def label(kit: str, k: int) -> tuple[str, str]:
+            if self._renamed(kit):
+                return self.names[kit], self.names[kit]
+            return f"{kit[0]}^{{({k})}}", f"{kit[0]}({k})"
+
+        x = self.names.get("x", "x")
+        layers = [figures.Layer(x, x, size(self.inputs), unit_name="inputs")]
         connections = []
-        linears = self._linears()
-        for k, lin, act, _ in linears:
-            units = size(lin.size)
-            kind = "output" if k == len(linears) else "hidden unit"
+        opened = [s for s in self.stages[:-1] if isinstance(s.layer, Layer) and s.layer.opens]
+        for k, stage in enumerate(opened, 1):
+            after = [s for s in self.stages[:-1] if s.input == stage.name]
+            units = size(stage.symbol.shape[0])
+            kind = "output" if k == len(opened) else "hidden unit"
             unit_name = kind if units == 1 else kind + "s"
-            if act is None:
-                layers.append(figures.Layer(f"z^{{({k})}}", f"z({k})", units, unit_name=unit_name))
+            z = label(stage.name, k)
+            if not after:
+                layers.append(figures.Layer(*z, units, unit_name=unit_name))
             else:
-                y, z = (f"y^{{({k})}}", f"y({k})"), (f"z^{{({k})}}", f"z({k})")
-                layers.append(figures.Layer(*y, units, act, *z, unit_name=unit_name))
-            connections.append(figures.Connection(f"W^{{({k})}}", f"W({k})"))
+                act = after[0]
+                assert isinstance(act.layer, Layer)
+                y = label(act.name, k)
+                layers.append(figures.Layer(*y, units, act.layer.kind, *z, unit_name=unit_name))
+            connections.append(figures.Connection(*label(f"W{k}", k)))
         drawing = figures.Network(name, tuple(layers), tuple(connections))
         return diagram(name, caption, drawing, handout)
 
