@@ -40,6 +40,7 @@ from .instantiate import Concrete
 from .mathfns import eq
 from .model import Assignment, CheckRecord, Instance, Part
 from .numbers import Place, numbers_in, printed, printed_in_part
+from .proofs import prove_lazy
 
 RANDOM_POINTS = 8
 RTOL = 1e-8
@@ -198,8 +199,6 @@ def check(
         done += 1
         how = f"at {int(ok.sum())} random points"
         if sum(sp.count_ops(e) for e in [*a, *b]) <= SYMBOLIC_MAX_OPS:
-            from .verify import prove_lazy
-
             if prove_lazy(c, a, b) is not None:
                 how += " and symbolically"
         if inst.label:

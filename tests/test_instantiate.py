@@ -11,7 +11,7 @@ import solutions.cv_assignment9 as cv
 from answerkey.instantiate import Concrete, entry_symbol
 from answerkey.mathfns import D, T, elementwise, mm, sigmoid, softmax
 from answerkey.model import Instance
-from answerkey.verify import prove_equal
+from answerkey.proofs import prove_equal
 
 Matrix = sp.ImmutableMatrix
 

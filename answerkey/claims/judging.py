@@ -19,7 +19,7 @@ from sympy.matrices.expressions import MatrixExpr
 from ..instantiate import Matrix as ConcreteMatrix
 from ..instantiate import concrete, entry_symbol
 from ..model import Instance
-from ..verify import prove_lazy
+from ..proofs import prove_lazy
 from .reading import Parsed, display_name
 from .shapes import _is_mat, _shape_str
 
