@@ -291,10 +291,10 @@ def test_a_counterexample_is_as_simple_as_the_difference_allows() -> None:
 
 
 def test_candidates_are_judged_equal_at_shared_points_as_compare_judges_them() -> None:
-    from answerkey.claims.judging import _Judge
+    from answerkey.claims.judging import Judge
     from answerkey.model import Instance
 
-    jd = _Judge(Instance(), np.random.default_rng(0), 8)
+    jd = Judge(Instance(), np.random.default_rng(0), 8)
     value = jd.value(sp.log(1 + sp.exp(-W * x)))
     same = jd.value(-sp.log(1 / (1 + sp.exp(-W * x))))
     other = jd.value(sp.log(1 + sp.exp(W * x)))

@@ -21,7 +21,7 @@ from ..instantiate import concrete, entry_symbol
 from ..model import Instance
 from ..proofs import prove_lazy
 from .reading import Parsed, display_name
-from .shapes import _is_mat, _shape_str
+from .shapes import is_mat, shape_str
 
 RANDOM_POINTS = 40
 PROOF_SECONDS = 10.0
@@ -147,7 +147,7 @@ class Verdict:
 Domain = Instance | Sequence[Instance] | Mapping[str, tuple[float, float]] | None
 
 
-def _instances(domain: Domain, *exprs: Any) -> list[Instance]:
+def sample_instances(domain: Domain, *exprs: Any) -> list[Instance]:
     if isinstance(domain, Instance):
         insts = [domain]
     elif domain is None:
@@ -265,7 +265,7 @@ def expand_indices(expr: Any, inst: Instance) -> Any:
     return sp.ImmutableMatrix([[entries(e.xreplace({free[0]: i})) for i in range(1, n + 1)]])
 
 
-def _to_numbers(v: Any) -> np.ndarray | None:
+def to_numbers(v: Any) -> np.ndarray | None:
     """A numeric key (float, list, array, constant SymPy matrix) as a 2-D array, else None."""
     if isinstance(v, sp.Basic):
         if isinstance(v, MatrixExpr) and not isinstance(v, sp.MatrixBase):
@@ -273,7 +273,7 @@ def _to_numbers(v: Any) -> np.ndarray | None:
         if v.free_symbols or v.atoms(sp.MatrixSymbol, AppliedUndef):
             return None
         try:
-            arr = np.array(sp.Matrix(v) if _is_mat(v) else [[v]], dtype=float)
+            arr = np.array(sp.Matrix(v) if is_mat(v) else [[v]], dtype=float)
         except (TypeError, ValueError):
             return None
     else:
@@ -291,7 +291,7 @@ class _Values:
     shape: tuple[int, int]
 
 
-class _Judge:
+class Judge:
     """Claim and key (and mistakes) instantiated at one instance, compared at the same points."""
 
     def __init__(
@@ -412,7 +412,7 @@ class _Judge:
         arrays = self.arrays([target, *candidates])
         if arrays is None:  # one candidate spoils the batch: each on its own
             return [self.equal(target, m) for m in candidates]
-        return [_equal_arrays(arrays[0], v) for v in arrays[1:]]
+        return [equal_arrays(arrays[0], v) for v in arrays[1:]]
 
     def arrays(self, values: Sequence[ConcreteMatrix]) -> list[np.ndarray] | None:
         """Each of `values` at the same `n` random points (one sampling and one evaluation
@@ -569,7 +569,7 @@ _GREEK_WORDS = {"alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "l
 _GREEK_WORDS |= {"sigma", "tau", "phi", "omega", "rho", "Delta"}
 
 
-def _equal_arrays(va: np.ndarray, vb: np.ndarray) -> bool:
+def equal_arrays(va: np.ndarray, vb: np.ndarray) -> bool:
     """Equal at every point (axis 0) where both are finite, with one such point at least."""
     if va.shape != vb.shape:
         return False
@@ -656,7 +656,7 @@ def _numeric_verdict(
     The floor (`figures` significant figures) is never finer than the key's own
     printed precision (`printed` decimals): a student who copies the key's 0.0041
     for 0.004056 has written what the key shows."""
-    c = _to_numbers(claim)
+    c = to_numbers(claim)
     assert c is not None
     if c.size != key.size or (c.shape != key.shape and min(c.shape) > 1 and min(key.shape) > 1):
         return Verdict(
@@ -735,13 +735,13 @@ def judge(
     if isinstance(claim_expr, Parsed):
         decimals = claim_expr.decimals if decimals is None else decimals
         claim_expr = claim_expr.expr
-    key_numbers = _to_numbers(key_expr)
-    if key_numbers is not None and _to_numbers(claim_expr) is not None:
+    key_numbers = to_numbers(key_expr)
+    if key_numbers is not None and to_numbers(claim_expr) is not None:
         verdict = _numeric_verdict(claim_expr, key_numbers, decimals, figures, printed)
         if verdict.correct or mistakes is None:
             return verdict
         for name, wrong in mistakes() if callable(mistakes) else mistakes:
-            wrong_numbers = _to_numbers(wrong)
+            wrong_numbers = to_numbers(wrong)
             if wrong_numbers is not None and wrong_numbers.shape == key_numbers.shape:
                 if _numeric_verdict(claim_expr, wrong_numbers, decimals, figures, printed).correct:
                     return replace(verdict, mistake=name)
@@ -754,9 +754,9 @@ def judge(
     rng = np.random.default_rng(seed)
     hows: list[str] = []
     total = 0
-    for inst in _instances(domain, claim_expr, key_expr):
+    for inst in sample_instances(domain, claim_expr, key_expr):
         at = f" ({inst.label})" if inst.label else ""
-        jd = _Judge(inst, rng, points, names)
+        jd = Judge(inst, rng, points, names)
         try:
             cv, kv = jd.value(claim_expr), jd.value(key_expr)
         except (ValueError, TypeError, AttributeError, KeyError, sp.ShapeError) as exc:
@@ -764,7 +764,7 @@ def judge(
             return Verdict("unreadable", f"cannot evaluate the claim{at}: {first}")
         if cv.shape != kv.shape:
             n, cex, _ = jd.compare(cv, kv)
-            reason = f"it is a {_shape_str(cv)} matrix, the answer is {_shape_str(kv)}{at}"
+            reason = f"it is a {shape_str(cv)} matrix, the answer is {shape_str(kv)}{at}"
             return Verdict("incorrect", reason, cex, _match_mistake(jd, cv, mistakes, claim_expr))
         n, cex, undefined = jd.compare(cv, kv, careful=True)
         total += n
@@ -794,7 +794,7 @@ def judge(
 Mistakes = Sequence[tuple[str, Any]] | Callable[[], Sequence[tuple[str, Any]]] | None
 
 
-def _match_mistake(jd: _Judge, cv: ConcreteMatrix, mistakes: Mistakes, claim: Any) -> str | None:
+def _match_mistake(jd: Judge, cv: ConcreteMatrix, mistakes: Mistakes, claim: Any) -> str | None:
     if callable(mistakes):  # made only now: most claims are right and never need them
         try:
             mistakes = mistakes()

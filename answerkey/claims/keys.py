@@ -16,7 +16,7 @@ from ..mathfns import D
 from ..model import Assignment, Instance, Part
 from ..printing import DECIMALS
 from .files import Claim, load_claims
-from .judging import SIGNIFICANT_FIGURES, Mistakes, Verdict, _to_numbers, judge
+from .judging import SIGNIFICANT_FIGURES, Mistakes, Verdict, judge, to_numbers
 from .mistakes import show, typical_mistakes
 from .reading import ClaimError, ClaimShapeError, canonical_name, display_name
 from .shapes import default_symbols, parse_claim
@@ -109,7 +109,7 @@ class KeyAnswer:
     def typical_mistakes(self) -> list[tuple[str, Any]]:
         if self.mistakes is not None:
             return list(self.mistakes)
-        if _to_numbers(self.answer) is not None:
+        if to_numbers(self.answer) is not None:
             return []
         inst = self.instances[0] if self.instances else None
         names = {}

@@ -14,8 +14,8 @@ from sympy.printing.str import StrPrinter
 from ..instantiate import Matrix as ConcreteMatrix
 from ..mathfns import D, diag, elementwise, hadamard_ones_minus, sigmoid, softmax
 from ..model import Instance
-from .judging import _equal_arrays, _instances, _Judge
-from .shapes import _is_mat
+from .judging import Judge, equal_arrays, sample_instances
+from .shapes import is_mat
 
 # ---------------------------------------------------------------------------
 # Typical mistakes
@@ -110,7 +110,7 @@ def typical_mistakes(
             continue
     for t in sorted(key.atoms(sp.Transpose), key=sp.default_sort_key):
         found.append((f"missing transpose on {show(t.arg, names)}", key.xreplace({t: t.arg})))
-    if (_is_mat(key) and key.shape[0] != 1) or (_is_mat(key) and key.shape[1] != 1):
+    if (is_mat(key) and key.shape[0] != 1) or (is_mat(key) and key.shape[1] != 1):
         found.append(("transposed the whole answer", key.T))
     for node in sp.preorder_traversal(key):
         if isinstance(node, sp.Mul | sp.MatMul | sp.HadamardProduct) and len(node.args) > 1:
@@ -142,7 +142,7 @@ def _ones_minus(a: Any, sigmoid_outputs: set[Any]) -> Any:
 
 
 def _ones_plus(v: Any) -> Any:
-    return sp.MatAdd(sp.OneMatrix(*v.shape), v) if _is_mat(v) else 1 + v
+    return sp.MatAdd(sp.OneMatrix(*v.shape), v) if is_mat(v) else 1 + v
 
 
 def _sigmoid_outputs(instance: Instance | None) -> set[Any]:
@@ -247,12 +247,12 @@ def _layer_mistakes(
     found: list[tuple[str, Any]] = []
     seen: set[tuple[Any, Any]] = set()
     for a, b, how in pairs:
-        if (a, b) in seen or not key.has(a) or (getattr(a, "shape", None) is None and _is_mat(b)):
+        if (a, b) in seen or not key.has(a) or (getattr(a, "shape", None) is None and is_mat(b)):
             continue
         seen.add((a, b))
         try:
             wrong = key.xreplace({a: b})
-            if _is_mat(wrong):
+            if is_mat(wrong):
                 wrong.shape  # noqa: B018 - a substitution whose shapes clash is no mistake
         except (sp.ShapeError, ValueError, TypeError, AttributeError):
             continue
@@ -308,8 +308,8 @@ def _distinct(
     """Drop mistakes equal to the key or to an earlier mistake (checked numerically)."""
     out: list[tuple[str, Any]] = []
     try:
-        inst = _instances(instance, key, *(w for _, w in found))[0]
-        jd = _Judge(inst, np.random.default_rng(1), 12)
+        inst = sample_instances(instance, key, *(w for _, w in found))[0]
+        jd = Judge(inst, np.random.default_rng(1), 12)
         kv = jd.value(key)
     except Exception:
         seen = {key}
@@ -332,7 +332,7 @@ def _distinct(
         if arrays is None:
             same = any(jd.equal(values[k], values[i]) for i in kept)
         else:
-            same = any(_equal_arrays(arrays[k], arrays[i]) for i in kept)
+            same = any(equal_arrays(arrays[k], arrays[i]) for i in kept)
         if not same:
             kept.append(k)
             out.append(candidates[k - 1][:2])

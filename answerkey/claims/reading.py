@@ -75,7 +75,7 @@ class Token:
 _DIGITS = frozenset("0123456789")
 
 
-def _tokenize(src: str, offset: int = 0) -> list[Token]:
+def tokenize(src: str, offset: int = 0) -> list[Token]:
     out: list[Token] = []
     i, n = 0, len(src)
     while i < n:
@@ -147,7 +147,7 @@ def _tokenize(src: str, offset: int = 0) -> list[Token]:
                     if inner.strip() == "1" and name in (_FONT_WRAPPERS | {"mathbb"}):
                         out.append(Token("cmd", r"\ones", pos, span=offset + close + 1 - pos))
                     elif name in _FONT_WRAPPERS:
-                        out += _tokenize(inner, offset + j + 1)
+                        out += tokenize(inner, offset + j + 1)
                     elif name in _NAME_WRAPPERS:
                         text = f"\\{name}{{{inner.strip()}}}"
                         out.append(Token("name", text, pos, span=offset + close + 1 - pos))
@@ -478,14 +478,14 @@ def _canon_script(raw: str) -> str:
 
 
 @dataclass
-class _Table:
+class SymbolTable:
     """The part's symbols by canonical name, plus the multi-letter words to split on."""
 
     names: dict[str, Any]
     words: list[str]  # multi-letter bases and function words, longest first
 
     @classmethod
-    def build(cls, symbols: Mapping[str, Any]) -> _Table:
+    def build(cls, symbols: Mapping[str, Any]) -> SymbolTable:
         names: dict[str, Any] = {}
         for latex, obj in symbols.items():
             names[canonical_name(latex)] = obj
@@ -513,10 +513,10 @@ class _Table:
 
 def canonical_name(latex: str) -> str:
     """A symbol's LaTeX name as names are matched: `W^{(1)}` -> `W^(1)`, `W_{out}` -> `W_out`."""
-    toks = _tokenize(latex)
+    toks = tokenize(latex)
     if not toks:
         raise ClaimError(f"empty symbol name {latex!r}")
-    p = _Parser(toks, latex, _Table({}, []), [])
+    p = Parser(toks, latex, SymbolTable({}, []), [])
     base = p._base_text(toks[0])
     p.i = 1
     if base in _COMPOUND_HEADS and len(toks) > 1 and toks[1].kind == "word":
@@ -535,8 +535,8 @@ _INDEX = re.compile(r"[A-Za-z]|[0-9]+")
 _PRIME_MARKS = {r"\prime": 1, r"\prime\prime": 2, "'": 1, "''": 2}
 
 
-class _Parser:
-    def __init__(self, toks: list[Token], src: str, table: _Table, notes: list[str]) -> None:
+class Parser:
+    def __init__(self, toks: list[Token], src: str, table: SymbolTable, notes: list[str]) -> None:
         self.toks = toks
         self.src = src
         self.table = table
@@ -624,7 +624,7 @@ class _Parser:
     def sub(self, toks: list[Token], what: str) -> Node:
         if not toks:
             raise self.fail(what)
-        p = _Parser(list(toks), self.src, self.table, self.notes)
+        p = Parser(list(toks), self.src, self.table, self.notes)
         p.tight = self.tight
         node = p.expr()
         if p.peek().kind != "eof":
@@ -910,7 +910,7 @@ class _Parser:
         if not isinstance(xnode, Name | Idx):
             raise ClaimError(f"col {t.pos + 1}: can only differentiate by a symbol of the part")
         if n:
-            p = _Parser(list(n), self.src, self.table, self.notes)
+            p = Parser(list(n), self.src, self.table, self.notes)
             p.tight, p.bare_arg = (
                 self.tight,
                 xnode,
@@ -1168,7 +1168,7 @@ def _decimals(text: str) -> int:
     return len(m.group(2)) - exponent
 
 
-def _parse_numbers(latex: str) -> Parsed | None:
+def parse_numbers(latex: str) -> Parsed | None:
     """Plain numbers and (nested) lists as programs print them: `0.4063`, `[ 0.458 0.869]`."""
     if not _NUMERIC_ONLY.match(latex):
         return None
@@ -1205,13 +1205,13 @@ def _parse_numbers(latex: str) -> Parsed | None:
     return Parsed(latex, (value,), reading, (), decimals)
 
 
-def _literal_decimals(n: Node) -> Any:
+def literal_decimals(n: Node) -> Any:
     if isinstance(n, Num):
         return np.array([[_decimals(n.text)]])
     if isinstance(n, Neg):
-        return _literal_decimals(n.a)
+        return literal_decimals(n.a)
     if isinstance(n, Mat):
-        out = [[_literal_decimals(c) for c in r] for r in n.rows]
+        out = [[literal_decimals(c) for c in r] for r in n.rows]
         if any(x is None for r in out for x in r):
             return None
         return np.array([[x[0, 0] for x in r] for r in out])

@@ -34,28 +34,28 @@ from .reading import (
     Num,
     Ones,
     Parsed,
+    Parser,
     Pow,
     Rel,
     SumOver,
+    SymbolTable,
     Tr,
-    _literal_decimals,
-    _parse_numbers,
-    _Parser,
-    _Table,
-    _tokenize,
     canonical_name,
+    literal_decimals,
+    parse_numbers,
+    tokenize,
 )
 
 # ---------------------------------------------------------------------------
 # Meaning: syntax tree -> the engine's SymPy objects, with shape rules.
 
 
-def _is_mat(x: Any) -> bool:
+def is_mat(x: Any) -> bool:
     return isinstance(x, MatrixExpr | sp.MatrixBase)
 
 
-def _shape_str(x: Any) -> str:
-    return "×".join(str(d) for d in x.shape) if _is_mat(x) else "scalar"
+def shape_str(x: Any) -> str:
+    return "×".join(str(d) for d in x.shape) if is_mat(x) else "scalar"
 
 
 class _OnesVector:
@@ -99,7 +99,7 @@ class _Builder:
 
     def _Rel(self, n: Rel) -> Any:
         a, b = self.value(n.a), self.value(n.b)
-        if _is_mat(a) or _is_mat(b):
+        if is_mat(a) or is_mat(b):
             raise self.err(n, "a condition compares scalars")
         relation = {"=": sp.Eq, "≠": sp.Ne, "<": sp.Lt, ">": sp.Gt, "≤": sp.Le, "≥": sp.Ge}
         return relation[n.op](a, b)
@@ -108,7 +108,7 @@ class _Builder:
         pieces = []
         for value, condition in n.pieces:
             v = self.value(value)
-            if _is_mat(v):
+            if is_mat(v):
                 raise self.err(n, "the values of cases must be scalars")
             pieces.append((v, True if condition is None else self.build(condition)))
         return sp.Piecewise(*pieces)
@@ -116,7 +116,7 @@ class _Builder:
     def _SumOver(self, n: SumOver) -> Any:
         var = _index_symbol(n.var, self.names)
         body = self.value(n.body)
-        if _is_mat(body):  # a sum of matrices over samples: not read (never "incorrect")
+        if is_mat(body):  # a sum of matrices over samples: not read (never "incorrect")
             raise ClaimError(f"col {n.pos + 1}: only sums of scalars over an index are read")
         lo = sp.Integer(1) if n.lo is None else self.value(n.lo)
         hi = None if n.hi is None else self.value(n.hi)
@@ -164,22 +164,22 @@ class _Builder:
 
     def _Tr(self, n: Tr) -> Any:
         a = self.build(n.a)
-        return a.T if _is_mat(a) else a
+        return a.T if is_mat(a) else a
 
     def _Pow(self, n: Pow) -> Any:
         a, b = self.value(n.a), self.value(n.b)
-        if _is_mat(b):
+        if is_mat(b):
             if a == sp.E:
                 self.notes.append(f"e^(…) of a matrix at col {n.pos + 1} is read entrywise")
                 return elementwise("exp", b)
             raise self.err(n, "an exponent must be a scalar")
-        if _is_mat(a):
+        if is_mat(a):
             if isinstance(n.a, Call) and n.a.fn == "norm" and b == 2:
                 from ..mathfns import sqnorm
 
                 return sqnorm(self.build(n.a.args[0]))
             if a.shape[0] != a.shape[1]:
-                raise self.err(n, f"cannot raise a {_shape_str(a)} matrix to a power")
+                raise self.err(n, f"cannot raise a {shape_str(a)} matrix to a power")
             return sp.Inverse(a) if b == -1 else sp.MatPow(a, b)
         if a.is_number and b.is_number:
             size = abs(float(b)) * max(1.0, math.log10(max(abs(complex(a)), 1e-300)))
@@ -194,9 +194,9 @@ class _Builder:
         if n.op in "+-":
             return self.add(n, a, b if n.op == "+" else -b)
         if n.op == "/":
-            if _is_mat(b):
-                raise self.err(n, f"cannot divide by a {_shape_str(b)} matrix")
-            return a / b if not _is_mat(a) else (1 / b) * a
+            if is_mat(b):
+                raise self.err(n, f"cannot divide by a {shape_str(b)} matrix")
+            return a / b if not is_mat(a) else (1 / b) * a
         return self.mul(n, a, b)
 
     def ones(self, n: Bin, a: Any, b: Any) -> Any:
@@ -206,20 +206,20 @@ class _Builder:
             if isinstance(a, _OnesVector) and isinstance(b, _OnesVector):
                 return _OnesVector(a.coef + b.coef)
             ones, other = (a, b) if isinstance(a, _OnesVector) else (b, a)
-            return self.add(n, ones.like(other) if _is_mat(other) else ones.coef, other)
+            return self.add(n, ones.like(other) if is_mat(other) else ones.coef, other)
         if isinstance(a, _OnesVector) and isinstance(b, _OnesVector):
             return _OnesVector(a.coef * b.coef)
         if n.op == "/":
-            if isinstance(b, _OnesVector) or _is_mat(b):
+            if isinstance(b, _OnesVector) or is_mat(b):
                 raise self.err(n, "cannot divide by a vector")
             return _OnesVector(a.coef / b)
         if isinstance(b, _OnesVector):
-            if not _is_mat(a):
+            if not is_mat(a):
                 return _OnesVector(a * b.coef)
             if n.op == "∘":
                 return b.coef * a
             return b.coef * sp.MatMul(a, sp.OneMatrix(a.shape[1], 1))
-        if not _is_mat(b):
+        if not is_mat(b):
             return _OnesVector(a.coef * b)
         if n.op == "∘" or b.shape[0] == 1:
             return a.coef * b
@@ -230,25 +230,25 @@ class _Builder:
         return v.coef if isinstance(v, _OnesVector) else v
 
     def add(self, n: Node, a: Any, b: Any) -> Any:
-        ma, mb = _is_mat(a), _is_mat(b)
+        ma, mb = is_mat(a), is_mat(b)
         if not ma and not mb:
             return a + b
         if ma and mb:
             if a.shape != b.shape:
-                raise self.err(n, f"cannot add a {_shape_str(a)} and a {_shape_str(b)} matrix")
+                raise self.err(n, f"cannot add a {shape_str(a)} and a {shape_str(b)} matrix")
             return sp.MatAdd(a, b)
         m, s = (a, b) if ma else (b, a)
         if s == 0:
             return m
         if tuple(m.shape) != (1, 1):
             self.notes.append(
-                f"the scalar added to a {_shape_str(m)} matrix at col {n.pos + 1} is read "
+                f"the scalar added to a {shape_str(m)} matrix at col {n.pos + 1} is read "
                 f"entrywise (1 as a vector of ones)"
             )
         return sp.MatAdd(m, s * sp.OneMatrix(*m.shape))
 
     def mul(self, n: Bin, a: Any, b: Any) -> Any:
-        ma, mb = _is_mat(a), _is_mat(b)
+        ma, mb = is_mat(a), is_mat(b)
         if n.op == "⊗":  # the outer product of two column vectors: a b^T
             if not (ma and mb and a.shape[1] == 1 and b.shape[1] == 1):
                 raise self.err(n, "⊗ (an outer product) needs two column vectors")
@@ -258,7 +258,7 @@ class _Builder:
                 if a.shape != b.shape:
                     raise self.err(
                         n,
-                        f"cannot multiply a {_shape_str(a)} and a {_shape_str(b)} matrix entrywise",
+                        f"cannot multiply a {shape_str(a)} and a {shape_str(b)} matrix entrywise",
                     )
                 return sp.HadamardProduct(a, b)
             return a * b
@@ -268,17 +268,17 @@ class _Builder:
             return sp.MatMul(a, b)
         if a.shape == b.shape:
             self.notes.append(
-                f"the product of two {_shape_str(a)} matrices at col {n.pos + 1} is read "
+                f"the product of two {shape_str(a)} matrices at col {n.pos + 1} is read "
                 f"entrywise (∘)"
             )
             return sp.HadamardProduct(a, b)
         raise self.err(
-            n, f"cannot multiply a {_shape_str(a)} by a {_shape_str(b)} matrix (dimensions differ)"
+            n, f"cannot multiply a {shape_str(a)} by a {shape_str(b)} matrix (dimensions differ)"
         )
 
     def _Mat(self, n: Mat) -> Any:
         cells = [[self.value(c) for c in row] for row in n.rows]
-        if any(_is_mat(c) for row in cells for c in row):
+        if any(is_mat(c) for row in cells for c in row):
             raise self.err(n, "matrix entries must be scalars")
         return sp.ImmutableMatrix(cells)
 
@@ -297,7 +297,7 @@ class _Builder:
     def _Call(self, n: Call) -> Any:
         args = [self.value(a) for a in n.args]
         if n.obj is not None:  # an arbitrary function of the part, like f_3
-            if any(_is_mat(a) for a in args):
+            if any(is_mat(a) for a in args):
                 raise self.err(n, f"{n.fn} takes scalars")
             if n.prime:
                 if len(args) != 1:
@@ -317,15 +317,15 @@ class _Builder:
         if fn == "norm":
             from ..mathfns import sqnorm
 
-            if not _is_mat(u):
+            if not is_mat(u):
                 return sp.Abs(u)
             return sp.sqrt(sqnorm(u))
         if n.prime > 1:
             raise self.err(n, "only first derivatives of named functions are supported")
-        if _is_mat(u):
+        if is_mat(u):
             if fn == "diag":
                 if u.shape[1] != 1:
-                    raise self.err(n, f"diag needs a column vector, not a {_shape_str(u)} matrix")
+                    raise self.err(n, f"diag needs a column vector, not a {shape_str(u)} matrix")
                 return diag(u)
             if fn == "softmax":
                 if u.shape[1] != 1:
@@ -357,17 +357,17 @@ class _Builder:
 # Public: parsing
 
 
-def _read(text: str, table: _Table, notes: list[str]) -> tuple[list[Node], tuple[Any, ...]]:
+def _read(text: str, table: SymbolTable, notes: list[str]) -> tuple[list[Node], tuple[Any, ...]]:
     """The claim's members and their values. When the dimensions do not fit as written
     (left to right, every product alike), the grouping where side-by-side factors bind
     tighter than `·` and `∘` is tried: `y ∘ (1-y) ∘ W^T(y2-t)` means `y ∘ (1-y) ∘ (W^T(y2-t))`."""
-    members = _Parser(_tokenize(text), text, table, notes).claim()
+    members = Parser(tokenize(text), text, table, notes).claim()
     try:
         return members, tuple(_Builder(notes, table.names).value(m) for m in members)
     except ClaimShapeError as exc:
         exc.reading = " = ".join(m.render() for m in members)
         first = exc
-    parser = _Parser(_tokenize(text), text, table, [])
+    parser = Parser(tokenize(text), text, table, [])
     parser.tight = True
     tight = parser.claim()
     if [m.render() for m in tight] != [m.render() for m in members]:
@@ -396,13 +396,13 @@ def parse_claim(latex: str, symbols: Mapping[str, Any]) -> Parsed:
     text = latex.strip().strip("$").strip()
     text = re.sub(r"^\\\[|\\\]$", "", text).strip()
     try:
-        numbers = _parse_numbers(text)
+        numbers = parse_numbers(text)
         labelled = re.fullmatch(r"\s*\\?[A-Za-z][\w{}\\^()]*\s*[=:]\s*(.+)", text, re.S)
         if numbers is None and labelled:  # `s = [0.458, 0.869]`: numbers with their name
-            numbers = _parse_numbers(labelled.group(1))
+            numbers = parse_numbers(labelled.group(1))
         if numbers is not None:
             return numbers
-        table = _Table.build(symbols)
+        table = SymbolTable.build(symbols)
         notes: list[str] = []
         members, values = _read(text, table, notes)
     except ClaimError:
@@ -420,7 +420,7 @@ def parse_claim(latex: str, symbols: Mapping[str, Any]) -> Parsed:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ClaimError(f"cannot read the claim: {first}") from None
     reading = " = ".join(m.render() for m in members)
-    decimals = _literal_decimals(members[-1])
+    decimals = literal_decimals(members[-1])
     return Parsed(latex, values, reading, tuple(dict.fromkeys(notes)), decimals)
 
 
