@@ -29,7 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import cache, pdf, proofcache, render, scratch
+from . import cache, errata, pdf, proofcache, render, scratch
 from . import publish as publishing
 from .claims import roundtrip
 from .errors import UsageError
@@ -280,7 +280,7 @@ def _errata(module_id: str, params: Mapping[str, Any]) -> tuple[list[Any], float
     original = parameter_hash(params) == parameter_hash(module.parameters)
     assignment = built(module, params)
     _read_back(assignment)
-    return proofcache.errata(assignment, original), time.perf_counter() - start
+    return errata.judged(assignment, original), time.perf_counter() - start
 
 
 def _read_back(assignment: Assignment) -> None:
@@ -299,7 +299,7 @@ def _render(
     meta: render.Meta,
     log_dir: Path,
     kind: str | None = None,
-    errata: list[Any] | None = None,
+    judged: list[Any] | None = None,
     tex_cache: Path | None = None,
 ) -> tuple[dict[str, bytes], float]:
     """Render one kind (or both): the key needs the checks (and errata, computed
@@ -313,11 +313,11 @@ def _render(
         assert checks is not None, "the key is rendered only after verification"
         for part in assignment.parts():
             part.checks = checks[part.id]
-        if errata is None:
+        if judged is None:
             original = parameter_hash(params) == parameter_hash(module.parameters)
             _read_back(assignment)
-            errata = proofcache.errata(assignment, original)
-        assignment.errata = errata
+            judged = errata.judged(assignment, original)
+        errata.attach(assignment, judged)
     files = outputs(assignment, formats, meta, log_dir, kinds, tex_cache)
     return files, time.perf_counter() - start
 
@@ -539,7 +539,7 @@ def _run(
     split = len(by_key) <= 2 * workers
     partial: dict[tuple[str, str], dict[str, list[CheckRecord]]] = {}
     waiting: dict[tuple[str, str], int] = {}
-    errata: dict[tuple[str, str], list[Any]] = {}
+    verdicts: dict[tuple[str, str], list[Any]] = {}
     rendered: dict[Path, dict[str, bytes]] = {}
     render_time: dict[Path, float] = {}
     kinds_left: dict[Path, int] = {}
@@ -588,7 +588,7 @@ def _run(
             job.checks = checks
             for fmts in groups if split else [formats]:
                 kind = "key" if split else None
-                args = (checks, fmts, job.meta, log_dir, kind, errata.get(key), tex_cache)
+                args = (checks, fmts, job.meta, log_dir, kind, verdicts.get(key), tex_cache)
                 submit("render", job, _render, job.module.id, job.params, *args)
 
     if split:
@@ -639,10 +639,9 @@ def _run(
                     )
                 waiting[arg] -= len(value)
             elif what == "errata":
-                errata[arg], seconds = value
-                say(
-                    f"judged {arg[0]}'s earlier solution: {len(errata[arg])} claims, {seconds:.2f}s"
-                )
+                verdicts[arg], seconds = value
+                claims = len(verdicts[arg])
+                say(f"judged {arg[0]}'s earlier solution: {claims} claims, {seconds:.2f}s")
                 waiting[arg] -= 1
             elif what == "tex-format":
                 made, seconds = value

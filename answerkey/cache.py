@@ -27,6 +27,8 @@ from typing import Any
 
 ENGINE_DIR = Path(__file__).resolve().parent
 ROOT = ENGINE_DIR.parent
+#: the Jinja and pandoc templates (rendering and typesetting read them; their digest keys outputs)
+TEMPLATES = ROOT / "templates"
 STAMP_VERSION = 1
 STAMP_NAME = ".stamp.json"
 

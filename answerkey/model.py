@@ -190,6 +190,8 @@ class Assignment:
     notation: Mapping[str, str] = field(default_factory=dict)
     source: str = ""
     errata: list[Any] = field(default_factory=list)
+    # per erratum, the claim as read and the right answer as maths (`answerkey.errata`)
+    errata_maths: list[tuple[Any, Any]] = field(default_factory=list)
 
     def parts(self) -> list[Part]:
         return [p for ex in self.exercises for p in ex.parts]

@@ -27,12 +27,12 @@ from pathlib import Path
 import pypandoc
 
 from . import scratch
+
+# TEMPLATES from .cache, not .render: this module stays light (no SymPy), so a build
+# can start dumping the PDFs' preamble while it is still importing the rest.
+from .cache import TEMPLATES
 from .errors import EnvironmentProblem, RenderError
 from .settable import pdflatex_sets
-
-# Not imported from .render: this module stays light (no SymPy), so a build can
-# start dumping the PDFs' preamble while it is still importing the rest.
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 MARKDOWN = "markdown-auto_identifiers-raw_tex-raw_html-raw_attribute-citations-implicit_figures"
 # The Markdown made for the PDF carries our figures as ```{=latex} blocks; every

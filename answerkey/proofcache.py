@@ -166,21 +166,6 @@ def remembered(subject: Any, compute: Callable[[], list[Any]]) -> list[Any]:
     return value
 
 
-def errata(assignment: Assignment, original_numbers: bool) -> list[Any]:
-    """`claims.errata_for`, judged again only when the assignment's content, its claims
-    file or the engine changed (judging the claims is most of an edit's rebuild)."""
-    from .claims import CLAIMS_DIR, errata_for
-
-    try:
-        claims: bytes | None = (CLAIMS_DIR / f"{assignment.id}.toml").read_bytes()
-    except OSError:
-        claims = None
-    return remembered(
-        ("errata", assignment, original_numbers, claims),
-        lambda: errata_for(assignment, original_numbers),
-    )
-
-
 def rendered(subject: Any, make: Callable[[], bytes]) -> bytes:
     """Bytes of a rendered output (a PDF, an HTML page) from its source's content: a
     source byte-identical to an earlier build's (the handout after an edit to a
@@ -207,9 +192,7 @@ def rendered(subject: Any, make: Callable[[], bytes]) -> bytes:
 
 
 def _render_tools() -> tuple[str, dict[str, str]]:
-    from .render import TEMPLATES
-
-    return cache.templates_digest(TEMPLATES), cache.tool_versions()
+    return cache.templates_digest(cache.TEMPLATES), cache.tool_versions()
 
 
 def entry_key(subject: Any, rng: np.random.Generator | None = None) -> str:

@@ -15,7 +15,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -23,12 +22,12 @@ import numpy as np
 import sympy as sp
 
 from . import numbers, printing, relations
+from .cache import TEMPLATES
 from .errors import RenderError
 from .figures import TIKZ_PREAMBLE
 from .mathfns import to_plain_sympy
 from .model import Assignment, Block, Figure, Part, Text
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 FORMATS = ("tex", "md")
 
 
@@ -279,7 +278,12 @@ def _errata_view(assignment: Assignment, p: Any, m: Any) -> list[dict[str, Any]]
     """Each transcribed claim of the earlier solution, its computed verdict and the fix."""
 
     out = []
-    for e, (expr, right) in zip(assignment.errata, _errata_maths(assignment), strict=True):
+    if len(assignment.errata_maths) != len(assignment.errata):
+        raise RenderError(
+            f"{assignment.id}: errata without their maths; the build computes them "
+            "(answerkey.errata.attach) before rendering"
+        )
+    for e, (expr, right) in zip(assignment.errata, assignment.errata_maths, strict=True):
         c, v = e.claim, e.verdict
         where = f"part {c.part}" + (f", update {c.update}" if c.update else "")
         where += f", {c.quantity}" if c.quantity and c.update else ""
@@ -298,42 +302,6 @@ def _errata_view(assignment: Assignment, p: Any, m: Any) -> list[dict[str, Any]]
             }
         )
     return out
-
-
-def _errata_maths(assignment: Assignment) -> list[tuple[Any, Any]]:
-    """Per erratum: the claim as read and the right answer, as maths (None: not shown).
-
-    The same for every format: read once per assignment (reading a claim parses it)."""
-    from .claims import KeyAnswer, claimed_expression
-
-    seen = _ERRATA_MATHS.get(id(assignment))
-    if seen is not None and seen[0] is assignment and seen[1] is assignment.errata:
-        return seen[2]
-    parts = {part.id: part for part in assignment.parts()}
-    out: list[tuple[Any, Any]] = []
-    for e in assignment.errata:
-        c, v = e.claim, e.verdict
-        right = None
-        part = parts.get(c.part)
-        if v.status == "incorrect" and part is not None:
-            if c.update and c.quantity and "trace" in part.data:
-                row = part.data["trace"][c.update - 1]
-                right = row.get(c.quantity)
-            else:
-                key = KeyAnswer.from_part(
-                    part,
-                    notation=assignment.notation,
-                    quantity=c.quantity if not c.update else None,
-                )
-                if key is not None:
-                    right = key.answer if key.lhs is None else (key.lhs, key.answer)
-        out.append((claimed_expression(e, assignment), right))
-    _ERRATA_MATHS.clear()  # one assignment at a time is rendered
-    _ERRATA_MATHS[id(assignment)] = (assignment, assignment.errata, out)
-    return out
-
-
-_ERRATA_MATHS: dict[int, tuple[Assignment, list[Any], list[tuple[Any, Any]]]] = {}
 
 
 def _sentence(s: str) -> str:

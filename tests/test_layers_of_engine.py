@@ -95,14 +95,15 @@ def check_package(package: Path) -> Imports:
                 base = node.module or ""
             if base not in modules:
                 continue
-            if base != name:
-                result.edges[name].add(base)
             for alias in node.names:
                 sub = f"{base}.{alias.name}"
-                if sub in modules:
+                if sub in modules:  # `from . import x`: the submodule x
                     if sub != name:
                         result.edges[name].add(sub)
-                elif alias.name.startswith("_") and not alias.name.startswith("__"):
+                    continue
+                if base != name:  # a name defined in module `base`
+                    result.edges[name].add(base)
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
                     if base != name:
                         result.private.append(
                             f"{name}:{node.lineno} imports {alias.name} from {base}"

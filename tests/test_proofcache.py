@@ -24,7 +24,7 @@ import sympy as sp
 
 import answerkey.build as pipeline
 import solutions.cv_assignment9 as cv
-from answerkey import cache, proofcache
+from answerkey import cache, errata, proofcache
 from answerkey.errors import VerificationError
 from answerkey.mathfns import D
 from answerkey.model import CheckRecord, Derivation, Instance, Part, Step, text
@@ -320,7 +320,7 @@ def test_the_errata_are_judged_once_per_content_of_the_key_and_the_claims_file(
     monkeypatch.setattr(claims, "CLAIMS_DIR", claims_dir)
 
     def as_json() -> list[Any]:
-        return [e.to_json() for e in proofcache.errata(cv.build({}), True)]
+        return [e.to_json() for e in errata.judged(cv.build({}), True)]
 
     first = as_json()
     assert as_json() == first and len(judged) == 1  # from the cache
@@ -333,7 +333,7 @@ def test_the_errata_are_judged_once_per_content_of_the_key_and_the_claims_file(
     other = cv.build({})
     part = other.parts()[-1]
     part.derivations = part.derivations[:1]
-    proofcache.errata(other, True)
+    errata.judged(other, True)
     assert len(judged) == 4  # the key changed
 
 
