@@ -9,8 +9,8 @@ key/handout `.tex` the build produced, two at a time. In one run:
   every assignment, 200 PDFs per assignment) vs the floor for their .tex files
   — target <= 1.5x;
 * a no-op rebuild (nothing changed) vs the cold build — target <= 5%;
-* the author's loop: a comment added to one solution module (default
-  cv-assignment9), then that assignment rebuilt, vs the floor for the documents
+* the author's loop: a comment added to one solution module (default the
+  first assignment by id), then that assignment rebuilt, vs the floor for the documents
   it rebuilds — target <= 2x. It runs on a scratch copy of the project
   (engine, solutions, templates, terms), so the real source is never edited.
 
@@ -104,6 +104,8 @@ def run_build(args: list[str], cwd: Path | None = None) -> float:
 
 
 PROJECT_PARTS = ("answerkey", "solutions", "templates", "terms")
+#: `--edit`'s default: the first assignment by id (the engine names no exercise)
+FIRST = ":first"
 
 
 def edit_rebuilds(
@@ -114,6 +116,8 @@ def edit_rebuilds(
     from .registry import discover  # imports the solution modules (SymPy): only here
 
     modules = discover()
+    if assignment == FIRST and modules:
+        assignment = min(modules)
     if assignment not in modules:
         raise RuntimeError(f"no assignment {assignment!r} to edit")
     source = Path(str(modules[assignment].module.__file__)).resolve()
@@ -146,7 +150,7 @@ def measure(
     say: Callable[[str], None] = print,
     repeat: int = 3,
     samples: dict[str, list[float]] | None = None,
-    edit: str | None = "cv-assignment9",
+    edit: str | None = FIRST,
 ) -> list[Row]:
     """The rows of the table; `samples` (if given) receives every timing taken."""
     names = list(assignments or [])
@@ -237,8 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=Path("build/bench.json"), help="results file")
     p.add_argument(
         "--edit",
-        default="cv-assignment9",
-        help="assignment whose module gets a comment before a rebuild ('' to skip)",
+        default=FIRST,
+        help="assignment whose module gets a comment before a rebuild "
+        "(default: the first by id; '' to skip)",
     )
     p.add_argument("assignments", nargs="*", help="only these assignments (default: all)")
     args = p.parse_args(argv)

@@ -10,7 +10,12 @@ All output is deterministic: fixed float formatting, no random ids, no dates.
 
 Typical use::
 
-    fig = network_figure("ex2-network", practical1_ex2_network(W, w))
+    net = Network(
+        "two-layer",
+        (Layer("x", "x", 2, unit_name="inputs"), Layer("y", "y", 1, "relu", "s", "s", "output")),
+        (Connection("w", "w", ((0.5,), (-0.25,))),),
+    )
+    fig = network_figure("network", net)
     fig.tikz        # paste into the .tex (needs TIKZ_PREAMBLE)
     fig.svg         # write to fig.svg_filename beside the .md/.html
     fig.alt         # alt text for the Markdown/HTML image link
@@ -29,14 +34,11 @@ __all__ = [
     "Figure",
     "Layer",
     "Network",
-    "cv_assignment9_network",
     "describe",
     "loss_curve_figure",
     "loss_curve_svg",
     "loss_curve_tikz",
     "network_figure",
-    "practical1_chain_network",
-    "practical1_ex2_network",
     "to_svg",
     "to_tikz",
 ]
@@ -145,69 +147,6 @@ class Figure:
     def svg_filename(self) -> str:
         """File name for the SVG beside the Markdown/HTML document."""
         return f"{self.name}.svg"
-
-
-# ---------------------------------------------------------------------------
-# The networks of the exercises
-# ---------------------------------------------------------------------------
-
-
-def cv_assignment9_network(
-    inputs: int | str = "n", hidden: int | str = "h", classes: int | str = "K"
-) -> Network:
-    """cv-assignment9: x -W(1)-> z(1) -sigmoid-> y(1) -W(2)-> z(2) -softmax-> y(2)."""
-    return Network(
-        "cv-assignment9",
-        (
-            Layer("x", "x", inputs, unit_name="inputs"),
-            Layer("y^{(1)}", "y(1)", hidden, "sigmoid", "z^{(1)}", "z(1)", "hidden units"),
-            Layer("y^{(2)}", "y(2)", classes, "softmax", "z^{(2)}", "z(2)", "classes"),
-        ),
-        (Connection("W^{(1)}", "W(1)"), Connection("W^{(2)}", "W(2)")),
-    )
-
-
-def practical1_chain_network() -> Network:
-    """practical-1 exercise 1: x_in -w_1-> s_1 -f_1-> z_1 -w_2-> ... -f_3-> y_out."""
-    return Network(
-        "practical-1-ex1",
-        (
-            Layer("x_{\\mathrm{in}}", "x_in", 1),
-            Layer("z_1", "z_1", 1, "f_1", "s_1", "s_1"),
-            Layer("z_2", "z_2", 1, "f_2", "s_2", "s_2"),
-            Layer("y_{\\mathrm{out}}", "y_out", 1, "f_3", "s_{\\mathrm{out}}", "s_out"),
-        ),
-        (
-            Connection("w_1", "w_1"),
-            Connection("w_2", "w_2"),
-            Connection("W_{\\mathrm{out}}", "W_out"),
-        ),
-    )
-
-
-def practical1_ex2_network(
-    W: Sequence[Sequence[float]], w: Sequence[float], *, show_weights: bool = True
-) -> Network:
-    """practical-1 exercise 2: inputs -> ReLU hidden -> ReLU output, no biases.
-
-    `W[i][j]` is the weight from input i to hidden unit j, `w[j]` from hidden
-    unit j to the output; the sizes follow the shapes of `W`.
-    """
-    n_in, n_hidden = len(W), len(W[0])
-    if len(w) != n_hidden:
-        raise ValueError(f"w has {len(w)} weights for {n_hidden} hidden units")
-    return Network(
-        "practical-1-ex2",
-        (
-            Layer("x", "x", n_in, unit_name="inputs" if n_in != 1 else "input"),
-            Layer("z", "z", n_hidden, "relu", "s", "s", "hidden units"),
-            Layer("z_{\\mathrm{out}}", "z_out", 1, "relu", "s_{\\mathrm{out}}", "s_out", "output"),
-        ),
-        (
-            Connection("W", "W", _matrix(W) if show_weights else None),
-            Connection("w", "w", tuple((float(v),) for v in w) if show_weights else None),
-        ),
-    )
 
 
 # ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 A directory's new generation (its files and its stamp, ``.stamp.json``) is
 staged beside it under a hidden name owned by the build's pid
-(``.cv-assignment9.new-<pid>``), then swapped in by one ``renameat2(...,
+(``.<assignment>.new-<pid>``), then swapped in by one ``renameat2(...,
 RENAME_EXCHANGE)``; the old generation, now under the hidden name, is removed.
 Where the filesystem or the C library cannot exchange (EINVAL, ENOSYS, no
 ``renameat2``), the old generation is first renamed aside

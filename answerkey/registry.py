@@ -2,7 +2,7 @@
 
 A solution module defines
 
-* ``ID`` (e.g. ``"cv-assignment9"``), ``TITLE`` and ``SEED`` (the earlier
+* ``ID`` (e.g. ``"my-assignment"``), ``TITLE`` and ``SEED`` (the earlier
   published solution its notation comes from, a file name in shared/seeds);
 * ``PARAMETERS``: the exercise's numbers, the original ones, as plain
   Python/TOML values (a term file may override them);

@@ -2,7 +2,7 @@
 
 Several builds may run at once (two terminals, `make -j`, a watcher). Each
 temporary name carries its owner's pid (``.key.pdf.partial-<pid>``, a staged
-output directory ``.cv-assignment9.new-<pid>``,
+output directory ``.<assignment>.new-<pid>``,
 ``$TMPDIR/answerkey-tex-<pid>-xxxx``), so a build sweeps only what a *dead*
 build left (killed with SIGKILL, say), never a live build's files mid-publish.
 """

@@ -9,7 +9,7 @@ assignment's ``PARAMETERS``::
     label = "2026-winter"
     seed = 2026
 
-    ["practical-1".trace]
+    ["my-assignment".trace]
     learning_rate = 0.1
 
 Whatever a term file leaves out keeps the original value (a deep merge); the

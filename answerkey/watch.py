@@ -105,7 +105,7 @@ def rebuild(build_args: list[str]) -> tuple[bool, float, str]:
 
 
 def summary(stdout: str) -> str:
-    """'default/cv-assignment9 (93 checks)' from the build's progress lines."""
+    """'default/my-assignment (93 checks)' from the build's progress lines."""
     built = [m for m in map(_BUILT.match, stdout.splitlines()) if m]
     if not built:
         return "nothing to rebuild, every output up to date"

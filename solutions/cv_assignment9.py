@@ -280,6 +280,21 @@ def part_9() -> Part:
     return Part("9", "an L2 penalty", [question], [w2, w1], remarks=[remark])
 
 
+def network_diagram(
+    inputs: int | str = "n", hidden: int | str = "h", classes: int | str = "K"
+) -> figures.Network:
+    """The figure: x -W(1)-> z(1) -sigmoid-> y(1) -W(2)-> z(2) -softmax-> y(2)."""
+    return figures.Network(
+        "cv-assignment9",
+        (
+            figures.Layer("x", "x", inputs, unit_name="inputs"),
+            figures.Layer("y^{(1)}", "y(1)", hidden, "sigmoid", "z^{(1)}", "z(1)", "hidden units"),
+            figures.Layer("y^{(2)}", "y(2)", classes, "softmax", "z^{(2)}", "z(2)", "classes"),
+        ),
+        (figures.Connection("W^{(1)}", "W(1)"), figures.Connection("W^{(2)}", "W(2)")),
+    )
+
+
 def build(params: Mapping[str, Any]) -> Assignment:
     """The whole assignment; it has no numbers, so `params` is unused."""
     layers = [
@@ -300,7 +315,7 @@ def build(params: Mapping[str, Any]) -> Assignment:
     diagram = Figure(
         "network",
         text("The network (the figure lost from the earlier published solution)."),
-        lambda: figures.network_figure("network", figures.cv_assignment9_network()),
+        lambda: figures.network_figure("network", network_diagram()),
     )
     parts = [part_1a(), part_1b(), part_2(), part_3(), part_4()]
     parts += [part_5(), part_6(), part_7(), part_8(), part_9()]

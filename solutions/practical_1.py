@@ -148,7 +148,7 @@ def exercise_1() -> Exercise:
         fprime_1(u),
         f_1(u),
     )
-    chain = diagram("chain", "The chain of exercise 1.", figures.practical1_chain_network())
+    chain = diagram("chain", "The chain of exercise 1.", chain_network())
     return Exercise("1", "Backpropagation through a chain", [intro], parts, figures=[chain])
 
 
@@ -335,7 +335,7 @@ def exercise_2(trace: Mapping[str, Any]) -> Exercise:
         ],
         data={"trace": rows, "seed_errata": errata},
     )
-    drawing = figures.practical1_ex2_network(trace["W"], trace["w"])
+    drawing = trace_network(trace["W"], trace["w"])
     network = diagram("network", "The network with its initial weights (on the edges).", drawing)
     return Exercise("2", "A numeric trace", [], [part], figures=[network])
 
@@ -492,6 +492,53 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
 
 
 # --------------------------------------------------------------------------- the assignment
+
+
+def chain_network() -> figures.Network:
+    """Exercise 1's figure: x_in -w_1-> s_1 -f_1-> z_1 -w_2-> ... -f_3-> y_out."""
+    return figures.Network(
+        "practical-1-ex1",
+        (
+            figures.Layer("x_{\\mathrm{in}}", "x_in", 1),
+            figures.Layer("z_1", "z_1", 1, "f_1", "s_1", "s_1"),
+            figures.Layer("z_2", "z_2", 1, "f_2", "s_2", "s_2"),
+            figures.Layer("y_{\\mathrm{out}}", "y_out", 1, "f_3", "s_{\\mathrm{out}}", "s_out"),
+        ),
+        (
+            figures.Connection("w_1", "w_1"),
+            figures.Connection("w_2", "w_2"),
+            figures.Connection("W_{\\mathrm{out}}", "W_out"),
+        ),
+    )
+
+
+def trace_network(
+    W: Sequence[Sequence[float]], w: Sequence[float], *, show_weights: bool = True
+) -> figures.Network:
+    """Exercise 2's figure: inputs -> ReLU hidden -> ReLU output, no biases.
+
+    `W[i][j]` is the weight from input i to hidden unit j, `w[j]` from hidden
+    unit j to the output; the sizes follow the shapes of `W`.
+    """
+    n_in, n_hidden = len(W), len(W[0])
+    if len(w) != n_hidden:
+        raise ValueError(f"w has {len(w)} weights for {n_hidden} hidden units")
+    return figures.Network(
+        "practical-1-ex2",
+        (
+            figures.Layer("x", "x", n_in, unit_name="inputs" if n_in != 1 else "input"),
+            figures.Layer("z", "z", n_hidden, "relu", "s", "s", "hidden units"),
+            figures.Layer(
+                "z_{\\mathrm{out}}", "z_out", 1, "relu", "s_{\\mathrm{out}}", "s_out", "output"
+            ),
+        ),
+        (
+            figures.Connection(
+                "W", "W", tuple(tuple(float(v) for v in row) for row in W) if show_weights else None
+            ),
+            figures.Connection("w", "w", tuple((float(v),) for v in w) if show_weights else None),
+        ),
+    )
 
 
 def build(params: Mapping[str, Any]) -> Assignment:

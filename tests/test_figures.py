@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+import solutions.cv_assignment9 as cv
+import solutions.practical_1 as practical_1
 from answerkey import figures as F
 
 W0 = [[0.6, 0.7, 0.0], [0.01, 0.43, 0.88]]
@@ -21,9 +23,9 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 
 def all_figures() -> list[F.Figure]:
     return [
-        F.network_figure("cv-assignment9-network", F.cv_assignment9_network()),
-        F.network_figure("practical-1-ex1-chain", F.practical1_chain_network()),
-        F.network_figure("practical-1-ex2-network", F.practical1_ex2_network(W0, w0)),
+        F.network_figure("cv-assignment9-network", cv.network_diagram()),
+        F.network_figure("practical-1-ex1-chain", practical_1.chain_network()),
+        F.network_figure("practical-1-ex2-network", practical_1.trace_network(W0, w0)),
         F.loss_curve_figure("practical-1-ex2-loss", LOSSES, SAMPLES),
         F.loss_curve_figure("loss-plain", LOSSES),
     ]
@@ -100,7 +102,7 @@ def test_svg_is_well_formed_and_self_contained(fig: F.Figure) -> None:
 
 
 def test_svg_network_shows_layer_names_and_sizes() -> None:
-    texts = svg_texts(F.to_svg(F.cv_assignment9_network()))
+    texts = svg_texts(F.to_svg(cv.network_diagram()))
     for want in ("x", "z(1)", "y(1)", "z(2)", "y(2)", "W(1)", "W(2)", "σ", "softmax"):
         assert want in texts, want
     assert "⋮" in texts
@@ -109,7 +111,7 @@ def test_svg_network_shows_layer_names_and_sizes() -> None:
 
 
 def test_chain_shows_every_symbol() -> None:
-    net = F.practical1_chain_network()
+    net = practical_1.chain_network()
     texts = svg_texts(F.to_svg(net))
     for want in ("xin", "s1", "f1", "z1", "w2", "s2", "f2", "z2", "Wout", "sout", "f3", "yout"):
         assert want in texts, want
@@ -122,7 +124,7 @@ def test_chain_shows_every_symbol() -> None:
 
 
 def test_ex2_diagram_shows_the_terms_weights() -> None:
-    fig = F.network_figure("ex2", F.practical1_ex2_network(W0, w0))
+    fig = F.network_figure("ex2", practical_1.trace_network(W0, w0))
     texts = svg_texts(fig.svg)
     for row in W0:
         for v in row:
@@ -136,8 +138,8 @@ def test_ex2_diagram_shows_the_terms_weights() -> None:
 def test_other_initial_weights_change_the_ex2_diagram() -> None:
     W1 = [[0.25, -0.5, 0.125], [0.9, 0.33, -0.07]]
     w1 = [0.5, -0.25, 0.75]
-    old = F.network_figure("ex2", F.practical1_ex2_network(W0, w0))
-    new = F.network_figure("ex2", F.practical1_ex2_network(W1, w1))
+    old = F.network_figure("ex2", practical_1.trace_network(W0, w0))
+    new = F.network_figure("ex2", practical_1.trace_network(W1, w1))
     assert new.tikz != old.tikz and new.svg != old.svg and new.alt != old.alt
     texts = svg_texts(new.svg)
     for shown in ("0.25", "−0.50", "0.12", "0.90", "0.33", "−0.07", "0.50", "−0.25", "0.75"):
@@ -149,13 +151,13 @@ def test_other_initial_weights_change_the_ex2_diagram() -> None:
 
 def test_layer_sizes_follow_the_weight_shapes() -> None:
     W = [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]]  # 3 inputs, 2 hidden units
-    net = F.practical1_ex2_network(W, [0.7, 0.8])
+    net = practical_1.trace_network(W, [0.7, 0.8])
     assert [layer.size for layer in net.layers] == [3, 2, 1]
     assert "3 inputs" in F.describe(net)
 
 
 def test_weight_labels_do_not_overlap() -> None:
-    lay = F.layout(F.practical1_ex2_network(W0, w0))
+    lay = F.layout(practical_1.trace_network(W0, w0))
     boxes = []
     for lab in lay.labels:
         if lab.font == "small":
@@ -169,7 +171,7 @@ def test_weight_labels_do_not_overlap() -> None:
 
 def test_bad_shapes_are_refused() -> None:
     with pytest.raises(ValueError):
-        F.practical1_ex2_network(W0, [0.1, 0.2])
+        practical_1.trace_network(W0, [0.1, 0.2])
     with pytest.raises(ValueError):
         F.Network(
             "bad",
@@ -181,7 +183,7 @@ def test_bad_shapes_are_refused() -> None:
 
 
 def test_negative_zero_is_shown_as_zero() -> None:
-    svg = F.to_svg(F.practical1_ex2_network([[-0.001, 0.0, 0.0], [0.0, 0.0, 0.0]], [0, 0, 0]))
+    svg = F.to_svg(practical_1.trace_network([[-0.001, 0.0, 0.0], [0.0, 0.0, 0.0]], [0, 0, 0]))
     assert "−0.00" not in svg and "-0.00" not in svg
 
 

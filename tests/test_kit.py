@@ -150,10 +150,10 @@ def test_definitions_notation_and_figure_come_from_the_description() -> None:
 
 
 def test_a_drawing_made_by_hand_is_a_figure_too() -> None:
-    from answerkey import figures
+    import solutions.practical_1 as practical_1
     from answerkey.kit.network import diagram
 
-    figure = diagram("chain", "The chain.", figures.practical1_chain_network(), handout=False)
+    figure = diagram("chain", "The chain.", practical_1.chain_network(), handout=False)
     assert (figure.name, printing.prose(figure.caption, "md"), figure.handout) == (
         "chain",
         "The chain.",

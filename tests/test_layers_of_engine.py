@@ -286,3 +286,38 @@ def test_the_engine_check_sees_a_cycle_planted_in_a_copy_of_the_engine(tmp_path:
         "answerkey.errors" in c for c in cycles(after.edges)
     )
     assert "answerkey.model" in "\n".join(after.private)
+
+
+# --- exercise knowledge stays in solutions/ ----------------------------------------------
+
+
+def exercise_names(solutions: Path) -> set[str]:
+    """Each solution module's ID and module name (``practical-1``, ``practical_1``)."""
+    names: set[str] = set()
+    for path in solutions.glob("*.py"):
+        if path.name.startswith("_"):
+            continue
+        names.add(path.stem)
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if (
+                isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "ID" for t in node.targets)
+                and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
+            ):
+                names.add(node.value.value)
+    return names
+
+
+def test_no_engine_module_names_an_exercise() -> None:
+    """The engine knows no assignment: figures, tuning and examples live in solutions/."""
+    names = exercise_names(ROOT / "solutions")
+    assert {"practical-1", "cv_assignment9"} <= names  # the check sees the real ones
+    found = [
+        f"{path.relative_to(ROOT)}:{k}: {name}"
+        for path in sorted(ENGINE.rglob("*.py"))
+        for k, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        for name in sorted(names)
+        if name.lower() in line.lower()
+    ]
+    assert not found, "the engine names exercises:\n" + "\n".join(found)

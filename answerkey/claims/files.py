@@ -1,7 +1,7 @@
 """Claims files: the answers people (or an earlier published solution) wrote, as TOML.
 
 ```toml
-assignment = "cv-assignment9"
+assignment = "my-assignment"
 [[claim]]
 part = "1b"
 answer = '-tW(1 - \\sigma(Wx))'
