@@ -154,8 +154,10 @@ def _stated_answer(where: str, part: Part) -> list[CheckRecord]:
 def _run_check(where: str, check: Callable[[], list[CheckRecord]]) -> list[CheckRecord]:
     try:
         records = check()
-    except VerificationError:
-        raise
+    except VerificationError as exc:
+        if exc.where:
+            raise
+        raise VerificationError(where, exc.message) from None  # the verifier names the place
     except AssertionError as exc:
         raise VerificationError(where, str(exc)) from None
     except Exception as exc:  # the author's check (or data it reads) broke: say which

@@ -95,30 +95,19 @@ def exercise_1() -> Exercise:
     """Parts 1a-1c: the chain-rule gradients and the backward recursion of error signals.
     It has no numbers: every term and variant shares one (verified once)."""
     parts = [
-        CHAIN.part("1a", "Gradient by the output weight", W_out, f"{ID}, part 1a"),
-        CHAIN.part("1b", "Gradient by the middle weight", w_2, f"{ID}, part 1b"),
-        CHAIN.part(
-            "1c",
-            "Gradient by the first weight, and the general rule",
-            w_1,
-            f"{ID}, part 1c",
-            CHAIN.recursion(),
-        ),
+        CHAIN.part("1a", "Gradient by the output weight", W_out),
+        CHAIN.part("1b", "Gradient by the middle weight", w_2),
     ]
     k_, n_next = sp.symbols("k N_next", integer=True)
     fprime, rule = type("fprime", (sp.Function,), {"nargs": 1}), sp.Symbol("DeltaW_ij")
-    part_c, where = parts[2], f"{ID}, part 1c"
-    part_c.question = [
-        say(
-            "Give {} and the general rule: error signals {} propagated backwards, and the "
-            "weight update {}.",
-            D(L, w_1),
-            sp.Symbol("delta"),
-            rule,
-        )
-    ]
-    CHAIN.state_rule(part_c, where, rule, theta, (delta_j, z_i))
-    part_c.remarks = [
+    question = say(
+        "Give {} and the general rule: error signals {} propagated backwards, and the "
+        "weight update {}.",
+        D(L, w_1),
+        sp.Symbol("delta"),
+        rule,
+    )
+    remarks = [
         say(
             "Define the error signal of a unit as the derivative of the loss by its input, {}. "
             "At the output, {}; going backwards, a unit j that feeds the units k of the next "
@@ -137,6 +126,9 @@ def exercise_1() -> Exercise:
             *((D(L, w), d * z) for w, d, z in CHAIN.weights),
         )
     ]
+    title = "Gradient by the first weight, and the general rule"
+    part_c = CHAIN.part("1c", title, w_1, CHAIN.recursion(), question=[question], remarks=remarks)
+    parts.append(CHAIN.state_rule(part_c, rule, theta, (delta_j, z_i)))
     intro = say(
         "The chain from the input {} to the output {}: {} with the loss {}; the activations {} "
         "are arbitrary differentiable functions and {} is the derivative of {}.",
@@ -178,7 +170,7 @@ SHOWN = traces.columns(
     ("W", "W_next", worked.NewValueOf(W_MAT)),
 )
 LABEL = {key: label for key, (label, _) in SHOWN.items()}
-SEED_TOL, SEED = 6e-6, "earlier published solution"
+SEED_TOL, EARLIER = 6e-6, "earlier published solution"
 
 
 def sgd_trace(trace: Mapping[str, Any]) -> worked.Trace:
@@ -279,14 +271,14 @@ def seed_errata(
                 "should be {}. Every later number of its trace inherits the error.",
                 listed([LABEL[r["quantity"]] for r in first if r["agrees"]]),
                 listed(differ),
-                (sp.Symbol("delta_hidden"), worked.given(seed_dh, f"{SEED}: delta_hidden")),
+                (sp.Symbol("delta_hidden"), worked.given(seed_dh, f"{EARLIER}: delta_hidden")),
                 t.steps[0][LABEL["delta_hidden"]],
                 list(why.items),
-                worked.given(seed[("W", 1)], f"{SEED}: W"),
+                worked.given(seed[("W", 1)], f"{EARLIER}: W"),
                 t.steps[0][LABEL["W"]],
             )
         )
-    bad = traces.disagreements(t, later, L, SEED)
+    bad = traces.disagreements(t, later, L, EARLIER)
     if bad:
         remarks.append(say("The earlier published loss of sample 1 in {}.", bad))
     return remarks, first + later
@@ -478,7 +470,6 @@ def exercise_3(hinge: Mapping[str, Any]) -> Exercise:
     part_b.numeric_checks = [
         *worked.attach(seed_formula),
         *HINGE.answer_checks(
-            f"{ID}, part 3b",
             lambda: part_b.answer,
             derivation.steps[-1].expr,
             a_vec,

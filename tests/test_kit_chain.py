@@ -77,7 +77,7 @@ def test_the_activation_check_passes_the_gradient_and_refuses_a_dropped_factor()
 
 
 def test_a_part_asks_for_the_gradient_and_checks_it_with_concrete_activations() -> None:
-    part = CHAIN.part("p", "title", v_1, "here", [CHAIN.local(v_1)])
+    part = CHAIN.part("p", "title", v_1, [CHAIN.local(v_1)], where="here")
     assert prose(part.question[0], "md") == r"Give $\frac{\partial E}{\partial v_{1}}$."
     assert part.derivations[0].steps[-1].expr == CHAIN.gradient(v_1).steps[-1].expr
     assert len(part.derivations) == 2
@@ -122,9 +122,10 @@ def test_the_local_identity_is_checked_at_each_weight() -> None:
 
 def test_a_stated_rule_is_the_answer_and_checked_first() -> None:
     theta, delta, z, rule = sp.symbols("theta delta z Delta_w")
-    part = CHAIN.part("p", "title", v_1, "here")
-    (gradient_check,) = part.numeric_checks
-    CHAIN.state_rule(part, "here", rule, theta, (delta, z))
+    asked = CHAIN.part("p", "title", v_1, where="here")
+    (gradient_check,) = asked.numeric_checks
+    part = CHAIN.state_rule(asked, rule, theta, (delta, z), where="here")
+    assert asked.answer is None and len(asked.numeric_checks) == 1  # left as it was
     assert (part.answer_lhs, part.answer) == (rule, -theta * delta * z)
     assert len(part.numeric_checks) == 3 and part.numeric_checks[-1] is gradient_check
     part.answer = theta * delta * z  # the checks read the part's answer when they run

@@ -69,7 +69,9 @@ def test_a_derivation_is_proved_at_the_active_instances_and_a_wrong_step_refused
 
 
 def test_answer_checks_pass_the_answer_and_refuse_wrong_ones() -> None:
-    proof, differences = H.answer_checks("here", lambda: ANSWER, VECTOR, act, cnt, (Q, B), (c, k))
+    proof, differences = H.answer_checks(
+        lambda: ANSWER, VECTOR, act, cnt, (Q, B), (c, k), where="here"
+    )
     assert "C = 3, 4, 5" in proof()[0].detail
     assert "central differences" in differences()[0].detail
     summand, limits = ANSWER.args
@@ -78,7 +80,7 @@ def test_answer_checks_pass_the_answer_and_refuse_wrong_ones() -> None:
         sp.Sum(summand - B[i] * Q[c] * (sp.KroneckerDelta(c, k) - Q[k]), limits),
         ANSWER + (C - 3) * (C - 4) * Q[k],  # wrong only at C = 5: the proof's
     ):
-        checks = H.answer_checks("here", lambda w=wrong: w, VECTOR, act, cnt, (Q, B), (c, k))
+        checks = H.answer_checks(lambda w=wrong: w, VECTOR, act, cnt, (Q, B), (c, k), where="here")
         with pytest.raises(VerificationError, match="here: "):
             for check in checks:
                 check()
@@ -96,7 +98,7 @@ def test_the_kits_derivation_and_componentwise_answer_agree_and_prove() -> None:
     verify_derivation("here", derivation, np.random.default_rng(0))
     assert H.componentwise(act, (i, k, c)) == ANSWER
     (proof, differences) = H.answer_checks(
-        "here", lambda: H.componentwise(act, (i, k, c)), VECTOR, act, cnt, (Q, B), (c, k)
+        lambda: H.componentwise(act, (i, k, c)), VECTOR, act, cnt, (Q, B), (c, k), where="here"
     )
     assert proof() and differences()
 

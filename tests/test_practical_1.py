@@ -234,7 +234,7 @@ def hinge_answer_check(where: str, answer: Any) -> Any:
     """3b's stated answer against central differences of the loss (the part's last check)."""
     hinge = p1.HINGE
     checks = hinge.answer_checks(
-        where, lambda: answer, None, p1.a_vec, p1.n_active, (p1.P, p1.A), (p1.y_idx, p1.k_idx)
+        lambda: answer, None, p1.a_vec, p1.n_active, (p1.P, p1.A), (p1.y_idx, p1.k_idx), where=where
     )
     return checks[1]()
 

@@ -20,7 +20,16 @@ import solutions.cv_assignment9 as cv
 from answerkey import numbers
 from answerkey.errors import VerificationError
 from answerkey.mathfns import D, T, diag, hadamard_ones_minus, mm, sigmoid
-from answerkey.model import Assignment, Derivation, Exercise, Instance, Part, Step, text
+from answerkey.model import (
+    Assignment,
+    CheckRecord,
+    Derivation,
+    Exercise,
+    Instance,
+    Part,
+    Step,
+    text,
+)
 from answerkey.verify import verify_assignment, verify_derivation, verify_part
 
 x, y, u, a = sp.symbols("x y u a", real=True)
@@ -341,6 +350,22 @@ def test_a_numeric_check_that_crashes_or_returns_no_list_is_refused_naming_the_p
         verify_part("demo", Part("q", "p", [], numeric_checks=[broken]))
     with pytest.raises(VerificationError, match=r"part q: its numeric check .* returned a dict;"):
         verify_part("demo", Part("q", "p", [], numeric_checks=[lambda: {}]))  # type: ignore[list-item]
+
+
+def test_the_verifier_names_the_place_of_a_check_that_does_not() -> None:
+    """A kit check raises with no place (where=""): the verifier supplies the part's, so a
+    solution never builds its own locations; a check that names one keeps it."""
+
+    def unplaced() -> list[CheckRecord]:
+        raise VerificationError("", "the stated rule is wrong")
+
+    def placed() -> list[CheckRecord]:
+        raise VerificationError("demo, part q, update 2", "the stated rule is wrong")
+
+    with pytest.raises(VerificationError, match=r"^verification failed: demo, part q: the st"):
+        verify_part("demo", Part("q", "p", [], numeric_checks=[unplaced]))
+    with pytest.raises(VerificationError, match=r"demo, part q, update 2: the stated"):
+        verify_part("demo", Part("q", "p", [], numeric_checks=[placed]))
 
 
 # --- mutation tests on cv-assignment9's real parts --------------------------------

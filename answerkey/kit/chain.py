@@ -26,7 +26,7 @@ use each f's stand-in. The reasons are fixed phrases, so two chains read alike.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sympy as sp
@@ -197,18 +197,28 @@ class ScalarChain:
         )
 
     def part(
-        self, pid: str, title: str, weight: Any, where: str, more: Sequence[Derivation] = ()
+        self,
+        pid: str,
+        title: str,
+        weight: Any,
+        more: Sequence[Derivation] = (),
+        *,
+        question: Sequence[Text] = (),
+        remarks: Sequence[Text] = (),
+        where: str = "",
     ) -> Part:
-        """The part "Give dL/d`weight`.": its `gradient` (then `more` derivations), the
-        result checked with concrete activations (`check`, reporting as `where`)."""
+        """The part "Give dL/d`weight`." (or `question`): its `gradient` (then `more`
+        derivations), the result checked with concrete activations (`check`; a failure is
+        reported at the part, which the verifier names, unless `where` says otherwise)."""
         derivation = self.gradient(weight)
         result = derivation.steps[-1].expr
         return Part(
             pid,
             title,
-            [say("Give {}.", D(self.loss, weight))],
+            list(question) or [say("Give {}.", D(self.loss, weight))],
             derivations=[derivation, *more],
             numeric_checks=[lambda: self.check(where, result, weight)],
+            remarks=list(remarks),
         )
 
     def rule_checks(
@@ -226,10 +236,12 @@ class ScalarChain:
         ]
 
     def state_rule(
-        self, part: Part, where: str, name: Any, rate: Any, local: tuple[Any, Any]
-    ) -> None:
-        """Make `part` state the update rule ``name = -rate delta source`` (`local` is
-        (delta, source)) as its answer, checked by `rule_checks` before its other checks."""
-        part.answer_lhs, part.answer = name, -rate * local[0] * local[1]
-        rule_checks = self.rule_checks(where, lambda: part.answer, rate, local)
-        part.numeric_checks = [*rule_checks, *part.numeric_checks]
+        self, part: Part, name: Any, rate: Any, local: tuple[Any, Any], where: str = ""
+    ) -> Part:
+        """A copy of `part` (which stays as it is) stating the update rule ``name = -rate
+        delta source`` (`local` is (delta, source)) as its answer, checked by `rule_checks`
+        before its other checks."""
+        stated = replace(part, answer_lhs=name, answer=-rate * local[0] * local[1])
+        rule_checks = self.rule_checks(where, lambda: stated.answer, rate, local)
+        stated.numeric_checks = [*rule_checks, *part.numeric_checks]
+        return stated

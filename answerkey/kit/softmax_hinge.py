@@ -252,7 +252,6 @@ class HingeOverSoftmax:
 
     def answer_checks(
         self,
-        where: str,
         answer: Callable[[], Any],
         vector_form: Any,
         a: Any,
@@ -261,13 +260,15 @@ class HingeOverSoftmax:
         indices: tuple[Any, Any],
         proof_sizes: Sequence[int] = (3, 4, 5),
         oracle_sizes: Sequence[int] = (3, 4),
+        where: str = "",
     ) -> list[Callable[[], list[CheckRecord]]]:
         """Two checks of a componentwise `answer` (called when checked, so a corrupted
         ``part.answer`` is seen): written with `indexed` = (P, A) (p_j and the indicators
         a_j) and `indices` = (y, k), a sum over classes up to K. It must equal the
         derivation's `vector_form` in p, `a`, the count `n` and e, component by component,
         exactly, at every K in `proof_sizes` and every true class; and match central
-        differences of the loss at random scores, at `oracle_sizes`."""
+        differences of the loss at random scores, at `oracle_sizes`. A failure is reported at
+        the part (the verifier names it) unless `where` says otherwise."""
         return [
             lambda: self._proof(where, answer(), vector_form, a, n, indexed, indices, proof_sizes),
             lambda: self._differences(where, answer(), indexed, indices, oracle_sizes),
