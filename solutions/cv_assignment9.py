@@ -8,7 +8,6 @@ and checks it step by step, and against finite differences of the kit's NumPy or
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import sympy as sp
@@ -70,23 +69,13 @@ s_u = sp.Symbol("s")
 
 SIZES = {n: 2, h: 4, K: 3}
 LABEL = "2 inputs, 4 hidden units, 3 classes"
-# The symbolic proofs of parts 7 and 9 grow fast with the sizes: they run at the
-# smallest instance that still has every index (numeric checks stay at SIZES).
-PROOF_SIZES = {n: 2, h: 3, K: 3}
-PROOF_LABEL = "2 inputs, 3 hidden units, 3 classes"
 SIGMA_PRIME = diag(sp.HadamardProduct(y1, hadamard_ones_minus(y1)))
 DELTA1 = sp.HadamardProduct(mm(T(W2), y2 - t), y1, hadamard_ones_minus(y1))
 
 
-def _network(leaf: str, proof: bool = False, net: kit.Network | kit.Penalised = NET) -> Instance:
-    """The definitions from `leaf` on (x: all); `proof`: the small instance for the proof."""
-    sizes, label = (PROOF_SIZES, PROOF_LABEL) if proof else (SIZES, LABEL)
-    return net.instance(sizes, None if leaf == "x" else leaf, label, domain={"t": (0.0, 0.5)})
-
-
-def _proved_small(net: kit.Network | kit.Penalised = NET) -> tuple[Instance, Instance]:
-    """Numeric checks at SIZES, the symbolic proof at PROOF_SIZES."""
-    return (replace(_network("x", net=net), prove=False), _network("x", proof=True, net=net))
+def _network(leaf: str, net: kit.Network | kit.Penalised = NET) -> Instance:
+    """The definitions from `leaf` on (x: all)."""
+    return net.instance(SIZES, None if leaf == "x" else leaf, LABEL, domain={"t": (0.0, 0.5)})
 
 
 SIG = eq(sigmoid(u), 1 / (1 + sp.exp(-u)))
@@ -219,7 +208,7 @@ def part_7() -> Part:
         (mm(SIGMA_PRIME, T(W2), y2 - t, T(x)), "part 6 transposed; diag is symmetric"),
         (mm(DELTA1, T(x)), say("since {}", eq(mm(diag(a_), b_), sp.HadamardProduct(a_, b_)))),
     ]
-    d = derive(D(E, W1), steps, _proved_small(), NET.oracle)
+    d = derive(D(E, W1), steps, [_network("x")], NET.oracle, prove_small=True)
     return Part("7", "the first layer's weights", [say("Give {}.", D(E, W1))], [d])
 
 
@@ -255,12 +244,12 @@ def part_8() -> Part:
 
 
 def part_9() -> Part:
-    insts = _proved_small(L2)
+    insts = [_network("x", L2)]
     squares = say("the penalty is a sum of squares: {}", eq(D(sqnorm(W2), W2), 2 * W2))
     steps_w2 = [(D(E, W2) + lam * W2, squares), (mm(y2 - t, T(y1)) + lam * W2, "part 4")]
-    w2 = derive(D(E_reg, W2), steps_w2, insts, L2.oracle)
+    w2 = derive(D(E_reg, W2), steps_w2, insts, L2.oracle, prove_small=True)
     steps_w1 = [(D(E, W1) + lam * W1, "likewise"), (mm(DELTA1, T(x)) + lam * W1, "part 7")]
-    w1 = derive(D(E_reg, W1), steps_w1, insts, L2.oracle)
+    w1 = derive(D(E_reg, W1), steps_w1, insts, L2.oracle, prove_small=True)
     question = say(
         "How do the gradients change when the penalty {} is added to {}? Call the sum {}.",
         L2.penalty,

@@ -9,7 +9,7 @@ from answerkey.errors import AuthoringError
 from answerkey.kit.fragments import OUTER_PRODUCT
 from answerkey.kit.writing import derive, listed, names, numbered, say
 from answerkey.mathfns import D
-from answerkey.model import Derivation, Step, text
+from answerkey.model import Derivation, Instance, Step, text
 from answerkey.printing import prose
 
 a, b, L = sp.symbols("a b L")
@@ -93,3 +93,28 @@ def test_increments_writes_delta_before_each_name_and_its_subscript() -> None:
 
     assert increments("w W_ij") == {"Delta_w": r"\Delta w", "Delta_W_ij": r"\Delta W_{ij}"}
     assert prose(text(sp.Symbol("Delta_W_ij")), "md", increments("W_ij")) == r"$\Delta W_{ij}$"
+
+
+def test_prove_small_proves_at_sizes_cut_to_three_and_checks_at_the_sizes_given() -> None:
+    from answerkey.kit.writing import PROOF_SIZE, proved_small
+
+    n, h = sp.symbols("n h", integer=True, positive=True)
+    W = sp.MatrixSymbol("W", h, n)
+    big = Instance(sizes={n: 2, h: 5}, label="2 inputs, 5 hidden units")
+    d = derive(D(sp.Symbol("E"), W), [(W, "because")], [big], prove_small=True)
+    checked, proved = d.instances
+    assert (checked.sizes, checked.prove) == (big.sizes, False)
+    assert (proved.sizes, proved.prove) == ({n: 2, h: PROOF_SIZE}, True)
+    assert proved.label == "2 inputs, 3 hidden units"  # the label says the proof's sizes
+    assert proved_small(W, big) == [checked, proved]  # the same copies for the same instance
+    unclear = Instance(sizes={n: 5, h: 5}, label="5 by 5")
+    assert proved_small(W, unclear)[1].label == "5 by 5, proved at n = 3, h = 3"
+    small = Instance(sizes={n: 2, h: 3})
+    assert derive(W, [(W, "because")], [small], prove_small=True).instances == (small,)
+
+
+def test_prove_small_refuses_an_instance_whose_assumptions_need_the_sizes_given() -> None:
+    K = sp.Symbol("K", integer=True, positive=True)
+    one_hot = Instance(sizes={K: 4}, given={"t_4": 1 - sp.Symbol("t_1")}, label="4 classes")
+    with pytest.raises(AuthoringError, match=r"derive\(E, prove_small=True\).* assumes t_4"):
+        derive(sp.Symbol("E"), [(sp.Symbol("E"), "because")], [one_hot], prove_small=True)

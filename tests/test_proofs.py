@@ -7,6 +7,7 @@ import sympy as sp
 
 import solutions.cv_assignment9 as cv
 from answerkey.instantiate import Concrete, Matrix
+from answerkey.kit.writing import proved_small
 from answerkey.mathfns import D, T, sigmoid
 from answerkey.proofs import prove_equal, prove_lazy, rational_zero
 
@@ -33,7 +34,7 @@ def test_prove_equal_falls_back_to_simplify() -> None:
 
 
 def test_prove_lazy_proves_a_backprop_step_without_expanding_the_whole_network() -> None:
-    c = Concrete(cv._network("x", proof=True))
+    c = Concrete(proved_small(cv.E, cv._network("x"))[-1])
     chain = c.lazy(D(cv.E, cv.z2))
     step = c.lazy(T(cv.y2 - cv.t))
     assert prove_lazy(c, chain, step) == "rational identity"
@@ -43,7 +44,7 @@ def test_prove_lazy_proves_a_backprop_step_without_expanding_the_whole_network()
 
 
 def test_prove_lazy_refuses_what_holds_only_at_some_points() -> None:
-    c = Concrete(cv._network("x", proof=True))
+    c = Concrete(proved_small(cv.E, cv._network("x"))[-1])
     chain = c.lazy(D(cv.E, cv.z2))
     assert prove_lazy(c, chain, c.lazy(T(cv.y2 + cv.t))) is None
     assert prove_lazy(c, chain, c.lazy(T(cv.y2))) is None

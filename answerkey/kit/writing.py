@@ -10,7 +10,9 @@ space between items and none before punctuation). The template is not an f-strin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import sympy as sp
@@ -20,6 +22,9 @@ from ..mathfns import named
 from ..model import Derivation, Instance, Step, Text, text
 
 PLACE = "{}"
+#: `derive(..., prove_small=True)` proves at every size cut to this: three still has three
+#: distinct indices (i, j, k), and SymPy's work grows fast with the sizes
+PROOF_SIZE = 3
 
 
 def say(template: str, *items: Any) -> Text:
@@ -68,13 +73,62 @@ def derive(
     steps: Sequence[tuple[Any, Text | str] | Step],
     instances: Sequence[Instance],
     oracle: Callable[[Mapping[str, Any]], Any] | None = None,
+    *,
+    prove_small: bool = False,
 ) -> Derivation:
     """``Derivation(lhs, (Step(expr, reason), ...), instances, oracle)`` from (expr, reason)
     pairs or `Step`s (``FRAGMENT.step(...)``); a reason given as a string is ``text(reason)``.
-    A step of another form is refused naming the derivation and the step."""
+    A step of another form is refused naming the derivation and the step.
+
+    `prove_small`: for a derivation whose symbolic proof grows too fast with the sizes,
+    the proof runs at a copy of each instance with every size cut to `PROOF_SIZE`; the
+    numeric checks and finite differences stay at the sizes given."""
+    if prove_small:
+        instances = [small for inst in instances for small in proved_small(lhs, inst)]
     return Derivation(
         lhs, tuple(_step(lhs, k, s) for k, s in enumerate(steps, 1)), tuple(instances), oracle
     )
+
+
+def proved_small(lhs: Any, inst: Instance) -> list[Instance]:
+    """`inst` checked numerically, then its copy at sizes cut to `PROOF_SIZE` proved (just
+    `inst` when no size is larger). The copy's label says its sizes: the label's number of
+    each cut size is replaced (or the sizes are appended when the label does not show it).
+    The same `inst` gives the same copies (instances are frozen), so derivations sharing an
+    instance share its copies too, as the checks of a part's prose expect."""
+    made = _SMALL.get(id(inst))
+    if made is not None and made[0] is inst:
+        return list(made[1])
+    copies = _proved_small(lhs, inst)
+    _SMALL[id(inst)] = (inst, copies)
+    return list(copies)
+
+
+_SMALL: dict[int, tuple[Instance, list[Instance]]] = {}
+
+
+def _proved_small(lhs: Any, inst: Instance) -> list[Instance]:
+    small = {k: min(v, PROOF_SIZE) for k, v in inst.sizes.items()}
+    if small == dict(inst.sizes) or not inst.prove:
+        return [inst]
+    beyond = [k for k in inst.given if any(int(i) > PROOF_SIZE for i in re.findall(r"\d+", k))]
+    if beyond:
+        raise AuthoringError(
+            f"derive({named(lhs)}, prove_small=True): the instance {inst.label!r} assumes "
+            f"{', '.join(beyond)}, an entry the proof's sizes (at most {PROOF_SIZE}) do not "
+            "have; give a smaller instance for the proof instead"
+        )
+    label = inst.label
+    for k, v in inst.sizes.items():
+        if small[k] == v:
+            continue
+        place = rf"(?<![\w.]){v}(?![\w.])"
+        if len(re.findall(place, label)) == 1:
+            label = re.sub(place, str(small[k]), label)
+        else:
+            label = f"{label}, proved at " + ", ".join(f"{s} = {n}" for s, n in small.items())
+            break
+    return [replace(inst, prove=False), replace(inst, sizes=small, label=label)]
 
 
 def _step(lhs: Any, k: int, step: Any) -> Step:
