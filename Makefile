@@ -2,6 +2,7 @@
 #
 #   make pdf            build every assignment of the default term, every format
 #   make test           lint, type-check and run the tests
+#   make docs           build the documentation site into build/site (strict)
 #
 # Each target does its own set-up on a fresh machine: it creates .venv/ if
 # missing, installs the package into it (again only when pyproject.toml
@@ -52,7 +53,7 @@ CACHE := build/.cache
 export MYPY_CACHE_DIR := $(CACHE)/mypy
 export RUFF_CACHE_DIR := $(CACHE)/ruff
 
-.PHONY: pdf tex md html test lint typecheck pytest bench clean setup help
+.PHONY: pdf tex md html test lint typecheck pytest bench docs clean setup help
 
 pdf: setup
 	$(BUILD)
@@ -80,6 +81,10 @@ pytest: setup
 
 bench: setup
 	$(PY) -m answerkey.bench
+
+# Strict: a broken link, a missing page or an unresolved API reference fails.
+docs: $(INSTALL_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir build/site
 
 clean:
 	rm -rf build

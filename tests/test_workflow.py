@@ -232,7 +232,11 @@ def test_steps_set_up_test_build_and_upload(workflow: dict[str, Any]) -> None:
     assert 'KEYTERM="$KEYTERM"' in runs[build] and "html" in runs[build]
     upload = index(lambda s: s.get("uses", "").startswith("actions/upload-artifact@"))
     assert checkout < python < tex < test < build < upload
-    assert sum(u.startswith("actions/upload-artifact@") for u in uses) == 1
+    # two artefacts: the keys, and the documentation site that `make docs` builds
+    assert sum(u.startswith("actions/upload-artifact@") for u in uses) == 2
+    docs = index(lambda s: s.get("run", "").strip() == "make docs")
+    site = index(lambda s: s.get("with", {}).get("name") == "answerkey-docs")
+    assert test < docs < site and steps[site]["with"]["path"].rstrip("/") == "build/site"
 
     artefact = steps[upload]["with"]
     assert artefact["name"] == "answer-keys-${{ env.KEYTERM }}"
