@@ -96,7 +96,8 @@ help:
 
 setup: $(INSTALL_STAMP)
 	@bash scripts/ensure-tex $(TEX_STAMP)
-	@$(PY) -m compileall -q answerkey solutions >/dev/null  # bytecode even with PYTHONDONTWRITEBYTECODE
+	@# hash-checked bytecode (answerkey/sources.py), even with PYTHONDONTWRITEBYTECODE
+	@$(PY) -c 'from answerkey import sources; sources.precompile(["answerkey", "solutions"])'
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \

@@ -25,6 +25,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from . import sources
+
 ENGINE_DIR = Path(__file__).resolve().parent
 ROOT = ENGINE_DIR.parent
 #: the Jinja and pandoc templates (rendering and typesetting read them; their digest keys outputs)
@@ -38,11 +40,12 @@ def sha256(data: bytes) -> str:
 
 
 def files_digest(paths: Iterable[Path], base: Path | None = None) -> str:
-    """One digest over the names and contents of `paths`."""
+    """One digest over the names and contents of `paths` (a module's: the bytes it runs,
+    `sources.read`)."""
     h = hashlib.sha256()
     for p in sorted(set(paths)):
         name = str(p.relative_to(base)) if base is not None else p.name
-        h.update(name.encode() + b"\0" + p.read_bytes() + b"\0")
+        h.update(name.encode() + b"\0" + sources.read(p) + b"\0")
     return h.hexdigest()
 
 
@@ -89,7 +92,7 @@ def module_files(module: ModuleType) -> list[Path]:
         if path in seen or not path.exists():
             continue
         seen.append(path)
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(ast.parse(sources.read(path).decode("utf-8"))):
             names: list[str] = []
             if isinstance(node, ast.ImportFrom):
                 if node.level:

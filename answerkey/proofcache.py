@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from . import cache
+from . import cache, sources
 from .model import Assignment, CheckRecord, Part
 
 KEY_VERSION = 1
@@ -528,18 +528,17 @@ def _is_project(module: str | None) -> bool:
 
 
 @functools.cache
-def _module_tree_of(path: str, mtime_ns: int, size: int) -> str:
-    text = Path(path).read_text(encoding="utf-8")
-    return hashlib.sha256(ast.dump(ast.parse(text)).encode()).hexdigest()
+def _tree_digest(source: bytes) -> str:
+    return hashlib.sha256(ast.dump(ast.parse(source)).encode()).hexdigest()
 
 
 def _module_tree(module: types.ModuleType) -> str:
-    """A module of the project by its syntax tree (comments and layout do not count)."""
+    """A module of the project by its syntax tree (comments and layout do not count), as
+    imported (`sources.read`: the bytes it runs, not what its file holds now)."""
     path = getattr(module, "__file__", None)
     if path is None:
         raise Uncacheable(f"module {module.__name__} has no source file")
     try:
-        st = os.stat(path)
-        return _module_tree_of(path, st.st_mtime_ns, st.st_size)
+        return _tree_digest(sources.read(path))
     except (OSError, SyntaxError, ValueError) as exc:
         raise Uncacheable(f"cannot read module {module.__name__}: {exc}") from None
