@@ -29,7 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import cache, errata, pdf, proofcache, render, scratch
+from . import cache, errata, pdf, proofcache, render, scratch, store
 from . import publish as publishing
 from .claims import roundtrip
 from .errors import UsageError
@@ -287,7 +287,7 @@ def _read_back(assignment: Assignment) -> None:
     """Every answer the key prints reads back as itself (`claims.roundtrip`, a failure
     stops the build); remembered by content like the errata."""
     proofcache.remembered(
-        ("roundtrip", assignment), lambda: [roundtrip.check_assignment(assignment)]
+        ("roundtrip", assignment), lambda: [roundtrip.check_assignment(assignment)], int
     )
 
 
@@ -336,14 +336,14 @@ class _Inline(cf.Executor):
         return fut
 
 
-def _worker_init(parent: int, proofs: Path | None = None) -> None:
+def _worker_init(parent: int, proofs: Path | None = None, notes: bool = False) -> None:
     """Signals: the build (the parent) handles Ctrl-C and ends its workers; SIGTERM
     ends a worker at once. A worker also ends itself when the build is gone (kill -9).
-    `proofs`: the proof cache's directory."""
+    `proofs`: the cache's directory (build/.cache); `notes`: print what it ignores."""
     import signal
     import threading
 
-    proofcache.configure(proofs)
+    proofcache.configure(proofs, partial(print, flush=True) if notes else None)
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -429,14 +429,16 @@ def build(
 
     if stale:
         n = workers or default_workers()
-        proofs = out_root / ".cache" / "proofs"
+        proofs = out_root / ".cache"
         executor: cf.Executor = (
             _Inline()
             if n == 1
-            else cf.ProcessPoolExecutor(n, initializer=_worker_init, initargs=(os.getpid(), proofs))
+            else cf.ProcessPoolExecutor(
+                n, initializer=_worker_init, initargs=(os.getpid(), proofs, verbose is not None)
+            )
         )
         try:
-            with proofcache.using(proofs):
+            with proofcache.using(proofs, verbose):
                 _run(
                     stale, formats, out_root, term_root / ".logs", executor, n, report, say, results
                 )
@@ -445,6 +447,7 @@ def build(
             raise
         else:
             executor.shutdown(wait=True)
+        say(store.prune(proofs).describe())  # bounded: the least recently used go
 
     with publishing.publishing(out_root):
         if variants:

@@ -80,6 +80,18 @@ def parser() -> argparse.ArgumentParser:
         "new-exercise", help="write solutions/NAME.py (a working exercise to edit) and its test"
     )
     ne.add_argument("name", metavar="NAME")
+    k = sub.add_parser(
+        "cache", help="the build's cache (build/.cache): its size; --prune or --clear it"
+    )
+    what = k.add_mutually_exclusive_group()
+    what.add_argument(
+        "--prune",
+        action="store_true",
+        help="evict the least recently used entries down to the bound ($ANSWERKEY_CACHE_MB)",
+    )
+    what.add_argument("--clear", action="store_true", help="remove every entry")
+    k.add_argument("--max-mb", type=float, default=None, metavar="MB", help="bound for --prune")
+    k.add_argument("--out", default="build", type=Path, help="output root (default: build)")
     return p
 
 
@@ -155,6 +167,24 @@ def _watch(args: argparse.Namespace) -> int:
     return watch.watch(build_args, args.term, Path("terms"), report=_progress)
 
 
+def _cache(args: argparse.Namespace) -> int:
+    from . import store
+
+    root = args.out / ".cache"
+    if args.max_mb is not None and not (args.prune and 0 <= args.max_mb < 1e9):
+        raise UsageError("--max-mb takes a size in MB (at least 0), with --prune")
+    if args.clear:
+        store.clear(root)
+        print(f"cache: {root} cleared")
+        return 0
+    bound = store.limit() if args.max_mb is None else int(args.max_mb * 1024 * 1024)
+    if args.prune:
+        print(store.prune(root, bound).describe())
+        return 0
+    print(store.usage(root).describe(bound))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; every error is one line on stderr and an exit code (README)."""
     argv = sys.argv[1:] if argv is None else argv
@@ -219,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "watch":
             return _watch(args)
+        if args.command == "cache":
+            return _cache(args)
         if args.command == "check":
             return _check(args)
         if args.command == "new-exercise":

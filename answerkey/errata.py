@@ -25,6 +25,7 @@ def judged(assignment: Assignment, original_numbers: bool) -> list[Any]:
     return proofcache.remembered(
         ("errata", assignment, original_numbers, text),
         lambda: claims.errata_for(assignment, original_numbers),
+        claims.Erratum,
     )
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
@@ -24,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import cache, scratch
+from . import cache, scratch, store
 
 STAMP_VERSION = 1
 
@@ -82,9 +81,8 @@ def fingerprint(request: Mapping[str, Any], terms_dir: Path) -> str:
     return cache.sha256(json.dumps(inputs, sort_keys=True, default=str).encode())
 
 
-def _record_path(out_root: Path, request: Mapping[str, Any]) -> Path:
-    key = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()[:16]
-    return out_root / ".cache" / "fast" / f"{key}.json"
+def _record_key(request: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
 
 
 def _outputs(term_root: Path) -> dict[str, str]:
@@ -109,21 +107,22 @@ def up_to_date(
     report: Callable[[str], None],
 ) -> bool:
     """True (and one line per directory reported) when the recorded build still stands."""
-    try:
-        record = json.loads(_record_path(out_root, request).read_text())
-    except (OSError, ValueError):
-        return False
-    if record.get("version") != STAMP_VERSION:
+    record = store.get_json(out_root / ".cache", "fast", _record_key(request))
+    if not isinstance(record, dict) or record.get("version") != STAMP_VERSION:
         return False
     if record.get("fingerprint") != fingerprint(request, terms_dir):
         return False
-    term_root = out_root / record["term"]
+    term, lines = record.get("term"), record.get("lines")
+    if not isinstance(term, str) or not isinstance(lines, list):
+        return False
+    if not all(isinstance(line, str) for line in lines):
+        return False
     try:
-        if _outputs(term_root) != record["outputs"]:
+        if _outputs(out_root / term) != record.get("outputs"):
             return False
     except OSError:
         return False
-    for line in record["lines"]:
+    for line in lines:
         report(line)
     return True
 
@@ -145,8 +144,4 @@ def remember(request: Mapping[str, Any], out_root: Path, terms_dir: Path, term_n
         "outputs": _outputs(term_root),
         "lines": lines,
     }
-    path = _record_path(out_root, request)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    tmp.write_text(json.dumps(record, indent=1, sort_keys=True))
-    tmp.replace(path)
+    store.put_json(out_root / ".cache", "fast", _record_key(request), record)

@@ -29,7 +29,12 @@ miss only costs time, so every doubt is a miss. The git revision, the term's
 title-page text and the other provenance are no part of any key: they change
 the key's last line, not its proofs.
 
-A corrupt or unreadable entry counts as absent and is written again.
+Entries are data only (JSON, or a rendered output's bytes), kept by `store`: each
+names the key it answers and carries a digest of its content, and is used only
+when both match; a corrupt, foreign, truncated or unreadable entry counts as
+absent (a note under --verbose) and is written again. Remembered verdicts are
+read back as the engine's own dataclasses, field by field, and stored only when
+they read back equal to what was computed.
 """
 
 from __future__ import annotations
@@ -41,8 +46,6 @@ import enum
 import functools
 import hashlib
 import json
-import os
-import pickle
 import re
 import sys
 import types
@@ -53,7 +56,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from . import cache, sources
+from . import cache, sources, store
 from .model import Assignment, CheckRecord, Part
 
 KEY_VERSION = 1
@@ -62,7 +65,8 @@ KEY_VERSION = 1
 # not inputs of any verdict.
 _NOT_INPUTS = {(Part, "checks"), (Assignment, "errata")}
 
-_directory: Path | None = None
+_directory: Path | None = None  # the cache directory (build/.cache)
+_note: store.Note = store.quiet
 
 
 @dataclasses.dataclass
@@ -82,21 +86,23 @@ class Tally:
 _tally = Tally()
 
 
-def configure(directory: Path | None) -> None:
-    """Use `directory` for the cache in this process from now on (None: no cache)."""
-    global _directory
+def configure(directory: Path | None, note: store.Note | None = None) -> None:
+    """Use the cache in `directory` (build/.cache) in this process from now on (None: no
+    cache); `note` hears of every entry ignored (--verbose)."""
+    global _directory, _note
     _directory = directory
+    _note = note or store.quiet
 
 
 @contextlib.contextmanager
-def using(directory: Path | None) -> Iterator[None]:
+def using(directory: Path | None, note: store.Note | None = None) -> Iterator[None]:
     """The cache in `directory` for the duration of a build, then as before."""
-    before = _directory
-    configure(directory)
+    before = _directory, _note
+    configure(directory, note)
     try:
         yield
     finally:
-        configure(before)
+        configure(*before)
 
 
 @contextlib.contextmanager
@@ -128,42 +134,134 @@ def verified(
     except Uncacheable:
         _tally.uncacheable += 1
         return check()
-    path = _directory / key[:2] / f"{key}.json"
-    hit = _load(path)
+    hit = _load(key)
     if hit is not None:
         records, state = hit
         if rng is None or _restore(rng, state):
             _tally.hits += 1
             return records
+        _note(f"cache: ignored proofs/{key[:2]}/{key}: not a random state; computed again")
     _tally.misses += 1
     records = check()
-    _store(path, records, None if rng is None else rng.bit_generator.state)
+    _store(key, records, None if rng is None else rng.bit_generator.state)
     return records
 
 
-def remembered(subject: Any, compute: Callable[[], list[Any]]) -> list[Any]:
-    """`compute()`'s list (of picklable verdicts), from the cache when `subject` was
-    computed before; for results richer than check records, such as the errata."""
+def remembered(
+    subject: Any, compute: Callable[[], list[Any]], item: type | tuple[type, ...] = object
+) -> list[Any]:
+    """`compute()`'s list, from the cache when `subject` was computed before; for results
+    richer than check records, such as the errata. The list is kept as data (`to_data`):
+    one that does not read back equal to itself is computed every time. A stored list
+    is used only when each of its items is an `item`."""
     if _directory is None:
         return compute()
     try:
         key = entry_key(subject)
     except Uncacheable:
         return compute()
-    path = _directory / key[:2] / f"{key}.pickle"
-    try:
-        value = pickle.loads(path.read_bytes())
-        if isinstance(value, list):
-            return value
-    except Exception:  # absent, truncated or from another version: compute it again
-        pass
+    raw = store.get_json(_directory, "verdicts", key, _note)
+    if raw is not None:
+        try:
+            value = from_data(raw)
+            if isinstance(value, list) and all(isinstance(v, item) for v in value):
+                return value
+            raise ValueError("not a list of what was stored")
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            _note(f"cache: ignored verdicts/{key[:2]}/{key}: {exc}; computed again")
     value = compute()
     try:
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:  # not picklable: nothing to keep
-        return value
-    _write(path, data)
+        data = to_data(value)
+        if from_data(json.loads(json.dumps(data))) != value:
+            return value
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return value  # not plain data: nothing to keep
+    store.put_json(_directory, "verdicts", key, data)
     return value
+
+
+def to_data(value: Any) -> Any:
+    """`value` as JSON data: plain values, lists, tuples, dicts, NumPy scalars and the
+    engine's dataclasses (by field). ValueError for anything else."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return {"float": repr(value)}
+    if isinstance(value, np.generic) and not value.dtype.hasobject:
+        return {"numpy": value.dtype.str, "value": to_data(value.item())}
+    if isinstance(value, list):
+        return {"list": [to_data(v) for v in value]}
+    if isinstance(value, tuple) and type(value) is tuple:
+        return {"tuple": [to_data(v) for v in value]}
+    if isinstance(value, dict) and type(value) is dict:
+        return {"dict": [[to_data(k), to_data(v)] for k, v in value.items()]}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        cls = type(value)
+        if _engine_class(cls.__module__, cls.__qualname__) is not cls:
+            raise ValueError(f"not an engine dataclass: {_qualified(cls)}")
+        return {
+            "dataclass": [cls.__module__, cls.__qualname__],
+            "fields": {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(cls)},
+        }
+    raise ValueError(f"not data: {type(value).__qualname__}")
+
+
+def from_data(data: Any) -> Any:
+    """The value `to_data` gave `data` for. Classes are only the engine's dataclasses
+    already imported, filled field by field without running any of their code."""
+    if data is None or isinstance(data, bool | int | str):
+        return data
+    if not isinstance(data, dict) or len(data) not in (1, 2):
+        raise ValueError("not an encoded value")
+    if set(data) == {"float"}:
+        return float(data["float"])
+    if set(data) == {"numpy", "value"}:
+        return np.dtype(data["numpy"]).type(from_data(data["value"]))
+    if set(data) == {"list"}:
+        return [from_data(v) for v in _list(data["list"])]
+    if set(data) == {"tuple"}:
+        return tuple(from_data(v) for v in _list(data["tuple"]))
+    if set(data) == {"dict"}:
+        return {from_data(k): from_data(v) for k, v in map(_pair, _list(data["dict"]))}
+    if set(data) == {"dataclass", "fields"}:
+        module, qualname = _pair(data["dataclass"])
+        cls = _engine_class(str(module), str(qualname))
+        fields = data["fields"]
+        if cls is None or not isinstance(fields, dict):
+            raise ValueError(f"not an engine dataclass: {module}.{qualname}")
+        names = [f.name for f in dataclasses.fields(cls)]
+        if sorted(fields) != sorted(names):
+            raise ValueError(f"not the fields of {qualname}")
+        obj: Any = object.__new__(cls)
+        for name in names:
+            object.__setattr__(obj, name, from_data(fields[name]))
+        return obj
+    raise ValueError("not an encoded value")
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError("not a list")
+    return value
+
+
+def _pair(value: Any) -> tuple[Any, Any]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError("not a pair")
+    return value[0], value[1]
+
+
+def _engine_class(module: str, qualname: str) -> type | None:
+    """The engine's dataclass `module`.`qualname`, if that module is imported (none is
+    imported for the asking)."""
+    if module.split(".")[0] not in _LIBRARY_ROOTS:
+        return None
+    obj: Any = sys.modules.get(module)
+    for name in qualname.split("."):
+        obj = getattr(obj, name, None) if obj is not None and name.isidentifier() else None
+    if isinstance(obj, type) and dataclasses.is_dataclass(obj):
+        return obj
+    return None
 
 
 def rendered(subject: Any, make: Callable[[], bytes]) -> bytes:
@@ -178,16 +276,11 @@ def rendered(subject: Any, make: Callable[[], bytes]) -> bytes:
         key = entry_key(("rendered", subject, _render_tools()))
     except Uncacheable:
         return make()
-    path = _directory.parent / "outputs" / key[:2] / key
-    try:
-        entry = path.read_bytes()
-        data = entry[64:]
-        if entry[:64] == hashlib.sha256(data).hexdigest().encode():  # else corrupt or cut
-            return data
-    except OSError:
-        pass
+    data = store.get(_directory, "outputs", key, _note)
+    if data is not None:
+        return data
     data = make()
-    _write(path, hashlib.sha256(data).hexdigest().encode() + data)
+    store.put(_directory, "outputs", key, data)
     return data
 
 
@@ -215,19 +308,18 @@ def engine_version() -> str:
     return cache.engine_digest()
 
 
-def _load(path: Path) -> tuple[list[CheckRecord], Any] | None:
-    try:
-        body = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(body, dict) or body.get("version") != KEY_VERSION:
-            return None
-        raw = body["records"]
-        if not isinstance(raw, list) or not all(
-            isinstance(r, list) and len(r) == 3 and all(isinstance(x, str) for x in r) for r in raw
-        ):
-            return None
-        return [CheckRecord(*r) for r in raw], body.get("rng")
-    except (OSError, ValueError, KeyError, TypeError):
+def _load(key: str) -> tuple[list[CheckRecord], Any] | None:
+    body = store.get_json(_directory, "proofs", key, _note)
+    if body is None:
         return None
+    raw = body.get("records") if isinstance(body, dict) else None
+    if not isinstance(raw, list) or not all(
+        isinstance(r, list) and len(r) == 3 and all(isinstance(x, str) for x in r) for r in raw
+    ):
+        _note(f"cache: ignored proofs/{key[:2]}/{key}: not a list of check records; computed again")
+        return None
+    assert isinstance(body, dict)
+    return [CheckRecord(*r) for r in raw], body.get("rng")
 
 
 def _restore(rng: np.random.Generator, state: Any) -> bool:
@@ -241,27 +333,9 @@ def _restore(rng: np.random.Generator, state: Any) -> bool:
     return True
 
 
-def _store(path: Path, records: list[CheckRecord], state: Any) -> None:
-    body = {
-        "version": KEY_VERSION,
-        "records": [[r.kind, r.subject, r.detail] for r in records],
-        "rng": state,
-    }
-    _write(path, json.dumps(body, sort_keys=True).encode())
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write an entry atomically; a cache that cannot be written only costs time."""
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError:
-        pass
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+def _store(key: str, records: list[CheckRecord], state: Any) -> None:
+    body = {"records": [[r.kind, r.subject, r.detail] for r in records], "rng": state}
+    store.put_json(_directory, "proofs", key, body)
 
 
 # --- the content digest ------------------------------------------------------------

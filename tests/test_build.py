@@ -23,7 +23,7 @@ from answerkey.errors import RenderError, UsageError, VerificationError
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under `root` (hidden ones too) with its bytes and modification time,
-    but for the caches in .cache/tex, .cache/proofs and .cache/outputs (a failed build
+    but for the caches in .cache/tex, proofs, verdicts and outputs (a failed build
     may still have dumped the PDFs' preamble, stored the proofs that passed or kept
     an HTML page there: caches, not outputs; so is the publishing lock; the stamps,
     in the output directories, are compared)."""
@@ -38,6 +38,7 @@ CACHES = {
     (".cache", "tex"),
     (".cache", "proofs"),
     (".cache", "outputs"),
+    (".cache", "verdicts"),
     (".cache", "publish.lock"),
 }
 

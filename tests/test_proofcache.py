@@ -58,10 +58,9 @@ def part_of(*derivations: Derivation, pid: str = "q", **kw: Any) -> Part:
 
 @pytest.fixture
 def proofs(tmp_path: Path) -> Iterator[Path]:
-    """A fresh proof cache for this test."""
-    directory = tmp_path / "proofs"
-    with proofcache.using(directory):
-        yield directory
+    """A fresh cache for this test; its proofs' directory."""
+    with proofcache.using(tmp_path / "cache"):
+        yield tmp_path / "cache" / "proofs"
 
 
 def run(part: Part) -> tuple[list[CheckRecord], proofcache.Tally]:
@@ -71,7 +70,7 @@ def run(part: Part) -> tuple[list[CheckRecord], proofcache.Tally]:
 
 
 def entries(directory: Path) -> list[Path]:
-    return sorted(directory.rglob("*.json"))
+    return sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
 # --- hits ----------------------------------------------------------------------------
@@ -294,7 +293,7 @@ def test_a_corrupt_entry_is_ignored_and_written_again(proofs: Path, damage: Any)
 def test_an_unwritable_cache_only_costs_time(tmp_path: Path) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("not a directory")
-    with proofcache.using(blocked / "proofs"):
+    with proofcache.using(blocked / "cache"):
         records, counts = run(part_of(derivation()))
     assert records and counts.misses == 1
 
@@ -327,8 +326,8 @@ def test_the_errata_are_judged_once_per_content_of_the_key_and_the_claims_file(
     toml = claims_dir / "cv-assignment9.toml"
     toml.write_text(toml.read_text() + "\n# a note\n")
     assert as_json() == first and len(judged) == 2  # the claims file changed
-    for entry in proofs.rglob("*.pickle"):
-        entry.write_bytes(b"not a pickle")
+    for entry in entries(proofs.parent / "verdicts"):
+        entry.write_bytes(b"not an entry")
     assert as_json() == first and len(judged) == 3  # corrupt: judged again
     other = cv.build({})
     part = other.parts()[-1]
