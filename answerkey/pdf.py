@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pypandoc
 
-from . import scratch
+from . import scratch, store
 
 # TEMPLATES from .cache, not .render: this module stays light (no SymPy), so a build
 # can start dumping the PDFs' preamble while it is still importing the rest.
@@ -341,6 +341,10 @@ def _dump(preamble: str, path: Path) -> Path | None:
     return path
 
 
+#: a dumped format is a few MB
+MAX_FORMAT = 256 * 1024 * 1024
+
+
 def _digest_path(fmt: Path) -> Path:
     return fmt.with_name(fmt.name + ".sha256")
 
@@ -355,10 +359,10 @@ def format_ok(fmt: Path) -> bool:
     """Whether a dumped format is whole: its bytes match the digest recorded when it
     was dumped (a truncated or overwritten .fmt would make pdflatex fall back to a
     full compile, whose PDF differs in bytes from one made on the format)."""
-    try:
-        want = _digest_path(fmt).read_text().strip()
-        return hashlib.sha256(fmt.read_bytes()).hexdigest() == want
-    except OSError:
+    try:  # regular files only: a FIFO, a device or a link in the cache is no format
+        want = store.read_regular(_digest_path(fmt), 1024).decode("ascii").strip()
+        return hashlib.sha256(store.read_regular(fmt, MAX_FORMAT)).hexdigest() == want
+    except (OSError, ValueError):
         return False
 
 

@@ -99,27 +99,43 @@ def _read_entry(root: Path, kind: str, key: str) -> bytes:
     finally:
         os.close(dir_fd)
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise ValueError("not a regular file")
-        if st.st_size > MAX_ENTRY:
-            raise ValueError(f"larger than {MAX_ENTRY} bytes")
-        chunks = []
-        left = st.st_size + 1  # one more: a file growing meanwhile is refused
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        data = b"".join(chunks)
-        if len(data) > st.st_size:
-            raise ValueError("changed while read")
+        data = _read_fd(fd, MAX_ENTRY)
         with contextlib.suppress(OSError):
             os.utime(fd)  # used now: the last to be evicted
         return data
     finally:
         os.close(fd)
+
+
+def read_regular(path: Path, most: int) -> bytes:
+    """The bytes of `path` if it is a regular file (not a link, FIFO or device: opened
+    non-blocking, checked before a byte is read) of at most `most` bytes; else
+    OSError or ValueError. For the cache's files kept outside entries (TeX formats)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        return _read_fd(fd, most)
+    finally:
+        os.close(fd)
+
+
+def _read_fd(fd: int, most: int) -> bytes:
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError("not a regular file")
+    if st.st_size > most:
+        raise ValueError(f"larger than {most} bytes")
+    chunks = []
+    left = st.st_size + 1  # one more: a file growing meanwhile is refused
+    while left > 0:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    data = b"".join(chunks)
+    if len(data) > st.st_size:
+        raise ValueError("changed while read")
+    return data
 
 
 def _parse(data: bytes, kind: str, key: str) -> bytes:

@@ -293,3 +293,28 @@ def test_a_missing_lualatex_is_a_clear_error(
     with pytest.raises(EnvironmentProblem, match="lualatex not found") as err:
         pdf.compile_latex("Ж", tmp_path / "out.pdf", tmp_path, "x")
     assert err.value.exit_code == 3
+
+
+def test_a_format_in_the_cache_is_read_only_from_a_regular_file(tmp_path: Path) -> None:
+    """A FIFO would hang the build, a link to /dev/zero fill the memory: neither is a
+    format (the cache's promise, issue 21)."""
+    import hashlib
+    import os
+    import time
+
+    fmt = tmp_path / "answerkey-0123456789abcdef.fmt"
+    digest = tmp_path / (fmt.name + ".sha256")
+    fmt.write_bytes(b"a format")
+    digest.write_text(hashlib.sha256(b"a format").hexdigest())
+    assert pdf.format_ok(fmt)
+    for swap in (lambda p: os.mkfifo(p), lambda p: p.symlink_to("/dev/zero")):
+        for path in (fmt, digest):
+            keep = path.read_bytes()
+            path.unlink()
+            swap(path)
+            start = time.monotonic()
+            assert not pdf.format_ok(fmt)
+            assert time.monotonic() - start < 5
+            path.unlink()
+            path.write_bytes(keep)
+    assert pdf.format_ok(fmt)
