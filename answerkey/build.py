@@ -29,7 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import cache, errata, pdf, proofcache, render, scratch, store
+from . import cache, errata, pdf, proofcache, render, scratch, sources, store
 from . import publish as publishing
 from .claims import roundtrip
 from .errors import UsageError
@@ -336,13 +336,20 @@ class _Inline(cf.Executor):
         return fut
 
 
-def _worker_init(parent: int, proofs: Path | None = None, notes: bool = False) -> None:
+def _worker_init(
+    parent: int,
+    proofs: Path | None = None,
+    notes: bool = False,
+    hashed: dict[str, str] | None = None,
+) -> None:
     """Signals: the build (the parent) handles Ctrl-C and ends its workers; SIGTERM
     ends a worker at once. A worker also ends itself when the build is gone (kill -9).
-    `proofs`: the cache's directory (build/.cache); `notes`: print what it ignores."""
+    `proofs`: the cache's directory (build/.cache); `notes`: print what it ignores;
+    `hashed`: the sources the build hashed, the only ones a worker may import."""
     import signal
     import threading
 
+    sources.expect(hashed or {})
     proofcache.configure(proofs, partial(print, flush=True) if notes else None)
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -434,7 +441,9 @@ def build(
             _Inline()
             if n == 1
             else cf.ProcessPoolExecutor(
-                n, initializer=_worker_init, initargs=(os.getpid(), proofs, verbose is not None)
+                n,
+                initializer=_worker_init,
+                initargs=(os.getpid(), proofs, verbose is not None, sources.snapshot()),
             )
         )
         try:

@@ -22,6 +22,7 @@ bytecode) and uses the standard library only.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -38,6 +39,7 @@ PACKAGES = ("answerkey", "solutions")
 _FLAGS_CHECKED_HASH = (0b11).to_bytes(4, "little")  # PEP 552: hash-based, checked
 _loaded: dict[str, bytes] = {}  # real path -> the bytes a module was imported from
 _seen: dict[str, bytes] = {}  # real path -> the bytes a digest last read
+_expected: dict[str, str] = {}  # real path -> sha256 a parent process hashed (`expect`)
 
 
 def _key(path: str | os.PathLike[str]) -> str:
@@ -59,6 +61,19 @@ def read(path: str | os.PathLike[str]) -> bytes:
 def adopt(path: str | os.PathLike[str], data: bytes) -> None:
     """Record that the module at `path` runs `data` (for a module loaded by hand)."""
     _loaded[_key(path)] = data
+
+
+def snapshot() -> dict[str, str]:
+    """The sha256 of every file this process imported or hashed, by real path: what
+    its worker processes must run (`expect`)."""
+    files = {**_seen, **_loaded}
+    return {path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
+
+
+def expect(digests: dict[str, str]) -> None:
+    """In a worker process: import a file only with the bytes the build hashed (a
+    worker started afresh, not forked, reads the modules again)."""
+    _expected.update(digests)
 
 
 def _pyc_header(data: bytes) -> bytes:
@@ -112,7 +127,10 @@ class ExactLoader(importlib.machinery.SourceFileLoader):
         key = _key(path)
         data = Path(path).read_bytes()
         seen = _seen.get(key)
-        if seen is not None and seen != data:
+        want = _expected.get(key)
+        if (seen is not None and seen != data) or (
+            want is not None and want != hashlib.sha256(data).hexdigest()
+        ):
             raise ImportError(
                 f"{path} changed after answerkey read it for this build's digests; "
                 "build again once the edit is saved",

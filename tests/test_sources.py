@@ -7,6 +7,7 @@ a wrong step published as verified, and "up to date" ever after.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import py_compile
@@ -91,6 +92,27 @@ def test_a_module_edited_after_its_digest_does_not_import(tmp_path: Path) -> Non
     src.write_text("VALUE = 'new'\n")  # then the build imports: it must not run 'new'
     with pytest.raises(ImportError, match="changed after answerkey read it"):
         load(src)
+
+
+def test_a_worker_imports_only_the_bytes_the_build_hashed(tmp_path: Path) -> None:
+    """A worker process started afresh (not forked) reads the modules again: it gets
+    the build's digests (`snapshot`) and refuses other bytes."""
+    src = tmp_path / "probe.py"
+    src.write_text("VALUE = 'old'\n")
+    hashed = {os.path.realpath(src): hashlib.sha256(b"VALUE = 'old'\n").hexdigest()}
+    assert hashed.items() <= {**sources.snapshot(), **hashed}.items()
+    sources.expect(hashed)
+    src.write_text("VALUE = 'new'\n")
+    with pytest.raises(ImportError, match="changed after answerkey read it"):
+        load(src)
+    src.write_text("VALUE = 'old'\n")
+    assert load(src).VALUE == "old"  # type: ignore[attr-defined]
+
+
+def test_the_snapshot_holds_what_was_imported() -> None:
+    digests = sources.snapshot()
+    path = os.path.realpath(sources.__file__)
+    assert digests[path] == hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def test_precompile_writes_hash_checked_bytecode_only_where_needed(tmp_path: Path) -> None:
