@@ -126,7 +126,8 @@ def _check(args: argparse.Namespace) -> int:
 
         rows = grade.grade_file(args.claims, args.assignment, args.term, args.variant)
         print(grade.table(rows))
-        return 0 if all(v.correct for _, v in rows) else 1
+        # 2 when any claim is unreadable, else 1 when any is incorrect, else 0 (README)
+        return max((v.exit_code for _, v in rows), default=0)
     if args.assignment is None or args.part is None or args.answer is None:
         raise UsageError(
             "usage: answerkey check ASSIGNMENT PART --answer 'LATEX' (or --claims FILE)"

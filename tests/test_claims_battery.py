@@ -422,6 +422,26 @@ BATTERY: list[tuple[str, str, str, str, str]] = [
     (P1, "2:1:s_hidden", "s = [0.458, 0.869, 0.704]", OK, "with its name"),
     (P1, "2:7:loss", "L = 0.1362", OK, "with its name"),
     (P1, "2:7:loss", "L = 0.0482", WRONG, "with its name, the seed's value"),
+    # --- claim and key in one closure of the definitions (any depth on either side)
+    (CV, "2", r"\mathrm{softmax}(W^{(2)} y^{(1)})^T - t^T", OK, "y2 written out: z2 = W2 y1"),
+    (CV, "2", r"\mathrm{softmax}(W^{(2)} \sigma(W^{(1)} x))^T - t^T", OK, "y2 written out fully"),
+    (CV, "2", r"\mathrm{softmax}(W^{(2)} y^{(1)})^T + t^T", WRONG, "written out, sign of t"),
+    (CV, "2", r"\mathrm{softmax}(W^{(1)} y^{(1)})^T - t^T", WRONG, "W1 for W2: dims do not fit"),
+    (CV, "2", r"\sigma(W^{(2)} y^{(1)})^T - t^T", WRONG, "sigmoid for softmax, written out"),
+    (CV, "4", r"(y^{(2)} - t) \sigma(z^{(1)})^T", OK, "y1 written out as sigma(z1)"),
+    (CV, "4", r"(y^{(2)} - t) \sigma(W^{(1)} x)^T", OK, "y1 written out fully"),
+    (CV, "4", r"(y^{(2)} - t) \sigma(W^{(1)} x)", WRONG, "written out, transpose missing"),
+    (CV, "3", r"(\mathrm{softmax}(z^{(2)}) - t)^T W^{(2)}", OK, "y2 as softmax(z2)"),
+    (CV, "3", r"(\mathrm{softmax}(W^{(2)} y^{(1)}) - t)^T W^{(2)}", OK, "y2 written out"),
+    (CV, "3", r"(\mathrm{softmax}(W^{(2)} y^{(1)}) - t)^T W^{(2)T}", WRONG, "dims"),
+    # --- the double-superscript transpose: W^{(2)^T} is W^(2) transposed, not squared
+    (CV, "3", r"\left(W^{(2)^T}(y^{(2)}-t)\right)^T", OK, "double superscript"),
+    (CV, "3", r"\left(W^{(2)^{\top}}(y^{(2)}-t)\right)^T", OK, "double superscript, top"),
+    (CV, "4", r"(y^{(2)} - t) y^{(1)^T}", OK, "double superscript on y1"),
+    (CV, "4", r"(y^{(2)} - t) y^{(1)^{T}}", OK, "double superscript, braced T"),
+    (CV, "4", r"(y^{(2)} - t)^T y^{(1)^T}", WRONG, "double superscript, dims do not fit"),
+    (CV, "7", r"(W^{(2)^T}(y^{(2)}-t) \odot y^{(1)} \odot (1-y^{(1)})) x^T", OK, "double sup."),
+    (CV, "7", r"(W^{(2)^T}(y^{(2)}-t) \odot y^{(1)} \odot (1+y^{(1)})) x^T", WRONG, "1+"),
 ]
 
 

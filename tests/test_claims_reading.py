@@ -286,3 +286,14 @@ def test_a_prime_after_a_vector_is_a_transpose_and_otimes_an_outer_product() -> 
 def test_numbers_may_carry_their_name() -> None:
     assert parse_claim("s = [0.458, 0.869, 0.704]", {}).reading == "[0.458, 0.869, 0.704]"
     assert parse_claim(r"\mathcal{L}: 0.1362", {}).expr == sp.Float("0.1362", 30)
+
+
+@pytest.mark.parametrize(
+    "latex",
+    [r"W^{(2)^T}", r"W^{(2)^{T}}", r"W^{(2)^\top}", r"W^{(2)T}", r"W^{[2]^T}", r"W_2^T"],
+)
+def test_a_layer_transposed_in_a_double_superscript_is_a_transpose(latex: str) -> None:
+    """`W^{(2)^T}` (the common double-superscript transpose) is W^(2) transposed, never
+    W^(2) to a power."""
+    W2 = VECTORS["W^{(2)}"]
+    assert parse_claim(latex, VECTORS).expr == W2.T

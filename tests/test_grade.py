@@ -90,3 +90,18 @@ def test_quantity_picks_one_of_a_parts_answers(capsys: pytest.CaptureFixture[str
     q2 = r"\frac{\partial E_{\lambda}}{\partial W^{(2)}}"
     code, out, _ = run(capsys, "check", "cv-assignment9", "9", "--answer", answer, "--quantity", q2)
     assert code == 1 and out.startswith("incorrect")
+
+
+def test_a_claims_file_exits_as_the_readme_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """0 when every claim is correct, 1 when one is incorrect, 2 when one is unreadable
+    (whatever else the file holds)."""
+    right = "[[claim]]\npart = \"1a\"\nanswer = '\\log(1 + e^{-Wx})'\n"
+    wrong = "[[claim]]\npart = \"1b\"\nanswer = '-tW'\n"
+    unread = "[[claim]]\npart = \"1b\"\nanswer = '\\frac{-tW'\n"
+    for body, want in ((right, 0), (right + wrong, 1), (right + unread, 2), (wrong + unread, 2)):
+        claims = tmp_path / "claims.toml"
+        claims.write_text('assignment = "cv-assignment9"\n' + body)
+        code, _, _ = run(capsys, "check", "--claims", str(claims))
+        assert code == want, body

@@ -294,31 +294,77 @@ def _input_names(key: KeyAnswer) -> dict[str, str]:
 
 
 def _with_definitions(
-    instances: Sequence[Instance], claim: Any, layers: Mapping[Any, Any]
+    instances: Sequence[Instance], claim: Any, layers: Mapping[Any, Any], key: Any = None
 ) -> list[Instance]:
-    """The instances, each with the exercise's definitions of the variables the claim
-    uses and the instance leaves free (δ_out in 1a, defined by 1c), and of what those
-    need: a claim in the exercise's own terms is read in them."""
+    """The instances, closed over the exercise's definitions so that claim and key are
+    compared in one set of them: the definitions of the variables the claim uses and the
+    instance leaves free (δ_out in 1a, defined by 1c), of what those need, and of every
+    variable either side leaves free whose definition reaches (at any depth) a variable
+    the other side uses (the key's z2 once a claim writes softmax(W2 y1): an input
+    defined in terms of others is not free to take any value)."""
     try:
-        used = set(sp.sympify(claim).free_symbols) | set(sp.sympify(claim).atoms(sp.MatrixSymbol))
+        used = _variables_of(claim)
+        keyed = _variables_of(key) if key is not None else set()
     except (sp.SympifyError, TypeError, AttributeError):
         return list(instances)
     out = []
     for inst in instances:
-        extra: dict[Any, Any] = {}
-        todo = [v for v in used if v in layers and v not in inst.defs]
-        while todo:
-            v = todo.pop()
-            if v in extra or v in inst.defs:
-                continue
-            extra[v] = layers[v]
-            d = sp.sympify(layers[v])
-            todo += [u for u in d.free_symbols | d.atoms(sp.MatrixSymbol) if u in layers]
-        if not extra:
-            out.append(inst)
-            continue
-        out.append(replace(inst, defs=_in_order({**inst.defs, **extra})))
+        extra = _closure(inst.defs, used, keyed, layers)
+        out.append(replace(inst, defs=_in_order({**inst.defs, **extra})) if extra else inst)
     return out
+
+
+def _closure(
+    defs: Mapping[Any, Any], used: set[Any], keyed: set[Any], layers: Mapping[Any, Any]
+) -> dict[Any, Any]:
+    """The definitions (from `layers`) to add to `defs` so that claim (`used`) and key
+    (`keyed`) are in one closure: see `_with_definitions`."""
+    extra: dict[Any, Any] = {}
+
+    def define(v: Any) -> None:
+        todo = [v]
+        while todo:
+            u = todo.pop()
+            if u in defs or u in extra or u not in layers:
+                continue
+            extra[u] = layers[u]
+            todo += [w for w in _variables_of(layers[u]) if w in layers]
+
+    for v in used:
+        define(v)
+    while True:
+        every = {**defs, **extra}
+        play = _reach(used | keyed, every)
+        linked = [
+            v
+            for v in sorted(play, key=str)
+            if v not in every
+            and v in layers
+            and _reach(_variables_of(layers[v]), layers) & (play - {v})
+        ]
+        if not linked:
+            return extra
+        for v in linked:
+            define(v)
+
+
+def _variables_of(e: Any) -> set[Any]:
+    e = sp.sympify(e)
+    return set(e.free_symbols) | set(e.atoms(sp.MatrixSymbol))
+
+
+def _reach(start: set[Any], defs: Mapping[Any, Any]) -> set[Any]:
+    """`start` and every variable their definitions in `defs` use, at any depth."""
+    seen: set[Any] = set()
+    todo = list(start)
+    while todo:
+        v = todo.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        if v in defs:
+            todo += list(_variables_of(defs[v]))
+    return seen
 
 
 def _in_order(defs: Mapping[Any, Any]) -> dict[Any, Any]:
@@ -355,7 +401,7 @@ def _judge_members(
         v = judge(
             member,
             key.answer,
-            _with_definitions(key.instances, member, key.layers) or None,
+            _with_definitions(key.instances, member, key.layers, key.answer) or None,
             mistakes=found,
             decimals=decimals,
             seed=seed,

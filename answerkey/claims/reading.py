@@ -1010,10 +1010,12 @@ class Parser:
         if sup is not None and f"{name}^{sup}" in table:
             name = f"{name}^{sup}"
             obj = table[name]
-        if obj is None and sup is not None:  # `W^{(2)T}`: W^(2), transposed
+        if obj is None and sup is not None:  # `W^{(2)T}`, `W^{(2)^T}`: W^(2), transposed
             for mark in sorted(_TRANSPOSE_MARKS, key=len, reverse=True):
-                if sup.endswith(mark) and f"{name}^{sup[: -len(mark)]}" in table:
-                    name = f"{name}^{sup[: -len(mark)]}"
+                head = sup[: -len(mark)] if sup.endswith(mark) else ""
+                head = head[:-1] if head.endswith("^") else head
+                if head and f"{name}^{head}" in table:
+                    name = f"{name}^{head}"
                     obj, transpose = table[name], True
                     break
         if obj is None and name in table:
