@@ -67,6 +67,12 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--quantity", metavar="LATEX", help="which of the part's answers, e.g. '\\frac{dL}{dw_1}'"
     )
+    c.add_argument(
+        "--update",
+        type=int,
+        metavar="K",
+        help="with --quantity naming a trace's number: which update (from 1)",
+    )
     c.add_argument("--claims", type=Path, metavar="FILE.toml", help="check a list of claims")
     c.add_argument("--term", default="default")
     c.add_argument("--variant", type=int, default=0, metavar="K")
@@ -134,8 +140,16 @@ def _check(args: argparse.Namespace) -> int:
         )
     from . import grade
 
+    if args.update is not None and args.update < 1:
+        raise UsageError(f"--update must be >= 1, got {args.update}")
     verdict = grade.grade_one(
-        args.assignment, args.part, args.answer, args.term, args.variant, args.quantity
+        args.assignment,
+        args.part,
+        args.answer,
+        args.term,
+        args.variant,
+        args.quantity,
+        args.update,
     )
     print("\n".join(verdict.lines()))
     return verdict.exit_code

@@ -9,11 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from .claims import Claim, KeyAnswer, Verdict, check, check_claim, key_for, load_claims
+from .claims import (
+    Claim,
+    ClaimError,
+    KeyAnswer,
+    Verdict,
+    check,
+    check_claim,
+    key_for,
+    load_claims,
+)
 from .claims.keys import siblings
 from .errors import UsageError
 from .model import Assignment, Part
+from .numbers import ledger
 from .registry import discover, select
 from .terms import load_term, variant_params
 from .verify import verify_part
@@ -53,16 +64,31 @@ def grade_one(
     term: str = "default",
     variant: int = 0,
     quantity: str | None = None,
+    update: int | None = None,
 ) -> Verdict:
     """The verdict on one claimed answer to one part (to its answer for `quantity`, LaTeX
-    such as `\\frac{\\partial L}{\\partial w_1}`, when given; else to any of its answers)."""
+    such as `\\frac{\\partial L}{\\partial w_1}`, when given; else to any of its answers).
+
+    A `quantity` that names a number the key prints (its label in answers.json's
+    `numbers`: `W_next`, `trace, update 2: L`; `update` picks a trace's update) grades
+    the answer as that number."""
     assignment = key_assignment(assignment_id, term, variant)
     part = verified_part(assignment, part_id)
-    key = KeyAnswer.from_part(
-        part, notation=assignment.notation, quantity=quantity, siblings=siblings(assignment, part)
-    )
-    if key is None and quantity is not None:
-        raise UsageError(f"{assignment_id} part {part_id} has no answer for {quantity!r}")
+    layout = assignment.grading.layout_of(part_id)
+    others = siblings(assignment, part)
+    key = None
+    if update is None:
+        key = KeyAnswer.from_part(
+            part, notation=assignment.notation, quantity=quantity, siblings=others, layout=layout
+        )
+    if key is None and (quantity is not None or update is not None):  # a printed number
+        claim = Claim(part_id, answer, "numeric", quantity=quantity, update=update)
+        try:
+            key = key_for(
+                claim, part, assignment.notation, others, layout, lambda: ledger(assignment)
+            )
+        except ClaimError as exc:
+            raise UsageError(f"{assignment_id}: {exc}") from None
     if key is None:
         raise UsageError(f"{assignment_id} part {part_id} has no single answer to check against")
     return check(answer, key)
@@ -79,10 +105,24 @@ def grade_file(
             f'{path}: name the assignment (`assignment = "..."` or on the command line)'
         )
     assignment = key_assignment(aid, term, variant)
+    numbers: list[dict[str, Any]] = []
+
+    def printed() -> list[dict[str, Any]]:  # the ledger, made once if a claim needs it
+        if not numbers:
+            numbers.extend(ledger(assignment))
+        return numbers
+
     out = []
     for claim in claims_file.claims:
         part = verified_part(assignment, claim.part)
-        key = key_for(claim, part, assignment.notation, siblings(assignment, part))
+        layout = assignment.grading.layout_of(claim.part)
+        try:
+            key = key_for(
+                claim, part, assignment.notation, siblings(assignment, part), layout, printed
+            )
+        except ClaimError as exc:
+            out.append((claim, Verdict("unreadable", str(exc))))
+            continue
         out.append((claim, check_claim(claim, key)))
     return out
 
@@ -93,7 +133,11 @@ def table(rows: list[tuple[Claim, Verdict]], width: Callable[[str], int] = len) 
     lines = [header]
     for claim, v in rows:
         where = claim.part + (f" (update {claim.update}, {claim.quantity})" if claim.update else "")
+        if claim.kind == "numeric" and claim.quantity and not claim.update:
+            where += f" ({claim.quantity})"
         detail = str(v.counterexample) if v.counterexample else ("" if v.correct else v.reason)
+        if v.status == "transposed":
+            detail = f"{v.reason}; {v.policy()}"
         if v.mistake:
             detail = f"{v.mistake}; {detail}" if detail else v.mistake
         lines.append((where, v.status, detail))

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import AuthoringError
+
 
 @dataclass(frozen=True)
 class Text:
@@ -180,6 +182,34 @@ class Exercise:
     figures: Sequence[Figure] = ()
 
 
+@dataclass(frozen=True)
+class Grading:
+    """How the course grades claimed answers (`answerkey check`, `answerkey grade`).
+
+    `layout`: whether an answer equal to the key up to layout (the key transposed: a
+    column where the key writes a row, the other common convention for gradients)
+    earns the mark: "accept" (with a note) or "refuse" (when the part asks for the
+    layout it states); `layouts` overrides it per part id."""
+
+    layout: str = "accept"
+    layouts: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for policy in (self.layout, *self.layouts.values()):
+            if policy not in LAYOUT_POLICIES:
+                raise AuthoringError(
+                    f"Grading: layout must be one of {', '.join(LAYOUT_POLICIES)}, not {policy!r}"
+                )
+
+    def layout_of(self, part_id: str) -> str:
+        """The layout policy of part `part_id`."""
+        return self.layouts.get(part_id, self.layout)
+
+
+#: what an answer equal to the key up to layout earns: the mark, or none
+LAYOUT_POLICIES = ("accept", "refuse")
+
+
 @dataclass
 class Assignment:
     """Everything one key and one handout are made of."""
@@ -192,6 +222,7 @@ class Assignment:
     errata: list[Any] = field(default_factory=list)
     # per erratum, the claim as read and the right answer as maths (`answerkey.errata`)
     errata_maths: list[tuple[Any, Any]] = field(default_factory=list)
+    grading: Grading = field(default_factory=Grading)
 
     def parts(self) -> list[Part]:
         return [p for ex in self.exercises for p in ex.parts]

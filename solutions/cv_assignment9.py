@@ -26,7 +26,7 @@ from answerkey.mathfns import (
     softmax,
     sqnorm,
 )
-from answerkey.model import Assignment, Exercise, Figure, Instance, Part, text
+from answerkey.model import Assignment, Exercise, Figure, Grading, Instance, Part, text
 
 ID = "cv-assignment9"
 TITLE = "CV Assignment 9"
@@ -310,4 +310,13 @@ def build(params: Mapping[str, Any]) -> Assignment:
     parts += [part_5(), part_6(), part_7(), part_8(), part_9()]
     title = "Backpropagation through a sigmoid-softmax network"
     exercise = Exercise("1", title, [intro], figures=[diagram], parts=parts)
-    return Assignment(ID, TITLE + ", Task 1", [exercise], notation=NOTATION, source=SEED)
+    # The parts state the layout they ask for (show that dE/dz2 = (y2 - t)^T, a row) and
+    # the later ones keep it: an answer transposed is not what was asked.
+    return Assignment(
+        ID,
+        TITLE + ", Task 1",
+        [exercise],
+        notation=NOTATION,
+        source=SEED,
+        grading=Grading(layout="refuse"),
+    )

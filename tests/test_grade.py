@@ -30,10 +30,31 @@ def test_a_wrong_answer_gets_a_counterexample(capsys: pytest.CaptureFixture[str]
     assert "counterexample: at W=" in out and "claim = " in out and "key = " in out
 
 
-def test_a_missing_transpose_is_named(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "check", "cv-assignment9", "3", "--answer", r"W^{(2)T}(y^{(2)} - t)")
+def test_a_typical_mistake_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "cv-assignment9", "1b", "--answer", r"tW(1-\sigma(Wx))")
     assert code == 1
-    assert "typical mistake" in out
+    assert "typical mistake: sign flipped" in out
+
+
+def test_the_other_layout_is_its_own_verdict_and_the_course_decides(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A column where the key writes a row is "transposed" (equal up to layout): accepted
+    with a note by default (bce-tanh-sigmoid), refused where the assignment asks for its
+    layout (cv-assignment9 states its rows: `Grading(layout="refuse")`)."""
+    column = r"y^{(2)} - t"
+    code, out, _ = run(capsys, "check", "bce-tanh-sigmoid", "a", "--answer", column)
+    assert code == 0
+    assert out.startswith("transposed: equal up to layout (transposed)")
+    assert "a column where the key writes a row" in out and "note: accepted" in out
+    code, out, _ = run(capsys, "check", "cv-assignment9", "2", "--answer", column)
+    assert code == 1
+    assert out.startswith("transposed:") and "note: not accepted" in out
+    code, out, _ = run(capsys, "check", "cv-assignment9", "3", "--answer", r"W^{(2)T}(y^{(2)} - t)")
+    assert code == 1 and out.startswith("transposed:")
+    # a wrong column is no layout question
+    code, out, _ = run(capsys, "check", "bce-tanh-sigmoid", "a", "--answer", r"t - y^{(2)}")
+    assert code == 1 and out.startswith("incorrect")
 
 
 def test_unreadable_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -105,3 +126,54 @@ def test_a_claims_file_exits_as_the_readme_says(
         claims.write_text('assignment = "cv-assignment9"\n' + body)
         code, _, _ = run(capsys, "check", "--claims", str(claims))
         assert code == want, body
+
+
+def test_the_readmes_claims_file_grades_as_documented(tmp_path: Path) -> None:
+    """The README's example: formulas and a trace's number by its label are graded; the
+    prose answer without a formula is unreadable (so the file exits 2)."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```toml\n(# answers\.toml.*?)```", readme, re.S)
+    assert example is not None
+    path = tmp_path / "answers.toml"
+    path.write_text(example.group(1), encoding="utf-8")
+    statuses = [(c.part, c.kind, v.status) for c, v in grade.grade_file(path)]
+    assert statuses == [
+        ("1c", "formula", "correct"),
+        ("1c", "formula", "correct"),
+        ("2", "numeric", "correct"),
+        ("3a", "text", "unreadable"),
+    ]
+
+
+def test_every_printed_number_is_gradable_by_its_label(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A worked example's and a trace's numbers, by the ledger's label (no author code):
+    the label's last part, with --update for a trace; a label that names nothing, or
+    several numbers without the update, is one line (exit 2)."""
+    code, out, _ = run(
+        capsys, "check", "bce-tanh-sigmoid", "c", "--quantity", "W1'", "--answer",
+        "[[0.5998, -0.3499], [0.1186, 0.8407], [-0.5572, 0.0786]]",
+    )  # fmt: skip
+    assert code == 0 and out.startswith("correct")
+    code, out, _ = run(capsys, "check", "bce-tanh-sigmoid", "c", "--quantity", "E", "--answer", "1")
+    assert code == 1 and out.startswith("incorrect")
+    code, out, _ = run(
+        capsys,
+        "check",
+        "practical-1",
+        "2",
+        "--quantity",
+        "L",
+        "--update",
+        "7",
+        "--answer",
+        "0.1362",
+    )
+    assert code == 0
+    code, _, err = run(capsys, "check", "practical-1", "2", "--quantity", "L", "--answer", "0.1")
+    assert code == 2 and "say which update" in err and err.count("\n") == 1
+    code, _, err = run(capsys, "check", "bce-tanh-sigmoid", "c", "--quantity", "Q", "--answer", "1")
+    assert code == 2 and "prints no number labelled 'Q'" in err

@@ -30,7 +30,9 @@ ATOL = 1e-9
 DEFAULT_DOMAIN = (-1.5, 1.5)
 AUTO_SIZES = (2, 3, 4, 5)
 
-Status = Literal["correct", "incorrect", "unreadable"]
+#: "transposed": equal to the key up to layout (the key transposed); whether that earns
+#: the mark is the course's policy (`Verdict.layout`)
+Status = Literal["correct", "transposed", "incorrect", "unreadable"]
 
 # ---------------------------------------------------------------------------
 # Judging
@@ -111,31 +113,50 @@ class Verdict:
     reading: str | None = None
     notes: tuple[str, ...] = ()
     how: str = ""
+    #: the course's policy for an answer equal up to layout: "accept" or "refuse"
+    layout: str = "accept"
 
     @property
     def correct(self) -> bool:
+        """Equal to the key as written (layout included)."""
         return self.status == "correct"
 
     @property
+    def accepted(self) -> bool:
+        """Earns the mark: correct, or equal up to layout where the course accepts that."""
+        return self.correct or (self.status == "transposed" and self.layout == "accept")
+
+    @property
     def exit_code(self) -> int:
+        if self.status == "transposed":
+            return 0 if self.accepted else 1
         return {"correct": 0, "incorrect": 1, "unreadable": 2}[self.status]
 
     def lines(self) -> list[str]:
         """What `answerkey check` prints: the verdict, the reading, and why."""
-        how = f" ({self.how})" if self.correct and self.how else ""
+        how = f" ({self.how})" if self.status in ("correct", "transposed") and self.how else ""
         out = [f"{self.status}: {self.reason}{how}"]
         if self.reading:
             out.append(f"read as: {self.reading}")
         out += [f"note: {n}" for n in self.notes]
+        if self.status == "transposed":
+            out.append(f"note: {self.policy()}")
         if self.mistake:
             out.append(f"this is a typical mistake: {self.mistake}")
         if self.counterexample is not None:
             out.append(f"counterexample: {self.counterexample}")
         return out
 
+    def policy(self) -> str:
+        """What the course's layout policy makes of an answer equal up to layout."""
+        if self.accepted:
+            return "accepted: this course takes either layout (rows and columns transposed)"
+        return "not accepted: this part asks for the key's layout (transpose the answer)"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "verdict": self.status,
+            "accepted": self.accepted,
             "reason": self.reason,
             "reading": self.reading,
             "mistake": self.mistake,
@@ -658,6 +679,13 @@ def _numeric_verdict(
     for 0.004056 has written what the key shows."""
     c = to_numbers(claim)
     assert c is not None
+    if c.shape != key.shape and c.shape == key.shape[::-1] and min(c.shape) > 1:
+        flipped = None if decimals is None else np.asarray(decimals).T
+        v = _numeric_verdict(sp.ImmutableMatrix(c.T), key, flipped, figures, printed)
+        if v.correct:
+            return replace(
+                v, status="transposed", reason=_layout_reason(c.shape, key.shape, v.reason)
+            )
     if c.size != key.size or (c.shape != key.shape and min(c.shape) > 1 and min(key.shape) > 1):
         return Verdict(
             "incorrect",
@@ -754,6 +782,7 @@ def judge(
     rng = np.random.default_rng(seed)
     hows: list[str] = []
     total = 0
+    transposed: tuple[tuple[int, ...], tuple[int, ...]] | None = None
     for inst in sample_instances(domain, claim_expr, key_expr):
         at = f" ({inst.label})" if inst.label else ""
         jd = Judge(inst, rng, points, names)
@@ -762,11 +791,27 @@ def judge(
         except (ValueError, TypeError, AttributeError, KeyError, sp.ShapeError) as exc:
             first = (str(exc).splitlines() or [type(exc).__name__])[0]
             return Verdict("unreadable", f"cannot evaluate the claim{at}: {first}")
-        if cv.shape != kv.shape:
+        if cv.shape != kv.shape and cv.shape != kv.shape[::-1]:
             n, cex, _ = jd.compare(cv, kv)
             reason = f"it is a {shape_str(cv)} matrix, the answer is {shape_str(kv)}{at}"
             return Verdict("incorrect", reason, cex, _match_mistake(jd, cv, mistakes, claim_expr))
-        n, cex, undefined = jd.compare(cv, kv, careful=True)
+        if cv.shape != kv.shape:  # the other layout: equal to the key transposed?
+            n, cex, undefined = jd.compare(cv, kv.T, careful=True)
+            if cex is not None or n == 0:
+                n, cex, _ = jd.compare(cv, kv)
+                reason = f"it is a {shape_str(cv)} matrix, the answer is {shape_str(kv)}{at}"
+                return Verdict(
+                    "incorrect", reason, cex, _match_mistake(jd, cv, mistakes, claim_expr)
+                )
+            transposed, kv = (tuple(cv.shape), tuple(kv.shape)), kv.T
+        else:
+            n, cex, undefined = jd.compare(cv, kv, careful=True)
+            if cex is not None and cv.shape[0] == cv.shape[1] > 1:
+                # a square answer: the key transposed is the other layout too
+                m, other, _ = jd.compare(cv, kv.T, careful=True)
+                if other is None and m > 0:
+                    n, cex, kv = m, None, kv.T
+                    transposed = (tuple(cv.shape), tuple(cv.shape))
         total += n
         if cex is not None:
             return Verdict(
@@ -788,7 +833,23 @@ def judge(
             proof = None
         hows.append(f"proved symbolically ({proof})" if proof else "not proved symbolically")
     how = "; ".join(dict.fromkeys(hows)) + f"; equal at {total} random points"
+    if transposed is not None:
+        reason = _layout_reason(*transposed, "equals the answer transposed")
+        return Verdict("transposed", reason, how=how)
     return Verdict("correct", "equals the answer", how=how)
+
+
+def _layout_reason(claim: tuple[int, ...], key: tuple[int, ...], how: str) -> str:
+    """The reason of an answer equal to the key up to layout: which layout each has."""
+
+    def kind(s: tuple[int, ...]) -> str:
+        return "column" if s[1] == 1 else "row" if s[0] == 1 else "matrix"
+
+    if kind(claim) == kind(key) == "matrix":
+        shown = "the key's matrix transposed"
+    else:
+        shown = f"a {kind(claim)} where the key writes a {kind(key)}"
+    return f"equal up to layout (transposed): {how}, {shown}"
 
 
 Mistakes = Sequence[tuple[str, Any]] | Callable[[], Sequence[tuple[str, Any]]] | None

@@ -14,11 +14,12 @@ import sympy as sp
 
 from ..mathfns import D
 from ..model import Assignment, Instance, Part
+from ..numbers import ledger as numbers_ledger
 from ..printing import DECIMALS
 from .files import Claim, load_claims
 from .judging import SIGNIFICANT_FIGURES, Mistakes, Verdict, judge, to_numbers
 from .mistakes import show, typical_mistakes
-from .reading import ClaimError, ClaimShapeError, canonical_name, display_name
+from .reading import ClaimError, ClaimShapeError, Parsed, canonical_name, display_name
 from .shapes import default_symbols, parse_claim
 
 # ---------------------------------------------------------------------------
@@ -42,6 +43,8 @@ class KeyAnswer:
     printed: int = DECIMALS
     #: the exercise's definitions (every part's), for mistakes such as one layer off
     layers: Mapping[Any, Any] = field(default_factory=dict)
+    #: whether an answer equal up to layout earns the mark (`model.Grading.layout`)
+    layout: str = "accept"
 
     @classmethod
     def from_part(
@@ -51,6 +54,7 @@ class KeyAnswer:
         notation: Mapping[str, str] | None = None,
         quantity: str | None = None,
         siblings: Sequence[Part] = (),
+        layout: str = "accept",
     ) -> KeyAnswer | None:
         """The key of a part: its final answer, its last derivation's instances, its symbols.
 
@@ -59,6 +63,8 @@ class KeyAnswer:
         (`notation` is `Assignment.notation`). `quantity` (LaTeX, e.g.
         `\\frac{\\partial L}{\\partial w_1}`) picks the derivation of that quantity
         instead of the final answer; None when the part has no such derivation.
+        `layout` is the course's policy for an answer equal up to layout
+        (`model.Grading.layout_of(part.id)`).
         """
         if symbols is None:
             symbols = part_symbols(part, notation)
@@ -87,6 +93,7 @@ class KeyAnswer:
                 figures=figures,
                 printed=_printed(part),
                 layers=layers,
+                layout=layout,
             )
             for lhs, a, i in _answers(part)
         ]
@@ -202,7 +209,8 @@ def _part_symbols(exprs: list[Any], notation: Mapping[str, str] | None) -> dict[
 def check(latex: str, key: KeyAnswer, *, seed: int = 0) -> Verdict:
     """Parse and judge a claim against a part's key; never raises for a bad claim.
 
-    Every member of an `a = b` chain must equal the answer.
+    Every member of an `a = b` chain must equal the answer. An answer equal to the key
+    up to layout is "transposed", and earns the mark as the key's `layout` policy says.
     """
     try:
         parsed = parse_claim(latex, key.symbols)
@@ -217,6 +225,13 @@ def check(latex: str, key: KeyAnswer, *, seed: int = 0) -> Verdict:
             f"the left side {latex[: len(latex) - len(rhs) - 1].strip()} names nothing of this part"
         )
         return replace(v, notes=(*v.notes, note + "; the right side is graded"))
+    verdict = _judge_parsed(parsed, key, seed=seed)
+    return replace(verdict, reading=parsed.reading, notes=parsed.notes, layout=key.layout)
+
+
+def _judge_parsed(parsed: Parsed, key: KeyAnswer, *, seed: int) -> Verdict:
+    """A read claim against the part's answers: the first it equals (as written, else up
+    to layout), else the first with the typical mistakes named."""
     members = list(parsed.members)
     candidates = key.candidates()
     if len(members) > 1:  # `\frac{\partial L}{\partial w_1} = ...`: the left side says which
@@ -224,32 +239,41 @@ def check(latex: str, key: KeyAnswer, *, seed: int = 0) -> Verdict:
         if named:
             candidates, members = named, members[1:]
     verdict, reported = None, candidates[0]
+    layout: tuple[Verdict, KeyAnswer] | None = None
     for k, c in enumerate(candidates):
         v = _judge_members(parsed, members, c, seed=seed, mistakes=False)
         if v.correct:
-            verdict = v
-            if len(key.candidates()) > 1 and c.lhs is not None:
-                verdict = replace(v, reason=f"{v.reason} for {show(c.lhs, _names(c))}")
-            break
+            return _for_which(v, c, key)
+        if v.status == "transposed" and layout is None:
+            layout = (v, c)
         if k == 0 or (verdict is not None and verdict.reason.startswith("it is a")):
             verdict, reported = v, c
+    if layout is not None:  # equal to none as written, to one up to layout
+        return _for_which(*layout, key)
     assert verdict is not None
-    if not verdict.correct:  # the one reported: with its typical mistakes
-        verdict = _judge_members(parsed, members, reported, seed=seed, mistakes=True)
-        for c in candidates:  # else the first answer whose typical mistake it is
-            if verdict.mistake is not None or verdict.status != "incorrect":
-                break
-            if c is not reported:
-                v = _judge_members(parsed, members, c, seed=seed, mistakes=True)
-                if v.mistake is not None:
-                    verdict, reported = v, c
-        if len(key.candidates()) > 1 and reported.lhs is not None and len(candidates) > 1:
-            verdict = replace(
-                verdict,
-                reason=f"{verdict.reason} (for {show(reported.lhs, _names(reported))}; "
-                "it equals none of the part's answers)",
-            )
-    return replace(verdict, reading=parsed.reading, notes=parsed.notes)
+    # the one reported: with its typical mistakes
+    verdict = _judge_members(parsed, members, reported, seed=seed, mistakes=True)
+    for c in candidates:  # else the first answer whose typical mistake it is
+        if verdict.mistake is not None or verdict.status != "incorrect":
+            break
+        if c is not reported:
+            v = _judge_members(parsed, members, c, seed=seed, mistakes=True)
+            if v.mistake is not None:
+                verdict, reported = v, c
+    if len(key.candidates()) > 1 and reported.lhs is not None and len(candidates) > 1:
+        verdict = replace(
+            verdict,
+            reason=f"{verdict.reason} (for {show(reported.lhs, _names(reported))}; "
+            "it equals none of the part's answers)",
+        )
+    return verdict
+
+
+def _for_which(v: Verdict, c: KeyAnswer, key: KeyAnswer) -> Verdict:
+    """`v` saying which of the part's answers the claim equals, when it has several."""
+    if len(key.candidates()) > 1 and c.lhs is not None:
+        return replace(v, reason=f"{v.reason} for {show(c.lhs, _names(c))}")
+    return v
 
 
 def _right_of_unread_name(latex: str, error: str) -> str | None:
@@ -409,7 +433,7 @@ def _judge_members(
             printed=key.printed,
             names=_input_names(key),
         )
-        if len(members) > 1 and not v.correct:
+        if len(members) > 1 and v.status not in ("correct", "transposed"):
             v = Verdict(
                 v.status,
                 f"member {k + 1} of the chain {v.reason}",
@@ -417,8 +441,10 @@ def _judge_members(
                 v.mistake,
                 how=v.how,
             )
-        verdict = v
-        if not v.correct:
+        if verdict is None or verdict.status != "transposed":
+            verdict = v
+        if v.status not in ("correct", "transposed"):
+            verdict = v
             break
     assert verdict is not None
     return verdict
@@ -463,6 +489,7 @@ def check_claim(claim: Claim, key: KeyAnswer | None, *, seed: int = 0) -> Verdic
         sp.srepr(key.answer) if isinstance(key.answer, sp.Basic) else repr(key.answer),
         repr(key.instances),
         tuple(sorted(key.symbols)),
+        key.layout,
         seed,
     )
     if memo not in _VERDICTS:
@@ -478,23 +505,24 @@ def _check_claim(claim: Claim, key: KeyAnswer | None, *, seed: int = 0) -> Verdi
         return Verdict("unreadable", f"no computed answer to check part {claim.part} against")
     v = check(latex, key, seed=seed)
     if claim.kind == "text":
-        v = Verdict(
-            v.status,
-            f"{v.reason} (checked as {latex})",
-            v.counterexample,
-            v.mistake,
-            v.reading,
-            v.notes,
-            v.how,
-        )
+        v = replace(v, reason=f"{v.reason} (checked as {latex})")
     return v
 
 
 def errata(
     claims: Iterable[Claim], resolve: Callable[[Claim], KeyAnswer | None], *, seed: int = 0
 ) -> list[Erratum]:
-    """Check every claim against the key `resolve` finds for it (None: nothing to check)."""
-    return [Erratum(c, check_claim(c, resolve(c), seed=seed)) for c in claims]
+    """Check every claim against the key `resolve` finds for it (None: nothing to check;
+    a `ClaimError`: the claim names nothing the key has, and is unreadable)."""
+    out = []
+    for c in claims:
+        try:
+            key = resolve(c)
+        except ClaimError as exc:
+            out.append(Erratum(c, Verdict("unreadable", str(exc))))
+            continue
+        out.append(Erratum(c, check_claim(c, key, seed=seed)))
+    return out
 
 
 def siblings(assignment: Assignment, part: Part) -> list[Part]:
@@ -510,30 +538,104 @@ def key_for(
     part: Part | None,
     notation: Mapping[str, str] | None = None,
     others: Sequence[Part] = (),
+    layout: str = "accept",
+    numbers: Sequence[Mapping[str, Any]] | Callable[[], Sequence[Mapping[str, Any]]] = (),
 ) -> KeyAnswer | None:
     """What `claim` is checked against in `part` (None: nothing computed to check it with).
 
-    A numeric claim with `quantity` and `update` is checked against
-    `part.data["trace"][update - 1][quantity]`; a formula against the part's final
-    answer, or against the derivation of `quantity` when the claim names one.
+    A numeric claim (`kind = "numeric"`, or with `update`) is checked against the number
+    the key prints under the label `quantity` (`numbers` is the ledger, answers.json's
+    `numbers`, or a function making it; `update` picks one update of a trace), or
+    against `part.data["trace"][update - 1][quantity]` where a part gives one; a formula
+    against the part's final answer, or the derivation of `quantity` when it names one.
+    Raises `ClaimError` when a numeric claim names no number of the part (or several).
     """
     if part is None:
         return None
     if claim.kind == "numeric" or claim.update is not None:
         trace = part.data.get("trace") if part.data else None
-        if not trace or claim.update is None or claim.quantity is None:
-            return None
-        k = claim.update - 1
-        if not 0 <= k < len(trace) or claim.quantity not in trace[k]:
-            return None
-        value = trace[k][claim.quantity]
+        k = (claim.update or 0) - 1
+        if trace and claim.quantity is not None and 0 <= k < len(trace):
+            if claim.quantity in trace[k]:
+                return KeyAnswer(
+                    trace[k][claim.quantity],
+                    figures=_figures(part),
+                    printed=_printed(part),
+                    mistakes=_trace_mistakes(trace[k], claim),
+                    layout=layout,
+                )
+        ledger = numbers() if callable(numbers) else numbers
+        value = printed_number(part, ledger, claim.quantity, claim.update, notation, others)
         return KeyAnswer(
             value,
             figures=_figures(part),
             printed=_printed(part),
-            mistakes=_trace_mistakes(trace[k], claim),
+            mistakes=[("sign flipped", -np.asarray(value, dtype=float))],
+            layout=layout,
         )
-    return KeyAnswer.from_part(part, notation=notation, quantity=claim.quantity, siblings=others)
+    return KeyAnswer.from_part(
+        part, notation=notation, quantity=claim.quantity, siblings=others, layout=layout
+    )
+
+
+def printed_number(
+    part: Part,
+    ledger: Sequence[Mapping[str, Any]],
+    quantity: str | None,
+    update: int | None = None,
+    notation: Mapping[str, str] | None = None,
+    others: Sequence[Part] = (),
+) -> Any:
+    """The value of the number `part` prints under the label `quantity` (the ledger's
+    label, its last part after `:` as in `trace, update 3: W_next`, or that quantity in
+    LaTeX, `\\frac{\\partial E}{\\partial W^{(2)}}`); `update` picks a trace's update (or
+    iteration). Raises `ClaimError` when none matches, or several with different values."""
+    mine = [e for e in ledger if e.get("part") == part.id]
+    if update is not None:
+        step = re.compile(rf"\b(?:update|iteration) {update}\b")
+        mine = [e for e in mine if step.search(str(e["label"]))]
+    if quantity is None:
+        computed = [e for e in mine if e.get("source") == "computed"]
+        if len(computed) == 1:
+            return computed[0]["value"]
+        raise ClaimError(f"say which number of part {part.id} (quantity = one of its labels)")
+    wanted = {_label_form(quantity)}
+    try:  # a quantity in LaTeX, as the key prints its label
+        symbols = part_symbols(part, notation)
+        for other in others:
+            for name, obj in part_symbols(other, notation).items():
+                symbols.setdefault(name, obj)
+        wanted.add(_label_form(sp.sstr(parse_claim(quantity, symbols).expr)))
+    except (ClaimError, TypeError, ValueError):
+        pass
+    found = [
+        e
+        for e in mine
+        if _label_form(str(e["label"])) in wanted
+        or _label_form(str(e["label"]).rsplit(": ", 1)[-1]) in wanted
+    ]
+    if not found:
+        where = f"part {part.id}" + (f", update {update}," if update is not None else "")
+        labels = sorted({str(e["label"]).rsplit(": ", 1)[-1] for e in mine})
+        shown = ", ".join(labels[:12]) + (", …" if len(labels) > 12 else "")
+        raise ClaimError(
+            f"{where} prints no number labelled {quantity!r}"
+            + (f"; its labels: {shown}" if shown else "")
+        )
+    values = {repr(e["value"]) for e in found}
+    if len(values) > 1:
+        several = ", ".join(str(e["label"]) for e in found[:4])
+        raise ClaimError(
+            f"{quantity!r} names {len(found)} numbers of part {part.id} ({several}, …): "
+            "say which update (update = K, or --update K)"
+        )
+    return found[0]["value"]
+
+
+def _label_form(label: str) -> str:
+    """A label as labels are matched: no spaces, braces, `$` or upright-font commands."""
+    label = re.sub(r"\\(?:mathrm|text|operatorname|mathit)\s*", "", label)
+    return re.sub(r"[\s{}$]", "", label)
 
 
 #: a trace's new weights and the step that made them
@@ -557,10 +659,18 @@ def audit(assignment: Assignment, claims: Iterable[Claim], *, seed: int = 0) -> 
     """The errata of an earlier published solution: every claim checked against the key."""
     parts = {p.id: p for p in assignment.parts()}
 
+    ledger: list[Any] = []
+
+    def numbers() -> list[Any]:  # made once, and only for a numeric claim
+        if not ledger:
+            ledger.extend(numbers_ledger(assignment))
+        return ledger
+
     def resolve(c: Claim) -> KeyAnswer | None:
         part = parts.get(c.part)
         others = siblings(assignment, part) if part is not None else []
-        return key_for(c, part, assignment.notation, others)
+        layout = assignment.grading.layout_of(c.part)
+        return key_for(c, part, assignment.notation, others, layout, numbers)
 
     return errata(claims, resolve, seed=seed)
 
