@@ -297,3 +297,14 @@ def test_a_layer_transposed_in_a_double_superscript_is_a_transpose(latex: str) -
     W^(2) to a power."""
     W2 = VECTORS["W^{(2)}"]
     assert parse_claim(latex, VECTORS).expr == W2.T
+
+
+def test_nabla_is_the_gradient_in_the_shape_of_its_variable() -> None:
+    """`\\nabla_{W^{(1)}} E` is ∂E/∂W^(1) (W's shape); by a column vector it is a column,
+    the transpose of the row ∂E/∂z."""
+    W1 = VECTORS["W^{(1)}"]
+    assert parse_claim(r"\nabla_{W^{(1)}} E", VECTORS).expr == D(E, W1)
+    assert parse_claim(r"\nabla_{z^{(1)}} E", VECTORS).expr == D(E, z1).T
+    assert parse_claim(r"\nabla_{z^{(1)}} E", VECTORS).reading == "∇_z^(1) E"
+    with pytest.raises(ClaimError):
+        parse_claim(r"\nabla_{2} E", VECTORS)

@@ -8,6 +8,7 @@ one), `files` (claims files), `keys` (what a claim is checked against in a part,
 and `roundtrip` (every answer a key prints reads back as itself).
 """
 
+from . import budget
 from .files import Claim, ClaimsFile, load_claims
 from .judging import (
     ATOL,
@@ -53,6 +54,7 @@ __all__ = [
     "Status",
     "Verdict",
     "audit",
+    "budget",
     "canonical_name",
     "check",
     "check_claim",

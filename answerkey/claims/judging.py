@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-import signal
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -20,11 +17,14 @@ from ..instantiate import Matrix as ConcreteMatrix
 from ..instantiate import concrete, entry_symbol
 from ..model import Instance
 from ..proofs import prove_lazy
+from . import budget
 from .reading import Parsed, display_name
 from .shapes import is_mat, shape_str
 
 RANDOM_POINTS = 40
 PROOF_SECONDS = 10.0
+#: seconds of a claim's budget (`budget.CLAIM_SECONDS`) a proof leaves for the rest
+PROOF_RESERVE = 2.0
 RTOL = 1e-7
 ATOL = 1e-9
 DEFAULT_DOMAIN = (-1.5, 1.5)
@@ -98,7 +98,7 @@ def _fmt(v: Any, digits: int = 6) -> str:
     if isinstance(v, list):
         return "[" + ", ".join(_fmt(x, digits) for x in v) + "]"
     if isinstance(v, float):
-        return "undefined" if not math.isfinite(v) else f"{v:.{digits}g}"
+        return "undefined" if not math.isfinite(v) else f"{v + 0.0:.{digits}g}"  # no -0
     return str(v)
 
 
@@ -626,31 +626,6 @@ def _plain(v: np.ndarray) -> Any:
     return [[float(x) if math.isfinite(x) else None for x in row] for row in v]
 
 
-class _Timeout(Exception):
-    pass
-
-
-@contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """Give up on a symbolic proof that takes too long (main thread only; else no limit)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(
-        signal, "setitimer"
-    ):
-        yield
-        return
-
-    def stop(signum: int, frame: Any) -> None:
-        raise _Timeout
-
-    old = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
 #: a number must match the key to at least this many significant figures (besides the
 #: precision it is written to); an exercise may set its own per part
 SIGNIFICANT_FIGURES = 3
@@ -722,6 +697,10 @@ def _numeric_verdict(
         "differs from the key's value" + (f" (entry {i + 1},{j + 1})" if entry else ""),
         Counterexample({}, _plain(c), _plain(key), entry, {}, d, digits=12),
     )
+
+
+class _ProofTimeout(Exception):
+    """A symbolic proof that took too long (the numbers decide without it)."""
 
 
 def _stand_in(fn: type) -> str:
@@ -826,11 +805,16 @@ def judge(
             return Verdict("unreadable", f"could not evaluate claim and answer at any point{at}")
         if not inst.prove or not prove:  # a large instance whose proof a smaller one carries
             continue
-        try:  # SymPy may fail or take too long; the numbers have decided already
-            with _time_limit(PROOF_SECONDS):
-                proof = prove_lazy(jd.c, kv, cv)
-        except Exception:
-            proof = None
+        # SymPy may fail or take too long; the numbers have decided already, and the
+        # proof never takes the time the claim's budget needs to finish
+        seconds = min(PROOF_SECONDS, budget.remaining() - PROOF_RESERVE)
+        proof = None
+        if seconds > 0:
+            try:
+                with budget.time_limit(seconds, _ProofTimeout):
+                    proof = prove_lazy(jd.c, kv, cv)
+            except Exception:
+                proof = None
         hows.append(f"proved symbolically ({proof})" if proof else "not proved symbolically")
     how = "; ".join(dict.fromkeys(hows)) + f"; equal at {total} random points"
     if transposed is not None:

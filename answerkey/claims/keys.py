@@ -16,6 +16,7 @@ from ..mathfns import D
 from ..model import Assignment, Instance, Part
 from ..numbers import ledger as numbers_ledger
 from ..printing import DECIMALS
+from . import budget, indices
 from .files import Claim, load_claims
 from .judging import SIGNIFICANT_FIGURES, Mistakes, Verdict, judge, to_numbers
 from .mistakes import show, typical_mistakes
@@ -113,6 +114,16 @@ class KeyAnswer:
         """This answer first, then the part's others."""
         return [self, *self.others]
 
+    def families(self) -> indices.Families:
+        """The part's names with index letters (`δ_j`, `z_i`, `ΔW_{i→j}`)."""
+        names = {}
+        for latex, obj in self.symbols.items():
+            try:
+                names[canonical_name(latex)] = obj
+            except ClaimError:
+                continue
+        return indices.Families.of(names)
+
     def typical_mistakes(self) -> list[tuple[str, Any]]:
         if self.mistakes is not None:
             return list(self.mistakes)
@@ -125,9 +136,33 @@ class KeyAnswer:
                 names[obj] = display_name(canonical_name(latex))
             except ClaimError:
                 continue
-        return typical_mistakes(
+        found = typical_mistakes(
             self.answer, lhs=self.lhs, instance=inst, names=names, layers=self.layers
         )
+        return found + _swapped_indices(self.answer, self.families())
+
+
+def _swapped_indices(answer: Any, families: indices.Families) -> list[tuple[str, Any]]:
+    """A rule with its index letters exchanged (`-θ δ_i z_j` for `-θ δ_j z_i`)."""
+    used = families.used(answer)
+    out = []
+    for to in indices.swaps(indices.letters(used)):
+        moved = sorted((a, b) for a, b in to.items() if a != b)
+        shown = (
+            f"{moved[0][0]} and {moved[0][1]} exchanged"
+            if len(moved) == 2
+            else ", ".join(f"{a} as {b}" for a, b in moved)
+        )
+        try:
+            out.append(
+                (
+                    f"indices swapped: {shown}",
+                    sp.sympify(answer).xreplace(families.renamed(used, to)),
+                )
+            )
+        except (TypeError, AttributeError, sp.SympifyError):
+            continue
+    return out
 
 
 def _printed(part: Part) -> int:
@@ -211,7 +246,19 @@ def check(latex: str, key: KeyAnswer, *, seed: int = 0) -> Verdict:
 
     Every member of an `a = b` chain must equal the answer. An answer equal to the key
     up to layout is "transposed", and earns the mark as the key's `layout` policy says.
+    A claim past the budget (`answerkey.claims.budget`) is unreadable, too large to check.
     """
+    try:
+        with budget.time_limit(budget.CLAIM_SECONDS):
+            return _check(latex, key, seed=seed)
+    except budget.OutOfTime:
+        return Verdict(
+            "unreadable",
+            f"too large to check: no verdict within {budget.CLAIM_SECONDS:g} s",
+        )
+
+
+def _check(latex: str, key: KeyAnswer, *, seed: int) -> Verdict:
     try:
         parsed = parse_claim(latex, key.symbols)
     except ClaimShapeError as exc:
@@ -220,13 +267,54 @@ def check(latex: str, key: KeyAnswer, *, seed: int = 0) -> Verdict:
         rhs = _right_of_unread_name(latex, str(exc))
         if rhs is None:
             return Verdict("unreadable", str(exc))
-        v = check(rhs, key, seed=seed)
+        v = _check(rhs, key, seed=seed)
         note = (
             f"the left side {latex[: len(latex) - len(rhs) - 1].strip()} names nothing of this part"
         )
         return replace(v, notes=(*v.notes, note + "; the right side is graded"))
-    verdict = _judge_parsed(parsed, key, seed=seed)
-    return replace(verdict, reading=parsed.reading, notes=parsed.notes, layout=key.layout)
+    verdict, note = None, ""
+    for reading, how in _index_readings(parsed, key):
+        v = _judge_parsed(reading, key, seed=seed)
+        if v.correct or v.status == "transposed":
+            verdict, note = v, how
+            break
+        if verdict is None or (verdict.mistake is None and v.mistake is not None):
+            verdict, note = v, how
+    assert verdict is not None
+    notes = (*parsed.notes, note) if note else parsed.notes
+    return replace(verdict, reading=parsed.reading, notes=notes, layout=key.layout)
+
+
+def _index_readings(parsed: Parsed, key: KeyAnswer) -> list[tuple[Parsed, str]]:
+    """The claim with its index letters read as the rule's (`ΔW_{k→l} = -θ δ_l z_k` as
+    ΔW_{i→j} = -θ δ_j z_i), each with a note saying so; the claim as written when it
+    uses no letters the rule does not (the rule's own letters keep their meaning)."""
+    families = key.families()
+    used = families.used(*parsed.members)
+    rule_used = families.used(*(x for c in key.candidates() for x in (c.answer, c.lhs)))
+    rule = indices.letters(rule_used)
+    if not used or not rule:
+        return [(parsed, "")]
+    maps: list[dict[str, str]] = []
+    first = parsed.members[0] if len(parsed.members) > 1 else None
+    lhs = [families.letters_of(c.lhs) for c in key.candidates()]
+    mine = families.letters_of(first)
+    named = [x for x in lhs if x is not None and mine is not None and x[0] == mine[0]]
+    if mine is not None and named:  # the left side names the rule's quantity: its letters
+        pairs = set(zip(mine[1], named[0][1], strict=True))
+        if len({a for a, _ in pairs}) == len(pairs) == len({b for _, b in pairs}):
+            maps = [dict(pairs)]
+    else:
+        maps = list(indices.mappings(indices.letters(used), rule))
+    out = []
+    for to in maps:
+        if all(a == b for a, b in to.items()):
+            continue
+        subs = families.renamed(used, to)
+        members = tuple(sp.sympify(m).xreplace(subs) for m in parsed.members)
+        shown = ", ".join(f"{a} as {b}" for a, b in sorted(to.items()))
+        out.append((replace(parsed, members=members), f"index letters read as the rule's: {shown}"))
+    return out or [(parsed, "")]
 
 
 def _judge_parsed(parsed: Parsed, key: KeyAnswer, *, seed: int) -> Verdict:
@@ -236,6 +324,14 @@ def _judge_parsed(parsed: Parsed, key: KeyAnswer, *, seed: int) -> Verdict:
     candidates = key.candidates()
     if len(members) > 1:  # `\frac{\partial L}{\partial w_1} = ...`: the left side says which
         named = [c for c in candidates if same_quantity(c.lhs, members[0])]
+        if not named and isinstance(members[0], sp.Transpose):
+            # `\nabla_z E = ...`: the gradient, the key's quantity transposed, names its
+            # layout; the right side is compared with the key's answer transposed
+            named = [
+                replace(c, answer=_transposed(c.answer), lhs=members[0], others=())
+                for c in candidates
+                if same_quantity(c.lhs, members[0].arg)
+            ]
         if named:
             candidates, members = named, members[1:]
     verdict, reported = None, candidates[0]
@@ -267,6 +363,10 @@ def _judge_parsed(parsed: Parsed, key: KeyAnswer, *, seed: int) -> Verdict:
             "it equals none of the part's answers)",
         )
     return verdict
+
+
+def _transposed(answer: Any) -> Any:
+    return answer.T if hasattr(answer, "T") and getattr(answer, "shape", None) else answer
 
 
 def _for_which(v: Verdict, c: KeyAnswer, key: KeyAnswer) -> Verdict:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
 from ..errors import AnswerkeyError
+from .indices import Families, split
 
 
 class ClaimError(AnswerkeyError):
@@ -378,6 +379,18 @@ class Der(Node):
 
 
 @dataclass(frozen=True)
+class Grad(Node):
+    """`\\nabla_{x} f`: the gradient of f by x, in the shape of x (a column for a column)."""
+
+    f: Node
+    x: Name | Idx
+
+    def render(self) -> str:
+        f = self.f.render() if isinstance(self.f, Name) else f"({self.f.render()})"
+        return f"∇_{self.x.render()} {f}"
+
+
+@dataclass(frozen=True)
 class Ones(Node):
     """`\\mathbf{1}`: a vector of ones, its length taken from what it meets."""
 
@@ -483,6 +496,8 @@ class SymbolTable:
 
     names: dict[str, Any]
     words: list[str]  # multi-letter bases and function words, longest first
+    #: names with index letters (`\\delta_j`): another letter reads as another member
+    families: Families = field(default_factory=lambda: Families({}))
 
     @classmethod
     def build(cls, symbols: Mapping[str, Any]) -> SymbolTable:
@@ -505,7 +520,7 @@ class SymbolTable:
             base = re.split(r"[_^]", key, maxsplit=1)[0]
             if len(base) > 1 and base.isalpha():
                 words.add(base)
-        return cls(names, sorted(words, key=len, reverse=True))
+        return cls(names, sorted(words, key=len, reverse=True), Families.of(names))
 
     def known(self) -> str:
         return ", ".join(sorted({display_name(k) for k in self.names})) or "none"
@@ -983,6 +998,8 @@ class Parser:
         if base == r"\partial":
             raise self.fail("a derivative written as \\frac{\\partial f}{\\partial x}", t)
         table = self.table.names
+        if base == r"\nabla" and self.is_op("_"):
+            return self.gradient(t)
         nxt = self.peek()
         if base in _COMPOUND_HEADS and nxt.kind == "word":
             self._split_word(nxt)
@@ -1044,6 +1061,15 @@ class Parser:
                     else:
                         self.toks[self.i] = Token("word", nxt.text[k:], nxt.pos + k)
                     break
+        if obj is None and sub is not None and sup is None:
+            obj = self.table.families.member(name)
+            family = split(name)
+            if obj is not None and family is not None:  # `\\delta_i` beside `\\delta_j`
+                known = family[0].name(self.table.families.members[family[0]][0])
+                self.notes.append(
+                    f"{display_name(name)} at col {t.pos + 1} is read as "
+                    f"{display_name(known)} with the index {family[1]}"
+                )
         if obj is None:
             alike = [k for k in table if k.lower() == name.lower()]
             if len(alike) == 1:
@@ -1074,6 +1100,16 @@ class Parser:
                 f"{node.render()} is not a function"
             )
         return node
+
+    def gradient(self, t: Token) -> Node:
+        """`\\nabla_{W^{(1)}} E`: the gradient of what follows by the subscript's variable."""
+        self.i += 1  # the `_`
+        x = self.sub(self.group(), "a variable to take the gradient by")
+        if not isinstance(x, Name | Idx):
+            raise ClaimError(f"col {t.pos + 1}: ∇ takes the gradient by a symbol of the part")
+        if not self._starts_primary(self.peek()):
+            raise self.fail(f"the function whose gradient ∇_{x.render()} takes")
+        return Grad(t.pos, self.postfix(), x)
 
     def special_subscript(self, t: Token, base: str, sub: str, sup: str | None) -> Node | None:
         """A subscript that names no symbol: a component `p_k` of a vector p (also

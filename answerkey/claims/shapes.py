@@ -16,6 +16,7 @@ from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions import MatrixExpr
 
 from ..mathfns import D, diag, elementwise, hadamard_ones_minus, relu, sigmoid, softmax
+from . import budget
 from .reading import (
     FUNCTIONS,
     Bin,
@@ -25,6 +26,7 @@ from .reading import (
     ClaimShapeError,
     Const,
     Der,
+    Grad,
     Idx,
     Kron,
     Mat,
@@ -180,11 +182,14 @@ class _Builder:
                 return sqnorm(self.build(n.a.args[0]))
             if a.shape[0] != a.shape[1]:
                 raise self.err(n, f"cannot raise a {shape_str(a)} matrix to a power")
+            budget.check_exponent(b, f"col {n.pos + 1}")
             return sp.Inverse(a) if b == -1 else sp.MatPow(a, b)
         if a.is_number and b.is_number:
             size = abs(float(b)) * max(1.0, math.log10(max(abs(complex(a)), 1e-300)))
             if size > 10_000 or abs(float(b)) > 10_000:
                 raise ClaimError(f"col {n.pos + 1}: the number is too large to work with")
+        elif b.is_number:  # a symbolic base: bounded before SymPy expands or evaluates it
+            budget.check_exponent(b, f"col {n.pos + 1}")
         return a**b
 
     def _Bin(self, n: Bin) -> Any:
@@ -294,6 +299,14 @@ class _Builder:
             raise self.err(n, str(exc)) from None
         return d
 
+    def _Grad(self, n: Grad) -> Any:
+        """∂f/∂x in the shape of x: a column vector's gradient is a column (D is a row)."""
+        d = self._Der(Der(n.pos, n.f, n.x))
+        x = self.build(n.x)
+        if is_mat(x) and tuple(d.shape) != tuple(x.shape) and tuple(d.shape) == x.shape[::-1]:
+            return d.T
+        return d
+
     def _Call(self, n: Call) -> Any:
         args = [self.value(a) for a in n.args]
         if n.obj is not None:  # an arbitrary function of the part, like f_3
@@ -395,6 +408,7 @@ def parse_claim(latex: str, symbols: Mapping[str, Any]) -> Parsed:
         raise ClaimError("the claim must be text")
     text = latex.strip().strip("$").strip()
     text = re.sub(r"^\\\[|\\\]$", "", text).strip()
+    budget.check_text(text)
     try:
         numbers = parse_numbers(text)
         labelled = re.fullmatch(r"\s*\\?[A-Za-z][\w{}\\^()]*\s*[=:]\s*(.+)", text, re.S)
@@ -405,6 +419,8 @@ def parse_claim(latex: str, symbols: Mapping[str, Any]) -> Parsed:
         table = SymbolTable.build(symbols)
         notes: list[str] = []
         members, values = _read(text, table, notes)
+        for v in values:
+            budget.check_terms(v)
     except ClaimError:
         raise
     except (
