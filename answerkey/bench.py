@@ -12,7 +12,13 @@ key/handout `.tex` the build produced, two at a time. In one run:
 * the author's loop: a comment added to one solution module (default the
   first assignment by id), then that assignment rebuilt, vs the floor for the documents
   it rebuilds — target <= 2x. It runs on a scratch copy of the project
-  (engine, solutions, templates, terms), so the real source is never edited.
+  (engine, solutions, templates, terms), so the real source is never edited;
+* grading a class (default 200 students, one answer per part of the assignment
+  with the most formula answers, as a platform's CSV): `answerkey grade`'s grading
+  time against 40 distinct answers per second
+  (target: at least that), and against the baseline of the same run, the same
+  distinct answers in one claims file through `answerkey check --claims` (one
+  process, one core) — target <= 0.5x.
 
 Builds run as `answerkey build` subprocesses into fresh directories, as a user
 would run them. The cold build, the no-op rebuild and their floor are each run
@@ -29,6 +35,7 @@ import concurrent.futures as cf
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -142,6 +149,95 @@ def edit_rebuilds(
     return rebuilds, floors
 
 
+def class_answers(students: int, variety: int = 30) -> tuple[str, list[tuple[str, str, str]]]:
+    """The assignment with the most formula answers (the engine names no exercise), and
+    (student, part, answer) of a class: each student one answer per such part, drawn
+    (deterministically) from 2 x `variety` forms of the key's own answer, right
+    (`k(a) - (k-1)(a)`) and wrong (`k(a)`), so answers repeat as in a class."""
+    import random
+
+    from .printing import latex
+    from .registry import discover  # imports the solution modules (SymPy): only here
+
+    best: tuple[int, str, list[tuple[str, str]]] = (-1, "", [])
+    for aid, module in sorted(discover().items()):
+        a = module.build(module.parameters)
+        answers = [
+            (p.id, latex(p.final, a.notation))
+            for p in a.parts()
+            if p.final is not None and getattr(p.final, "free_symbols", None)
+        ]
+        if len(answers) > best[0]:
+            best = (len(answers), aid, answers)
+    _, assignment, answers = best
+    rng = random.Random(2026)
+    out = []
+    for n in range(1, students + 1):
+        for part, answer in answers:
+            k = rng.randint(2, variety)
+            if rng.random() < 0.6:
+                text = rf"{k}\left({answer}\right) - {k - 1}\left({answer}\right)"
+            else:
+                text = rf"{k}\left({answer}\right)"
+            out.append((f"student{n:04d}", part, text))
+    return assignment, out
+
+
+def run_command(args: list[str]) -> tuple[float, str]:
+    """Seconds for one `answerkey ...` run in a subprocess (exit 0-2: verdicts), and
+    what it printed."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "answerkey.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - start
+    if proc.returncode not in (0, 1, 2) or "error" in proc.stderr:
+        raise RuntimeError(f"answerkey {' '.join(args)} failed:\n{proc.stderr}")
+    return seconds, proc.stdout
+
+
+def grading(out: Path, students: int, say: Callable[[str], None] = print) -> tuple[Row, Row]:
+    """`answerkey grade` on a class: its grading time (the key loaded) against 40
+    distinct answers/s, and the whole command against `check --claims` on the same
+    distinct answers (both loading the key once)."""
+    import csv
+
+    out.mkdir(parents=True, exist_ok=True)
+    assignment, rows = class_answers(students)
+    with open(out / "answers.csv", "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["student", "part", "answer"])
+        w.writerows(rows)
+    distinct = sorted({(part, answer) for _, part, answer in rows})
+    claims = [f"assignment = {json.dumps(assignment)}"]
+    for part, answer in distinct:
+        claims.append(f"[[claim]]\npart = {json.dumps(part)}\nanswer = {json.dumps(answer)}")
+    (out / "distinct.toml").write_text("\n".join(claims) + "\n", encoding="utf-8")
+    say(f"grading {len(rows)} answers ({len(distinct)} distinct) of {students} students ...")
+    ours, said = run_command(
+        ["grade", assignment, str(out / "answers.csv"), "--out", str(out / "grades")]
+    )
+    m = re.search(r"in ([0-9.]+) s \(", said)
+    graded = float(m.group(1)) if m else ours
+    say(f"baseline: the {len(distinct)} distinct answers through check --claims ...")
+    baseline, _ = run_command(["check", "--claims", str(out / "distinct.toml")])
+    allowed = len(distinct) / 40
+    return (
+        Row(
+            f"grade {len(distinct)} distinct answers",
+            graded,
+            allowed,
+            graded / allowed,
+            1.0,
+            "40/s",
+        ),
+        Row("grade vs check --claims", ours, baseline, ours / baseline, 0.5, "check --claims"),
+    )
+
+
 def measure(
     out: Path,
     variants: int = 100,
@@ -151,6 +247,7 @@ def measure(
     repeat: int = 3,
     samples: dict[str, list[float]] | None = None,
     edit: str | None = FIRST,
+    students: int = 200,
 ) -> list[Row]:
     """The rows of the table; `samples` (if given) receives every timing taken."""
     names = list(assignments or [])
@@ -212,6 +309,10 @@ def measure(
                 "floor",
             ),
         )
+    if students:
+        grade_rows = grading(out / "grading", students, say)
+        rows += grade_rows
+        taken["grade"], taken["grade baseline"] = [grade_rows[0].ours], [grade_rows[1].floor]
     if samples is not None:
         samples.update(taken)
     return rows
@@ -228,7 +329,8 @@ def table(rows: list[Row]) -> str:
             f"{'pass' if r.ok else 'FAIL'}"
         )
     lines.append("(against: the pdflatex floor, one pass per .tex two at a time; for the")
-    lines.append(" no-op rebuild, the cold build; cold, no-op, edit and their floors: medians)")
+    lines.append(" no-op rebuild, the cold build; cold, no-op, edit and their floors: medians;")
+    lines.append(" for grading, the time 40 distinct answers/s allows, and check --claims)")
     return "\n".join(lines)
 
 
@@ -244,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
         default=FIRST,
         help="assignment whose module gets a comment before a rebuild "
         "(default: the first by id; '' to skip)",
+    )
+    p.add_argument(
+        "--students", type=int, default=200, help="students of the graded class (0: skip)"
     )
     p.add_argument("assignments", nargs="*", help="only these assignments (default: all)")
     args = p.parse_args(argv)
@@ -262,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         repeat=args.repeat,
         samples=samples,
         edit=args.edit or None,
+        students=args.students,
     )
     print(table(rows))
     body = {

@@ -76,6 +76,28 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--claims", type=Path, metavar="FILE.toml", help="check a list of claims")
     c.add_argument("--term", default="default")
     c.add_argument("--variant", type=int, default=0, metavar="K")
+    g = sub.add_parser(
+        "grade", help="grade a class's answers: points, feedback per student, a grades CSV"
+    )
+    g.add_argument("assignment", metavar="ASSIGNMENT")
+    g.add_argument(
+        "answers",
+        type=Path,
+        metavar="ANSWERS",
+        help="a directory of claims files (<student>.toml) or one CSV (student, part, answer)",
+    )
+    g.add_argument(
+        "--out", type=Path, default=None, help="output directory (default: build/grades/ASSIGNMENT)"
+    )
+    g.add_argument("--term", default="default")
+    g.add_argument("--variant", type=int, default=0, metavar="K")
+    g.add_argument(
+        "--layout",
+        choices=("accept", "refuse"),
+        default=None,
+        help="override the assignment's policy for answers equal up to layout",
+    )
+    g.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="worker processes")
     nt = sub.add_parser("new-term", help="write terms/NAME.toml with fresh numbers from a seed")
     nt.add_argument("name")
     nt.add_argument("--seed", type=int, required=True)
@@ -128,21 +150,21 @@ def _check(args: argparse.Namespace) -> int:
     if args.claims is not None:
         if args.answer is not None or args.part is not None:
             raise UsageError("--claims checks a whole file: give no PART or --answer with it")
-        from . import grade
+        from . import check
 
-        rows = grade.grade_file(args.claims, args.assignment, args.term, args.variant)
-        print(grade.table(rows))
+        rows = check.grade_file(args.claims, args.assignment, args.term, args.variant)
+        print(check.table(rows))
         # 2 when any claim is unreadable, else 1 when any is incorrect, else 0 (README)
         return max((v.exit_code for _, v in rows), default=0)
     if args.assignment is None or args.part is None or args.answer is None:
         raise UsageError(
             "usage: answerkey check ASSIGNMENT PART --answer 'LATEX' (or --claims FILE)"
         )
-    from . import grade
+    from . import check
 
     if args.update is not None and args.update < 1:
         raise UsageError(f"--update must be >= 1, got {args.update}")
-    verdict = grade.grade_one(
+    verdict = check.grade_one(
         args.assignment,
         args.part,
         args.answer,
@@ -153,6 +175,29 @@ def _check(args: argparse.Namespace) -> int:
     )
     print("\n".join(verdict.lines()))
     return verdict.exit_code
+
+
+def _grade(args: argparse.Namespace) -> int:
+    """Grade a class: exit 0 when everything was graded (whatever the verdicts)."""
+    from . import feedback, gradebook
+    from .submissions import load_submissions
+
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    out = args.out or Path("build") / "grades" / args.assignment
+    _writable_out(out)
+    submissions = load_submissions(args.answers)
+    book = gradebook.grade_class(
+        args.assignment, submissions, args.term, args.variant, args.jobs, args.layout
+    )
+    feedback.write(book, out)
+    rate = book.distinct / book.seconds if book.seconds > 0 else float("inf")
+    print(
+        f"graded {book.answers} answers ({book.distinct} distinct) of "
+        f"{len(book.students)} students in {book.seconds:.1f} s ({rate:.0f} distinct answers/s)"
+    )
+    print(f"wrote {out / 'grades.csv'}, {out / 'verdicts.csv'} and {out / 'feedback'}/")
+    return 0
 
 
 def _writable_out(out: Path) -> None:
@@ -268,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cache(args)
         if args.command == "check":
             return _check(args)
+        if args.command == "grade":
+            return _grade(args)
         if args.command == "new-exercise":
             from .kit.scaffold import new_exercise, project_root
 

@@ -189,12 +189,34 @@ class Grading:
     `layout`: whether an answer equal to the key up to layout (the key transposed: a
     column where the key writes a row, the other common convention for gradients)
     earns the mark: "accept" (with a note) or "refuse" (when the part asks for the
-    layout it states); `layouts` overrides it per part id."""
+    layout it states); `layouts` overrides it per part id.
+
+    For `answerkey grade`: `marks` are a part's points (part id -> points; a part not
+    named has 1); `mistake_credit` is the share of the marks an answer earns whose
+    typical mistake is named (default none); with `entry_credit`, a vector or matrix of
+    numbers earns the share of its entries equal to the key's."""
 
     layout: str = "accept"
     layouts: Mapping[str, str] = field(default_factory=dict)
+    marks: Mapping[str, float] = field(default_factory=dict)
+    mistake_credit: float = 0.0
+    entry_credit: bool = False
+
+    def marks_of(self, part_id: str) -> float:
+        """The points part `part_id` is worth."""
+        return float(self.marks.get(part_id, 1.0))
 
     def __post_init__(self) -> None:
+        if not 0 <= self.mistake_credit <= 1:
+            raise AuthoringError(
+                f"Grading: mistake_credit is a share of the marks, 0 to 1, not "
+                f"{self.mistake_credit!r}"
+            )
+        for part_id, points in self.marks.items():
+            if isinstance(points, bool) or not isinstance(points, int | float) or points < 0:
+                raise AuthoringError(
+                    f"Grading: the marks of part {part_id!r} must be a number >= 0, not {points!r}"
+                )
         for policy in (self.layout, *self.layouts.values()):
             if policy not in LAYOUT_POLICIES:
                 raise AuthoringError(

@@ -23,7 +23,7 @@ def test_bench_measures_and_reports_on_a_tiny_case(
     # relative, as `make bench` gives it (the edit scenario builds in another directory)
     scratch = os.path.relpath(tmp_path / "scratch")
     args = ["--variants", "1", "--repeat", "2", "--out", scratch, "--json", str(out)]
-    code = bench.main([*args, "--edit", "practical-1", "practical-1"])
+    code = bench.main([*args, "--students", "2", "--edit", "practical-1", "practical-1"])
     assert code == 0
     text = capsys.readouterr().out
     names = ("cold build, default term", "1 variants (2 PDFs)", "no-op rebuild")
@@ -31,7 +31,11 @@ def test_bench_measures_and_reports_on_a_tiny_case(
         assert name in text
     body = json.loads(out.read_text())
     rows = {r["name"]: r for r in body["rows"]}
-    assert len(rows) == 4
+    assert len(rows) == 6
+    # a class of two graded, against 40 answers/s and against check --claims
+    assert "grade vs check --claims" in rows
+    assert any(name.startswith("grade ") and "distinct answers" in name for name in rows)
+    assert len(samples_of(body, "grade")) == 1
     for r in rows.values():
         assert r["ours"] > 0 and r["floor"] > 0
         assert r["ratio"] == pytest.approx(r["ours"] / r["floor"])
@@ -52,6 +56,18 @@ def test_bench_measures_and_reports_on_a_tiny_case(
     assert "an author's note" not in (ROOT / "solutions" / "practical_1.py").read_text()
     assert body["machine"]["load_average_before"] is not None
     assert body["versions"]["tex"]
+
+
+def samples_of(body: dict, name: str) -> list[float]:
+    return list(body["samples"][name])
+
+
+def test_a_class_to_grade_repeats_answers_as_a_class_does() -> None:
+    assignment, rows = bench.class_answers(200)
+    parts = {part for _, part, _ in rows}
+    assert len(rows) == 200 * len(parts) and len({r[0] for r in rows}) == 200
+    assert 100 < len({(part, answer) for _, part, answer in rows}) < len(rows) / 2
+    assert assignment
 
 
 def test_the_table_says_fail_when_a_target_is_missed() -> None:

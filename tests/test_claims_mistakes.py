@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -20,9 +21,10 @@ from answerkey.mathfns import D
 def test_missing_transpose_and_softmax_mistakes_are_named() -> None:
     key2 = sp.Transpose(y2 - tv)
     ka = KeyAnswer(key2, VECTORS, (NET,), D(E, z2))
-    v = check(r"y^{(2)} - t", ka)
-    assert v.status == "incorrect" and v.mistake is not None and "transpose" in v.mistake
-    assert v.counterexample is not None and "1×3" in v.counterexample.remark
+    v = check(r"y^{(2)} - t", ka)  # the column for the row: its own verdict, not a mistake
+    assert v.status == "transposed" and "a column where the key writes a row" in v.reason
+    v = check(r"y^{(2)} - t", replace(ka, layout="refuse"))
+    assert v.status == "transposed" and not v.accepted and v.exit_code == 1
     soft = check(r"(t \odot y^{(2)} - t)^T", ka)
     assert soft.mistake == "softmax Jacobian's off-diagonal terms ignored"
 
@@ -42,6 +44,9 @@ def test_typical_mistakes_differ_from_the_key_and_are_recognised(key: sp.Expr, l
     assert any(name == "sign flipped" for name, _ in mistakes)
     for name, wrong in mistakes:
         v = judge(wrong, key, NET, mistakes=mistakes, points=12)
+        if v.status == "transposed":  # the whole answer transposed: the other layout
+            assert "transpose" in name, name
+            continue
         assert v.status == "incorrect", name
         assert v.mistake == name
 

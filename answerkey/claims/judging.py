@@ -115,6 +115,8 @@ class Verdict:
     how: str = ""
     #: the course's policy for an answer equal up to layout: "accept" or "refuse"
     layout: str = "accept"
+    #: for numbers: (entries equal to the key's, entries), for partial credit
+    entries: tuple[int, int] | None = None
 
     @property
     def correct(self) -> bool:
@@ -305,6 +307,10 @@ def to_numbers(v: Any) -> np.ndarray | None:
     return arr.reshape(1, -1) if arr.ndim <= 1 else arr
 
 
+#: values by (the instance's Concrete, expression): see `_Judge.value`
+_VALUES: dict[tuple[int, Any], tuple[Any, ConcreteMatrix]] = {}
+
+
 @dataclass
 class _Values:
     syms: list[sp.Symbol]
@@ -348,15 +354,26 @@ class Judge:
     def value(self, expr: Any) -> ConcreteMatrix:
         key = sp.sympify(expr)
         if key not in self.cache:
-            explicit = expand_indices(key, self.inst)
-            if isinstance(explicit, sp.MatrixBase) and explicit.has(MatrixExpr):
-                # components that are derivatives (dL/do_1, ...): each on its own
-                explicit = ConcreteMatrix(
-                    *explicit.shape,
-                    [self.c.lazy(_normalize(x))[0, 0] for x in explicit],
-                )
-            self.cache[key] = self.c.lazy(_normalize(explicit))
+            # by the instance's Concrete (one per content): a class's answers to a part
+            # share the key's and the mistakes' values
+            memo = (id(self.c), key)
+            seen = _VALUES.get(memo)
+            if seen is None or seen[0] is not self.c:
+                if len(_VALUES) >= 4096:
+                    _VALUES.clear()
+                seen = _VALUES[memo] = (self.c, self._value(key))
+            self.cache[key] = seen[1]
         return self.cache[key]
+
+    def _value(self, key: Any) -> ConcreteMatrix:
+        explicit = expand_indices(key, self.inst)
+        if isinstance(explicit, sp.MatrixBase) and explicit.has(MatrixExpr):
+            # components that are derivatives (dL/do_1, ...): each on its own
+            explicit = ConcreteMatrix(
+                *explicit.shape,
+                [self.c.lazy(_normalize(x))[0, 0] for x in explicit],
+            )
+        return self.c.lazy(_normalize(explicit))
 
     def _concrete_functions(self, m: ConcreteMatrix) -> ConcreteMatrix:
         """Arbitrary functions (f_1 …) become random smooth ones: a·sin(b·u + c) + d·u."""
@@ -683,8 +700,9 @@ def _numeric_verdict(
         tol = tol * (1 + 1e-9) + 1e-12 * np.abs(key)
         prec = f"at the precision written (and to {figures} significant figures)"
     bad = np.abs(c - key) > tol
+    entries = (int(bad.size - bad.sum()), int(bad.size))
     if not bad.any():
-        return Verdict("correct", f"equals the key's value {prec}")
+        return Verdict("correct", f"equals the key's value {prec}", entries=entries)
     i, j = (int(k) for k in np.argwhere(bad)[0])
     entry = (i, j) if key.shape != (1, 1) else None
     d = ""
@@ -696,6 +714,7 @@ def _numeric_verdict(
         "incorrect",
         "differs from the key's value" + (f" (entry {i + 1},{j + 1})" if entry else ""),
         Counterexample({}, _plain(c), _plain(key), entry, {}, d, digits=12),
+        entries=entries,
     )
 
 

@@ -512,13 +512,27 @@ def _in_order(defs: Mapping[Any, Any]) -> dict[Any, Any]:
     return done
 
 
+#: typical mistakes by key (held, so its id stays its own): a class's wrong answers to
+#: one part share them
+_MISTAKES: dict[int, tuple[KeyAnswer, list[tuple[str, Any]]]] = {}
+
+
+def _mistakes_of(key: KeyAnswer) -> list[tuple[str, Any]]:
+    seen = _MISTAKES.get(id(key))
+    if seen is None or seen[0] is not key:
+        if len(_MISTAKES) >= 256:
+            _MISTAKES.clear()
+        seen = _MISTAKES[id(key)] = (key, key.typical_mistakes())
+    return seen[1]
+
+
 def _judge_members(
     parsed: Any, members: list[Any], key: KeyAnswer, *, seed: int, mistakes: bool
 ) -> Verdict:
     """Every member of an `a = b = c` chain against `key`'s answer."""
     found: Mistakes = None
     if mistakes:
-        found = functools.cache(key.typical_mistakes)
+        found = functools.partial(_mistakes_of, key)
     verdict: Verdict | None = None
     for k, member in enumerate(members):
         decimals = parsed.decimals if k == len(members) - 1 else None

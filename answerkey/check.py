@@ -1,4 +1,4 @@
-"""`answerkey check`: grade claimed answers against the verified key.
+"""`answerkey check`: one claimed answer, or a claims file, graded against the verified key.
 
 The key a claim is judged against is computed and verified here, for the
 term (and variant) asked for, but only the parts the claims concern: grading

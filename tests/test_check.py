@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from answerkey import cli, grade
+from answerkey import check, cli
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -96,8 +96,8 @@ def test_a_claims_file_gives_a_table(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_the_key_is_verified_before_it_grades() -> None:
-    assignment = grade.key_assignment("cv-assignment9")
-    part = grade.verified_part(assignment, "1a")
+    assignment = check.key_assignment("cv-assignment9")
+    part = check.verified_part(assignment, "1a")
     assert part.checks and all(c.kind for c in part.checks)
 
 
@@ -138,7 +138,7 @@ def test_the_readmes_claims_file_grades_as_documented(tmp_path: Path) -> None:
     assert example is not None
     path = tmp_path / "answers.toml"
     path.write_text(example.group(1), encoding="utf-8")
-    statuses = [(c.part, c.kind, v.status) for c, v in grade.grade_file(path)]
+    statuses = [(c.part, c.kind, v.status) for c, v in check.grade_file(path)]
     assert statuses == [
         ("1c", "formula", "correct"),
         ("1c", "formula", "correct"),

@@ -1,0 +1,234 @@
+"""`answerkey grade`: every answer of a class graded against one key, with points.
+
+The key is built and verified once; each distinct answer (same part, same kind,
+quantity and update, the same text but for spacing) is graded once, in worker
+processes on every core (forked after the key is loaded, so none loads it again);
+each verdict is exactly what `answerkey check` gives that answer (the same
+`claims.check_claim` on the same `claims.key_for`). Points come from the
+assignment's `model.Grading`: a part's `marks`, the whole of them for an accepted
+answer (correct, or equal up to layout where the course accepts that), a share for
+a named typical mistake (`mistake_credit`) or for the entries of a vector or matrix
+of numbers equal to the key's (`entry_credit`); a student's claims for one part
+share its marks equally, a part not answered earns nothing.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .check import key_assignment, verified_part
+from .claims import Claim, ClaimError, KeyAnswer, Verdict, check_claim, key_for
+from .claims.keys import siblings
+from .errors import UsageError
+from .model import Assignment, Grading, Part
+from .numbers import ledger
+from .submissions import Submission
+
+
+@dataclass(frozen=True)
+class Graded:
+    """One claim of a student, its verdict and the share of the marks it earns."""
+
+    claim: Claim
+    verdict: Verdict
+    credit: float
+
+
+@dataclass(frozen=True)
+class PartResult:
+    """A student's answers to one part and the points they earn."""
+
+    part: str
+    marks: float
+    points: float
+    graded: tuple[Graded, ...]
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.graded)
+
+
+@dataclass(frozen=True)
+class StudentResult:
+    student: str
+    parts: tuple[PartResult, ...]
+
+    @property
+    def total(self) -> float:
+        return sum(p.points for p in self.parts)
+
+    @property
+    def out_of(self) -> float:
+        return sum(p.marks for p in self.parts)
+
+
+@dataclass(frozen=True)
+class Gradebook:
+    """A class graded: per student and part the verdicts and points."""
+
+    assignment: str
+    title: str
+    parts: tuple[str, ...]
+    students: tuple[StudentResult, ...]
+    answers: int  # every claim graded
+    distinct: int  # the distinct ones (each graded once)
+    seconds: float  # grading them, the key loaded
+
+
+def distinct_key(part: str, claim: Claim) -> tuple[Any, ...]:
+    """Answers graded once: the same part, kind, quantity and update, and the same text
+    but for spacing (a space only counts between two letters: `\\sigma x`)."""
+    text = " ".join((claim.checked or claim.answer).split())
+    text = re.sub(r"(?<![A-Za-z]) | (?![A-Za-z])", "", text)
+    return (part, claim.kind, claim.quantity, claim.update, text)
+
+
+def credit(verdict: Verdict, grading: Grading) -> float:
+    """The share of a part's marks one claim earns (see the module's docstring)."""
+    if verdict.accepted:
+        return 1.0
+    shares = [0.0]
+    if verdict.mistake and verdict.status == "incorrect":
+        shares.append(grading.mistake_credit)
+    if grading.entry_credit and verdict.entries and verdict.status == "incorrect":
+        right, total = verdict.entries
+        shares.append(right / total if total > 1 else 0.0)
+    return max(shares)
+
+
+class _Keys:
+    """What each claim is checked against, made once per (part, kind, quantity, update)."""
+
+    def __init__(self, assignment: Assignment) -> None:
+        self.assignment = assignment
+        self.parts = {p.id: p for p in assignment.parts()}
+        self.made: dict[tuple[Any, ...], KeyAnswer | str | None] = {}
+        self._ledger: list[dict[str, Any]] = []
+
+    def numbers(self) -> list[dict[str, Any]]:
+        if not self._ledger:
+            self._ledger.extend(ledger(self.assignment))
+        return self._ledger
+
+    def part(self, part_id: str) -> Part | None:
+        part = self.parts.get(part_id)
+        return None if part is None else verified_part(self.assignment, part_id)
+
+    def key(self, claim: Claim) -> KeyAnswer | str | None:
+        """The key of `claim`, None when nothing is computed for it, or why it names
+        nothing the key has (text)."""
+        which = (claim.part, claim.kind, claim.quantity, claim.update)
+        if which not in self.made:
+            part = self.part(claim.part)
+            if part is None:
+                known = ", ".join(self.parts)
+                self.made[which] = f"no part {claim.part!r}; the parts are {known}"
+            else:
+                try:
+                    layout = self.assignment.grading.layout_of(claim.part)
+                    others = siblings(self.assignment, part)
+                    self.made[which] = key_for(
+                        claim, part, self.assignment.notation, others, layout, self.numbers
+                    )
+                except ClaimError as exc:
+                    self.made[which] = str(exc)
+        return self.made[which]
+
+    def verdict(self, claim: Claim) -> Verdict:
+        """What `answerkey check` says of `claim`."""
+        key = self.key(claim)
+        if isinstance(key, str):
+            return Verdict("unreadable", key)
+        return check_claim(claim, key)
+
+
+_WORK: tuple[_Keys, list[Claim]] | None = None  # what forked workers grade
+
+
+def _grade_chunk(indices: Sequence[int]) -> list[Verdict]:
+    assert _WORK is not None
+    keys, claims = _WORK
+    return [keys.verdict(claims[i]) for i in indices]
+
+
+def grade_all(keys: _Keys, claims: list[Claim], workers: int) -> list[Verdict]:
+    """The verdicts of `claims` (distinct), on `workers` processes forked now."""
+    global _WORK
+    if workers <= 1 or len(claims) < 8 or "fork" not in multiprocessing.get_all_start_methods():
+        return [keys.verdict(c) for c in claims]
+    for c in claims:  # the keys, made before forking: no worker makes them again
+        keys.key(c)
+    # small chunks, interleaved: quick and slow parts spread over the workers
+    size = max(1, min(16, len(claims) // (workers * 8)))
+    chunks = [list(range(k, min(k + size, len(claims)))) for k in range(0, len(claims), size)]
+    _WORK = (keys, claims)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            results = pool.map(_grade_chunk, chunks, chunksize=1)
+    finally:
+        _WORK = None
+    return [v for chunk in results for v in chunk]
+
+
+def grade_class(
+    assignment_id: str,
+    submissions: Sequence[Submission],
+    term: str = "default",
+    variant: int = 0,
+    workers: int | None = None,
+    layout: str | None = None,
+) -> Gradebook:
+    """Grade every student's answers against the key of `assignment_id` (for `term` and
+    `variant`); `layout` overrides the assignment's layout policy for every part."""
+    if not submissions:
+        raise UsageError("no answers to grade")
+    assignment = key_assignment(assignment_id, term, variant)
+    if layout is not None:
+        assignment.grading = replace(assignment.grading, layout=layout, layouts={})
+    keys = _Keys(assignment)
+    index: dict[tuple[Any, ...], int] = {}
+    unique: list[Claim] = []
+    for sub in submissions:
+        for claim in sub.claims:
+            k = distinct_key(claim.part, claim)
+            if k not in index:
+                index[k] = len(unique)
+                unique.append(claim)
+    for part_id in sorted({c.part for c in unique}):
+        if part_id in keys.parts:
+            keys.part(part_id)  # verified once, before any worker starts
+    start = time.perf_counter()  # the key is loaded: from here on, grading
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    verdicts = grade_all(keys, unique, n)
+    grading = assignment.grading
+    part_ids = tuple(keys.parts)
+    students = []
+    for sub in submissions:
+        mine: dict[str, list[Graded]] = {}
+        for claim in sub.claims:
+            v = verdicts[index[distinct_key(claim.part, claim)]]
+            mine.setdefault(claim.part, []).append(Graded(claim, v, credit(v, grading)))
+        results = []
+        for part_id in part_ids + tuple(p for p in mine if p not in keys.parts):
+            graded = tuple(mine.get(part_id, ()))
+            marks = grading.marks_of(part_id) if part_id in keys.parts else 0.0
+            share = sum(g.credit for g in graded) / len(graded) if graded else 0.0
+            results.append(PartResult(part_id, marks, round(marks * share, 4), graded))
+        students.append(StudentResult(sub.student, tuple(results)))
+    seconds = time.perf_counter() - start
+    answers = sum(len(s.claims) for s in submissions)
+    return Gradebook(
+        assignment.id,
+        assignment.title,
+        part_ids,
+        tuple(students),
+        answers,
+        len(unique),
+        seconds,
+    )
