@@ -406,7 +406,7 @@ class Judge:
         # Values are lazy (`Concrete.lazy`): the inputs are drawn here, the defined
         # variables computed from them through the instance's definitions.
         syms = [s for s in self.c.inputs(a, b) if s not in self.c.nodes]
-        points = [self._sample(syms) for _ in range(self.n)]
+        points = self._samples(syms, self.n)
         values = self._values(a, b, syms, points)
         if values is None:
             return 0, None, None
@@ -457,7 +457,7 @@ class Judge:
         of each, however many pairs are compared); None when one cannot be evaluated."""
         values = [self._concrete_functions(m) for m in values]
         syms = [s for s in self.c.inputs(*values) if s not in self.c.nodes]
-        points = [self._sample(syms) for _ in range(self.n)]
+        points = self._samples(syms, self.n)
         fixed = {s: np.array([p[s] for p in points], dtype=float) for s in syms}
         try:
             env = self.c.sample(
@@ -489,9 +489,10 @@ class Judge:
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """`a` and `b` at `point` in 50-digit arithmetic (None: cannot be computed so)."""
         env: dict[Any, Any] = {s: sp.Rational(v) for s, v in point.items()}
+        reached = self._reached(a, b)
         try:
-            for e, expr in self.c.nodes.items():
-                if e not in env:
+            for e, expr in self.c.nodes.items():  # in order: each after what it uses
+                if e not in env and e in reached:
                     env[e] = _precise(expr.xreplace(env))
             out = []
             for m in (a, b):
@@ -502,6 +503,19 @@ class Judge:
         except (TypeError, ValueError, ZeroDivisionError, OverflowError, AttributeError):
             return None
         return out[0], out[1]
+
+    def _reached(self, *values: ConcreteMatrix) -> set[sp.Symbol]:
+        """The defined variables `values` depend on (only these are worth 50 digits)."""
+        seen: set[sp.Symbol] = set()
+        todo = [x for v in values for x in v.free_symbols]
+        while todo:
+            x = todo.pop()
+            if x in seen:
+                continue
+            seen.add(x)
+            if x in self.c.nodes:
+                todo.extend(self.c.nodes[x].free_symbols)
+        return seen
 
     def _simplest(
         self,
@@ -566,15 +580,24 @@ class Judge:
         return tuple(out)
 
     def _sample(self, syms: Iterable[sp.Symbol]) -> dict[sp.Symbol, float]:
-        point = {}
+        return self._samples(list(syms), 1)[0]
+
+    def _samples(self, syms: list[sp.Symbol], n: int) -> list[dict[sp.Symbol, float]]:
+        """`n` random points, drawn in one call: the same numbers, in the same order, as
+        `n` points of one draw per input (NumPy draws an array in C order)."""
+        if not syms:
+            return [{} for _ in range(n)]
+        bounds = []
         for s in syms:
             if ":" in s.name:  # a coefficient of a stand-in function
                 lo, hi = (0.5, 1.5) if s.name.endswith((":a", ":b")) else (-1.0, 1.0)
             else:
                 base = s.name.rsplit("_", 1)[0] if "_" in s.name else s.name
                 lo, hi = self.inst.domain.get(s.name, self.inst.domain.get(base, DEFAULT_DOMAIN))
-            point[s] = float(self.rng.uniform(lo, hi))
-        return point
+            bounds.append((lo, hi))
+        lows, highs = (np.array(b, dtype=float) for b in zip(*bounds, strict=True))
+        drawn = self.rng.uniform(lows, highs, size=(n, len(syms))).tolist()
+        return [dict(zip(syms, row, strict=True)) for row in drawn]
 
     def _cex(
         self,
