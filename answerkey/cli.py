@@ -150,9 +150,9 @@ def _check(args: argparse.Namespace) -> int:
     if args.claims is not None:
         if args.answer is not None or args.part is not None:
             raise UsageError("--claims checks a whole file: give no PART or --answer with it")
-        from . import check
+        from . import check, gradebook
 
-        rows = check.grade_file(args.claims, args.assignment, args.term, args.variant)
+        rows = gradebook.grade_claims_file(args.claims, args.assignment, args.term, args.variant)
         print(check.table(rows))
         # 2 when any claim is unreadable, else 1 when any is incorrect, else 0 (README)
         return max((v.exit_code for _, v in rows), default=0)

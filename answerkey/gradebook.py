@@ -20,10 +20,11 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from .check import key_assignment, verified_part
-from .claims import Claim, ClaimError, KeyAnswer, Verdict, check_claim, key_for
+from .claims import Claim, ClaimError, KeyAnswer, Verdict, check_claim, key_for, load_claims
 from .claims.keys import siblings
 from .errors import UsageError
 from .model import Assignment, Grading, Part
@@ -174,6 +175,37 @@ def grade_all(keys: _Keys, claims: list[Claim], workers: int) -> list[Verdict]:
     finally:
         _WORK = None
     return [v for chunk in results for v in chunk]
+
+
+def grade_claims_file(
+    path: Path,
+    assignment_id: str | None = None,
+    term: str = "default",
+    variant: int = 0,
+    workers: int | None = None,
+) -> list[tuple[Claim, Verdict]]:
+    """`check.grade_file` on every core: each distinct claim graded once, in worker
+    processes, with the same verdicts (`answerkey check --claims` runs this)."""
+    claims_file = load_claims(path)
+    aid = assignment_id or claims_file.assignment
+    if not aid:
+        raise UsageError(
+            f'{path}: name the assignment (`assignment = "..."` or on the command line)'
+        )
+    assignment = key_assignment(aid, term, variant)
+    for part_id in dict.fromkeys(c.part for c in claims_file.claims):
+        verified_part(assignment, part_id)  # an unknown part: one line, exit 2
+    keys = _Keys(assignment)
+    index: dict[tuple[Any, ...], int] = {}
+    unique: list[Claim] = []
+    for claim in claims_file.claims:
+        k = distinct_key(claim.part, claim)
+        if k not in index:
+            index[k] = len(unique)
+            unique.append(claim)
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    verdicts = grade_all(keys, unique, n)
+    return [(c, verdicts[index[distinct_key(c.part, c)]]) for c in claims_file.claims]
 
 
 def grade_class(

@@ -126,3 +126,27 @@ def test_the_command_writes_grades_verdicts_and_feedback(
     assert "## Part 1a: 0 of 1 points" in md and "counterexample" in md
     page = (out / "feedback" / "s_.._3.html").read_text()
     assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_check_claims_runs_on_every_core_with_the_same_verdicts(tmp_path: Path) -> None:
+    """`answerkey check --claims` grades through the class machinery (distinct claims
+    once, worker processes): claim for claim what `check.grade_file` says."""
+    body = ['assignment = "practical-1"']
+    answers = [
+        ("1a", r"(y_{out} - y_{gt}) f_3'(s_{out}) z_2"),
+        ("1a", r"(y_{out}-y_{gt}) f_3'(s_{out}) z_2"),  # the same but for spacing
+        ("1b", r"\delta_{out} z_1"),
+        ("1c", r"-\theta \delta_i z_j"),
+        ("3b", r"(a - ne)^T(\operatorname{diag}(p) - pp^T)"),
+    ] * 2
+    for part, answer in answers:
+        body.append(f"[[claim]]\npart = {part!r}\nanswer = '''{answer}'''")
+    body.append(
+        '[[claim]]\npart = "2"\nkind = "numeric"\nquantity = "L"\nupdate = 7\nanswer = "0.1362"'
+    )
+    path = tmp_path / "claims.toml"
+    path.write_text("\n".join(body) + "\n", encoding="utf-8")
+    fast = gradebook.grade_claims_file(path, workers=2)
+    slow = check.grade_file(path)
+    assert [c for c, _ in fast] == [c for c, _ in slow]
+    assert [v.lines() for _, v in fast] == [v.lines() for _, v in slow]
