@@ -67,6 +67,52 @@ class Rule:
     reason: str
 
 
+class Entrywise(sp.MatrixExpr):  # type: ignore[misc]
+    """`function` (a one-argument SymPy `Function` class) applied to every entry of a
+    matrix, for an activation the engine's `answerkey.mathfns.elementwise` does not
+    name. The function prints itself (its ``_latex``), evaluates numerically through its
+    ``_imp_`` (NumPy) and differentiates through its ``fdiff``; register it with
+    `entrywise` so the verifier can rebuild the expression from its parts."""
+
+    def __new__(cls, function: Any, v: Any) -> Entrywise:
+        name = function if isinstance(function, sp.Symbol) else sp.Symbol(function.__name__)
+        if str(name) not in FUNCTIONS:
+            raise ValueError(f"{name} is not registered: decorate its class with @entrywise")
+        return sp.MatrixExpr.__new__(cls, name, v)  # type: ignore[no-any-return]
+
+    @property
+    def function(self) -> Any:
+        return FUNCTIONS[str(self.args[0])]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.args[1].shape  # type: ignore[no-any-return]
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        return self.function(self.args[1][i, j])
+
+    def doit(self, **hints: Any) -> Any:
+        v = self.args[1].doit(**hints) if hints.get("deep", True) else self.args[1]
+        if isinstance(v, sp.MatrixBase):
+            return v.applyfunc(self.function)
+        return Entrywise(self.args[0], v)
+
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        marker = sp.Symbol("ENTRYWISEARGUMENT")
+        head = printer._print(self.function(marker))
+        return str(head).replace(str(printer._print(marker)), str(printer._print(self.args[1])))
+
+
+#: the SymPy functions `Entrywise` may apply, by name
+FUNCTIONS: dict[str, Any] = {}
+
+
+def entrywise(function: Any) -> Any:
+    """Class decorator: register a SymPy function for `Entrywise`."""
+    FUNCTIONS[function.__name__] = function
+    return function
+
+
 class Layer:
     """One stage of a chain network: it maps its input (a column) to its output.
 
