@@ -1,5 +1,6 @@
 """A tanh layer, a sigmoid output, binary cross-entropy: dE/dz2, the weight gradients and one
-SGD step worked out at given numbers. Written from the README by a newcomer to the kit."""
+SGD step worked out at given numbers. Written from the README by a newcomer to the kit; the
+weight gradients' derivations are the kit's own (`NET.derivation`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import numpy as np
 import sympy as sp
 
 from answerkey import kit, relations, worked
-from answerkey.kit.fragments import OUTER_PRODUCT, SIGMOID_BINARY_CROSS_ENTROPY
 from answerkey.kit.writing import derive, listed, say
 from answerkey.mathfns import D, T, diag, elementwise, eq, hadamard_ones_minus, mm
 from answerkey.model import Assignment, Exercise, Part, text
@@ -30,7 +30,6 @@ x, t, W1, z1, y1, W2, z2, y2, E = (NET[s] for s in "x t W1 z1 y1 W2 z2 y2 E".spl
 SHAPES = {"x": (2,), "W1": (3, 2), "W2": (1, 3)}
 SIZES = {n: 2, h: 3, K: 1}  # the worked example's sizes
 OTHER = {n: 3, h: 4, K: 2}  # all sizes differ; K = 2 is two independent sigmoid outputs
-TANH_PRIME = hadamard_ones_minus(sp.HadamardProduct(y1, y1))  # 1 - y1 * y1, entrywise
 
 
 def part_a() -> Part:
@@ -51,20 +50,13 @@ def part_a() -> Part:
 
 
 def part_b() -> Part:
-    insts = [NET.instance(SIZES, "y1"), NET.instance(OTHER, "y1")]
-    cited = SIGMOID_BINARY_CROSS_ENTROPY.statement(E=E, z=z2, y=y2, t=t)
-    steps_w2 = [OUTER_PRODUCT.step(E=E, z=z2, W=W2, x=y1), (mm(y2 - t, T(y1)), say("{}", cited))]
-    w2 = derive(D(E, W2), steps_w2, insts, NET.oracle)
-    tanh_d = eq(D(y1, z1), diag(TANH_PRIME))
-    steps_w1 = [
-        OUTER_PRODUCT.step(E=E, z=z1, W=W1, x=x),
-        (mm(T(mm(T(y2 - t), W2, diag(TANH_PRIME))), T(x)), say("chain rule, part (a), {}", tanh_d)),
-        (mm(sp.HadamardProduct(mm(T(W2), y2 - t), TANH_PRIME), T(x)), "diag is symmetric"),
-    ]
-    w1 = derive(D(E, W1), steps_w1, [NET.instance(SIZES), NET.instance(OTHER)], NET.oracle)
-    question = say("Give {} and {} in matrix form.", D(E, W2), D(E, W1))
-    checks = [OUTER_PRODUCT.check, SIGMOID_BINARY_CROSS_ENTROPY.check]
-    return Part("b", "the weight gradients", [question], [w2, w1], numeric_checks=checks)
+    grads = [D(E, W2), D(E, W1)]
+    # written by the kit from the graph: the chain rule, one line per layer, each citing
+    # the verified fragment it rests on, then the simplified form
+    derivations = [NET.derivation(g, [SIZES, OTHER]) for g in grads]
+    question = say("Give {} and {} in matrix form.", *grads)
+    checks = NET.cited(*grads)  # the cited fragments, verified by the engine
+    return Part("b", "the weight gradients", [question], derivations, numeric_checks=checks)
 
 
 def part_c(p: Mapping[str, Any]) -> Part:

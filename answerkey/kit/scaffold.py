@@ -1,9 +1,9 @@
 """`answerkey new-exercise NAME`: a working exercise module and its test, ready to edit.
 
 The module is a one-hidden-layer tanh network with squared error, written with the
-kit: one derivation (citing a verified fragment), one worked example with term
-parameters, constraints, `draw` and `instructive`. It builds and verifies as
-written; the author changes the network, the questions and the numbers.
+kit: one derivation (generated from the network, citing verified fragments), one
+worked example with term parameters, constraints, `draw` and `instructive`. It builds
+and verifies as written; the author changes the network, the questions and the numbers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ..errors import UsageError
 NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 MODULE = '''"""{title}: a one-hidden-layer tanh network under squared error; the output
-weights' gradient (citing a verified fragment) and one gradient step worked out at numbers.
+weights' gradient (derived by the kit from the network) and one gradient step worked out.
 
 Made by `answerkey new-exercise {id}`; README.md, "Writing an exercise", explains it.
 Say here what your exercise asks once you change it.
@@ -32,8 +32,7 @@ import numpy as np
 import sympy as sp
 
 from answerkey import kit, relations, worked
-from answerkey.kit.fragments import OUTER_PRODUCT
-from answerkey.kit.writing import derive, listed, say
+from answerkey.kit.writing import listed, say
 from answerkey.mathfns import D, T, elementwise, eq, mm
 from answerkey.model import Assignment, Exercise, Part, text
 from answerkey.terms import positive
@@ -58,18 +57,14 @@ SIZES = {{n: 2, h: 3, K: 1}}  # the worked example's sizes
 
 
 def gradient_part() -> Part:
-    steps = [
-        OUTER_PRODUCT.step(E=E, z=z2, W=W2, x=y1),  # a verified fragment, cited
-        (mm(z2 - t, T(y1)), say("squared error: {{}}", eq(D(E, z2), T(z2 - t)))),
-    ]
-    # checked at two sizes, one with all sizes different
-    sizes = [NET.instance(SIZES, leaf="y1"), NET.instance({{n: 3, h: 4, K: 2}}, leaf="y1")]
-    derivation = derive(D(E, W2), steps, sizes, oracle=NET.oracle)
+    # the kit writes the chain-rule derivation from the network, each line citing the
+    # verified fragment it rests on; it is checked at two sizes (one with all sizes
+    # different). NET.steps(...) gives the same steps to edit and pass to derive().
+    derivation = NET.derivation(D(E, W2), [SIZES, {{n: 3, h: 4, K: 2}}])
     loss = eq(E, sp.Rational(1, 2) * mm(T(z2 - t), z2 - t))
     question = say("Give {{}} for the squared error {{}}.", D(E, W2), loss)
-    return Part(
-        "1", "the output weights", [question], [derivation], numeric_checks=[OUTER_PRODUCT.check]
-    )
+    checks = NET.cited(D(E, W2))  # the cited fragments, verified by the engine
+    return Part("1", "the output weights", [question], [derivation], numeric_checks=checks)
 
 
 def step_part(p: Mapping[str, Any]) -> Part:

@@ -25,8 +25,9 @@ loss)`. It declares:
   generated derivation uses it.
 
 An activation applied entry by entry subclasses `base.Elementwise` and only declares the
-function (``function``: an `answerkey.mathfns.elementwise` name, or its own
-``definition`` with `base.Entrywise` and a SymPy function registered by `base.entrywise`), ``np_function``, ``np_derivative``, ``derivative(z, y)`` (the column
+function (``function``: an `answerkey.mathfns.elementwise` name; or its own
+``definition`` with `base.Entrywise` and a SymPy function registered by
+`base.entrywise`), ``np_function``, ``np_derivative``, ``derivative(z, y)`` (the column
 of f'(z) in SymPy) and ``reason``: the Jacobian diag(f'), its fragment and the rules
 follow. See ``leaky_relu.py``: a new activation is that one file and its test.
 
