@@ -264,3 +264,35 @@ def test_a_worked_step_with_the_kits_sgd_is_checked_against_the_oracle(
     monkeypatch.setattr(broken, "oracle", lambda vals: {**net.forward(vals), "E": 0.0})
     with pytest.raises(AssertionError):
         broken()
+
+
+# --- names= ------------------------------------------------------------------------------
+
+
+def test_names_give_the_kits_quantities_the_courses_names_everywhere() -> None:
+    names = {"W1": "W", "b1": "b", "z1": "s", "y1": "p", "E": "L"}
+    net = kit.Network(n, [kit.linear(K), kit.softmax()], kit.cross_entropy(), names=names)
+    assert net["W1"] is net["W"] and str(net["W"]) == "W" and str(net["E"]) == "L"
+    assert [str(s) for s in net.definitions()] == ["s", "p", "L"]
+    assert "W1" not in net.notation and "W" not in net.notation  # printed as named
+    assert net.definitions("s") == net.definitions("z1")
+    v = {"x": np.array([1.0, 2.0]), "W": np.eye(3, 2), "b": np.zeros(3), "t": [0.0, 1.0, 0.0]}
+    assert set(net.forward(v)) >= {"s", "p", "L"} and set(net.gradients(v)) >= {"W", "b"}
+    at = net.given({"x": [1.0, 2.0]}, {n: 2, K: 3})
+    assert at[net["x"]].label == "x"
+    assert str(net.batch(sp.Symbol("m"))["p"]) == "Pb"
+
+
+def test_names_a_network_lacks_or_gives_twice_are_one_clear_line() -> None:
+    from answerkey.errors import AuthoringError
+
+    layers, loss = [kit.linear(K), kit.softmax()], kit.cross_entropy()
+    with pytest.raises(AuthoringError, match="renames W2, which this network does not have"):
+        kit.Network(n, layers, loss, names={"W2": "V"})
+    with pytest.raises(AuthoringError, match="two quantities the name W1"):
+        kit.Network(n, layers, loss, names={"b1": "W1"})
+    net = kit.Network(n, layers, loss, names={"W1": "W"})
+    with pytest.raises(AuthoringError, match="no quantity 'W1b'; its quantities: x, W, b1"):
+        net["W1b"]
+    with pytest.raises(AuthoringError, match=r"given W: .* do not fill its 3 x 2 shape"):
+        net.given({"W": [1.0, 2.0]}, {n: 2, K: 3})

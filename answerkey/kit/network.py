@@ -34,6 +34,7 @@ import numpy as np
 import sympy as sp
 
 from .. import figures
+from ..errors import AuthoringError
 from ..model import Figure, Instance, text
 from .batch import Batch, Penalised
 from .derivation import generated_steps
@@ -124,9 +125,13 @@ class Network:
         loss = self.loss.definition(self.symbols[prev], t)
         self.stages.append(Stage("E", E, loss, self.loss, prev))
         self.output, self.outputs = self.symbols[prev], size
+        taken = [getattr(v, "name", str(v)) for v in self.symbols.values()]
+        twice = sorted({q for q in taken if taken.count(q) > 1})
+        if twice:
+            raise AuthoringError(f"names= gives two quantities the name {', '.join(twice)}")
         unknown = set(self.names) - set(self.symbols)
         if unknown:
-            raise ValueError(
+            raise AuthoringError(
                 f"names= renames {', '.join(sorted(unknown))}, which this network does not "
                 f"have; its quantities: {', '.join(self.symbols)}"
             )
@@ -159,7 +164,9 @@ class Network:
         for kit_name, sym in self.symbols.items():
             if getattr(sym, "name", str(sym)) == name:
                 return kit_name
-        raise KeyError(f"the network has no quantity {name!r}; its quantities: {self.quantities()}")
+        raise AuthoringError(
+            f"the network has no quantity {name!r}; its quantities: {self.quantities()}"
+        )
 
     def quantities(self) -> str:
         """The network's quantities as the course names them, for messages."""
@@ -274,7 +281,7 @@ class Network:
     def _has(self, name: str) -> bool:
         try:
             self.kit_name(name)
-        except KeyError:
+        except AuthoringError:
             return False
         return True
 
@@ -346,10 +353,16 @@ class Network:
 
         out: dict[Any, Any] = {}
         for name, value in params.items():
-            symbol = self.symbols[name]
+            symbol = self[name]
             shape = tuple(int(sp.sympify(d).xreplace(dict(sizes))) for d in symbol.shape)
-            array = np.asarray(value, dtype=float).reshape(shape)
-            out[symbol] = worked.given(array, name, exact=exact)
+            try:
+                array = np.asarray(value, dtype=float).reshape(shape)
+            except (TypeError, ValueError):
+                raise AuthoringError(
+                    f"given {symbol.name}: {np.shape(value)} numbers do not fill its "
+                    f"{' x '.join(map(str, shape))} shape at these sizes"
+                ) from None
+            out[symbol] = worked.given(array, symbol.name, exact=exact)
         return out
 
     def example(
