@@ -359,7 +359,7 @@ class Network:
                 array = np.asarray(value, dtype=float).reshape(shape)
             except (TypeError, ValueError):
                 raise AuthoringError(
-                    f"given {symbol.name}: {np.shape(value)} numbers do not fill its "
+                    f"given {symbol.name}: {np.size(value)} numbers do not fill its "
                     f"{' x '.join(map(str, shape))} shape at these sizes"
                 ) from None
             out[symbol] = worked.given(array, symbol.name, exact=exact)
