@@ -188,6 +188,47 @@ def test_the_engine_has_no_import_cycle() -> None:
     assert not gone, f"allowed cycles that no longer happen (remove them): {gone}"
 
 
+#: what the lowest layers may import of the engine (the rest of the stack sits on them)
+BELOW = {
+    "answerkey.quantity": set(),  # the printed-number type, below the maths helpers
+    "answerkey.mathfns": {"answerkey.quantity"},
+    "answerkey.proofs": {"answerkey.instantiate", "answerkey.mathfns"},
+}
+#: what a module must never import, directly or through others: the proof cache stands on
+#: the cache and the model, the renderer only lays out (errata are the build's)
+NEVER = {
+    "answerkey.proofcache": {
+        "answerkey.claims",
+        "answerkey.render",
+        "answerkey.verify",
+        "answerkey.numbers",
+        "answerkey.relations",
+        "answerkey.build",
+    },
+    "answerkey.render": {"answerkey.claims", "answerkey.verify", "answerkey.build"},
+    "answerkey.numbers": {"answerkey.relations", "answerkey.render", "answerkey.verify"},
+    "answerkey.relations": {"answerkey.verify", "answerkey.render"},
+    "answerkey.claims.judging": {"answerkey.verify"},
+}
+
+
+def test_the_low_layers_import_only_what_is_below_them() -> None:
+    edges = engine().edges
+
+    def reached(module: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [module]
+        while todo:
+            for m in edges[todo.pop()] - seen:
+                seen.add(m)
+                todo.append(m)
+        return seen
+
+    wrong = {m: sorted(edges[m] - allowed) for m, allowed in BELOW.items() if edges[m] - allowed}
+    wrong |= {m: sorted(reached(m) & ban) for m, ban in NEVER.items() if reached(m) & ban}
+    assert not wrong, f"imports across the layers: {wrong}"
+
+
 def test_no_engine_module_imports_a_private_name_of_another() -> None:
     private = engine().private
     assert not private, "private names imported across modules:\n" + "\n".join(private)
