@@ -1,5 +1,6 @@
 """answerkey.kit.derivation: the derivations a network writes from its graph verify like
-hand-written ones, cite each layer's fragment, and a wrong layer rule is refused."""
+hand-written ones (every gradient of every kit network the solution modules define, found, not
+listed), cite each layer's fragment, and a wrong layer rule is refused."""
 
 from __future__ import annotations
 
@@ -122,3 +123,41 @@ def test_a_planted_wrong_fragment_in_a_new_layer_is_refused_by_the_build() -> No
     exercise = Exercise("1", "planted", [], [part])
     with pytest.raises(VerificationError, match=r"planted, part 1, step 4 .*differ"):
         verify_assignment(Assignment("planted", "planted", [exercise]))
+
+
+def _solution_networks() -> dict[str, kit.Network]:
+    """Every kit network a solution module defines (found, not listed)."""
+    from answerkey import registry
+
+    out = {}
+    for aid, module in registry.discover().items():
+        for attr, value in vars(module.module).items():
+            if isinstance(value, kit.Network):
+                out[f"{aid}.{attr}"] = value
+    return out
+
+
+SOLUTION_NETWORKS = _solution_networks()
+
+
+def _sizes(net: kit.Network) -> list[dict[Any, int]]:
+    """Two instances, the second with all its sizes different."""
+    dims = sorted(
+        {
+            d
+            for s in net.symbols.values()
+            for d in getattr(s, "shape", ())
+            if isinstance(d, sp.Symbol)
+        },
+        key=str,
+    )
+    return [{d: 2 + (i % 2) for i, d in enumerate(dims)}, {d: 2 + i for i, d in enumerate(dims)}]
+
+
+@pytest.mark.parametrize("name", SOLUTION_NETWORKS)
+def test_every_gradient_of_every_solutions_network_derives_and_verifies(name: str) -> None:
+    net = SOLUTION_NETWORKS[name]
+    for lhs in gradients(net):
+        d = net.derivation(lhs, _sizes(net))
+        kinds = [r.kind for r in verify_derivation(name, d, np.random.default_rng(0))]
+        assert "symbolic" in kinds and "finite-difference" in kinds, lhs
