@@ -32,9 +32,9 @@ from typing import Any
 from . import cache, errata, pdf, proofcache, render, scratch, sources, store
 from . import publish as publishing
 from .claims import roundtrip
-from .errors import UsageError
+from .errors import AnswerkeyError, AuthoringError, ModuleError, UsageError
 from .model import Assignment, CheckRecord
-from .registry import SolutionModule, discover, select
+from .registry import SolutionModule, broken, discover, select
 from .terms import MAX_VARIANTS, Term, load_term, parameter_hash, variant_params
 from .verify import verify_assignment, verify_part
 
@@ -248,11 +248,37 @@ def job_inputs(job: Job, formats: tuple[str, ...], term_name: str) -> dict[str, 
 
 # --- work done in the worker processes ------------------------------------------
 
+#: the solution modules as this build discovered them, once, before its workers
+#: started (they inherit it): a module renamed or deleted meanwhile is still the one
+#: this build planned with, so every directory of a term comes from one snapshot
+_SNAPSHOT: dict[str, SolutionModule] = {}
+
+
+def _module(module_id: str) -> SolutionModule:
+    try:
+        return _SNAPSHOT[module_id]
+    except KeyError:
+        raise ModuleError(
+            f"{module_id}: its solution module is gone (renamed or deleted during the build)"
+        ) from None
+
+
+def _task(where: str, fn: Callable[..., Any], /, *args: Any) -> Any:
+    """Run one job in a worker: an exercise's code that exits (sys.exit in an oracle,
+    say) ends the job with one line naming `where`, not the build with its code."""
+    try:
+        return fn(*args)
+    except SystemExit as exc:
+        raise ModuleError(
+            f"{where}: the solution module called sys.exit({exc.code!r}); "
+            "a solution module must not exit"
+        ) from None
+
 
 def _verify_parts(
     module_id: str, params: Mapping[str, Any], part_ids: list[str]
 ) -> dict[str, tuple[list[CheckRecord], float, str]]:
-    assignment = built(discover()[module_id], params)
+    assignment = built(_module(module_id), params)
     out = {}
     for part in assignment.parts():
         if part.id in part_ids:
@@ -264,7 +290,7 @@ def _verify_parts(
 
 
 def _verify_many(module_id: str, many: list[Mapping[str, Any]]) -> list[Checks]:
-    module = discover()[module_id]
+    module = _module(module_id)
     out = []
     for params in many:
         assignment = compute(module, params)
@@ -276,7 +302,7 @@ def _errata(module_id: str, params: Mapping[str, Any]) -> tuple[list[Any], float
     """The earlier solution's claims judged against this key (needs no checks), after
     checking that every answer the key prints reads back as itself."""
     start = time.perf_counter()
-    module = discover()[module_id]
+    module = _module(module_id)
     original = parameter_hash(params) == parameter_hash(module.parameters)
     assignment = built(module, params)
     _read_back(assignment)
@@ -306,7 +332,7 @@ def _render(
     here when not given); the handout shows neither, so it can be rendered while
     the key is still being verified. Nothing is published before both are done."""
     start = time.perf_counter()
-    module = discover()[module_id]
+    module = _module(module_id)
     assignment = built(module, params)
     kinds = KINDS if kind is None else (kind,)
     if "key" in kinds:
@@ -397,8 +423,14 @@ def build(
     say = verbose or (lambda _m: None)
     t0 = time.perf_counter()
     _BUILT.clear()  # solution code may have changed since (a long-lived process, tests)
-    modules = select(names)
-    the_term = load_term(term, discover(), terms_dir)
+    found = discover()  # once: the workers use this snapshot (`_module`)
+    _SNAPSHOT.clear()
+    _SNAPSHOT.update(found)
+    modules = select(names, found)
+    # like make -k: a broken module is reported at the end, the others still build
+    failed: dict[str, AnswerkeyError] = {}
+    unreadable = [] if names else list(broken(found))
+    the_term = load_term(term, found, terms_dir, absent_ok=bool(broken(found)))
     term_root = out_root / the_term.name
     with publishing.publishing(out_root):
         publishing.sweep(term_root)  # finish or undo what killed builds left
@@ -406,7 +438,12 @@ def build(
         sweep_partials(out_root / ".cache")
         shutil.rmtree(out_root / ".cache" / "stamps", ignore_errors=True)  # where stamps were
     scratch.sweep_tmp()
-    jobs = plan(modules, the_term, out_root, variants)
+    jobs: list[Job] = []
+    for module in modules:
+        try:
+            jobs += plan([module], the_term, out_root, variants)
+        except (ModuleError, AuthoringError) as exc:  # its draw() failed, say
+            failed[module.id] = exc
     fresh: list[tuple[Job, dict[str, Any]]] = []
     stale: list[Job] = []
     for job in jobs:
@@ -449,7 +486,16 @@ def build(
         try:
             with proofcache.using(proofs, verbose):
                 _run(
-                    stale, formats, out_root, term_root / ".logs", executor, n, report, say, results
+                    stale,
+                    formats,
+                    out_root,
+                    term_root / ".logs",
+                    executor,
+                    n,
+                    report,
+                    say,
+                    results,
+                    failed,
                 )
         except BaseException:
             _abandon(executor)
@@ -460,8 +506,10 @@ def build(
 
     with publishing.publishing(out_root):
         if variants:
-            _publish_indexes(jobs, modules, the_term, term_root)
+            _publish_indexes(jobs, [m for m in modules if m.id not in failed], the_term, term_root)
         write_manifest(out_root, the_term)
+        if failed or unreadable:
+            raise _failures([*unreadable, *failed.values()])
         if on_published is not None and all(
             cache.is_current(cache.read_stamp(cache.stamp_path(job.directory)), job.inputs)
             for job in jobs
@@ -469,6 +517,13 @@ def build(
             on_published()
     say(f"build finished in {time.perf_counter() - t0:.2f}s")
     return [results[job.directory] for job in jobs]
+
+
+def _failures(errors: list[AnswerkeyError]) -> AnswerkeyError:
+    """The broken modules' errors, one line each (the only one as it is)."""
+    if len(errors) == 1:
+        return errors[0]
+    return ModuleError("\n".join(str(e) for e in errors))
 
 
 def _publish_indexes(
@@ -538,8 +593,13 @@ def _run(
     report: Callable[[str], None],
     say: Callable[[str], None],
     results: dict[Path, BuildResult],
+    failed: dict[str, AnswerkeyError] | None = None,
 ) -> None:
-    """Verify the stale jobs' assignments, render them, publish each directory when ready."""
+    """Verify the stale jobs' assignments, render them, publish each directory when ready.
+
+    A module whose code fails (a `ModuleError` or an `AuthoringError`) goes into
+    `failed` by assignment id; the other assignments go on (the caller reports it)."""
+    failed = {} if failed is None else failed
     by_key: dict[tuple[str, str], list[Job]] = {}
     for job in stale:
         by_key.setdefault(job.key, []).append(job)
@@ -586,8 +646,21 @@ def _run(
         )
         say("       " + ", ".join(sorted(files)))
 
+    def module_of(what: str, arg: Any) -> str | None:
+        if what in ("parts", "errata"):
+            return str(arg[0])
+        if what == "many":
+            return str(arg[0][0])
+        if what == "render":
+            return str(arg.module.id)
+        return None
+
     def submit(what: str, arg: Any, fn: Callable[..., Any], *args: Any) -> None:
-        pending[executor.submit(fn, *args)] = (what, arg)
+        module_id = module_of(what, arg)
+        if module_id in failed:
+            return
+        where = module_id or "the build"
+        pending[executor.submit(_task, where, fn, *args)] = (what, arg)
 
     # In split mode each kind is rendered in two jobs, the PDF and the rest, so
     # the last jobs of a build are short and both cores finish together.
@@ -606,9 +679,15 @@ def _run(
     if split:
         # built here, before the first job starts the workers, so they inherit it
         part_ids: dict[tuple[str, str], list[str]] = {}
-        for key, same in by_key.items():
+        for key, same in list(by_key.items()):
             job = same[0]
-            part_ids[key] = [p.id for p in built(job.module, job.params).parts()]
+            try:
+                if job.module.id not in failed:
+                    part_ids[key] = [p.id for p in built(job.module, job.params).parts()]
+            except (ModuleError, AuthoringError) as exc:
+                failed[job.module.id] = exc
+            if job.module.id in failed:
+                del by_key[key]
     if "pdf" in formats:
         submit("tex-format", None, _prepare_tex_format, tex_cache)
     if split:
@@ -641,7 +720,19 @@ def _run(
         done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
         for fut in done:
             what, arg = pending.pop(fut)
-            value: Any = fut.result()
+            owner = module_of(what, arg)
+            try:
+                value: Any = fut.result()
+            except (ModuleError, AuthoringError) as exc:
+                if owner is None:
+                    raise
+                failed.setdefault(owner, exc)
+                for other in [f for f, (w, a) in pending.items() if module_of(w, a) == owner]:
+                    if other.cancel():
+                        del pending[other]
+                continue
+            if owner in failed:
+                continue
             if what == "parts":
                 for pid, (records, seconds, cached) in value.items():
                     partial[arg][pid] = records

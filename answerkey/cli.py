@@ -250,16 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
+    parsed = False
     try:
         args = parser().parse_args(_join_answer(argv))
+        parsed = True
         if args.command == "list":
-            from .registry import discover
-
-            for module in discover().values():
-                assignment = module.build(module.parameters)
-                ids = " ".join(p.id for p in assignment.parts())
-                print(f"{module.id}: {module.title} — parts {ids}")
-            return 0
+            return _list(argv)
         if args.command == "build":
             if args.quiet and args.verbose:
                 raise UsageError("--quiet and --verbose exclude each other")
@@ -322,13 +318,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"wrote {path}")
             return 0
         if args.command == "new-term":
-            from .registry import discover
+            from .errors import ModuleError
+            from .registry import broken, discover
             from .terms import new_term
 
+            found = discover()
+            if broken(found):  # a term with every assignment, or none
+                raise ModuleError("\n".join(str(e) for e in broken(found)))
             path = new_term(
                 args.name,
                 args.seed,
-                discover(),
+                found,
                 course=args.course,
                 label=args.label,
                 overwrite=args.force,
@@ -341,6 +341,15 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(3, str(environment_problem(exc)), argv)
     except RecursionError:
         return _fail(2, "input nested too deeply to read", argv)
+    except SystemExit as exc:
+        if not parsed:  # argparse: --help
+            raise
+        # past parsing only an exercise's code exits (sandbox.guarded catches it where
+        # it knows the module): never the tool's own outcome, "correct" least of all
+        message = (
+            f"a solution module called sys.exit({exc.code!r}); a solution module must not exit"
+        )
+        return _fail(1, message, argv, trace=False)
     except MemoryError:
         return _fail(3, "out of memory", argv)
     except KeyboardInterrupt:
@@ -359,8 +368,29 @@ def _fail(code: int, message: str, argv: list[str], trace: bool = True) -> int:
         traceback.print_exc()
     elif code == 1 and message.startswith("internal error"):
         message += " (run with --verbose for the traceback)"
-    print(f"answerkey: error: {printable(message)}", file=sys.stderr)
+    for line in message.split("\n") or [""]:
+        print(f"answerkey: error: {printable(line)}", file=sys.stderr)
     return code
+
+
+def _list(argv: list[str]) -> int:
+    """Each assignment and its part ids; a broken module is one error line (exit 1) and
+    does not hide the others."""
+    from .registry import broken, discover
+
+    found = discover()
+    errors: list[AnswerkeyError] = list(broken(found))
+    for module in found.values():
+        try:
+            assignment = module.build(module.parameters)
+        except AnswerkeyError as exc:
+            errors.append(exc)
+            continue
+        ids = " ".join(p.id for p in assignment.parts())
+        print(f"{module.id}: {module.title} — parts {ids}", flush=True)
+    for error in errors:
+        _fail(error.exit_code, str(error), argv, trace=False)
+    return max((error.exit_code for error in errors), default=0)
 
 
 def run() -> None:

@@ -40,6 +40,14 @@ class AuthoringError(AnswerkeyError):
     exit_code = 1
 
 
+class ModuleError(AnswerkeyError):
+    """A solution module misbehaved: it cannot be imported, its build() raised, exited,
+    ran past the time limit or returned something else than an Assignment. One line
+    naming the module. Exit 1."""
+
+    exit_code = 1
+
+
 class RenderError(AnswerkeyError):
     """A template or the LaTeX/pandoc step failed."""
 

@@ -244,6 +244,7 @@ def load_term(
     name_or_path: str | Path,
     assignments: Assignments,
     directory: Path | str = TERMS_DIR,
+    absent_ok: bool = False,
 ) -> Term:
     """Read, merge and validate a term so no computation ever sees a bad number.
 
@@ -251,7 +252,9 @@ def load_term(
     file) or a path to a ``.toml`` file. `assignments` maps assignment id to a
     `SolutionModule` (or anything with ``parameters`` and optional
     ``constraints``/``draw``/``instructive``) or to a bare PARAMETERS mapping.
-    Raises `UsageError` listing every problem.
+    Raises `UsageError` listing every problem. `absent_ok`: a table for an
+    assignment not in `assignments` is left out, not refused (its module is broken,
+    and reported as such).
     """
     sources = _sources(assignments)
     text = str(name_or_path)
@@ -272,6 +275,8 @@ def load_term(
     else:
         data = _read_toml(path, directory)
         where = str(path)
+    if absent_ok:
+        data = {k: v for k, v in data.items() if k in _RESERVED or k in sources}
     return _build_term(name, data, sources, where, path)
 
 

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,3 +195,27 @@ def small_cv() -> Assignment:
     a.notation = full.notation
     verify_assignment(a)
     return a
+
+
+@pytest.fixture
+def fake_solutions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A stand-in `solutions` package in tmp_path; the real one is restored afterwards."""
+    package = tmp_path / "solutions"
+    package.mkdir()
+    fake = types.ModuleType("solutions")
+    fake.__path__ = [str(package)]  # type: ignore[attr-defined]
+    for name in [m for m in sys.modules if m == "solutions" or m.startswith("solutions.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "solutions", fake)
+    yield package
+    for name in [m for m in sys.modules if m.startswith("solutions.")]:
+        sys.modules.pop(name, None)
+
+
+def module_source(assignment_id: str, title: str = "T") -> str:
+    """A module whose build(params) returns an empty Assignment titled with params' keys."""
+    return (
+        "from answerkey.model import Assignment\n"
+        f"ID = {assignment_id!r}\nTITLE = {title!r}\nPARAMETERS = {{'a': 1}}\n"
+        "def build(params):\n    return Assignment(ID, ','.join(params), [])\n"
+    )

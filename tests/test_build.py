@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import multiprocessing
 import os
 import pickle
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from conftest import CV, OUTPUT_FILES, ROOT, Built, compile_tex, needs_pdflatex,
 import answerkey.build as pipeline
 import solutions.cv_assignment9 as cv
 from answerkey import cli, render
-from answerkey.errors import RenderError, UsageError, VerificationError
+from answerkey.errors import ModuleError, RenderError, UsageError, VerificationError
 
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
@@ -312,3 +314,66 @@ def test_abandoning_the_pool_ends_its_manager_thread_even_with_half_a_result_in_
         if not writer.closed:  # let this test fail rather than hang
             writer.close()
             manager.join()
+
+
+# --- broken and vanishing solution modules ---------------------------------------------
+
+GOOD = """
+from conftest import small_cv
+ID = "good-one"
+TITLE = "Good"
+PARAMETERS = {"a": 1}
+def draw(rng):
+    return {"a": int(rng.integers(1, 100))}
+def build(params):
+    a = small_cv()
+    a.id = ID
+    return a
+"""
+
+
+def test_a_broken_module_is_reported_at_the_end_and_the_others_still_build(
+    fake_solutions: Path, tmp_path: Path
+) -> None:
+    (fake_solutions / "good.py").write_text(GOOD)
+    (fake_solutions / "raises.py").write_text(
+        GOOD.replace('"good-one"', '"raises"').replace("a = small_cv()", "a = 1 / 0")
+    )
+    (fake_solutions / "unreadable.py").write_text("import sys\nsys.exit(0)\n")
+    out = tmp_path / "out"
+    with pytest.raises(ModuleError) as err:
+        pipeline.build(None, ("md",), out_root=out, terms_dir=tmp_path, workers=1, report=print)
+    assert str(err.value).splitlines() == [
+        "solutions/unreadable.py: import called sys.exit(0); a solution module must not exit",
+        "raises (solutions/raises.py): build() failed: ZeroDivisionError: division by zero",
+    ]
+    assert (out / "default" / "good-one" / "key.md").is_file()
+    assert not (out / "default" / "raises").exists()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_module_deleted_during_the_build_is_built_from_the_snapshot_taken(
+    fake_solutions: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """Discovery is read once: a module renamed or deleted once the build has planned
+    does not end it half-way (all variants come from the module as it was)."""
+    (fake_solutions / "good.py").write_text(GOOD)
+    plan = pipeline.plan
+
+    def plan_then_delete(*args: object, **kwargs: object) -> list[pipeline.Job]:
+        jobs = plan(*args, **kwargs)  # type: ignore[arg-type]
+        (fake_solutions / "good.py").unlink(missing_ok=True)
+        sys.modules.pop("solutions.good", None)
+        return jobs
+
+    monkeypatch.setattr(pipeline, "plan", plan_then_delete)
+    (tmp_path / "spring.toml").write_text('seed = 7\nlabel = "Spring"\n')
+    out = tmp_path / "out"
+    results = pipeline.build(
+        None, ("md",), "spring", out, print, variants=3, terms_dir=tmp_path, workers=workers
+    )
+    assert len(results) == 3
+    index = json.loads((out / "spring" / "good-one" / "variants.json").read_text())
+    assert [v["directory"] for v in index["variants"]] == [f"variant-0{k}" for k in (1, 2, 3)]
+    for k in (1, 2, 3):
+        assert "Spring" in (out / "spring" / "good-one" / f"variant-0{k}" / "key.md").read_text()

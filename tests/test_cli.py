@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CV, ROOT, pdf_text
+from conftest import CV, ROOT, module_source, pdf_text
 
 from answerkey import cli, registry
 from answerkey.build import FORMATS
@@ -361,3 +361,46 @@ def test_the_short_options_people_expect() -> None:
     assert args.quiet and args.jobs == 3 and not args.verbose
     assert cli.parser().parse_args(["build", "-v", "-j4"]).verbose
     assert cli.parser().parse_args(["build", "-v", "-j4"]).jobs == 4
+
+
+# --- a solution module that misbehaves ----------------------------------------------
+
+
+def exiting_in_build(code: int) -> str:
+    return module_source("m-one").replace(
+        "return Assignment(ID, ','.join(params), [])", f"import sys; sys.exit({code})"
+    )
+
+
+@pytest.mark.parametrize("code", [0, 3])
+def test_a_module_exiting_in_build_never_makes_check_say_correct(
+    fake_solutions: Path, capsys: pytest.CaptureFixture[str], code: int
+) -> None:
+    (fake_solutions / "m.py").write_text(exiting_in_build(code))
+    assert cli.main(["check", "m-one", "1", "--answer", "x"]) == 1
+    line = one_line_error(capsys.readouterr().err)
+    assert line == (
+        f"answerkey: error: m-one (solutions/m.py): build() called sys.exit({code}); "
+        "a solution module must not exit"
+    )
+
+
+def test_list_names_a_broken_module_and_still_lists_the_others(
+    fake_solutions: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANSWERKEY_MODULE_SECONDS", "0.5")
+    (fake_solutions / "a_exits.py").write_text("import sys\nsys.exit(0)\n")
+    (fake_solutions / "b_good.py").write_text(module_source("good"))
+    (fake_solutions / "c_loops.py").write_text("while True:\n    pass\n")
+    (fake_solutions / "d_raises.py").write_text(exiting_in_build(0).replace("sys.exit(0)", "1/0"))
+    assert cli.main(["list"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "good: T — parts \n"
+    assert err.splitlines() == [
+        "answerkey: error: solutions/a_exits.py: import called sys.exit(0); "
+        "a solution module must not exit",
+        "answerkey: error: solutions/c_loops.py: import did not finish within 0.5 s "
+        "(a loop without end? $ANSWERKEY_MODULE_SECONDS sets the limit)",
+        "answerkey: error: m-one (solutions/d_raises.py): build() failed: "
+        "ZeroDivisionError: division by zero",
+    ]
