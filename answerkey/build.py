@@ -29,7 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import cache, errata, pdf, proofcache, render, scratch, sources, store
+from . import cache, errata, pdf, procs, proofcache, render, scratch, sources, store
 from . import publish as publishing
 from .claims import roundtrip
 from .errors import AnswerkeyError, AuthoringError, ModuleError, UsageError
@@ -369,7 +369,8 @@ def _worker_init(
     hashed: dict[str, str] | None = None,
 ) -> None:
     """Signals: the build (the parent) handles Ctrl-C and ends its workers; SIGTERM
-    ends a worker at once. A worker also ends itself when the build is gone (kill -9).
+    ends a worker at once, with the TeX or pandoc it runs (`procs`). A worker also ends
+    itself (and them) when the build is gone (kill -9).
     `proofs`: the cache's directory (build/.cache); `notes`: print what it ignores;
     `hashed`: the sources the build hashed, the only ones a worker may import."""
     import signal
@@ -378,12 +379,17 @@ def _worker_init(
     sources.expect(hashed or {})
     proofcache.configure(proofs, partial(print, flush=True) if notes else None)
 
+    def end(signum: int, frame: object) -> None:
+        procs.kill_all()  # no pdflatex left running under init
+        os._exit(1)
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, end)
 
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(0.2)
+        procs.kill_all()
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()

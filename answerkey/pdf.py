@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pypandoc
 
-from . import scratch, store
+from . import procs, scratch, store
 
 # TEMPLATES from .cache, not .render: this module stays light (no SymPy), so a build
 # can start dumping the PDFs' preamble while it is still importing the rest.
@@ -63,16 +63,9 @@ def reproducible_env() -> dict[str, str]:
 
 def _run_tex(args: list[str], cwd: str | Path) -> subprocess.CompletedProcess[bytes]:
     """Run a TeX binary the one safe way: reproducible environment, no input, time limit
-    (`subprocess.TimeoutExpired` past `TEX_TIMEOUT`, for the caller to report)."""
-    return subprocess.run(
-        args,
-        cwd=cwd,
-        env=reproducible_env(),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        check=False,
-        timeout=TEX_TIMEOUT,
-    )
+    (`subprocess.TimeoutExpired` past `TEX_TIMEOUT`, for the caller to report), in a
+    process group killed whole on every way out (`procs.run`)."""
+    return procs.run(args, cwd=cwd, env=reproducible_env(), timeout=TEX_TIMEOUT)
 
 
 def markdown_to_latex(markdown: str, header: str = "") -> str:
@@ -110,12 +103,10 @@ def pandoc(text: str, source_format: str, to: str, args: list[str]) -> str:
     except OSError:
         raise EnvironmentProblem("pandoc not found: reinstall with `make setup`") from None
     try:
-        proc = subprocess.run(
+        proc = procs.run(
             [exe, f"--from={source_format}", f"--to={to}", *args],
             input=text.encode("utf-8"),
-            capture_output=True,
             timeout=PANDOC_TIMEOUT,
-            check=False,
         )
     except subprocess.TimeoutExpired:
         raise RenderError(f"pandoc did not finish within {PANDOC_TIMEOUT:g} s") from None

@@ -11,11 +11,14 @@ import os
 import pickle
 import re
 import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from conftest import CV, OUTPUT_FILES, ROOT, Built, compile_tex, needs_pdflatex, small_cv
+from test_procs import gone
 
 import answerkey.build as pipeline
 import solutions.cv_assignment9 as cv
@@ -377,3 +380,30 @@ def test_a_module_deleted_during_the_build_is_built_from_the_snapshot_taken(
     assert [v["directory"] for v in index["variants"]] == [f"variant-0{k}" for k in (1, 2, 3)]
     for k in (1, 2, 3):
         assert "Spring" in (out / "spring" / "good-one" / f"variant-0{k}" / "key.md").read_text()
+
+
+# --- workers and their child processes ------------------------------------------------
+
+WORKER = """
+import os, sys
+from answerkey import build, pdf
+build._worker_init(os.getppid())
+pdf._run_tex(["sh", "-c", "echo $$ > tex.part; mv tex.part tex; exec sleep 60"], sys.argv[1])
+"""
+
+
+def test_a_worker_the_build_ends_takes_its_tex_with_it(tmp_path: Path) -> None:
+    """When one worker's pdflatex runs past its limit the build ends the other workers
+    (SIGTERM, `_abandon`): their TeX must not go on running under init."""
+    worker = subprocess.Popen([sys.executable, "-c", WORKER, str(tmp_path)], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "tex").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        tex = int((tmp_path / "tex").read_text())
+        worker.terminate()
+        worker.wait(timeout=10)
+        assert gone(tex), "the worker's TeX is still running"
+    finally:
+        worker.kill()
+        worker.wait()
