@@ -86,8 +86,10 @@ bench: setup
 docs: $(INSTALL_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir build/site
 
+# `answerkey clean` takes the build lock: it refuses while a build runs (it would
+# remove directories that build is about to report); without .venv no build can run.
 clean:
-	rm -rf build
+	@if [ -x $(ANSWERKEY) ]; then $(ANSWERKEY) clean; else rm -rf build; fi
 
 help:
 	@sed -n '3,/^$$/s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))

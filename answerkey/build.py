@@ -18,6 +18,8 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import functools
 import json
 import os
 import shutil
@@ -27,12 +29,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from . import cache, errata, pdf, procs, proofcache, render, scratch, sources, store
 from . import publish as publishing
 from .claims import roundtrip
-from .errors import AnswerkeyError, AuthoringError, ModuleError, UsageError
+from .errors import AnswerkeyError, AuthoringError, EnvironmentProblem, ModuleError, UsageError
 from .model import Assignment, CheckRecord
 from .registry import SolutionModule, broken, discover, select
 from .terms import MAX_VARIANTS, Term, load_term, parameter_hash, variant_params
@@ -43,6 +45,8 @@ KINDS = ("key", "handout")
 PARTIAL = ".*.partial-*"
 
 Checks = dict[str, list[CheckRecord]]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass
@@ -255,12 +259,14 @@ _SNAPSHOT: dict[str, SolutionModule] = {}
 
 
 def _module(module_id: str) -> SolutionModule:
-    try:
-        return _SNAPSHOT[module_id]
-    except KeyError:
+    module = _SNAPSHOT.get(module_id)
+    if module is None and not _SNAPSHOT:  # called outside a build
+        module = discover().get(module_id)
+    if module is None:
         raise ModuleError(
             f"{module_id}: its solution module is gone (renamed or deleted during the build)"
-        ) from None
+        )
+    return module
 
 
 def _task(where: str, fn: Callable[..., Any], /, *args: Any) -> Any:
@@ -402,6 +408,27 @@ def default_workers() -> int:
 # --- the build ---------------------------------------------------------------------
 
 
+#: what `build` holds until it returns: the build lock, once it writes anything
+_HELD = contextlib.ExitStack()
+
+
+def _releasing(fn: Callable[P, R]) -> Callable[P, R]:
+    """`build`, letting go of what it holds (`_HELD`: its output root's build lock,
+    `publishing.building`) and of the snapshot of the solution modules (`_module`)
+    however it returns."""
+
+    @functools.wraps(fn)
+    def releasing(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _HELD.close()
+            _SNAPSHOT.clear()
+
+    return releasing
+
+
+@_releasing
 def build(
     names: list[str] | None,
     formats: tuple[str, ...] = FORMATS,
@@ -438,6 +465,8 @@ def build(
     unreadable = [] if names else list(broken(found))
     the_term = load_term(term, found, terms_dir, absent_ok=bool(broken(found)))
     term_root = out_root / the_term.name
+    # held until the build returns: `clean` refuses to remove what it publishes
+    _HELD.enter_context(publishing.building(out_root))
     with publishing.publishing(out_root):
         publishing.sweep(term_root)  # finish or undo what killed builds left
         sweep_partials(term_root)
@@ -514,6 +543,20 @@ def build(
         if variants:
             _publish_indexes(jobs, [m for m in modules if m.id not in failed], the_term, term_root)
         write_manifest(out_root, the_term)
+        gone = [
+            job.directory
+            for job in jobs
+            if cache.read_stamp(cache.stamp_path(job.directory)) is None
+            and job.module.id not in failed
+        ]
+        if gone:  # not by `clean` (it waits for no build to run): removed by hand
+            raise EnvironmentProblem(
+                f"{_rel(gone[0], out_root)} and {len(gone) - 1} other directories this build "
+                "wrote were removed while it ran; build again"
+                if len(gone) > 1
+                else f"{_rel(gone[0], out_root)}, which this build wrote, was removed while it "
+                "ran; build again"
+            )
         if failed or unreadable:
             raise _failures([*unreadable, *failed.values()])
         if on_published is not None and all(

@@ -58,6 +58,10 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--out", default="build", type=Path, help="output root (default: build)")
     w.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="worker processes")
     sub.add_parser("list", help="list assignments and their part ids")
+    cl = sub.add_parser(
+        "clean", help="remove the output root (build/), refused while a build runs there"
+    )
+    cl.add_argument("--out", default="build", type=Path, help="output root (default: build)")
     c = sub.add_parser("check", help="grade a claimed answer (LaTeX) against the key")
     c.add_argument("assignment", nargs="?", metavar="ASSIGNMENT")
     c.add_argument("part", nargs="?", metavar="PART")
@@ -307,6 +311,12 @@ def main(argv: list[str] | None = None) -> int:
             return _watch(args)
         if args.command == "cache":
             return _cache(args)
+        if args.command == "clean":
+            from .publish import clean
+
+            if clean(args.out):
+                print(f"removed {args.out}/")
+            return 0
         if args.command == "check":
             return _check(args)
         if args.command == "grade":

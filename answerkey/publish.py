@@ -16,7 +16,10 @@ copy of anything: a dead build's staged generation is simply removed.
 
 Builds running at once serialise their publishing (one lock per output root,
 ``.cache/publish.lock``, released by the kernel when its holder dies) but not
-their work; the start-up sweep removes only what dead builds left.
+their work; the start-up sweep removes only what dead builds left. Each build
+also holds ``.cache/build.lock`` shared for as long as it runs (`building`), and
+`clean` takes it exclusively, so it refuses while a build runs: a build never
+reports directories that were removed under it.
 """
 
 from __future__ import annotations
@@ -35,8 +38,19 @@ from pathlib import Path
 from typing import Any
 
 from . import cache, scratch
+from .errors import EnvironmentProblem
 
-__all__ = ["STAMP", "checkpoint", "publishing", "recover", "replace_file", "swap_in"]
+__all__ = [
+    "STAMP",
+    "BuildRunning",
+    "building",
+    "checkpoint",
+    "clean",
+    "publishing",
+    "recover",
+    "replace_file",
+    "swap_in",
+]
 
 #: a directory's stamp (`cache.py`), inside it so that it is swapped with the files
 STAMP = cache.STAMP_NAME
@@ -65,6 +79,68 @@ def publishing(out_root: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+class BuildRunning(EnvironmentProblem):
+    """`clean` while a build runs in the same output root (exit 3)."""
+
+
+def _build_lock(out_root: Path, mode: int) -> int:
+    """An open descriptor holding `mode` (LOCK_SH, LOCK_EX, with LOCK_NB) on
+    out_root/.cache/build.lock: the file at that path now, not one `clean` removed
+    while we waited for it."""
+    path = out_root / ".cache" / "build.lock"
+    while True:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.lockf(fd, mode)
+            held = os.fstat(fd)
+            try:
+                now = os.stat(path, follow_symlinks=False)
+            except FileNotFoundError:
+                now = None
+        except BaseException:
+            os.close(fd)
+            raise
+        if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+            return fd
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def building(out_root: Path) -> Iterator[None]:
+    """Held (shared: builds run side by side) for the whole of a build, so that
+    `clean` cannot remove what it is about to publish or report."""
+    fd = _build_lock(out_root, fcntl.LOCK_SH)
+    try:
+        checkpoint("building")
+        yield
+    finally:
+        os.close(fd)
+
+
+def clean(out_root: Path) -> bool:
+    """Remove `out_root` (every term's outputs and the caches); False when there was
+    none. Refused (`BuildRunning`) while a build runs there: never half of what a
+    build publishes or reports."""
+    if not out_root.is_dir() or out_root.is_symlink():
+        if out_root.is_symlink() or out_root.exists():
+            raise EnvironmentProblem(f"{out_root}: not a directory, so not removed")
+        return False
+    try:
+        fd = _build_lock(out_root, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EACCES):
+            raise
+        raise BuildRunning(
+            f"{out_root}: a build is running there; not removed (wait for it, or stop it)"
+        ) from None
+    try:
+        shutil.rmtree(out_root)
+    finally:
+        os.close(fd)
+    return True
 
 
 def replace_file(path: Path, data: bytes) -> None:

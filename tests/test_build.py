@@ -30,7 +30,7 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under `root` (hidden ones too) with its bytes and modification time,
     but for the caches in .cache/tex, proofs, verdicts and outputs (a failed build
     may still have dumped the PDFs' preamble, stored the proofs that passed or kept
-    an HTML page there: caches, not outputs; so is the publishing lock; the stamps,
+    an HTML page there: caches, not outputs; so are the publishing and build locks; the stamps,
     in the output directories, are compared)."""
     return {
         str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
@@ -45,6 +45,7 @@ CACHES = {
     (".cache", "outputs"),
     (".cache", "verdicts"),
     (".cache", "publish.lock"),
+    (".cache", "build.lock"),
 }
 
 

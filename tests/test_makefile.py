@@ -4,6 +4,7 @@ and installs the pinned versions of constraints.txt."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -100,3 +101,38 @@ def test_the_constraints_pin_every_package_to_what_is_installed() -> None:
     for dist in ("sympy", "numpy", "jinja2", "pypandoc-binary", "pytest", "hypothesis", "ruff"):
         assert dist in pins, f"{dist} is not pinned"
         assert metadata.version(dist) == pins[dist], f"{dist} differs from constraints.txt"
+
+
+REAL_ANSWERKEY = ROOT / ".venv" / "bin" / "answerkey"
+
+
+@needs_make
+def test_make_clean_refuses_while_a_build_runs_and_cleans_after(tree: Path) -> None:
+    """`make clean` during a build would leave it reporting directories that are gone
+    (and a manifest and variants.json that disagree): it takes the build lock, so it
+    refuses while a build runs, and cleans once none does."""
+    work = tree / "tree"
+    env = {**os.environ, "ANSWERKEY_PAUSE": "building"}
+    build = subprocess.Popen(
+        [str(REAL_ANSWERKEY), "build", "cv-assignment9", "--format", "md"],
+        cwd=work,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    clean = ["make", "--no-print-directory", "clean", f"ANSWERKEY={REAL_ANSWERKEY}"]
+    try:
+        assert build.stderr is not None
+        line = build.stderr.readline()
+        assert "paused at building" in line, line
+        refused = subprocess.run(clean, cwd=work, capture_output=True, text=True, timeout=60)
+        assert refused.returncode != 0
+        assert "a build is running there" in refused.stderr
+        assert (work / "build").is_dir()
+    finally:
+        build.kill()
+        build.wait()
+    done = subprocess.run(clean, cwd=work, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert not (work / "build").exists()

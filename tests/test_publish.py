@@ -217,3 +217,32 @@ def test_the_publishing_lock_excludes_another_process(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from answerkey import publish
+with publish.building(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_clean_removes_the_output_root_unless_a_build_runs_there(tmp_path: Path) -> None:
+    out = tmp_path / "build"
+    (out / "default" / "cv").mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(out)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with pytest.raises(publish.BuildRunning, match="a build is running there"):
+            publish.clean(out)
+        assert (out / "default" / "cv").is_dir()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert publish.clean(out) is True
+    assert not out.exists()
+    assert publish.clean(out) is False
