@@ -26,6 +26,10 @@ from types import ModuleType
 from typing import Any
 
 from . import sources
+from .errors import UsageError
+from .regular import read_regular, regular_problem
+from .tomlfile import MAX_BYTES as TOML_MAX_BYTES
+from .tomlfile import TomlFileError
 
 ENGINE_DIR = Path(__file__).resolve().parent
 ROOT = ENGINE_DIR.parent
@@ -41,10 +45,14 @@ def sha256(data: bytes) -> str:
 
 def files_digest(paths: Iterable[Path], base: Path | None = None) -> str:
     """One digest over the names and contents of `paths` (a module's: the bytes it runs,
-    `sources.read`)."""
+    `sources.read`), each a regular file (a FIFO or a device is one error naming it,
+    exit 2, never a build waiting on it)."""
     h = hashlib.sha256()
     for p in sorted(set(paths)):
         name = str(p.relative_to(base)) if base is not None else p.name
+        problem = regular_problem(p, "source file")
+        if problem is not None:
+            raise UsageError(problem)
         h.update(name.encode() + b"\0" + sources.read(p) + b"\0")
     return h.hexdigest()
 
@@ -64,10 +72,9 @@ LOCK_FILE = ROOT / "constraints.txt"
 def claims_digest(assignment_id: str) -> str:
     """The claims file of an assignment (its errata), or "none" without one."""
     path = CLAIMS_DIR / f"{assignment_id}.toml"
-    try:
-        return sha256(path.read_bytes())
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return "none"
+    return sha256(read_regular(path, "claims file", TOML_MAX_BYTES, error=TomlFileError))
 
 
 @functools.cache
@@ -80,7 +87,15 @@ def lock_digest() -> str:
 
 
 def templates_digest(templates: Path) -> str:
-    return files_digest((p for p in templates.rglob("*") if p.is_file()), templates)
+    """The templates' digest; each must be a regular file inside `templates` (a FIFO,
+    a device or a symlink out of it is one error naming it: a template is read by
+    Jinja, pandoc and TeX, none of which should wait on a pipe)."""
+    paths = [p for p in templates.rglob("*") if not p.is_dir()]
+    for p in paths:
+        problem = regular_problem(p, "template", templates)
+        if problem is not None:
+            raise UsageError(problem)
+    return files_digest(paths, templates)
 
 
 def module_files(module: ModuleType) -> list[Path]:

@@ -10,14 +10,13 @@ problem is one line naming the file (a `TomlFileError`, exit 2).
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
+from .regular import read_regular
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "TomlFileError", "check_depth", "parse_toml", "read_toml"]
 
@@ -32,26 +31,15 @@ class TomlFileError(UsageError):
 
 
 def read_toml(path: Path, what: str = "file", max_bytes: int = MAX_BYTES) -> dict[str, Any]:
-    """The parsed contents of `path`, a regular UTF-8 TOML file within the limits."""
-    try:
-        with open(path, "rb") as f:
-            mode = os.fstat(f.fileno()).st_mode
-            if not stat.S_ISREG(mode):
-                raise TomlFileError(f"{path}: not a regular file, so not read as a {what}")
-            raw = f.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise TomlFileError(f"{path}: no such {what}") from None
-    except IsADirectoryError:
-        raise TomlFileError(f"{path}: is a directory, not a {what}") from None
-    except OSError as e:
-        raise TomlFileError(f"{path}: cannot read the {what}: {e.strerror or e}") from None
-    if len(raw) > max_bytes:
-        raise TomlFileError(f"{path}: larger than {max_bytes // 1024} kB, the limit for a {what}")
+    """The parsed contents of `path`, a regular UTF-8 TOML file within the limits (a
+    FIFO or a device is refused without waiting on it: `regular.read_regular`). A
+    UTF-8 byte order mark, which some editors write, is skipped."""
+    raw = read_regular(Path(path), what, max_bytes, error=TomlFileError)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise TomlFileError(f"{path}: not UTF-8 text (byte {e.start})") from None
-    return parse_toml(text, str(path))
+    return parse_toml(text.removeprefix("\ufeff"), str(path))
 
 
 def parse_toml(text: str, where: str) -> dict[str, Any]:
