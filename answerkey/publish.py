@@ -39,6 +39,7 @@ from typing import Any
 
 from . import cache, scratch
 from .errors import EnvironmentProblem
+from .regular import write_new
 
 __all__ = [
     "STAMP",
@@ -147,8 +148,9 @@ def replace_file(path: Path, data: bytes) -> None:
     """Write one file atomically: under a pid-owned temporary name, then renamed over."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    tmp.unlink(missing_ok=True)  # ours, from an earlier attempt: never written through
     try:
-        tmp.write_bytes(data)
+        write_new(tmp, data)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

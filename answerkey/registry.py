@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from . import sandbox
+from . import names, sandbox
 from .errors import AnswerkeyError, AuthoringError, ModuleError, UsageError
 from .model import Assignment
 
@@ -101,6 +101,11 @@ def _load(name: str, where: str, found: Mapping[str, SolutionModule]) -> Solutio
     missing = [a for a in ("TITLE", "PARAMETERS", "build") if not hasattr(mod, a)]
     if missing:
         raise ModuleError(f"{where}: a solution module needs {', '.join(missing)}")
+    if not names.is_name(mod.ID):
+        raise ModuleError(
+            f"{where}: ID {mod.ID!r} cannot name a directory: use up to {names.MAX_NAME} "
+            "letters, digits, '.', '_' and '-', starting with a letter or digit"
+        )
     if mod.ID in found:
         raise ModuleError(
             f"{where}: assignment id {mod.ID!r} is already used by "

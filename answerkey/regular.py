@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .errors import AnswerkeyError, UsageError
 
-__all__ = ["read_regular", "regular_problem"]
+__all__ = ["read_regular", "regular_problem", "write_new"]
 
 
 def regular_problem(path: Path, what: str, within: Path | None = None) -> str | None:
@@ -89,3 +89,16 @@ def _kind(mode: int) -> str:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "not a plain file"
+
+
+def write_new(path: Path, data: bytes) -> None:
+    """Create `path` holding `data`: never through a symlink (a dangling one included)
+    nor over anything already there (FileExistsError)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(path, flags, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)

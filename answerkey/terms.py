@@ -46,7 +46,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from . import names
 from .errors import AnswerkeyError, UsageError, printable
+from .regular import read_regular, write_new
 from .settable import unsettable
 from .tomlfile import check_depth, read_toml
 
@@ -82,8 +84,7 @@ TERMS_DIR = Path("terms")
 MAX_DRAW_ATTEMPTS = 1000
 _RESERVED = ("course", "label", "seed")
 #: a term's name is also a directory name: short, and no path tricks
-MAX_NAME = 64
-_NAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_NAME - 1}}}$")
+MAX_NAME = names.MAX_NAME
 
 # Limits on what a term file may ask for, checked before anything is computed
 # (README, "Limits"). A solution module bounds its own counts (iterations,
@@ -281,7 +282,7 @@ def load_term(
 
 
 def _check_name(name: str) -> None:
-    if not _NAME_RE.match(name):
+    if not names.is_name(name):
         raise UsageError(
             f"bad term name {_quote(name)}: use up to {MAX_NAME} letters, digits, '.', '_' "
             "and '-' (starting with a letter or digit)"
@@ -725,7 +726,7 @@ def new_term(
     identical content is allowed; replacing different content needs
     `overwrite`. The written file is loaded back and validated.
     """
-    if not _NAME_RE.match(name) or name == DEFAULT_TERM:
+    if not names.is_name(name) or name == DEFAULT_TERM:
         raise UsageError(
             f"bad term name {_quote(name)}: use up to {MAX_NAME} letters, digits, '.', '_' "
             f"and '-' (starting with a letter or digit), and not {DEFAULT_TERM!r}"
@@ -748,12 +749,20 @@ def new_term(
     directory = Path(directory)
     path = directory / f"{name}.toml"
     validate_term_data(tomllib.loads(text), assignments, str(path))
-    if path.exists() and not overwrite and path.read_text(encoding="utf-8") != text:
+    if (
+        os.path.lexists(path)
+        and not overwrite
+        and read_regular(path, "term file", MAX_FILE_BYTES) != text.encode()
+    ):
         raise UsageError(f"{path} exists with other numbers; remove it or choose another name")
     directory.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    tmp.unlink(missing_ok=True)  # ours, from an earlier attempt (never written through)
+    try:
+        write_new(tmp, text.encode())
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -160,3 +160,11 @@ def test_an_authoring_error_names_the_assignment_and_the_module(fake_solutions: 
     (fake_solutions / "m.py").unlink()
     (fake_solutions / "n.py").write_text(raising + "raise AuthoringError('derive(y): step 2')\n")
     assert [str(e) for e in registry.discover().broken] == ["solutions/n.py: derive(y): step 2"]
+
+
+@pytest.mark.parametrize("bad_id", ["line\n", "x" * 65, "../up", ""])
+def test_an_id_that_cannot_name_a_directory_is_a_broken_module(
+    fake_solutions: Path, bad_id: str
+) -> None:
+    (message,) = broken_messages(fake_solutions, module_source(bad_id), f"id{len(bad_id)}")
+    assert f"ID {bad_id!r} cannot name a directory" in message

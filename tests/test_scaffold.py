@@ -133,3 +133,29 @@ def test_the_readmes_tutorial_fits_in_120_lines_and_points_only_to_what_authors_
     assert "tests/exercises" not in tutorial
     for module in ("solutions/bce_tanh_sigmoid.py",):
         assert module in tutorial and (ROOT / module).is_file()
+
+
+@pytest.mark.parametrize(
+    "name", ["tanh-step\n", "tanh-step\r", "tanh\x1bstep", "x" * 65, "a" + "-b" * 123]
+)
+def test_a_name_with_a_control_character_or_too_long_is_refused_before_writing(
+    tmp_path: Path, name: str
+) -> None:
+    """A name ending in a newline broke every later command; a 247-character one made
+    every build fail with "File name too long" (and deleted MANIFEST.json)."""
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "tests").mkdir()
+    with pytest.raises(scaffold.UsageError, match="bad exercise name"):
+        scaffold.new_exercise(name, tmp_path)
+    assert not any(tmp_path.rglob("*.py"))
+
+
+def test_a_dangling_symlink_is_never_written_through(tmp_path: Path) -> None:
+    (tmp_path / "solutions").mkdir()
+    (tmp_path / "tests").mkdir()
+    target = tmp_path / "elsewhere.py"
+    (tmp_path / "tests" / f"test_{MODULE}.py").symlink_to(target)
+    with pytest.raises(scaffold.UsageError, match="exists"):
+        scaffold.new_exercise(NAME, tmp_path)
+    assert not target.exists()
+    assert not (tmp_path / "solutions" / f"{MODULE}.py").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import tomllib
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from answerkey import terms
 from answerkey.errors import AnswerkeyError, UsageError
 from answerkey.terms import (
     any_length,
@@ -490,3 +492,22 @@ def test_rounded_writes_drawn_numbers_as_a_term_does() -> None:
     assert rounded(np.array([[0.123, -0.004], [1.005, 2.0]])) == [[0.12, 0.0], [1.0, 2.0]]
     assert str(rounded(np.array([-0.001]))[0]) == "0.0"  # no negative zero
     assert rounded(0.12345, 3) == 0.123
+
+
+@pytest.mark.parametrize("name", ["spring\n", "spr\ting", "s" * 65])
+def test_new_term_refuses_a_name_with_a_control_character_or_too_long(
+    tmp_path: Path, name: str
+) -> None:
+    with pytest.raises(UsageError, match="bad term name"):
+        terms.new_term(name, 1, {}, tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_new_term_never_writes_through_a_symlink(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    (tmp_path / "terms").mkdir()
+    for planted in (".spring.toml.tmp", f".spring.toml.partial-{os.getpid()}"):
+        (tmp_path / "terms" / planted).symlink_to(target)
+    path = terms.new_term("spring", 1, {}, tmp_path / "terms")
+    assert not target.exists()
+    assert not path.is_symlink() and "seed = 1" in path.read_text()

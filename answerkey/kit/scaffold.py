@@ -9,12 +9,14 @@ and verifies as written; the author changes the network, the questions and the n
 from __future__ import annotations
 
 import keyword
-import re
+import os
 from pathlib import Path
 
+from .. import names
 from ..errors import UsageError
+from ..regular import write_new
 
-NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+NAME = names.EXERCISE
 
 MODULE = '''"""{title}: a one-hidden-layer tanh network under squared error; the output
 weights' gradient (derived by the kit from the network) and one gradient step worked out.
@@ -155,10 +157,10 @@ def project_root() -> Path:
 def new_exercise(name: str, root: Path) -> list[Path]:
     """Write solutions/<module>.py and tests/test_<module>.py under `root`; refuse a bad
     or taken name (exit 2) before writing anything."""
-    if not NAME.match(name):
+    if not names.is_name(name, NAME):
         raise UsageError(
             f"bad exercise name {name!r}: use lower-case letters, digits and single hyphens, "
-            "starting with a letter (e.g. tanh-step)"
+            f"starting with a letter, at most {names.MAX_NAME} characters (e.g. tanh-step)"
         )
     module = name.replace("-", "_")
     if keyword.iskeyword(module) or module.startswith("test"):
@@ -167,7 +169,7 @@ def new_exercise(name: str, root: Path) -> list[Path]:
         root / "solutions" / f"{module}.py": MODULE,
         root / "tests" / f"test_{module}.py": TEST,
     }
-    taken = [p for p in files if p.exists()]
+    taken = [p for p in files if os.path.lexists(p)]  # a dangling symlink too
     if taken:
         raise UsageError(f"{taken[0].relative_to(root)} exists: choose another name")
     from ..registry import discover
@@ -175,6 +177,15 @@ def new_exercise(name: str, root: Path) -> list[Path]:
     if name in discover():
         raise UsageError(f"an assignment {name!r} exists already")
     title = name.replace("-", " ")  # as typed: no "Bce" from "bce"; the author edits TITLE
-    for path, template in files.items():
-        path.write_text(template.format(id=name, module=module, title=title), encoding="utf-8")
+    written: list[Path] = []
+    try:
+        for path, template in files.items():
+            text = template.format(id=name, module=module, title=title)
+            write_new(path, text.encode())  # never through a symlink planted meanwhile
+            written.append(path)
+    except FileExistsError as exc:
+        for path in written:
+            path.unlink(missing_ok=True)
+        taken_now = Path(str(exc.filename)).relative_to(root)
+        raise UsageError(f"{taken_now} exists: choose another name") from None
     return list(files)
