@@ -271,7 +271,9 @@ def _module(module_id: str) -> SolutionModule:
 
 def _task(where: str, fn: Callable[..., Any], /, *args: Any) -> Any:
     """Run one job in a worker: an exercise's code that exits (sys.exit in an oracle,
-    say) ends the job with one line naming `where`, not the build with its code."""
+    say) or recurses without end ends the job with one line naming `where` (the
+    assignment, and the part when the job verifies one), not the build with its code
+    nor with a message blaming the input."""
     try:
         return fn(*args)
     except SystemExit as exc:
@@ -279,6 +281,8 @@ def _task(where: str, fn: Callable[..., Any], /, *args: Any) -> Any:
             f"{where}: the solution module called sys.exit({exc.code!r}); "
             "a solution module must not exit"
         ) from None
+    except RecursionError:
+        raise ModuleError(f"{where}: recursed too deeply (RecursionError)") from None
 
 
 def _verify_parts(
@@ -709,6 +713,8 @@ def _run(
         if module_id in failed:
             return
         where = module_id or "the build"
+        if what == "parts":
+            where = f"{module_id}, part {', '.join(args[-1])}"
         pending[executor.submit(_task, where, fn, *args)] = (what, arg)
 
     # In split mode each kind is rendered in two jobs, the PDF and the rest, so

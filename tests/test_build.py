@@ -408,3 +408,13 @@ def test_a_worker_the_build_ends_takes_its_tex_with_it(tmp_path: Path) -> None:
     finally:
         worker.kill()
         worker.wait()
+
+
+def test_a_job_whose_exercise_code_exits_or_recurses_names_the_assignment_and_part() -> None:
+    def endless() -> None:
+        endless()
+
+    with pytest.raises(ModuleError, match=r"^m-one, part 2: the solution module called sys.exit"):
+        pipeline._task("m-one, part 2", sys.exit, 0)
+    with pytest.raises(ModuleError, match=r"^m-one, part 2: recursed too deeply"):
+        pipeline._task("m-one, part 2", endless)
