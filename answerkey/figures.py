@@ -67,7 +67,8 @@ class Layer:
     (``"n"``). `activation` is the function that produced this layer
     (``"sigmoid"``, ``"softmax"``, ``"relu"``, ``"f_1"``); when `pre_label`
     names the pre-activation (``"z^{(1)}"``) the layer is drawn as two columns,
-    pre-activation and activation, joined by the activation.
+    pre-activation and activation, joined by the activation. `glyph` draws an activation
+    this module does not know: (LaTeX, plain text, short form inside a unit).
     """
 
     label: str
@@ -77,6 +78,7 @@ class Layer:
     pre_label: str | None = None
     pre_text: str | None = None
     unit_name: str = "units"
+    glyph: tuple[str, str, str] | None = None
 
 
 def _matrix(weights: Sequence[Sequence[float]] | None) -> Matrix | None:
@@ -164,8 +166,8 @@ _ACTIVATIONS: dict[str, tuple[str, str, str]] = {
 _NOT_ELEMENTWISE = {"softmax"}
 
 
-def _activation(name: str) -> tuple[str, str, str]:
-    return _ACTIVATIONS.get(name, (name, name, name))
+def _activation(name: str, glyph: tuple[str, str, str] | None = None) -> tuple[str, str, str]:
+    return _ACTIVATIONS.get(name, glyph or (name, name, name))
 
 
 def _fmt_weight(v: float) -> str:
@@ -186,9 +188,9 @@ def describe(network: Network) -> str:
             parts.append(f"weights {conn.text}")
         if layer.activation and layer.pre_text:
             parts.append(f"{layer.pre_text}")
-            parts.append(f"{_activation(layer.activation)[1]}")
+            parts.append(f"{_activation(layer.activation, layer.glyph)[1]}")
         elif layer.activation:
-            parts.append(f"{_activation(layer.activation)[1]}")
+            parts.append(f"{_activation(layer.activation, layer.glyph)[1]}")
         if network.is_chain:
             parts.append(layer.text)
         else:
@@ -408,12 +410,12 @@ def layout(network: Network) -> _Layout:
             joins.append((conn.symbol, "weights", conn.weights, True))
         first = len(cols)
         if layer.activation and layer.pre_label:
-            act = _activation(layer.activation)
+            act = _activation(layer.activation, layer.glyph)
             cols.append((layer.pre_label, layer.size, None))
             joins.append((act[0], "activation", None, layer.activation in _NOT_ELEMENTWISE))
             cols.append((layer.label, layer.size, None))
         elif layer.activation:
-            cols.append((layer.label, layer.size, _activation(layer.activation)[2]))
+            cols.append((layer.label, layer.size, _activation(layer.activation, layer.glyph)[2]))
         else:
             cols.append((layer.label, layer.size, None))
         owners.append((first, len(cols) - 1))

@@ -45,3 +45,8 @@ def test_generated_derivations_through_it_verify_and_print_its_name() -> None:
         assert {"symbolic", "finite-difference"} <= kinds
     latex = printing.latex(NET.steps(D(NET["E"], NET["W1"]))[-1].expr, NET.notation)
     assert r"\operatorname{lrelu}'\left(z^{(1)}\right)" in latex
+
+
+def test_the_figure_draws_its_glyph() -> None:
+    drawing = NET.figure(sizes={n: 2, h: 3, K: 2}).draw()
+    assert r"\mathrm{lReLU}" in drawing.tikz and "leaky ReLU" in drawing.alt

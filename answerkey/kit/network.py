@@ -430,7 +430,10 @@ class Network:
                 act = after[0]
                 assert isinstance(act.layer, Layer)
                 y = label(act.name, k)
-                layers.append(figures.Layer(*y, units, act.layer.kind, *z, unit_name=unit_name))
+                glyph = act.layer.glyph
+                layers.append(
+                    figures.Layer(*y, units, act.layer.kind, *z, unit_name=unit_name, glyph=glyph)
+                )
             connections.append(figures.Connection(*label(f"W{k}", k)))
         drawing = figures.Network(name, tuple(layers), tuple(connections))
         return diagram(name, caption, drawing, handout)
