@@ -275,7 +275,11 @@ def main(argv: list[str] | None = None) -> int:
                 "out": str(args.out.resolve()),
             }
             terms_dir = Path("terms")
-            if not args.verbose and fastpath.up_to_date(request, args.out, terms_dir, report):
+            # the inputs as the build starts: what its outputs are recorded as built from
+            inputs = fastpath.fingerprint(request, terms_dir)
+            if not args.verbose and fastpath.up_to_date(
+                request, args.out, terms_dir, report, inputs
+            ):
                 return 0
             if not args.format or "pdf" in args.format:
                 from . import pdf
@@ -293,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
                     term_name = term_name_of(Path(args.term), terms_dir)
                 else:
                     term_name = args.term
-                fastpath.remember(request, args.out, terms_dir, term_name)
+                fastpath.remember(request, args.out, terms_dir, term_name, inputs)
 
             pipeline.build(
                 args.assignments,

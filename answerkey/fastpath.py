@@ -105,12 +105,14 @@ def up_to_date(
     out_root: Path,
     terms_dir: Path,
     report: Callable[[str], None],
+    inputs: str | None = None,
 ) -> bool:
-    """True (and one line per directory reported) when the recorded build still stands."""
+    """True (and one line per directory reported) when the recorded build still stands;
+    `inputs`: the request's `fingerprint`, when already taken."""
     record = store.get_json(out_root / ".cache", "fast", _record_key(request))
     if not isinstance(record, dict) or record.get("version") != STAMP_VERSION:
         return False
-    if record.get("fingerprint") != fingerprint(request, terms_dir):
+    if record.get("fingerprint") != (inputs or fingerprint(request, terms_dir)):
         return False
     term, lines = record.get("term"), record.get("lines")
     if not isinstance(term, str) or not isinstance(lines, list):
@@ -127,8 +129,16 @@ def up_to_date(
     return True
 
 
-def remember(request: Mapping[str, Any], out_root: Path, terms_dir: Path, term_name: str) -> None:
-    """Record the build that just succeeded, for `up_to_date`."""
+def remember(
+    request: Mapping[str, Any],
+    out_root: Path,
+    terms_dir: Path,
+    term_name: str,
+    inputs: str | None = None,
+) -> None:
+    """Record the build that just succeeded, for `up_to_date`. `inputs`: the request's
+    `fingerprint` taken BEFORE the build, so that an input edited while it ran is not
+    recorded as built (the next request rebuilds instead)."""
     term_root = out_root / term_name
     wanted = set(request.get("assignments") or ())
     directories = sorted(
@@ -139,7 +149,7 @@ def remember(request: Mapping[str, Any], out_root: Path, terms_dir: Path, term_n
     lines = [f"cached {d.relative_to(out_root).as_posix()}: up to date" for d in directories]
     record = {
         "version": STAMP_VERSION,
-        "fingerprint": fingerprint(request, terms_dir),
+        "fingerprint": inputs or fingerprint(request, terms_dir),
         "term": term_name,
         "outputs": _outputs(term_root),
         "lines": lines,

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,3 +104,37 @@ def test_every_kind_of_input_is_in_the_fingerprint(
     seen.add(fastpath.fingerprint(request, tmp_path))
     assert len(seen) == 4
     cache.lock_digest.cache_clear()
+
+
+def test_an_input_edited_during_the_build_is_not_recorded_as_built(
+    tmp_path: Path, term: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record holds the inputs as the build started: a term file (or claims file,
+    or module) saved while the build ran makes the next request build again, instead of
+    answering "up to date" with outputs made from the old one."""
+    import answerkey.build as pipeline
+    from answerkey import cli, fastpath
+
+    real = pipeline.build
+
+    def edited_meanwhile(*args: Any, on_published: Any = None, **kwargs: Any) -> Any:
+        def edited_then_recorded() -> None:  # saved after the term was read
+            term.write_text('course = "Edited While Building"\nlabel = "fast"\n')
+            on_published()
+
+        return real(*args, on_published=edited_then_recorded, **kwargs)
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("ANSWERKEY_REVISION", "pinned-for-test")
+    monkeypatch.setattr(pipeline, "build", edited_meanwhile)
+    out = tmp_path / "out"
+    argv = ["build", "practical-1", "--format", "json", "--term", str(term), "--out", str(out)]
+    assert cli.main([*argv, "--jobs", "1"]) == 0
+    request = {
+        "assignments": ["practical-1"],
+        "formats": "json",
+        "term": str(term),
+        "variants": 0,
+        "out": str(out.resolve()),
+    }
+    assert not fastpath.up_to_date(request, out, ROOT / "terms", lambda _m: None)
