@@ -102,6 +102,12 @@ def parser() -> argparse.ArgumentParser:
         help="override the assignment's policy for answers equal up to layout",
     )
     g.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="worker processes")
+    x = sub.add_parser("export", help="a built term's numeric answers as Moodle XML or QTI 2.1")
+    x.add_argument("term", metavar="TERM")
+    x.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    x.add_argument("--format", required=True, choices=("moodle", "qti"), dest="lms_format")
+    x.add_argument("--out", required=True, type=Path, metavar="FILE", help=".xml or .zip")
+    x.add_argument("--root", default="build", type=Path, help="the build's root (default: build)")
     nt = sub.add_parser("new-term", help="write terms/NAME.toml with fresh numbers from a seed")
     nt.add_argument("name")
     nt.add_argument("--seed", type=int, required=True)
@@ -325,6 +331,13 @@ def main(argv: list[str] | None = None) -> int:
             return _check(args)
         if args.command == "grade":
             return _grade(args)
+        if args.command == "export":
+            from . import lms
+
+            _writable_out(args.out.parent)
+            n, q = lms.export(args.root / args.term, args.assignments, args.lms_format, args.out)
+            print(f"wrote {args.out}: {q} questions ({n} answers)")
+            return 0
         if args.command == "new-exercise":
             from .kit.scaffold import new_exercise, project_root
 

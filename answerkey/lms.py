@@ -1,0 +1,468 @@
+"""LMS export: a built term's numeric answers as Moodle XML or a QTI 2.1 package.
+
+Nothing is recomputed: the numbers come from the `numbers` ledger of the
+answers.json files a build wrote (`answerkey build --term TERM --format json`,
+with `--variants N` for per-student variants), which the build has verified.
+Only *computed* numbers are exported (the given ones are the question's data).
+
+Layout (both formats): one question category per exercise part
+(``<assignment>/part <id>``), inside it one category per answer (``NN <label>``,
+NN its order in the key), and in that one question per variant: the term's key
+(``build/<term>/<asg>/answers.json``) and each ``variant-NN/answers.json`` that
+``variants.json`` lists. A quiz's "random question from a category" then hands
+each student one variant of each answer.
+
+A scalar is a Moodle ``numerical`` question; a vector or matrix a ``cloze``
+question with one ``{1:NUMERICAL:=v:tol}`` blank per entry (one mark each). In
+QTI each entry is a float response with its own ``equal toleranceMode="absolute"``
+condition adding one point.
+
+Tolerance: the key prints computed numbers with `DECIMALS` decimals (4), so an
+answer is accepted within half a unit in that last place, 0.00005: every number
+that rounds to the printed one. A non-zero number below that prints in
+scientific notation with DECIMALS - 1 decimals in the mantissa (1.234 x 10^-6):
+half a unit in the mantissa's last place (0.0005 x 10^-6).
+
+Output is byte-reproducible: files are read in sorted order, XML is written with
+fixed attribute order, the QTI zip has fixed timestamps and permissions.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from .errors import UsageError
+
+__all__ = [
+    "DECIMALS",
+    "FORMATS",
+    "Answer",
+    "Question",
+    "collect",
+    "export",
+    "moodle_xml",
+    "plain",
+    "qti_package",
+    "tolerance",
+]
+
+#: decimals the key prints computed numbers with (`answerkey.printing.DECIMALS`;
+#: not imported from there, which would load SymPy; tests/test_lms.py checks they agree)
+DECIMALS = 4
+#: significant digits of an exported number (the key's value, rounded)
+SIGNIFICANT = 12
+FORMATS = ("moodle", "qti")
+QTI_NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
+QTI_XSD = "http://www.imsglobal.org/xsd/qti/qtiv2p1/imsqti_v2p1.xsd"
+CP_NS = "http://www.imsglobal.org/xsd/imscp_v1p1"
+CP_XSD = "http://www.imsglobal.org/xsd/imscp_v1p1.xsd"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+#: a fixed moment for the zip's entries (the earliest a zip can hold): reproducible bytes
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One answer of one variant: a scalar or an array (nested lists) of floats."""
+
+    variant: str  # "key" or "01", "02", ...
+    value: Any
+    givens: tuple[tuple[str, Any], ...]
+
+
+@dataclass
+class Answer:
+    """One computed number of a part (by its ledger label), with a question per variant."""
+
+    assignment: str
+    title: str
+    part: str
+    part_title: str
+    index: int  # 1-based order in the part
+    label: str
+    questions: list[Question] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def plain(x: float) -> str:
+    """A float to `SIGNIFICANT` digits in positional notation (no exponent: Moodle's
+    cloze syntax reads none); -0.0 as 0.0. Rounding to 12 digits drops the binary
+    noise (-0.15, not -0.14999999999999997), far below any tolerance written."""
+    x = float(f"{float(x):.{SIGNIFICANT}g}") + 0.0
+    text = format(Decimal(repr(x)), "f")
+    return text if "." in text else text + ".0"
+
+
+def tolerance(x: float, decimals: int = DECIMALS) -> Decimal:
+    """Half a unit in the last printed place of `x` (see the module's docstring), as
+    written (`plain`)."""
+    x = float(plain(x))
+    if x != 0 and abs(x) < 0.5 * 10**-decimals:
+        exponent = int(f"{x:.{decimals - 1}e}".split("e")[1])
+        return Decimal(5).scaleb(exponent - decimals)
+    return Decimal(5).scaleb(-(decimals + 1))
+
+
+def _entries(value: Any) -> list[list[float]]:
+    """A scalar as [[x]], a vector as one row, a matrix as its rows."""
+    if isinstance(value, list):
+        if value and isinstance(value[0], list):
+            return [[float(v) for v in row] for row in value]
+        return [[float(v) for v in value]]
+    return [[float(value)]]
+
+
+def _is_scalar(value: Any) -> bool:
+    """A number, or an array of one entry (asked as a number)."""
+    return sum(len(row) for row in _entries(value)) == 1
+
+
+def _tex(value: Any) -> str:
+    rows = _entries(value)
+    if _is_scalar(value):
+        return plain(rows[0][0])
+    body = r" \\ ".join(" & ".join(plain(v) for v in row) for row in rows)
+    return r"\begin{bmatrix}" + body + r"\end{bmatrix}"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: not a readable answers.json ({exc})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("numbers"), list):
+        raise UsageError(f"{path}: no 'numbers' ledger (rebuild with --format json)")
+    return doc
+
+
+def _sources(directory: Path) -> list[tuple[str, Path]]:
+    """(variant, answers.json) of one assignment's build: the key, then its variants."""
+    found = []
+    if (directory / "answers.json").is_file():
+        found.append(("key", directory / "answers.json"))
+    index = directory / "variants.json"
+    if index.is_file():
+        try:
+            listed = json.loads(index.read_text(encoding="utf-8"))["variants"]
+            names = sorted((str(v["variant"]), str(v["directory"])) for v in listed)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"{index}: not a readable variants.json ({exc})") from None
+        for variant, sub in names:
+            path = directory / sub / "answers.json"
+            if not path.is_file():
+                raise UsageError(f"{index}: lists {sub}, which holds no answers.json")
+            found.append((variant, path))
+    return found
+
+
+def collect(term_root: Path, assignments: Sequence[str] = ()) -> list[Answer]:
+    """Every computed number of the assignments built under `term_root` (all by default)."""
+    term = term_root.name
+    build_hint = f"answerkey build --term {term} --format json"
+    if not term_root.is_dir():
+        raise UsageError(f"term {term!r} is not built under {term_root.parent}: run `{build_hint}`")
+    names = sorted(set(assignments)) or sorted(
+        d.name for d in term_root.iterdir() if d.is_dir() and _sources(d)
+    )
+    if not names:
+        raise UsageError(f"{term_root}: no answers.json (build it with `{build_hint}`)")
+    answers: list[Answer] = []
+    for name in names:
+        sources = _sources(term_root / name)
+        if not sources:
+            raise UsageError(
+                f"{term_root / name}: assignment {name!r} has no answers.json: run "
+                f"`{build_hint} {name}`"
+            )
+        by_key: dict[tuple[str, str], Answer] = {}
+        for variant, path in sources:
+            doc = _read(path)
+            parts = doc.get("parts", {})
+            givens: dict[str, list[tuple[str, Any]]] = {}
+            for n in doc["numbers"]:
+                if n.get("source") == "given":
+                    givens.setdefault(n.get("part") or "", []).append((n["label"], n["value"]))
+            for n in doc["numbers"]:
+                if n.get("source") != "computed" or not n.get("part"):
+                    continue
+                part = str(n["part"])
+                key = (part, str(n["label"]))
+                if key not in by_key:
+                    index = 1 + sum(1 for p, _ in by_key if p == part)
+                    by_key[key] = Answer(
+                        name,
+                        str(doc.get("title", name)),
+                        part,
+                        str(parts.get(part, {}).get("title", "")),
+                        index,
+                        key[1],
+                    )
+                shown = tuple(givens.get("", []) + givens.get(part, []))
+                by_key[key].questions.append(Question(variant, n["value"], shown))
+        answers += sorted(by_key.values(), key=lambda a: (_part_order(a.part), a.index))
+    if not answers:
+        raise UsageError(f"{term_root}: the assignments {', '.join(names)} have no numeric answers")
+    return answers
+
+
+def _part_order(part: str) -> tuple[int, str]:
+    digits = re.match(r"\d*", part).group()  # type: ignore[union-attr]
+    return (int(digits) if digits else 0, part)
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _variant_name(variant: str) -> str:
+    return "key" if variant == "key" else f"variant {variant}"
+
+
+def _intro(answer: Answer, q: Question) -> str:
+    """The question text's HTML before the blanks: the part, its given numbers, the ask."""
+    e = html.escape
+    head = f"<p><strong>{e(answer.title)}</strong>, part {e(answer.part)}"
+    if answer.part_title:
+        head += f": {e(answer.part_title)}"
+    head += f" ({e(_variant_name(q.variant))}).</p>"
+    given = "".join(f"<li>{e(label)}: \\({e(_tex(v))}\\)</li>" for label, v in q.givens)
+    body = f"<p>Given:</p><ul>{given}</ul>" if given else ""
+    ask = (
+        f"<p>Give <em>{e(answer.label)}</em> to {DECIMALS} decimals"
+        + ("" if _is_scalar(q.value) else ", entry by entry")
+        + ".</p>"
+    )
+    return head + body + ask
+
+
+def _category_paths(answer: Answer) -> tuple[str, str]:
+    def clean(s: str) -> str:  # Moodle separates categories with "/"; "//" is a literal one
+        return s.replace("/", "//")
+
+    part = f"$course$/top/{clean(answer.assignment)}/part {clean(answer.part)}"
+    return part, f"{part}/{answer.index:02d} {clean(answer.label)}"
+
+
+# --------------------------------------------------------------------------- Moodle
+
+
+def _text(parent: ET.Element, tag: str, text: str, fmt: str | None = None) -> ET.Element:
+    el = ET.SubElement(parent, tag, {"format": fmt} if fmt else {})
+    ET.SubElement(el, "text").text = text
+    return el
+
+
+def _cloze_blank(x: float) -> str:
+    return f"{{1:NUMERICAL:={plain(x)}:{plain_decimal(tolerance(x))}}}"
+
+
+def plain_decimal(d: Decimal) -> str:
+    """A Decimal in positional notation (0.00005, not 5E-5)."""
+    return format(d, "f")
+
+
+def moodle_xml(answers: Sequence[Answer]) -> bytes:
+    """Moodle XML (question bank import): categories, numerical and cloze questions."""
+    quiz = ET.Element("quiz")
+    done: set[str] = set()
+    for answer in answers:
+        for path in _category_paths(answer):
+            if path in done:
+                continue
+            done.add(path)
+            cat = ET.SubElement(quiz, "question", {"type": "category"})
+            _text(cat, "category", path)
+            _text(cat, "info", "", "html")
+        for q in answer.questions:
+            scalar = _is_scalar(q.value)
+            el = ET.SubElement(quiz, "question", {"type": "numerical" if scalar else "cloze"})
+            name = f"{answer.assignment} {answer.part} {answer.label} ({_variant_name(q.variant)})"
+            _text(el, "name", name[:255])
+            text = _intro(answer, q)
+            if not scalar:
+                rows = "".join(
+                    "<tr>" + "".join(f"<td>{_cloze_blank(v)}</td>" for v in row) + "</tr>"
+                    for row in _entries(q.value)
+                )
+                text += f"<table>{rows}</table>"
+            _text(el, "questiontext", text, "html")
+            _text(el, "generalfeedback", f"<p>Key: \\({html.escape(_tex(q.value))}\\)</p>", "html")
+            if scalar:
+                ET.SubElement(el, "defaultgrade").text = "1.0000000"
+            ET.SubElement(el, "penalty").text = "0.3333333"
+            ET.SubElement(el, "hidden").text = "0"
+            if scalar:
+                x = _entries(q.value)[0][0]
+                a = ET.SubElement(el, "answer", {"fraction": "100", "format": "moodle_auto_format"})
+                ET.SubElement(a, "text").text = plain(x)
+                _text(a, "feedback", "", "html")
+                ET.SubElement(a, "tolerance").text = plain_decimal(tolerance(x))
+                ET.SubElement(el, "unitgradingtype").text = "0"
+                ET.SubElement(el, "unitpenalty").text = "0.1000000"
+                ET.SubElement(el, "showunits").text = "3"
+                ET.SubElement(el, "unitsleft").text = "0"
+    ET.indent(quiz)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, "utf-8") + b"\n"
+
+
+# --------------------------------------------------------------------------- QTI 2.1
+
+
+def item_identifier(answer: Answer, q: Question) -> str:
+    """An xs:NCName, unique per answer and variant."""
+    raw = f"Q_{answer.assignment}_{answer.part}_{answer.index:02d}_{q.variant}"
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", raw)
+
+
+def _qti_item(answer: Answer, q: Question) -> bytes:
+    ident = item_identifier(answer, q)
+    ET.register_namespace("", QTI_NS)
+    ET.register_namespace("xsi", XSI_NS)
+    n = f"{{{QTI_NS}}}"
+    title = f"{answer.assignment} {answer.part} {answer.label} ({_variant_name(q.variant)})"
+    item = ET.Element(
+        n + "assessmentItem",
+        {
+            f"{{{XSI_NS}}}schemaLocation": f"{QTI_NS} {QTI_XSD}",
+            "identifier": ident,
+            "title": title,
+            "adaptive": "false",
+            "timeDependent": "false",
+        },
+    )
+    rows = _entries(q.value)
+    cells = [(i, j, v) for i, row in enumerate(rows) for j, v in enumerate(row)]
+    rid = {(i, j): f"RESPONSE_{i + 1}_{j + 1}" for i, j, _ in cells}
+    for i, j, v in cells:
+        decl = ET.SubElement(
+            item,
+            n + "responseDeclaration",
+            {"identifier": rid[i, j], "cardinality": "single", "baseType": "float"},
+        )
+        ET.SubElement(ET.SubElement(decl, n + "correctResponse"), n + "value").text = plain(v)
+    for outcome, default in (("SCORE", "0"), ("MAXSCORE", str(len(cells)))):
+        decl = ET.SubElement(
+            item,
+            n + "outcomeDeclaration",
+            {"identifier": outcome, "cardinality": "single", "baseType": "float"},
+        )
+        ET.SubElement(ET.SubElement(decl, n + "defaultValue"), n + "value").text = default
+    body = ET.SubElement(item, n + "itemBody")
+    # the question's HTML is XHTML that QTI's itemBody allows (p, strong, em, ul, li)
+    intro = ET.fromstring(f'<div xmlns="{QTI_NS}">{_intro(answer, q)}</div>')
+    body.append(intro)
+    if _is_scalar(q.value):
+        p = ET.SubElement(body, n + "p")
+        p.text = f"{answer.label} = "
+        ET.SubElement(
+            p, n + "textEntryInteraction", {"responseIdentifier": rid[0, 0], "expectedLength": "12"}
+        )
+    else:
+        table = ET.SubElement(ET.SubElement(body, n + "table"), n + "tbody")
+        for i, row in enumerate(rows):
+            tr = ET.SubElement(table, n + "tr")
+            for j in range(len(row)):
+                ET.SubElement(
+                    ET.SubElement(tr, n + "td"),
+                    n + "textEntryInteraction",
+                    {"responseIdentifier": rid[i, j], "expectedLength": "12"},
+                )
+    processing = ET.SubElement(item, n + "responseProcessing")
+    for i, j, v in cells:
+        cond = ET.SubElement(ET.SubElement(processing, n + "responseCondition"), n + "responseIf")
+        t = plain_decimal(tolerance(v))
+        eq = ET.SubElement(
+            cond,
+            n + "equal",
+            {
+                "toleranceMode": "absolute",
+                "tolerance": f"{t} {t}",
+                "includeLowerBound": "true",
+                "includeUpperBound": "true",
+            },
+        )
+        ET.SubElement(eq, n + "variable", {"identifier": rid[i, j]})
+        ET.SubElement(eq, n + "correct", {"identifier": rid[i, j]})
+        add = ET.SubElement(
+            ET.SubElement(cond, n + "setOutcomeValue", {"identifier": "SCORE"}), n + "sum"
+        )
+        ET.SubElement(add, n + "variable", {"identifier": "SCORE"})
+        ET.SubElement(add, n + "baseValue", {"baseType": "float"}).text = "1"
+    ET.indent(item)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(item, "utf-8") + b"\n"
+
+
+def _manifest(items: Sequence[tuple[str, str]]) -> bytes:
+    ET.register_namespace("", CP_NS)
+    ET.register_namespace("xsi", XSI_NS)
+    n = f"{{{CP_NS}}}"
+    root = ET.Element(
+        n + "manifest",
+        {"identifier": "MANIFEST_answerkey", f"{{{XSI_NS}}}schemaLocation": f"{CP_NS} {CP_XSD}"},
+    )
+    meta = ET.SubElement(root, n + "metadata")
+    ET.SubElement(meta, n + "schema").text = "QTIv2.1 Package"
+    ET.SubElement(meta, n + "schemaversion").text = "1.0.0"
+    ET.SubElement(root, n + "organizations")
+    resources = ET.SubElement(root, n + "resources")
+    for ident, href in items:
+        res = ET.SubElement(
+            resources,
+            n + "resource",
+            {"identifier": ident, "type": "imsqti_item_xmlv2p1", "href": href},
+        )
+        ET.SubElement(res, n + "file", {"href": href})
+    ET.indent(root)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "utf-8") + b"\n"
+
+
+def qti_package(answers: Sequence[Answer]) -> bytes:
+    """A QTI 2.1 content package (zip): imsmanifest.xml and one item per question."""
+    files: dict[str, bytes] = {}
+    items: list[tuple[str, str]] = []
+    for answer in answers:
+        for q in answer.questions:
+            ident = item_identifier(answer, q)
+            href = f"items/{ident}.xml"
+            if href in files:
+                raise UsageError(f"two questions share the identifier {ident}")
+            files[href] = _qti_item(answer, q)
+            items.append((ident, href))
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in [("imsmanifest.xml", _manifest(items)), *sorted(files.items())]:
+            info = zipfile.ZipInfo(name, ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            z.writestr(info, data)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def export(term_root: Path, assignments: Sequence[str], fmt: str, out: Path) -> tuple[int, int]:
+    """Write `out` (atomically); return (answers, questions) exported."""
+    from .publish import replace_file
+
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    answers = collect(term_root, assignments)
+    data = moodle_xml(answers) if fmt == "moodle" else qti_package(answers)
+    replace_file(out, data)
+    return len(answers), sum(len(a.questions) for a in answers)
