@@ -37,6 +37,7 @@ from .claims import roundtrip
 from .errors import AnswerkeyError, AuthoringError, EnvironmentProblem, ModuleError, UsageError
 from .model import Assignment, CheckRecord
 from .registry import SolutionModule, broken, discover, select
+from .regular import read_regular
 from .terms import MAX_VARIANTS, Term, load_term, parameter_hash, variant_params
 from .verify import verify_assignment, verify_part
 
@@ -597,8 +598,8 @@ def _publish_indexes(
         data = (body + "\n").encode()
         path = term_root / module.id / "variants.json"
         try:
-            same = path.read_bytes() == data
-        except OSError:
+            same = read_regular(path, "variants.json") == data
+        except UsageError:  # missing, or not a regular file: written afresh
             same = False
         if not same:  # the manifest vouches for it: gone until rewritten
             (term_root / "MANIFEST.json").unlink(missing_ok=True)

@@ -200,9 +200,11 @@ def stamp_path(directory: Path) -> Path:
 
 
 def read_stamp(path: Path) -> dict[str, Any] | None:
+    """A directory's stamp; None when missing, unreadable or not a regular file (a FIFO
+    planted there is a stale directory, never a build waiting on it)."""
     try:
-        stamp = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        stamp = json.loads(read_regular(path, "stamp", error=_Unreadable).decode("utf-8"))
+    except (OSError, ValueError, _Unreadable):
         return None
     if not isinstance(stamp, dict) or stamp.get("version") != STAMP_VERSION:
         return None
@@ -236,11 +238,15 @@ def is_fresh(stamp: Mapping[str, Any] | None, inputs: Mapping[str, str], directo
         return False
     for name, want in files.items():
         try:
-            if sha256((directory / name).read_bytes()) != want:
+            if sha256(read_regular(directory / name, "output", error=_Unreadable)) != want:
                 return False
-        except OSError:
+        except _Unreadable:
             return False
     return True
+
+
+class _Unreadable(UsageError):
+    """A file of an output directory that is missing or not a regular file: stale."""
 
 
 def changed(stamp: Mapping[str, Any] | None, inputs: Mapping[str, str]) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import solutions.practical_1 as practical_1
@@ -77,3 +79,23 @@ def test_the_tex_version_is_known_without_sympy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_fifo_in_an_output_directory_is_stale_never_waited_on(tmp_path: Path) -> None:
+    """A FIFO planted as a stamp or an output file would hang the build that reads it."""
+    from test_regular import at_once
+
+    stamp_path = tmp_path / cache.STAMP_NAME
+    os.mkfifo(stamp_path)
+    read: list[object] = []
+    assert at_once(lambda: read.append(cache.read_stamp(stamp_path)), stamp_path) is None
+    assert read == [None]
+    inputs = {"solution": "s", "formats": "md"}
+    stamp = json.loads(cache.stamp_bytes(inputs, {"key.md": b"x"}, {}))
+    os.mkfifo(tmp_path / "key.md")
+    fresh: list[bool] = []
+    assert (
+        at_once(lambda: fresh.append(cache.is_fresh(stamp, inputs, tmp_path)), tmp_path / "key.md")
+        is None
+    )
+    assert fresh == [False]
