@@ -78,6 +78,9 @@ def parser() -> argparse.ArgumentParser:
         help="with --quantity naming a trace's number: which update (from 1)",
     )
     c.add_argument("--claims", type=Path, metavar="FILE.toml", help="check a list of claims")
+    c.add_argument(
+        "-j", "--jobs", type=int, default=None, metavar="N", help="with --claims: worker processes"
+    )
     c.add_argument("--term", default="default")
     c.add_argument("--variant", type=int, default=0, metavar="K")
     g = sub.add_parser(
@@ -162,7 +165,11 @@ def _check(args: argparse.Namespace) -> int:
             raise UsageError("--claims checks a whole file: give no PART or --answer with it")
         from . import check, gradebook
 
-        rows = gradebook.grade_claims_file(args.claims, args.assignment, args.term, args.variant)
+        if args.jobs is not None and args.jobs < 1:
+            raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+        rows = gradebook.grade_claims_file(
+            args.claims, args.assignment, args.term, args.variant, args.jobs
+        )
         print(check.table(rows))
         # 2 when any claim is unreadable, else 1 when any is incorrect, else 0 (README)
         return max((v.exit_code for _, v in rows), default=0)

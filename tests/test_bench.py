@@ -33,7 +33,7 @@ def test_bench_measures_and_reports_on_a_tiny_case(
     rows = {r["name"]: r for r in body["rows"]}
     assert len(rows) == 6
     # a class of two graded, against 40 answers/s and against check --claims
-    assert "grade vs check --claims" in rows
+    assert "grade vs check --claims -j 1" in rows
     assert any(name.startswith("grade ") and "distinct answers" in name for name in rows)
     assert len(samples_of(body, "grade")) == 1
     for r in rows.values():

@@ -177,3 +177,14 @@ def test_every_printed_number_is_gradable_by_its_label(
     assert code == 2 and "say which update" in err and err.count("\n") == 1
     code, _, err = run(capsys, "check", "bce-tanh-sigmoid", "c", "--quantity", "Q", "--answer", "1")
     assert code == 2 and "prints no number labelled 'Q'" in err
+
+
+def test_check_claims_takes_its_worker_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    claims = tmp_path / "claims.toml"
+    claims.write_text('assignment = "cv-assignment9"\n[[claim]]\npart = "1b"\nanswer = \'-tW\'\n')
+    code, out, _ = run(capsys, "check", "--claims", str(claims), "-j", "1")
+    assert code == 1 and out.splitlines()[1].split()[:2] == ["1b", "incorrect"]
+    code, _, err = run(capsys, "check", "--claims", str(claims), "-j", "0")
+    assert code == 2 and "--jobs must be >= 1" in err
