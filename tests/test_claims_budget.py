@@ -70,3 +70,24 @@ def test_time_limits_nest_and_the_outer_one_wins() -> None:
             while True:
                 pass
         assert 4 < budget.remaining() <= 5
+
+
+def test_another_users_timer_is_restored_with_the_time_it_has_left() -> None:
+    import signal
+
+    fired: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(1))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 5.0)
+        with time_limit(0.5):
+            pass
+        left = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 4.0 < left <= 5.0 and signal.getsignal(signal.SIGALRM) is not None
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        with time_limit(10):
+            time.sleep(0.2)  # the other timer ran out meanwhile: it fires on the way out
+        time.sleep(0.05)
+        assert fired == [1]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -7,7 +7,9 @@ whole check of one claim runs under a time limit; past any of these the claim is
 "unreadable: too large to check" (exit 2), never a hang.
 
 Time limits use SIGALRM (the main thread of a process: `answerkey check`, and each
-worker of `answerkey grade`); they nest, an inner limit never outliving an outer.
+worker of `answerkey grade`); they nest, an inner limit never outliving an outer,
+and a timer someone else set before is restored on the way out with the time it
+has left (it fires then if it ran out meanwhile).
 """
 
 from __future__ import annotations
@@ -109,8 +111,9 @@ def time_limit(seconds: float, error: type[BaseException] = OutOfTime) -> Iterat
     if not _usable():
         yield
         return
-    if not _DEADLINES:
-        _PREVIOUS.append(signal.signal(signal.SIGALRM, _alarm))
+    if not _DEADLINES:  # the outermost: keep whatever timer was set before (and its time)
+        outer_left = signal.getitimer(signal.ITIMER_REAL)[0]
+        _PREVIOUS.append((signal.signal(signal.SIGALRM, _alarm), outer_left, time.monotonic()))
     _DEADLINES.append((time.monotonic() + seconds, error))
     _arm()
     try:
@@ -121,7 +124,11 @@ def time_limit(seconds: float, error: type[BaseException] = OutOfTime) -> Iterat
             _arm()
         else:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, _PREVIOUS.pop())
+            handler, outer_left, since = _PREVIOUS.pop()
+            signal.signal(signal.SIGALRM, handler)
+            if outer_left > 0:  # another user's timer: restored with the time it has left
+                left = outer_left - (time.monotonic() - since)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6))
 
 
 def _arm() -> None:
