@@ -25,7 +25,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import VerificationError
-from .mathfns import named
+from .mathfns import D, named
 from .model import Assignment, Block, CheckRecord, Part, Table, Text
 
 # the number type lives below (answerkey.quantity); its makers stay reachable from here
@@ -291,18 +291,35 @@ def check_statements(assignment_id: str, part: Part) -> int:
             found += [(place, lhs, n) for lhs, n in statements(item)]
     for k, b in enumerate(part.blocks, start=1):
         for label, value in b.lines:
-            if isinstance(value, Number) and not isinstance(label, str | Text):
+            if not isinstance(value, Number):
+                continue
+            if not isinstance(label, str | Text):
                 found.append((Place(part.id, f"block {k}, line {label}"), label, value))
+            elif value.source == COMPUTED:
+                raise VerificationError(
+                    f"{assignment_id}, part {part.id}, block {k}, line {label}",
+                    f"prints {value.label} under the text label {str(label)!r}: a computed "
+                    "number's label is the quantity it is the value of (worked.named declares "
+                    "another)",
+                )
+    found += _table_statements(part)
     if isinstance(part.answer, Number) and part.answer_lhs is not None:
         found.append((Place(part.id, "stated answer"), part.answer_lhs, part.answer))
     mine = origins(part)
     for place, lhs, n in found:
         why: str | None = None
-        if n.source == COMPUTED and hasattr(n.origin, "states"):
+        if place.where.startswith("table") and n.index and n.source == COMPUTED:
+            if n.key.rsplit(": ", 1)[-1] == str(getattr(lhs, "base", lhs)):
+                continue  # a column headed p (or p_j): each cell an entry of p
+        if isinstance(lhs, sp.Indexed):  # a table column p_j: each cell an entry of p
+            if n.source == COMPUTED and (not n.index or n.key.rsplit(": ", 1)[-1] != str(lhs.base)):
+                why = f"the column {lhs} holds entries of {lhs.base}, and this is not one"
+        elif n.source == COMPUTED and hasattr(n.origin, "states"):
             why = n.origin.states(n.key, lhs, n.value, n.index)
-        elif n.source == GIVEN:
+        elif n.source == GIVEN and not n.quoted:
+            why = _computable(lhs, mine)
             verdicts = [v for o in mine if hasattr(o, "gives") and (v := o.gives(lhs, n.value))]
-            if verdicts and not any(ok for ok, _ in verdicts):
+            if not why and verdicts and not any(ok for ok, _ in verdicts):
                 why = verdicts[0][1]
         if why:
             raise VerificationError(
@@ -312,34 +329,135 @@ def check_statements(assignment_id: str, part: Part) -> int:
     return len(found)
 
 
+def _table_statements(part: Part) -> list[tuple[Place, Any, Number]]:
+    """A table's cells bound like a block's lines: each number in a column headed by a
+    quantity is that quantity's value (a column headed p_j: an entry of p). A column
+    headed by text, or by an expression of indexed entries, is not read."""
+    out: list[tuple[Place, Any, Number]] = []
+    for k, table in enumerate(part.tables, start=1):
+        for c, head in enumerate(table.header):
+            if isinstance(head, str | Text | Number) or not isinstance(head, sp.Basic):
+                continue
+            if head.has(sp.Indexed) and not isinstance(head, sp.Indexed):
+                continue
+            for r, row in enumerate(table.rows, start=1):
+                cell = row[c] if c < len(row) else None
+                if isinstance(cell, Number):
+                    where = f"table {k}, row {r}, column {c + 1} ({head})"
+                    out.append((Place(part.id, where), head, cell))
+    return out
+
+
+def _computable(lhs: Any, mine: Sequence[Any]) -> str | None:
+    """Why a given number may not stand beside `lhs`: a derivative, or a quantity a worked
+    object of the part computes (a stage, a gradient, a new value, a step). None when it
+    may (an input, or a symbol nothing computes)."""
+    if (isinstance(lhs, sp.Basic) and lhs.has(D)) or isinstance(lhs, D):
+        return (
+            f"{named(lhs)} is a derivative: only the engine's value (a worked example's "
+            "or trace's number) may stand beside it"
+        )
+    key = lhs if isinstance(lhs, str) else sp.sstr(lhs)
+    for o in mine:
+        shows = getattr(o, "shows", None)
+        if shows is not None and shows(key):
+            return f"{key} is computed in {o.name}: print the engine's value ({o.name}[{key}])"
+    return None
+
+
 def audit(assignment: Assignment) -> list[tuple[Place, Number]]:
     """The whole key: no bare number anywhere, every computed number's origin verified
     by one of its parts. Returns every printed number with where it is printed."""
     attached = {id(o) for part in assignment.parts() for o in origins(part)}
     found = audit_items(assignment.id, list(printed(assignment)), lambda o: id(o) in attached)
-    _check_inputs_printed(assignment, [n for _, n in found if n.source == GIVEN])
+    _check_inputs_printed(assignment, [(pl, n) for pl, n in found if n.source == GIVEN])
     return found
 
 
-def _check_inputs_printed(assignment: Assignment, shown: Sequence[Number]) -> None:
-    """Every given number a worked example or trace is computed from is printed (as a
-    given number of the same value) or declared `stated_as` another form: a key whose
-    trace ran with a learning rate it does not print is refused."""
-    values = [np.asarray(n.value, dtype=float).reshape(-1) for n in shown]
-    for part in assignment.parts():
-        for origin in origins(part):
-            for name, value in getattr(origin, "givens", lambda: [])():
-                if isinstance(value, Number) and value.stated_as:
-                    continue
-                raw = value.value if isinstance(value, Number) else value
-                flat = np.asarray(raw, dtype=float).reshape(-1)
-                if not any(v.size == flat.size and np.array_equal(v, flat) for v in values):
-                    raise VerificationError(
-                        f"{assignment.id}, part {part.id}",
-                        f"{origin.name} is computed from {name} = {_fmt(raw)}, which the key "
-                        "does not print: show it as a given number (answerkey.numbers.given), "
-                        "or say how the key states it (given(..., stated_as=...))",
-                    )
+#: where a worked object's given inputs count as stated: the statement, not a remark or a reason
+_STATEMENT_PLACES = ("question", "fact", "block", "table", "exercise")
+
+
+def _check_inputs_printed(assignment: Assignment, shown: Sequence[tuple[Place, Number]]) -> None:
+    """Every given number a worked example or trace is computed from is printed as the
+    input of the part that uses it (the exercise's introduction, that part's or an
+    earlier part's question, facts, blocks or tables; a remark, a caption or a step's
+    reason does not state an input), or declared `stated_as` another form. A given number
+    the part prints under the same label with another value (0.5 in the question, the
+    trace run at 0.05) is refused too."""
+    for ex in assignment.exercises:
+        earlier: list[str] = [""]
+        for part in ex.parts:
+            here = [
+                (pl, n)
+                for pl, n in shown
+                if (pl.part in earlier or pl.part == part.id)
+                and pl.where.startswith(_STATEMENT_PLACES)
+            ]
+            in_part = [(pl, n) for pl, n in shown if pl.part == part.id]
+            for origin in origins(part):
+                for name, value in getattr(origin, "givens", lambda: [])():
+                    _check_input(assignment.id, part, origin, name, value, here, in_part)
+            earlier.append(part.id)
+
+
+def _check_input(
+    assignment_id: str,
+    part: Part,
+    origin: Any,
+    name: str,
+    value: Any,
+    stated: Sequence[tuple[Place, Number]],
+    in_part: Sequence[tuple[Place, Number]],
+) -> None:
+    raw = value.value if isinstance(value, Number) else value
+    flat = np.asarray(raw, dtype=float).reshape(-1)
+
+    def same(n: Number) -> bool:
+        v = np.asarray(n.value, dtype=float).reshape(-1)
+        return v.size == flat.size and bool(np.array_equal(v, flat))
+
+    where = f"{assignment_id}, part {part.id}"
+    if isinstance(value, Number):
+        for pl, n in in_part:
+            if n.label == value.label and not n.quoted and not same(n):
+                raise VerificationError(
+                    f"{where}, {pl.where}",
+                    f"prints {n.label} = {_fmt(n.value)}, but {origin.name} is computed with "
+                    f"{name} = {_fmt(raw)}",
+                )
+        if value.stated_as:
+            return
+    if not any(same(n) for _, n in stated) and not _entries_printed(value, flat, stated):
+        elsewhere = (
+            ""
+            if not any(same(n) for _, n in in_part)
+            else (" (it is printed only in a remark or a reason, not as the part's input)")
+        )
+        raise VerificationError(
+            where,
+            f"{origin.name} is computed from {name} = {_fmt(raw)}, which the key does not print "
+            f"as its input{elsewhere}: show it as a given number (answerkey.numbers.given) in "
+            "the part's question, facts or blocks (or an earlier part's, or the exercise's "
+            "introduction), or say how the key states it (given(..., stated_as=...))",
+        )
+
+
+def _entries_printed(value: Any, flat: np.ndarray, stated: Sequence[tuple[Place, Number]]) -> bool:
+    """Is every entry of the given input `value` printed, one by one (a table's column)?"""
+    if not isinstance(value, Number):
+        return False
+    shape = np.asarray(value.value).shape
+    seen: set[int] = set()
+    for _, n in stated:
+        if n.index and n.label.startswith(value.label + "[") and n.source == GIVEN:
+            arr = np.zeros(shape)
+            flat_index = int(
+                np.ravel_multi_index(n.index, arr.reshape(-1).shape if len(n.index) == 1 else shape)
+            )
+            if flat_index < flat.size and flat[flat_index] == float(n.value):
+                seen.add(flat_index)
+    return len(seen) == flat.size
 
 
 def ledger(assignment: Assignment) -> list[dict[str, Any]]:

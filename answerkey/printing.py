@@ -51,6 +51,16 @@ class KeyLatexPrinter(LatexPrinter):
             return self.notation[name]
         return super()._print_MatrixSymbol(expr)
 
+    def _print_MatrixElement(self, expr: Any) -> str:
+        # An entry 1-based, as the course writes it: p[1, 0] is p_2, W[0, 1] is W_{1,2}.
+        if not (expr.i.is_Integer and expr.j.is_Integer):
+            return str(super()._print_MatrixElement(expr))  # a symbolic index, as written
+        parent = self.parenthesize(expr.parent, PRECEDENCE["Atom"], strict=True)
+        rows, cols = expr.parent.shape
+        i, j = int(expr.i) + 1, int(expr.j) + 1
+        index = str(i) if cols == 1 else str(j) if rows == 1 else f"{i},{j}"
+        return f"{{{parent}}}_{{{index}}}"
+
     def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
         # A sum written unevaluated in an order of the author's: as written.
         if isinstance(expr, sp.Add) and expr.args != sp.Add(*expr.args).args:

@@ -45,6 +45,7 @@ class Number:
     index: tuple[int, ...] = ()
     decimals: int | None = None
     stated_as: str = ""
+    quoted: str = ""
 
     def __getitem__(self, i: int | tuple[int, ...]) -> Number:
         """One entry (a vector's entry i, or a matrix's (i, j)) as a number of the same origin."""
@@ -96,21 +97,45 @@ def _frozen(value: Any) -> Any:
 
 
 def given(
-    value: Any, label: str, decimals: int | None = None, exact: bool = False, stated_as: str = ""
+    value: Any,
+    label: str,
+    decimals: int | None = None,
+    exact: bool = False,
+    stated_as: str = "",
+    quoted: str = "",
 ) -> Number:
     """A number of the statement (a term parameter or a constant of the exercise).
 
-    `exact` writes it with as few decimals as it has (0.2, not 0.2000). A worked
-    example or trace computed from a given number must print it; `stated_as` says
-    how the key states it otherwise (a one-hot target as "the true class y")."""
+    `value` is a number or an array (nested lists); `label` names it in answers.json and
+    in messages. A value given as an integer (``2``, ``[0, 1, 0]``) prints as one;
+    `decimals` fixes the decimals printed; `exact` writes it with as few decimals as it
+    has (0.2, not 0.2000), else the part's (4 by default). A worked example or trace
+    computed from a given number must print it; `stated_as` says how the key states it
+    otherwise (a one-hot target as "the true class y"). A given number never stands
+    beside a quantity the engine computes, unless it is `quoted` from another source
+    (``quoted="the earlier published solution"``: an erratum's wrong value)."""
     if isinstance(value, Number):
         return dataclasses.replace(value, stated_as=stated_as) if stated_as else value
     frozen = _frozen(value)
     if not np.all(np.isfinite(frozen)):
         raise ValueError(f"given number {label} is not finite")
-    if exact:
+    if decimals is None and _is_integer(value):
+        decimals = 0  # given as an integer (a class, a count, a one-hot target): printed as one
+    elif exact:
         decimals = _decimals_needed(frozen)
-    return Number(frozen, label, GIVEN, decimals=decimals, stated_as=stated_as)
+    return Number(frozen, label, GIVEN, decimals=decimals, stated_as=stated_as, quoted=quoted)
+
+
+def _is_integer(value: Any) -> bool:
+    """Was `value` given as an integer (a Python or NumPy int, or an array of them)?"""
+    if isinstance(value, bool | np.bool_):
+        return False
+    if isinstance(value, int | np.integer):
+        return True
+    try:
+        return np.asarray(value).dtype.kind in "iu"
+    except (TypeError, ValueError):
+        return False
 
 
 def computed(origin: Origin, key: str, value: Any, label: str) -> Number:

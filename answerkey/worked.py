@@ -43,11 +43,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
+from .errors import AuthoringError
 from .instantiate import Concrete, Matrix, tree_function
 from .mathfns import D
 from .model import Block, CheckRecord, Derivation, Instance, Text
@@ -112,6 +114,48 @@ class NewValueOf:
     param: Any
 
 
+@dataclass(frozen=True)
+class LossAfter:
+    """In a trace's `show`: the loss after the update, at the new parameters and the same
+    sample (its label: the loss's name with a prime, ``E'``). `loss` may be left out; given,
+    it must be the trace's loss."""
+
+    loss: Any = None
+
+
+class Named(NamedTuple):
+    """A label declared for a quantity in a `show` list: ``named("delta_out", D(L, s_out))``
+    prints ``delta_out = value``. Without it, a label must be the quantity itself, an
+    expression the model can evaluate (checked as written), an entry ``p[1, 0]``, or the
+    label of an update (``W1'``, ``Delta_W1``, ``E'``)."""
+
+    label: Any
+    quantity: Any
+
+
+def named(label: Any, quantity: Any) -> Named:
+    """`quantity` shown under the label `label` (a name or a SymPy symbol): the author's
+    declaration that the label names that quantity (see `Named`)."""
+    return Named(sp.Symbol(label) if isinstance(label, str) else label, quantity)
+
+
+#: the labels an update may be shown under, by kind: the parameter's name `p` filled in
+UPDATE_LABELS = {
+    "NewValueOf": ("{p}'", "{p}_next", "{p}_new"),
+    "StepOf": ("Delta_{p}", "Delta{p}", "Δ{p}"),
+    "LossAfter": ("{p}'", "{p}_after", "{p}_next", "{p}_new"),
+}
+
+
+def update_label(kind: Any, name: str, shape: tuple[int, int] | None = None) -> Any:
+    """The label an update of `name` prints under when `show` gives none: ``W1'``
+    (the new value), ``Delta_W1`` (the step), ``E'`` (the loss after)."""
+    text = UPDATE_LABELS[type(kind).__name__][0].format(p=name)
+    if shape is None or shape == (1, 1):
+        return sp.Symbol(text)
+    return sp.MatrixSymbol(text, *shape)
+
+
 def _name(var: Any) -> str:
     return Concrete.name(var)
 
@@ -173,15 +217,61 @@ def _model(instance: Instance) -> _Model:
 
 
 def _as_items(show: Iterable[Any]) -> list[tuple[Any, Any]]:
-    out = []
+    out: list[tuple[Any, Any]] = []
     for item in show:
         if isinstance(item, Derivation):
             out.append((item.lhs, item.steps[-1].expr))
-        elif isinstance(item, tuple) and len(item) == 2:
+        elif isinstance(item, Named):
             out.append(item)
+        elif isinstance(item, tuple) and len(item) == 2:
+            out.append((item[0], item[1]))
         else:
             out.append((item, item))
     return out
+
+
+def _update_kind(e: Any) -> str:
+    return {
+        "NewValueOf": "the new value of {p}",
+        "StepOf": "the step of {p}",
+        "LossAfter": "the loss {p} after the update",
+    }[type(e).__name__]
+
+
+def unbound(model: Any, label: Any, expr: Any, loss: Any = None) -> str | None:
+    """Why `label` does not name the quantity `expr` it would be printed beside (None when
+    it does): a label is the quantity itself, an expression the model evaluates (then
+    checked as written), a derivative (checked by finite differences), an entry of a shown
+    quantity, a label declared with `named`, or an update's own label (``W1'`` for
+    ``NewValueOf(W1)``; see `UPDATE_LABELS`). Never free text or an unrelated symbol."""
+    if isinstance(expr, StepOf | NewValueOf | LossAfter):
+        name = _name(loss if isinstance(expr, LossAfter) else expr.param)
+        allowed = [f.format(p=name) for f in UPDATE_LABELS[type(expr).__name__]]
+        if isinstance(label, sp.Symbol | sp.MatrixSymbol) and str(label.name) in allowed:
+            return None
+        return (
+            f"the label {_key(label)} is printed over {_update_kind(expr).format(p=name)}: "
+            f"label it {allowed[0]} or {allowed[1]} (or show {type(expr).__name__}(...) alone, "
+            f"which labels itself {allowed[0]})"
+        )
+    if isinstance(label, str | Text):
+        return (
+            f"the label {label!r} is text: show the quantity itself, or declare the label "
+            f"with worked.named({label!r}, quantity)"
+        )
+    if label == expr or isinstance(label, D):
+        return None
+    if isinstance(label, MatrixElement):
+        return None if label == expr else f"the entry {_key(label)} is not {_key(expr)}"
+    if isinstance(label, sp.Basic) and _claim(model, label, expr) is label:
+        return None  # an expression of the model: the check reads the label as written
+    if isinstance(expr, sp.Symbol | sp.MatrixSymbol) and _name(label) == _name(expr):
+        return None
+    return (
+        f"the label {_key(label)} is not a quantity of the model: it would print "
+        f"{_key(label)} = the value of {_key(expr)}; show {_key(expr)} itself, one entry of a "
+        f"quantity (p[1, 0], printed p_2), or declare the label with worked.named"
+    )
 
 
 def _plain_inputs(model: _Model, at: Mapping[Any, Number]) -> dict[str, Any]:
@@ -225,6 +315,7 @@ class _Point:
         self.numbers: dict[str, Number] = {}
         self.grads: dict[str, np.ndarray] = {}  # a trace step's gradients, by parameter name
         self.new: dict[Any, np.ndarray] = {}  # a trace step's parameters after the update
+        self.unbound: list[str] = []  # labels that do not name their quantity (`unbound`)
 
     def key(self, label: Any) -> str:
         return f"{self.prefix}{_key(label)}"
@@ -233,7 +324,17 @@ class _Point:
         """Evaluate `items` (label, expr) at this point; inputs shown are the given numbers."""
         by_input = {_name(v): n for v, n in self.at.items()}
         todo = []
-        for label, expr in items:
+        for item in items:
+            label, expr = item
+            if not isinstance(item, Named):
+                why = unbound(self.model, label, expr, getattr(self.owner, "loss", None))
+                if why:
+                    self.unbound.append(why)
+            if isinstance(expr, MatrixElement):
+                parent = self.model.evaluate([expr.parent], self.at)[0]
+                entry = np.asarray(parent, dtype=float)[int(expr.i), int(expr.j)]
+                self.add(label, expr, np.array([[entry]]))
+                continue
             if isinstance(expr, sp.Symbol | sp.MatrixSymbol) and _name(expr) in by_input:
                 self.numbers[_key(label)] = by_input[_name(expr)]
                 self.labels[_key(label)] = label
@@ -253,7 +354,24 @@ class _Point:
         return n
 
     def __getitem__(self, label: Any) -> Number:
-        return self.numbers[_key(label)]
+        k = _key(label)
+        if k in self.numbers:
+            return self.numbers[k]
+        if isinstance(label, MatrixElement) and _key(label.parent) in self.numbers:
+            whole = self.numbers[_key(label.parent)]
+            shape = np.asarray(whole.value).shape
+            i, j = int(label.i), int(label.j)
+            if len(shape) != 2 or i >= shape[0] or j >= shape[1]:
+                raise AuthoringError(
+                    f"{self.owner.name}: {_entry(label)} is outside {_key(label.parent)}, "
+                    f"which has shape {shape}"
+                )
+            return whole[i, j]
+        shown = ", ".join(self.numbers) or "nothing"
+        raise AuthoringError(
+            f"{self.owner.name}: {_key(label)} is not among the values it shows ({shown}); "
+            "add it to `show`, or index an entry of a shown vector as p[1, 0] (printed p_2)"
+        )
 
     def states(self, k: str, lhs: Any, shown: Any, index: tuple[int, ...] = ()) -> str | None:
         """Why ``lhs = shown`` (a number of this point, shown under `k`, entry `index` of
@@ -261,6 +379,11 @@ class _Point:
         here."""
         label = self.labels.get(k, k)
         shown = np.asarray(shown, dtype=float)
+        if isinstance(lhs, MatrixElement) and _key(lhs.parent) == _key(label) and index:
+            want = (int(lhs.i), int(lhs.j))
+            if index == want or (len(index) == 1 and want in ((index[0], 0), (0, index[0]))):
+                return None
+            return f"it is entry {_entry_of(label, index)} of {_key(label)}, not {_entry(lhs)}"
         if _key(lhs) == _key(label):
             return f"it is one entry of {_key(label)}" if index else None
         try:
@@ -291,8 +414,14 @@ class _Point:
         for k, claim in self.claims.items():
             value = self.values[k]
             at = f"{where}, {k}"
-            if isinstance(claim, StepOf | NewValueOf):
+            if isinstance(claim, StepOf | NewValueOf | LossAfter):
                 continue  # the trace checks updates (`Trace._check_update`)
+            if isinstance(claim, MatrixElement):  # an entry: its whole quantity, then it
+                (whole,) = self.model.evaluate([claim.parent], self.at)
+                entry = np.asarray(whole, dtype=float)[int(claim.i), int(claim.j)]
+                if not np.allclose(value.reshape(-1), [entry], rtol=0, atol=0):
+                    raise WorkedError(f"{at}: the engine's entry is not its {_key(claim.parent)}'s")
+                claim, value = claim.parent, np.asarray(whole, dtype=float)
             if isinstance(claim, D):
                 err, side = _check_gradient(self.model, claim, value, inputs, oracle, at)
                 worst_fd, grads = max(worst_fd, err), grads + 1
@@ -319,6 +448,19 @@ class _Point:
                 )
             records.append(CheckRecord("finite-difference", f"{where}: gradients", detail))
         return records, forward
+
+
+def _entry(e: MatrixElement) -> str:
+    """An entry as the key prints it, 1-based: p_2 for a vector's, W_1,2 for a matrix's."""
+    return f"{_key(e.parent)}_{_entry_of(e.parent, (int(e.i), int(e.j)))}"
+
+
+def _entry_of(parent: Any, index: tuple[int, ...]) -> str:
+    shape = getattr(parent, "shape", None)
+    vector = shape is not None and len(index) == 2 and 1 in tuple(shape)
+    if len(index) == 1 or vector:
+        return str(max(index) + 1)
+    return ",".join(str(i + 1) for i in index)
 
 
 def _display(value: np.ndarray) -> Any:
@@ -656,11 +798,16 @@ class Example:
         (see `_gives`)?"""
         return _gives(self.name, self.point.model, [self.point], lhs, value)
 
+    def shows(self, key: str) -> bool:
+        """Does the example compute a value shown under the label `key` (not a given input)?"""
+        return key in self.point.claims
+
     def givens(self) -> list[tuple[str, Any]]:
         """What the example is computed from: (name, value) of each given input."""
         return [(_name(v), n) for v, n in self.inputs.items()]
 
     def __call__(self) -> list[CheckRecord]:
+        _refuse_unbound(self.name, self.point.unbound)
         records, _ = self.point.verify(self.oracle, self.name)
         return records
 
@@ -678,12 +825,26 @@ def example(
 
 
 def value(name: str, label: Any, expr: Any, at: Mapping[Any, Any]) -> Example:
-    """One expression at given values, without a model: checked against SymPy's exact
-    substitution. `ex[label]` is the number."""
+    """One expression at given values, without a model.
+
+    `name` names the object in messages and answers.json; `label` (a SymPy expression or
+    a string) is what the number is printed beside, declared here to name `expr` (as
+    `named` does); `expr` is a SymPy expression of symbols; `at` maps each of its symbols
+    to a given number (`given(...)` or a plain value). Returns an `Example`: `ex[label]` is
+    the `Number`; put `ex` in a part's `numeric_checks`, which checks it against SymPy's
+    exact substitution at 30 digits."""
     symbols = {s for s in sp.sympify(expr).free_symbols}
+    missing = sorted(str(s) for s in symbols if s not in at)
+    if missing:
+        raise AuthoringError(f"{name}: worked.value needs a given value for {', '.join(missing)}")
     instance = Instance(label=name)
-    ex = Example(name, instance, {s: at[s] for s in symbols if s in at}, [(label, expr)])
-    return ex
+    return Example(name, instance, {s: at[s] for s in symbols}, [Named(label, expr)])
+
+
+def _refuse_unbound(name: str, why: Sequence[str]) -> None:
+    """A label that does not name what it is printed beside stops the part (see `unbound`)."""
+    if why:
+        raise WorkedError(f"{name}: {why[0]}")
 
 
 def _describe(claim: Any, oracle: Oracle | None) -> str:
@@ -735,7 +896,26 @@ class Trace:
         self.iterations = int(iterations)
         self.model = model = _model(instance)
         self.params = list(params)
-        self.items = items = _as_items(show)
+        show = list(show)
+        self.items = items = [
+            (
+                update_label(
+                    e,
+                    _name(loss if isinstance(e, LossAfter) else e.param),
+                    _shape(model, loss if isinstance(e, LossAfter) else e.param),
+                ),
+                e,
+            )
+            if label is e and _is_update(e)
+            else (label, e)
+            for label, e in _as_items(show)
+        ]
+        self.unbound = [
+            why for label, e in items if _is_update(e) and (why := unbound(model, label, e, loss))
+        ]
+        for _, e in items:
+            if isinstance(e, LossAfter) and e.loss is not None and e.loss != loss:
+                self.unbound.append(f"LossAfter({e.loss}) in a trace of the loss {loss}")
         self.samples = [_givens(s) for s in samples]
         current = {p: np.asarray(given(v, _name(p)).value, dtype=float) for p, v in params.items()}
         self.initial = _givens(params)
@@ -751,7 +931,7 @@ class Trace:
                 }
                 _register_inputs(model, at)
                 point = _Point(self, f"update {k}: ", model, at)
-                point.show([(label, e) for label, e in items if not _is_update(e)])
+                point.show([item for item in _as_items(show) if not _is_update(item[1])])
                 g = model.evaluate(grads, at)
                 point.grads = {  # in the parameter's shape (D by a column is a row)
                     _name(p): gv.reshape(model.shape(p))
@@ -769,6 +949,11 @@ class Trace:
                 for label, e in items:
                     if isinstance(e, NewValueOf):
                         point.add(label, e, new[e.param])
+                after = [label for label, e in items if isinstance(e, LossAfter)]
+                if after:
+                    (loss_after,) = model.evaluate([loss], {**at, **new})
+                    for label in after:
+                        point.add(label, LossAfter(loss), loss_after)
                 point.new = new
                 # the numbers follow the order of `show`
                 point.numbers = {
@@ -817,6 +1002,8 @@ class Trace:
             return f"the optimizer's step ({rule}) of the finite-difference gradient"
         if isinstance(claim, NewValueOf):
             return "the value before plus the optimizer's step of the finite-difference gradient"
+        if isinstance(claim, LossAfter):
+            return "the NumPy oracle's loss at the checked new values (same sample)"
         return _describe(claim, self.oracle)
 
     def states(self, key: str, lhs: Any, shown: Any, index: tuple[int, ...] = ()) -> str | None:
@@ -832,6 +1019,13 @@ class Trace:
         `_gives`)?"""
         return _gives(self.name, self.model, self.steps, lhs, value)
 
+    def shows(self, key: str) -> bool:
+        """Does the trace compute a value shown under the label `key` (a stage, a gradient,
+        a step, a new value, the loss after; not a given input)?"""
+        return any(key in point.claims for point in self.steps) or any(
+            key == f.format(p=_name(p)) for p in self.params for f in UPDATE_LABELS["NewValueOf"]
+        )
+
     def givens(self) -> list[tuple[str, Any]]:
         """What the trace is computed from: the initial parameters, every sample's inputs
         and the learning rate."""
@@ -845,6 +1039,7 @@ class Trace:
         ]
 
     def __call__(self) -> list[CheckRecord]:
+        _refuse_unbound(self.name, [*self.unbound, *(self.steps[0].unbound if self.steps else [])])
         records: list[CheckRecord] = []
         forward_loss: dict[int, list[float]] = {}
         worst = 0.0
@@ -929,6 +1124,25 @@ class Trace:
                         f"finite differences gives {_fmt(how(diff.central))}"
                     ) from None
                 worst = max(worst, err)
+        for k, c in point.claims.items():
+            if isinstance(c, LossAfter):
+                moved = dict(inputs)
+                for p, v in point.new.items():
+                    arr = np.asarray(v, dtype=float)
+                    moved[_name(p)] = float(arr.reshape(-1)[0]) if isinstance(p, sp.Symbol) else arr
+                if self.oracle is not None:
+                    out = _call(self.oracle, moved, where)
+                    other = _oracle_value(self.model, out, _name(self.loss), where, (1,))
+                else:
+                    other = _exact(self.model, self.loss, moved)
+                got = np.asarray(point.values[k], dtype=float).reshape(-1)
+                if not np.allclose(
+                    got, np.reshape(other, -1), rtol=FORWARD_RTOL, atol=FORWARD_ATOL
+                ):
+                    raise WorkedError(
+                        f"{where}, {k}: the engine gives {_fmt(got)}, the oracle's loss at the "
+                        f"new values {_fmt(other)}"
+                    )
         return worst
 
 
@@ -943,7 +1157,11 @@ def _step(optimizer: Optimizer, gradient: np.ndarray) -> np.ndarray:
 
 
 def _is_update(e: Any) -> bool:
-    return isinstance(e, StepOf | NewValueOf)
+    return isinstance(e, StepOf | NewValueOf | LossAfter)
+
+
+def _shape(model: _Model, var: Any) -> tuple[int, int] | None:
+    return None if isinstance(var, sp.Symbol) else model.shape(var)
 
 
 def _param_number(trace: Trace, k: int, p: Any, value: np.ndarray) -> Number:
@@ -984,6 +1202,8 @@ def attach(*objects: Example | Trace) -> list[Example | Trace]:
 __all__ = [
     "SGD",
     "Example",
+    "LossAfter",
+    "Named",
     "NewValueOf",
     "Optimizer",
     "StepOf",
@@ -992,6 +1212,7 @@ __all__ = [
     "attach",
     "example",
     "given",
+    "named",
     "trace",
     "value",
 ]

@@ -271,7 +271,10 @@ def seed_errata(
                 "should be {}. Every later number of its trace inherits the error.",
                 listed([LABEL[r["quantity"]] for r in first if r["agrees"]]),
                 listed(differ),
-                (sp.Symbol("delta_hidden"), worked.given(seed_dh, f"{EARLIER}: delta_hidden")),
+                (
+                    sp.Symbol("delta_hidden"),
+                    worked.given(seed_dh, f"{EARLIER}: delta_hidden", quoted=EARLIER),
+                ),
                 t.steps[0][LABEL["delta_hidden"]],
                 list(why.items),
                 worked.given(seed[("W", 1)], f"{EARLIER}: W"),

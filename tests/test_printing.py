@@ -339,3 +339,22 @@ def test_a_title_in_greek_stays_text_while_prose_greek_is_maths() -> None:
     assert printing.escape_latex("δ & ε", letters_as_maths=False) == "δ \\& ε"
     assert printing.escape_latex("× ε", letters_as_maths=False) == "\\ensuremath{\\times} ε"
     assert printing.escape_latex("ε") == "\\ensuremath{\\epsilon}"
+
+
+def test_an_entry_prints_1_based_as_the_course_writes_it() -> None:
+    p, W, k = sp.MatrixSymbol("y1", 3, 1), sp.MatrixSymbol("W", 3, 2), sp.Symbol("k")
+    assert printing.latex(p[1, 0], {"y1": "p"}) == "{p}_{2}"
+    assert printing.latex(W[0, 1]) == "{W}_{1,2}"
+    assert printing.latex(sp.MatrixSymbol("r", 1, 3)[0, 2]) == "{r}_{3}"
+    assert "k" in printing.latex(p[k, 0])  # a symbolic index as written
+
+
+def test_a_number_given_as_an_integer_prints_as_one() -> None:
+    from answerkey.numbers import given
+
+    assert printing.latex(given(2, "class")) == "2"
+    assert (
+        printing.latex(given([[0], [1], [0]], "t")) == r"\begin{bmatrix}0 & 1 & 0\end{bmatrix}^{T}"
+    )
+    assert printing.latex(given(2.0, "two")) == "2.0000"  # a float stays a float
+    assert printing.latex(given(2.0, "two", exact=True)) == "2.0"

@@ -67,6 +67,24 @@ MISTAKES = {
     r"computed in worked example",
     "given-other-value": r"softmax-ce, part 2, remark 1: prints x = .*, but worked example takes "
     r"x = \[1\. 2\.\]",
+    # issue 20: every printed number bound to what it names
+    "given-gradient": r"softmax-ce, part 2, remark 1: prints D\(L, b\) = .* \(dL/db\), but "
+    r"∂L/∂b is a derivative: only the engine's value",
+    "given-new-value": r"softmax-ce, part 2, remark 1: prints W' = .*, but W' is computed in one "
+    r"SGD step",
+    "free-label": r"softmax-ce, part 2: worked example: the label p_2 is not a quantity of the "
+    r"model: it would print p_2 = the value of L",
+    "text-label": r"softmax-ce, part 2: worked example: the label 'p_2' is text",
+    "text-label-line": r"softmax-ce, part 2, block 1, line p_2: prints worked example: L under the "
+    r"text label 'p_2'",
+    "swapped-labels": r"softmax-ce, part 2: one SGD step: the label b' is printed over the new "
+    r"value of W: label it W' or W_next",
+    "step-label": r"softmax-ce, part 2: one SGD step: the label Delta_W is printed over the new "
+    r"value of W",
+    "cell-label": r"softmax-ce, part 2, table 1, row 2, column 2 \(p\): prints p = .* "
+    r"\(worked example: z\[2\]\)",
+    "cell-quantity": r"softmax-ce, part 2, table 2?1, row 1, column 3 \(D\(L, b\)\): prints "
+    r"D\(L, b\) = .* \(worked example: L\)",
 }
 
 
@@ -173,20 +191,36 @@ def test_a_trace_run_with_a_learning_rate_the_key_does_not_print_is_refused() ->
     a = ce.build(mistake="hidden-rate")
     with pytest.raises(
         VerificationError,
-        match=r"softmax-ce, part 2: one SGD step is computed from the learning rate = 0.05, "
-        "which the key does not print",
+        match=r"softmax-ce, part 2, question: prints learning rate = 0.5, but one SGD step is "
+        "computed with the learning rate = 0.05",
     ):
         numbers.audit(a)
     numbers.audit(ce.build())
 
 
+def test_a_trace_rate_printed_only_in_a_remark_is_not_its_input() -> None:
+    # 0.05 in a remark, 0.5 in the question: the trace's rate is not printed as its input
+    a = ce.build(mistake="rate-in-remark")
+    with pytest.raises(VerificationError, match=r"prints learning rate = 0.5, but one SGD step"):
+        numbers.audit(a)
+    part = a.parts()[0]
+    (question,) = part.question  # without its contradicting rate: still refused
+    part.question = [text(*question.items[:-3], ".")]
+    with pytest.raises(
+        VerificationError,
+        match=r"softmax-ce, part 2: one SGD step is computed from the learning rate = 0.05, "
+        r"which the key does not print as its input \(it is printed only in a remark",
+    ):
+        numbers.audit(a)
+
+
 def test_an_input_stated_in_another_form_is_declared_so() -> None:
     a = ce.build()
     ex = a.parts()[0].numeric_checks[0]
-    ex.inputs = {**ex.inputs, ce.t: worked.given([[7.0], [7.0], [7.0]], "t")}
+    ex.inputs = {**ex.inputs, ce.t: worked.given([[7.0], [7.0], [7.0]], "target")}
     with pytest.raises(VerificationError, match=r"computed from t = .*which the key does not"):
         numbers.audit(a)
-    ex.inputs[ce.t] = worked.given(ex.inputs[ce.t], "t", stated_as="the class, in words")
+    ex.inputs[ce.t] = worked.given(ex.inputs[ce.t], "target", stated_as="the class, in words")
     numbers.audit(a)
 
 
@@ -227,3 +261,66 @@ def test_an_oracle_returning_the_loss_alone_serves_its_gradients() -> None:
     at[net["t"]] = [[0.0], [1.0], [0.5]]
     ex = worked.example("ex", net.instance({}), at, [net["E"], D(net["E"], net["W1"])], net.oracle)
     assert {r.kind for r in ex()} == {"recomputation", "finite-difference"}
+
+
+def _kit_step(show: list[Any]) -> tuple[Any, Any]:
+    from answerkey.kit import network as kit
+
+    net = kit.Network(2, [kit.linear(3), kit.softmax()], kit.cross_entropy())
+    at = net.given({"x": [1.0, -2.0], "W1": [[0.2, -0.1], [0.4, 0.3], [-0.5, 0.1]]}, {})
+    at |= net.given({"b1": [0.1, 0.0, -0.2], "t": [0, 1, 0]}, {})
+    params = {net["W1"]: at[net["W1"]], net["b1"]: at[net["b1"]]}
+    sample = [{net["x"]: at[net["x"]], net["t"]: at[net["t"]]}]
+    rate = worked.SGD(worked.given(0.5, "learning rate"))
+    return net, net.trace("step", {}, params, sample, rate, 1, show)
+
+
+def test_the_loss_after_an_update_is_a_quantity_of_the_trace() -> None:
+    net, step = _kit_step([sp.Symbol("E"), worked.LossAfter()])
+    point = step.steps[0]
+    assert list(point.numbers) == ["E", "E'"]  # labelled by the engine, after the loss before
+    w, b = (np.asarray(step.steps[0].new[net[k]]) for k in ("W1", "b1"))
+    after = net.forward({"x": np.array([[1.0], [-2.0]]), "W1": w, "b1": b, "t": np.eye(3)[:, [1]]})
+    assert float(step.steps[0][sp.Symbol("E'")]) == pytest.approx(after["E"], rel=1e-12)
+    assert float(point[sp.Symbol("E'")]) < float(point[sp.Symbol("E")])
+    assert any(r.kind == "update" for r in step())
+    point.values["E'"] = point.values["E'"] + 1e-3  # a wrong loss after the step is refused
+    with pytest.raises(worked.WorkedError, match=r"update 1 .*E': the engine gives"):
+        step()
+
+
+def test_an_update_shown_alone_labels_itself() -> None:
+    net, step = _kit_step([worked.NewValueOf(sp.MatrixSymbol("W1", 3, 2))])
+    assert list(step.steps[0].numbers) == ["W1'"]
+    assert step.steps[0].labels["W1'"] == sp.MatrixSymbol("W1'", 3, 2)
+
+
+def test_an_entry_is_shown_and_indexed_1_based() -> None:
+    a = ce.build()
+    ex = a.parts()[0].numeric_checks[0]
+    entry = ex[ce.p[1, 0]]  # p_2: the second entry of p
+    assert float(entry) == float(np.asarray(ex[ce.p].value).reshape(-1)[1])
+    assert entry.label == "worked example: p[2,1]"
+    assert ex.states("p", ce.p[1, 0], entry.value, entry.index) is None
+    assert "entry 2 of p, not p_3" in (ex.states("p", ce.p[2, 0], entry.value, entry.index) or "")
+    shown = worked.example("entries", ce.MODEL, ex.inputs, [ce.p[1, 0]], oracle=ce.oracle)
+    assert float(shown[ce.p[1, 0]]) == float(entry)
+    assert shown() and shown.block(text("p_2")).lines[0][0] == ce.p[1, 0]
+
+
+def test_asking_for_a_value_not_shown_says_what_to_do() -> None:
+    from answerkey.errors import AuthoringError
+
+    ex = ce.build().parts()[0].numeric_checks[0]
+    with pytest.raises(AuthoringError, match=r"worked example: y is not among the values it shows"):
+        ex[sp.Symbol("y")]
+    with pytest.raises(AuthoringError, match=r"p_5 is outside p, which has shape \(3, 1\)"):
+        ex[ce.p[4, 0]]
+
+
+def test_a_declared_label_names_its_quantity() -> None:
+    ex = ce.build().parts()[0].numeric_checks[0]
+    named = worked.example(
+        "named", ce.MODEL, ex.inputs, [worked.named("delta", D(ce.L, ce.b))], oracle=ce.oracle
+    )
+    assert named() and float(named[sp.Symbol("delta")][0]) == float(ex[D(ce.L, ce.b)][0])

@@ -356,7 +356,8 @@ class Network:
             symbol = self[name]
             shape = tuple(int(sp.sympify(d).xreplace(dict(sizes))) for d in symbol.shape)
             try:
-                array = np.asarray(value, dtype=float).reshape(shape)
+                raw = np.asarray(value)  # integers stay integers (printed so)
+                array = (raw if raw.dtype.kind in "iu" else raw.astype(float)).reshape(shape)
             except (TypeError, ValueError):
                 raise AuthoringError(
                     f"given {symbol.name}: {np.size(value)} numbers do not fill its "

@@ -75,11 +75,12 @@ def sgd_of(
     return sgd(instance, loss, params, samples, rate, iterations, show, oracle)
 
 
-def columns(*shown: tuple[str, str, Any]) -> dict[str, tuple[sp.Symbol, Any]]:
-    """``(key, label, quantity)`` triples as ``{key: (Symbol(label), quantity)}``: each
-    block line's key in `rows`, the label it is printed under, what the engine computes
-    (`sgd`'s `show` is the values, `rows`' `columns` the keys with the labels)."""
-    return {key: (sp.Symbol(label), quantity) for key, label, quantity in shown}
+def columns(*shown: tuple[str, str, Any]) -> dict[str, worked.Named]:
+    """``(key, label, quantity)`` triples as ``{key: worked.named(label, quantity)}``: each
+    block line's key in `rows`, the label it is printed under (declared to name the
+    quantity), what the engine computes (`sgd`'s `show` is the values, `rows`' `columns`
+    the keys with the labels)."""
+    return {key: worked.named(label, quantity) for key, label, quantity in shown}
 
 
 def rows(t: worked.Trace, columns: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -61,12 +61,24 @@ def build(params: Mapping[str, Any] = PARAMETERS, mistake: str = "") -> Assignme
     }
     # the author's gradient formula; the mistake of the issue: p + t for p - t
     grad_W = mm(p + t, T(x)) if mistake == "gradient" else mm(p - t, T(x))
-    ex = worked.example(
-        "worked example", MODEL, at, [z, p, L, (D(L, W), grad_W), D(L, b)], oracle=oracle
-    )
+    shown: list[Any] = [z, p, L, (D(L, W), grad_W), D(L, b)]
+    if mistake == "free-label":  # the loss printed as "p_2 = ..."
+        shown.append((sp.Symbol("p_2"), L))
+    if mistake == "text-label":  # likewise under a text label
+        shown.append(("p_2", L))
+    ex = worked.example("worked example", MODEL, at, shown, oracle=oracle)
     lr = worked.given(params["learning_rate"], "learning rate")
     # the trace's own rate: the one the question prints, unless the mistake hides another
-    rate = worked.given(0.05, "learning rate") if mistake == "hidden-rate" else lr
+    hidden = mistake in ("hidden-rate", "rate-in-remark")
+    rate = worked.given(0.05, "learning rate") if hidden else lr
+    new_values = [
+        (sp.Symbol("W'"), worked.NewValueOf(W)),
+        (sp.Symbol("b'"), worked.NewValueOf(b)),
+    ]
+    if mistake == "swapped-labels":  # b' printed over the new W, W' over the new b
+        new_values = [(sp.Symbol("b'"), new_values[0][1]), (sp.Symbol("W'"), new_values[1][1])]
+    if mistake == "step-label":  # the step's label over the new value
+        new_values[0] = (sp.Symbol("Delta_W"), worked.NewValueOf(W))
     step = worked.trace(
         "one SGD step",
         MODEL,
@@ -75,7 +87,7 @@ def build(params: Mapping[str, Any] = PARAMETERS, mistake: str = "") -> Assignme
         loss=L,
         optimizer=worked.SGD(rate),
         iterations=1,
-        show=[(sp.Symbol("W'"), worked.NewValueOf(W)), (sp.Symbol("b'"), worked.NewValueOf(b))],
+        show=new_values,
         oracle=oracle,
     )
     block = ex.block(text("The worked example"))
@@ -92,6 +104,8 @@ def build(params: Mapping[str, Any] = PARAMETERS, mistake: str = "") -> Assignme
             .__class__(float(ex[L]) + 1e-9, ex[L].label, ex[L].source, ex[L].origin, ex[L].key),
         )
         block = Block(block.title, tuple(lines))
+    if mistake == "text-label-line":  # a block line under a text label
+        block = Block(block.title, (*block.lines, ("p_2", ex[L])))
     if mistake == "block-label":  # the loss's number printed beside z
         lines = list(block.lines)
         lines[2] = (z, lines[2][1])
@@ -99,7 +113,11 @@ def build(params: Mapping[str, Any] = PARAMETERS, mistake: str = "") -> Assignme
     cells = [(k + 1, ex[p][k]) for k in range(3)]
     if mistake == "cell":
         cells[1] = (2, 0.35)
+    if mistake == "cell-label":  # an entry of z in the column of p
+        cells[1] = (2, ex[z][1])
     table = Table(header=("class", p), rows=tuple(cells))
+    if mistake == "cell-quantity":  # the loss in a column headed by the gradient
+        table = Table(header=("class", p, D(L, b)), rows=((1, ex[p][0], ex[L]),))
     question = text(
         "A linear classifier",
         relations.definition(z, mm(W, x) + b),
@@ -124,6 +142,14 @@ def build(params: Mapping[str, Any] = PARAMETERS, mistake: str = "") -> Assignme
         remark = text("The loss at the example is", (L, worked.given(0.3, "loss")), ".")
     if mistake == "given-other-value":  # an input stated with another value than used
         remark = text("Recall", (x, worked.given([[9.0], [9.0]], "x")), ".")
+    grad_b = np.asarray(ex[D(L, b)].value)
+    if mistake == "given-gradient":  # dL/db typed from the author's sheet: twice the gradient
+        remark = text("Here", (D(L, b), worked.given(2 * grad_b, "dL/db")), ".")
+    if mistake == "given-new-value":  # W' of a step at 0.05 while the question says 0.5
+        new_w = np.asarray(at[W].value) - 0.05 * np.asarray(ex[D(L, W)].value)
+        remark = text("After the step", (sp.Symbol("W'"), worked.given(new_w, "W'")), ".")
+    if mistake == "rate-in-remark":  # the trace runs at 0.05, printed in a remark only
+        remark = text("The step uses a rate of", rate, ".")
     # the author's equations in prose: a fact and a remark, no check of their own
     fact_rhs = mm(T(t), sp.Inverse(diag(p)))
     fact = text("From the loss,", eq(D(L, p), fact_rhs if mistake == "fact" else -fact_rhs), ".")
