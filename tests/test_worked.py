@@ -290,7 +290,7 @@ def test_the_loss_after_an_update_is_a_quantity_of_the_trace() -> None:
 
 
 def test_an_update_shown_alone_labels_itself() -> None:
-    net, step = _kit_step([worked.NewValueOf(sp.MatrixSymbol("W1", 3, 2))])
+    _, step = _kit_step([worked.NewValueOf(sp.MatrixSymbol("W1", 3, 2))])
     assert list(step.steps[0].numbers) == ["W1'"]
     assert step.steps[0].labels["W1'"] == sp.MatrixSymbol("W1'", 3, 2)
 
