@@ -35,10 +35,14 @@ def text(*items: Any) -> Text:
 
 @dataclass(frozen=True)
 class Step:
-    """One line of a derivation: ``= expr`` with the reason it follows from the line before."""
+    """One line of a derivation: ``= expr`` with the reason it follows from the line before.
+
+    `cites` is a verified result the step cites (a kit fragment): anything with a `check`
+    (a numeric check), which the part then runs whether or not its `numeric_checks` list it."""
 
     expr: Any
     reason: Text
+    cites: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,21 @@ class Part:
     numeric_checks: Sequence[Callable[[], list[CheckRecord]]] = ()
     #: decimals of the part's printed floats (None: `printing.DECIMALS`, 4)
     decimals: int | None = None
+
+    def __post_init__(self) -> None:
+        # a cited result's check is the part's, listed or not: never one check fewer
+        self.numeric_checks = [*self.numeric_checks, *self.cited_checks()]
+
+    def cited_checks(self) -> list[Callable[[], list[CheckRecord]]]:
+        """The checks of the results its derivations' steps cite that `numeric_checks`
+        does not list already."""
+        out: list[Callable[[], list[CheckRecord]]] = []
+        for d in self.derivations:
+            for step in d.steps:
+                check = getattr(step.cites, "check", None)
+                if check is not None and check not in self.numeric_checks and check not in out:
+                    out.append(check)
+        return out
 
     @property
     def results(self) -> list[tuple[Any, Any]]:

@@ -31,8 +31,144 @@ from .model import Assignment, Block, CheckRecord, Part, Table, Text
 # the number type lives below (answerkey.quantity); its makers stay reachable from here
 from .quantity import COMPUTED, GIVEN, Number, Origin, computed, corrupted, given  # noqa: F401
 
-# a decimal number written into prose: 0.5, 12.25, -3.0 (not "1c", "2-3-2-1", "e.g.")
-_DECIMAL_IN_TEXT = re.compile(r"(?<![\w.])-?\d+\.\d+")
+# --------------------------------------------------------------------------- typed numbers
+
+# A number typed into prose, in every form people type one: 0.5, a decimal comma 0,1010,
+# a leading dot .10, a percentage 84 % and a fraction 1/6 (not "1c", "2-3-2-1", "e.g.").
+_TYPED_NUMBER = re.compile(
+    r"(?<![\w.,/])(?:\d+(?:[.,]\d+)?\s?%|-?\d+\.\d+|\d+,\d+|-?\.\d+|\d+\s?/\s?\d+)(?![\w/])"
+)
+_WORDS = "zero one two three four five six seven eight nine ten eleven twelve".split()
+_INT = r"(?:\d+|" + "|".join(_WORDS) + r")"
+#: a typed integer after one of these is an index into the key's own structure or a model's
+INDEX_NOUNS = (
+    "part parts exercise exercises task assignment practical figure table equation step steps "
+    "line update updates iteration iterations sample samples unit units layer layers class "
+    "classes entry entries column columns row rows item items output outputs input inputs "
+    "weight weights"
+).split()
+#: a count before one of these is checked against the part's trace
+TRACE_COUNTS = {
+    "step": "updates",
+    "update": "updates",
+    "iteration": "iterations",
+    "pass": "iterations",
+    "epoch": "iterations",
+    "sample": "samples",
+}
+#: a count before one of these must be one of the sizes of the part's worked objects
+SIZE_NOUNS = ("input", "output", "unit", "neuron", "class", "feature", "layer", "weight")
+_INDEX = re.compile(
+    r"\b(?P<noun>" + "|".join(INDEX_NOUNS) + r")\s+(?P<list>\d+(?:(?:,\s*|\s+and\s+|\s+or\s+)"
+    r"\d+)*)\b",
+    re.IGNORECASE,
+)
+_COUNT = re.compile(
+    r"\b(?P<n>" + _INT + r")\s+(?:(?!with\b|and\b|of\b)[A-Za-z][\w-]*\s+){0,2}?"
+    r"(?P<noun>steps?|updates?|iterations?|passes|pass|epochs?|samples?|inputs?|outputs?|units?|neurons?|class(?:es)?|features?|layers?|"
+    r"weights?)\b",
+    re.IGNORECASE,
+)
+_TRUE_CLASS = re.compile(r"\btrue class\s+(?:\w+\s*=\s*)?(?P<n>\d+)\b", re.IGNORECASE)
+_PER = re.compile(r"\s+(?:per|(?:after|for|in)\s+(?:each|every))\b", re.IGNORECASE)
+_SHAPE = re.compile(r"\b\d+(?:-\d+)+\b")
+_DIGITS = re.compile(r"(?<![\w.,/^_{])\d+(?![\w.,/%])")
+
+
+def _number(word: str) -> int:
+    return int(word) if word.isdigit() else _WORDS.index(word.lower())
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What typed integers in a part are checked against: its traces' counts (updates,
+    iterations, samples), the sizes of its worked objects' quantities, its true classes."""
+
+    updates: frozenset[int] = frozenset()
+    iterations: frozenset[int] = frozenset()
+    samples: frozenset[int] = frozenset()
+    sizes: frozenset[int] = frozenset()
+    classes: frozenset[int] = frozenset()
+
+
+def facts(objects: Sequence[Any]) -> Facts:
+    """The counts, sizes and true classes of worked objects (`answerkey.worked`)."""
+    updates: set[int] = set()
+    iterations: set[int] = set()
+    samples: set[int] = set()
+    sizes: set[int] = set()
+    classes: set[int] = set()
+    for o in objects:
+        steps = getattr(o, "steps", None)
+        if steps is not None and hasattr(o, "iterations"):
+            updates.add(len(steps))
+            iterations.add(int(o.iterations))
+            samples.add(len(o.samples))
+        for _, value in getattr(o, "givens", lambda: [])():
+            arr = np.asarray(value.value if isinstance(value, Number) else value, dtype=float)
+            sizes.update(int(d) for d in arr.shape)
+            flat = arr.reshape(-1)
+            if flat.size > 1 and set(flat.tolist()) == {0.0, 1.0} and flat.sum() == 1:
+                classes.add(int(np.argmax(flat)) + 1)  # a one-hot target: its class
+        for n in getattr(o, "shown_numbers", lambda: [])():
+            sizes.update(int(d) for d in np.asarray(n.value).shape)
+    return Facts(*(frozenset(s) for s in (updates, iterations, samples, sizes, classes)))
+
+
+def typed_integers(s: str, known: Facts) -> str | None:
+    """What is wrong with the integers typed into `s` (None: nothing). Allowed: indices
+    into the key's structure or a model ("part 2", "sample 3", "units 1 and 2": an
+    update, iteration or sample index within the part's trace), network shapes
+    ("2-3-2-1"), 0 and 1, and counts the model confirms ("3 iterations" of a trace that
+    runs 3, "2 inputs" of a model with a size 2, "true class 2" of a one-hot target of
+    class 2). Any other integer is an exercise value typed by hand."""
+    spans: list[tuple[int, int]] = []
+    for m in _TRUE_CLASS.finditer(s):
+        n = int(m.group("n"))
+        if known.classes and n not in known.classes:
+            return f"'{m.group()}' but the target's class is {_listed(known.classes)}"
+        spans.append(m.span("n"))
+    for m in _COUNT.finditer(s):
+        n, noun = _number(m.group("n")), m.group("noun").lower()
+        if _PER.match(s, m.end()):  # "one update after each sample": a rate, not a count
+            spans.append(m.span("n"))
+            continue
+        base = (
+            noun[:-2]
+            if noun.endswith(("es",)) and noun[:-2] in ("pass", "class")
+            else (
+                noun[:-1]
+                if noun.endswith("s") and noun[:-1] in (*TRACE_COUNTS, *SIZE_NOUNS)
+                else noun
+            )
+        )
+        counts = getattr(known, TRACE_COUNTS[base]) if base in TRACE_COUNTS else known.sizes
+        if base in TRACE_COUNTS and base != "sample" and not counts:
+            counts = frozenset()  # no trace in the part: nothing to bind it to
+        if counts and n not in counts:
+            what = TRACE_COUNTS.get(base, "sizes")
+            return f"'{m.group()}' but the part's worked objects have {what} {_listed(counts)}"
+        spans.append(m.span("n"))
+    for m in _INDEX.finditer(s):
+        noun = m.group("noun").lower().rstrip("s")
+        for d in re.finditer(r"\d+", m.group("list")):
+            n = int(d.group())
+            bound = {"update": known.updates, "iteration": known.iterations}.get(noun)
+            if noun == "sample":
+                bound = known.samples
+            if bound and n > max(bound):
+                return f"'{m.group()}' but the part's trace has {max(bound)} {noun}s"
+        spans.append(m.span("list"))
+    spans += [m.span() for m in _SHAPE.finditer(s)]
+    for m in _DIGITS.finditer(s):
+        if any(a <= m.start() < b for a, b in spans) or m.group() in ("0", "1"):
+            continue
+        return f"the integer '{m.group()}' typed into its text"
+    return None
+
+
+def _listed(values: frozenset[int]) -> str:
+    return " or ".join(str(v) for v in sorted(values))
 
 
 # --------------------------------------------------------------------------- the walk
@@ -48,7 +184,9 @@ class Place:
 
 def printed(assignment: Assignment) -> Iterator[tuple[Place, Any]]:
     """Every printed item of the key (prose items, block values, cells, answers), in order."""
+    yield Place("", "title"), assignment.title
     for ex in assignment.exercises:
+        yield Place("", f"exercise {ex.number} title"), ex.title
         for i, t in enumerate(ex.intro, start=1):
             yield from _text(Place("", f"exercise {ex.number}, introduction {i}"), t)
         for f in ex.figures:
@@ -64,6 +202,7 @@ def printed_in_part(part: Part) -> Iterator[tuple[Place, Any]]:
     def at(where: str) -> Place:
         return Place(part.id, where)
 
+    yield at("title"), part.title
     for i, t in enumerate(part.question, start=1):
         yield from _text(at(f"question {i}" if len(part.question) > 1 else "question"), t)
     for i, t in enumerate(part.facts, start=1):
@@ -134,6 +273,17 @@ def numbers_in(item: Any) -> Iterator[Number]:
         yield from numbers_in(item.relation)
 
 
+def _bare_int(item: Any) -> str | None:
+    """An int typed into prose (a table's index cells may be ints; prose prints given ones)."""
+    if isinstance(item, int | np.integer) and not isinstance(item, bool):
+        return str(int(item))
+    if isinstance(item, tuple | list):
+        return next((b for x in item if (b := _bare_int(x))), None)
+    if isinstance(item, Text):
+        return next((b for x in item.items if (b := _bare_int(x))), None)
+    return None
+
+
 def bare_number(item: Any) -> str | None:
     """What is wrong with an item that shows a number the engine does not vouch for."""
     if isinstance(item, Number):
@@ -147,7 +297,7 @@ def bare_number(item: Any) -> str | None:
             return None
         return "a bare array " + np.array2string(item, precision=4)
     if isinstance(item, str):
-        found = _DECIMAL_IN_TEXT.search(item)
+        found = _TYPED_NUMBER.search(item)
         return f"the number {found.group()!r} written into its text" if found else None
     if isinstance(item, tuple | list):
         for x in item:
@@ -182,6 +332,8 @@ def audit_items(
     for place, item in items:
         where = f"{assignment_id}, part {place.part}" if place.part else assignment_id
         why = bare_number(item)
+        if not why and not place.where.startswith("table") and _bare_int(item):
+            why = f"the bare integer {_bare_int(item)}"
         if why:
             raise VerificationError(
                 f"{where}, {place.where}",
@@ -371,7 +523,59 @@ def audit(assignment: Assignment) -> list[tuple[Place, Number]]:
     attached = {id(o) for part in assignment.parts() for o in origins(part)}
     found = audit_items(assignment.id, list(printed(assignment)), lambda o: id(o) in attached)
     _check_inputs_printed(assignment, [(pl, n) for pl, n in found if n.source == GIVEN])
+    check_typed_integers(assignment)
     return found
+
+
+def check_typed_integers(assignment: Assignment) -> None:
+    """Every integer typed into the key's text is one `typed_integers` allows, checked
+    against the worked objects of its part (the exercise's, for its introduction and
+    titles); a table cell is read with its column's header word ("class 2")."""
+    for ex in assignment.exercises:
+        everything = facts([o for part in ex.parts for o in origins(part)])
+        by_part = {part.id: facts(origins(part)) for part in ex.parts}
+        items: list[tuple[Place, Any]] = [
+            (Place("", f"exercise {ex.number}, introduction {i}"), t)
+            for i, t in enumerate(ex.intro, start=1)
+        ]
+        items.append((Place("", f"exercise {ex.number} title"), ex.title))
+        for part in ex.parts:
+            cells = _cells_with_headers(part)
+            items += [(pl, cells.get(pl.where, item)) for pl, item in printed_in_part(part)]
+        for place, item in items:
+            known = by_part.get(place.part, everything)
+            for s in _strings(item):
+                why = typed_integers(s, known)
+                if why:
+                    where = f"{assignment.id}, part {place.part}" if place.part else assignment.id
+                    raise VerificationError(
+                        f"{where}, {place.where}",
+                        f'shows {why}: an exercise value is a given number (given(3, "true '
+                        "class\") prints 3) or the engine's; see the README on typed integers",
+                    )
+
+
+def _cells_with_headers(part: Part) -> dict[str, str]:
+    """Text cells under a text header, read with the header's first word ("class 2")."""
+    out: dict[str, str] = {}
+    for k, table in enumerate(part.tables, start=1):
+        for c, head in enumerate(table.header):
+            if isinstance(head, str) and head.split():
+                for r, row in enumerate(table.rows, start=1):
+                    if c < len(row) and isinstance(row[c], str):
+                        out[f"table {k}, row {r}, column {c + 1}"] = f"{head.split()[0]} {row[c]}"
+    return out
+
+
+def _strings(item: Any) -> Iterator[str]:
+    if isinstance(item, str):
+        yield item
+    elif isinstance(item, Text):
+        for x in item.items:
+            yield from _strings(x)
+    elif isinstance(item, tuple | list):
+        for x in item:
+            yield from _strings(x)
 
 
 #: where a worked object's given inputs count as stated: the statement, not a remark or a reason

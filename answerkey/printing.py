@@ -43,12 +43,16 @@ class KeyLatexPrinter(LatexPrinter):
     def _print_Symbol(self, expr: Any, style: str = "plain") -> str:
         if expr.name in self.notation:
             return self.notation[expr.name]
+        if expr.name.endswith("'") and expr.name[:-1] in self.notation:  # E' as the course's L'
+            return "{" + self.notation[expr.name[:-1]] + "}'"
         return super()._print_Symbol(expr, style=style)
 
     def _print_MatrixSymbol(self, expr: Any) -> str:
         name = str(expr.name)
         if name in self.notation:
             return self.notation[name]
+        if name.endswith("'") and name[:-1] in self.notation:
+            return "{" + self.notation[name[:-1]] + "}'"
         return super()._print_MatrixSymbol(expr)
 
     def _print_MatrixElement(self, expr: Any) -> str:

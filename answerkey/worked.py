@@ -139,6 +139,21 @@ def named(label: Any, quantity: Any) -> Named:
     return Named(sp.Symbol(label) if isinstance(label, str) else label, quantity)
 
 
+def entry(v: Any, i: int, j: int | None = None) -> Any:
+    """Entry `i` of the vector `v` (or (i, j) of a matrix), counted from 1 as the course
+    writes it: ``entry(p, 2)`` is p's second entry, printed p_2. Use it in `show`, to
+    index a worked object (``example[entry(p, 2)]``) and in prose (``(entry(p, 2), n)``)."""
+    rows, cols = v.shape
+    if j is None:
+        if cols != 1 and rows != 1:  # structurally: K x 1 is a column
+            raise AuthoringError(f"entry({v}, {i}): {v} is a matrix; give the row and column")
+        j, i = (1, i) if cols == 1 else (i, 1)
+    fits = [bool(k <= n) for k, n in ((i, rows), (j, cols)) if sp.sympify(n).is_Integer]
+    if i < 1 or j < 1 or not all(fits):
+        raise AuthoringError(f"entry({v}, {i}, {j}): {v} is {rows}x{cols}; entries count from 1")
+    return v[i - 1, j - 1]
+
+
 #: the labels an update may be shown under, by kind: the parameter's name `p` filled in
 UPDATE_LABELS = {
     "NewValueOf": ("{p}'", "{p}_next", "{p}_new"),
@@ -914,6 +929,11 @@ class Trace:
             why for label, e in items if _is_update(e) and (why := unbound(model, label, e, loss))
         ]
         for _, e in items:
+            if isinstance(e, StepOf | NewValueOf) and e.param not in self.params:
+                raise AuthoringError(
+                    f"{name}: {type(e).__name__}({e.param}) but the trace updates only "
+                    f"{', '.join(_name(p) for p in self.params)} (its params)"
+                )
             if isinstance(e, LossAfter) and e.loss is not None and e.loss != loss:
                 self.unbound.append(f"LossAfter({e.loss}) in a trace of the loss {loss}")
         self.samples = [_givens(s) for s in samples]
@@ -970,11 +990,25 @@ class Trace:
         return f"{self.name}, {point.prefix}{key}"
 
     def block(self, k: int, title: Text) -> Block:
+        """Update k+1's shown values as a block titled `title` (k from 0: `block(0, ...)` is
+        the first update)."""
+        if not 0 <= k < len(self.steps):
+            raise AuthoringError(
+                f"{self.name}: block({k}, ...) asks for update {k + 1}, but the trace has "
+                f"{len(self.steps)} (block(0, ...) is the first)"
+            )
         return self.steps[k].block(title)
 
     def totals(self, label: Any) -> list[Number]:
-        """The shown `label` summed over each iteration's samples (one number per iteration)."""
+        """The value shown under `label` (a label of `show`: the loss, say) summed over each
+        iteration's samples: one computed `Number` per iteration, in order, each checked
+        against the sum of the oracle's values when the trace is verified."""
         k = _key(label)
+        if self.steps and k not in self.steps[0].values:
+            raise AuthoringError(
+                f"{self.name}: totals({k}) needs {k} among the values the trace shows "
+                f"({', '.join(self.steps[0].values) or 'none'})"
+            )
         sums: dict[int, float] = {}
         for point, (it, _) in zip(self.steps, self.order, strict=True):
             sums[it] = sums.get(it, 0.0) + float(point.values[k].reshape(-1)[0])
@@ -1210,6 +1244,7 @@ __all__ = [
     "Trace",
     "WorkedError",
     "attach",
+    "entry",
     "example",
     "given",
     "named",

@@ -217,6 +217,28 @@ def test_a_cited_fragment_is_written_in_the_exercises_symbols_and_verified_there
         F.SOFTMAX_CROSS_ENTROPY.step(q=z2)
 
 
+def test_citing_a_fragment_attaches_its_check() -> None:
+    """A part that cites a fragment runs the fragment's check, listed or not (issue 20.3)."""
+    from answerkey.model import Part
+    from answerkey.verify import verify_part
+
+    net = network("sigmoid, softmax, cross-entropy")
+    E, z2, y2, t = net["E"], net["z2"], net["y2"], net["t"]
+    cited = F.SOFTMAX_CROSS_ENTROPY.step(z=z2, y=y2, t=t, E=E)
+    d = Derivation(D(E, z2), (cited,), (net.instance(SIZES, leaf="z2"),), oracle=net.oracle)
+    part = Part("a", "cites", [text("Give it.")], [d])  # the check left out of numeric_checks
+    assert part.numeric_checks == [F.SOFTMAX_CROSS_ENTROPY.check]
+    assert any(r.kind == "fragment" for r in verify_part("x", part))
+    listed = Part("a", "cites", [text("Give it.")], [d], numeric_checks=[cited.cites.check])
+    assert listed.numeric_checks == [F.SOFTMAX_CROSS_ENTROPY.check]  # not twice
+    # a cited fragment that does not hold stops the part that cites it
+    wrong = _wrong(F.SOFTMAX_CROSS_ENTROPY, T(F._t - F._y))
+    bad = dataclasses.replace(cited, cites=wrong)
+    part = Part("a", "cites", [text("Give it.")], [dataclasses.replace(d, steps=(bad,))])
+    with pytest.raises(VerificationError, match=r"fragment .softmax with cross-entropy \(wrong\)"):
+        verify_part("x", part)
+
+
 # --- optimizers -----------------------------------------------------------------------
 
 

@@ -95,3 +95,66 @@ def test_given_numbers_print_as_the_statement_writes_them() -> None:
     )
     with pytest.raises(ValueError, match="not finite"):
         numbers.given(float("nan"), "x")
+
+
+#: numbers typed into a string, in the forms people type them, and integers the model
+#: contradicts: each is refused wherever the key prints it (issue 20.2)
+TYPED = {
+    "0,1010": "the number '0,1010' written into its text",
+    ".10": "the number '.10' written into its text",
+    "84 %": "the number '84 %' written into its text",
+    "1/6": "the number '1/6' written into its text",
+    "the true class 3": "'true class 3' but the target's class is 2",
+    "two SGD steps": "'two SGD steps' but the part's worked objects have updates 1",
+    "update 4": "'update 4' but the part's trace has 1 updates",
+    "7 hidden units": "'7 hidden units' but the part's worked objects have sizes 1 or 2 or 3",
+    "with 42 of them": "the integer '42' typed into its text",
+}
+
+
+@pytest.mark.parametrize("typed", list(TYPED))
+def test_a_number_typed_in_any_form_is_refused(typed: str) -> None:
+    from tests.exercises import softmax_ce as ce
+
+    a = ce.build()
+    part = a.parts()[0]
+    part.remarks = [*part.remarks, text(f"Note {typed}.")]
+    with pytest.raises(VerificationError, match=re.escape(TYPED[typed])):
+        numbers.audit(a)
+
+
+def test_a_number_in_a_title_is_seen() -> None:
+    from tests.exercises import softmax_ce as ce
+
+    a = ce.build()
+    a.parts()[0].title = "a step at rate 0.05"
+    with pytest.raises(VerificationError, match=r"part 2, title: shows the number '0.05'"):
+        numbers.audit(a)
+    a = ce.build()
+    a.exercises[0].title = "two SGD steps"
+    with pytest.raises(VerificationError, match=r"exercise 1 title: shows 'two SGD steps'"):
+        numbers.audit(a)
+
+
+def test_integers_the_model_confirms_or_that_index_the_key_are_allowed() -> None:
+    from tests.exercises import softmax_ce as ce
+
+    a = ce.build()
+    part = a.parts()[0]
+    fine = "one SGD step for the true class 2 with 3 classes and 2 inputs, as in part 2 on a "
+    part.remarks = [*part.remarks, text(fine + "2-3-2-1 network, sample 1, class 3; 0 or 1.")]
+    numbers.audit(a)
+
+
+def test_typed_integers_in_the_exercises_are_the_allowed_kinds() -> None:
+    """Every module in solutions/ passes the rule at its numbers (measured: see README)."""
+    import importlib
+    import pkgutil
+
+    import solutions
+
+    for info in pkgutil.iter_modules(solutions.__path__):
+        if not info.name.startswith("_"):
+            m = importlib.import_module(f"solutions.{info.name}")
+            if hasattr(m, "ID"):
+                numbers.check_typed_integers(m.build(m.PARAMETERS))

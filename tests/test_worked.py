@@ -316,6 +316,13 @@ def test_asking_for_a_value_not_shown_says_what_to_do() -> None:
         ex[sp.Symbol("y")]
     with pytest.raises(AuthoringError, match=r"p_5 is outside p, which has shape \(3, 1\)"):
         ex[ce.p[4, 0]]
+    with pytest.raises(AuthoringError, match=r"step: NewValueOf\(x\) but the trace updates only"):
+        _kit_step([worked.NewValueOf(sp.MatrixSymbol("x", 2, 1))])
+    _, step = _kit_step([sp.Symbol("E")])
+    with pytest.raises(AuthoringError, match=r"block\(1, \.\.\.\) asks for update 2, but the"):
+        step.block(1, text("no such update"))
+    with pytest.raises(AuthoringError, match=r"totals\(y1\) needs y1 among the values"):
+        step.totals(sp.MatrixSymbol("y1", 3, 1))
 
 
 def test_a_declared_label_names_its_quantity() -> None:

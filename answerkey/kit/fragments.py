@@ -4,11 +4,26 @@ A `Fragment` is a small general result (``dE/dz = (y - t)^T`` for softmax with
 cross-entropy, say) with its own derivation, checked by the engine like any
 part's (`verify`: step by step, symbolically and numerically, and against
 finite differences). A derivation cites it with `step`, which writes the result
-in the citing exercise's symbols, with the fragment's name as the reason; adding
-`fragment.check` to the part's `numeric_checks` makes the build verify the
-fragment itself (once per process) and record it in the key's checks. The cited
+in the citing exercise's symbols, with the fragment's name as the reason; the part
+that cites it runs `fragment.check` (listed in its `numeric_checks` or not), which
+verifies the fragment itself (once per process) and records it in the key's checks. The cited
 step is then verified in its own derivation too, like every step: a citation
 that does not fit fails there.
+
+The fragments and their roles (the keywords of `step` and `statement`):
+
+* `SOFTMAX_CROSS_ENTROPY` (E, z, y, t): y = softmax(z), E = -t^T log y, t one-hot;
+  dE/dz = (y - t)^T.
+* `SIGMOID_BINARY_CROSS_ENTROPY` (E, z, y, t): y = sigmoid(z), binary cross-entropy,
+  t in [0, 1]; dE/dz = (y - t)^T.
+* `SIGMOID_DERIVATIVE` (y, z): dy/dz = diag(y * (1 - y)).
+* `LINEAR_BACKWARD` (E, z, W, x): z = W x; dE/dx = dE/dz W.
+* `OUTER_PRODUCT` (E, z, W, x): z = W x; dE/dW = (dE/dz)^T x^T.
+* `BATCH_OUTER_PRODUCT` (E, Z, W, X): Z = W X, E a mean over columns; dE/dW = dE/dZ X^T.
+* `L2_PENALTY` (E_reg, E, W, lambda): E_reg = E + lambda/2 ||W||^2;
+  dE_reg/dW = dE/dW + lambda W.
+
+`FRAGMENT.roles` lists a fragment's roles.
 """
 
 from __future__ import annotations
@@ -36,6 +51,11 @@ class Fragment:
     @property
     def lhs(self) -> Any:
         return self.derivation.lhs
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The role names `step` and `statement` take as keywords (``("E", "z", "y", "t")``)."""
+        return tuple(self.symbols)
 
     @property
     def result(self) -> Any:
@@ -75,7 +95,7 @@ class Fragment:
     def step(self, *reason: Any, **roles: Any) -> Step:
         """The fragment's result in the citing exercise's symbols (``z=z2, y=y2, t=t``),
         as a derivation step whose reason names the fragment (and `reason`, if any)."""
-        return Step(self.rewrite(self.result, **roles), text(self.name, *reason))
+        return Step(self.rewrite(self.result, **roles), text(self.name, *reason), cites=self)
 
     def statement(self, **roles: Any) -> Any:
         """``lhs = result`` in the citing exercise's symbols, for prose."""

@@ -155,7 +155,10 @@ class Network:
         course's: ``net["W1"]``."""
         if name in self.symbols:
             return self.symbols[name]
-        return self.symbols[self.kit_name(name)]
+        try:
+            return self.symbols[self.kit_name(name)]
+        except KeyError as exc:  # an author's typo: one line naming what there is
+            raise AuthoringError(str(exc.args[0])) from None
 
     def kit_name(self, name: str) -> str:
         """The kit's name (``W1``) of a quantity, from either name."""

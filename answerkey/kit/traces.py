@@ -84,8 +84,10 @@ def columns(*shown: tuple[str, str, Any]) -> dict[str, worked.Named]:
 
 
 def rows(t: worked.Trace, columns: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Each update as ``{"iteration", "sample", key: value, ...}`` for every ``key:
-    label`` of `columns` (the label a value is shown under), values as plain lists."""
+    """Each update of the trace `t` as a plain dict for answers.json: ``{"iteration": i,
+    "sample": n, key: value, ...}`` for every ``key: label`` of `columns` (the label a
+    value is shown under in `t`'s `show`, e.g. ``{"loss": L, "w": sp.Symbol("w_next")}``),
+    values as floats or nested lists."""
     return [
         {"iteration": it, "sample": n} | {key: p[label].plain() for key, label in columns.items()}
         for p, (it, n) in zip(t.steps, t.order, strict=True)
