@@ -25,16 +25,15 @@ CONSTRAINTS = {"learning_rate": [positive(), between(0, 10)], "y": [integer(), b
 CONSTRAINTS |= {k: between(-10, 10) for k in ("x.*", "W.*.*", "b.*")}
 
 n, K = sp.symbols("n K", integer=True, positive=True)
-NET = kit.Network(n, [kit.linear(K), kit.softmax()], kit.cross_entropy())
-x, t, W, b, s, p, L = (NET[k] for k in ("x", "t", "W1", "b1", "z1", "y1", "E"))
-NOTATION = {**NET.notation, "W1": "W", "b1": "b", "z1": "s", "y1": "p", "E": "L"}
-NOTATION |= {"W1'": "W'", "b1'": "b'"}
+NAMES = {"W1": "W", "b1": "b", "z1": "s", "y1": "p", "E": "L"}  # the course's names
+NET = kit.Network(n, [kit.linear(K), kit.softmax()], kit.cross_entropy(), names=NAMES)
+x, t, W, b, s, p, L = (NET[k] for k in ("x", "t", "W", "b", "s", "p", "L"))
 SIZES = {n: 2, K: 3}
 OTHER = {n: 4, K: 3}  # sizes differ from the example's (n != K)
 
 
 def part_a() -> Part:
-    insts = [NET.instance(SIZES, "z1"), NET.instance(OTHER, "z1")]
+    insts = [NET.instance(SIZES, "s"), NET.instance(OTHER, "s")]
     ds = derive(D(L, s), [SOFTMAX_CROSS_ENTROPY.step(E=L, z=s, y=p, t=t)], insts, NET.oracle)
     full = [NET.instance(SIZES), NET.instance(OTHER)]
     dW = derive(
@@ -57,7 +56,7 @@ def part_a() -> Part:
 def part_b(prm: Mapping[str, Any]) -> Part:
     y = prm["y"]
     onehot = [int(k == y) for k in range(1, 4)]  # integers print as integers: [0 1 0]
-    at = NET.given({"x": prm["x"], "W1": prm["W"], "b1": prm["b"], "t": onehot}, SIZES)
+    at = NET.given({"x": prm["x"], "W": prm["W"], "b": prm["b"], "t": onehot}, SIZES)
     rate = worked.given(prm["learning_rate"], "learning rate", exact=True)
     example = NET.example("worked example", SIZES, at, [s, p, L, D(L, W), D(L, b)])
     show = [worked.NewValueOf(W), worked.NewValueOf(b), worked.LossAfter()]
@@ -107,5 +106,5 @@ def build(params: Mapping[str, Any]) -> Assignment:
     )
     parts = [part_a(), part_b(params)]
     return Assignment(
-        ID, TITLE, [Exercise("1", "Softmax regression", [intro], parts)], notation=NOTATION
+        ID, TITLE, [Exercise("1", "Softmax regression", [intro], parts)], notation=NET.notation
     )

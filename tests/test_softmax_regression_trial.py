@@ -27,7 +27,7 @@ def built() -> tuple[object, object, worked.Example, worked.Trace]:
 def test_it_builds_and_verifies_with_the_loss_after_the_step() -> None:
     a, _, example, step = built()
     assert verify_assignment(a) > 0
-    after, before = float(step.steps[0][sp.Symbol("E'")]), float(example[sr.L])
+    after, before = float(step.steps[0][sp.Symbol("L'")]), float(example[sr.L])
     assert after < before
 
 
@@ -50,13 +50,13 @@ def _planted(fault: str) -> object:
         part.remarks = [text("So", (D(sr.L, sr.b), worked.given(2 * grad_b, "dL/db")), ".")]
     if fault == "given new value":
         w = np.asarray(example.inputs[sr.W].value) - 0.05 * np.asarray(example[D(sr.L, sr.W)].value)
-        part.remarks = [text("So", (sp.MatrixSymbol("W1'", 3, 2), worked.given(w, "W'")), ".")]
+        part.remarks = [text("So", (sp.MatrixSymbol("W'", 3, 2), worked.given(w, "W'")), ".")]
     if fault == "free label":
         at = example.inputs
         bad = sr.NET.example("worked example", sr.SIZES, at, [sr.s, (sp.Symbol("p_2"), sr.L)])
         part.numeric_checks = [bad, step]
     if fault == "swapped labels":
-        swapped = [(sp.MatrixSymbol("b1'", 3, 2), worked.NewValueOf(sr.W))]
+        swapped = [(sp.MatrixSymbol("b'", 3, 2), worked.NewValueOf(sr.W))]
         params = {sr.W: example.inputs[sr.W], sr.b: example.inputs[sr.b]}
         sample = [{sr.x: example.inputs[sr.x], sr.t: example.inputs[sr.t]}]
         bad_step = sr.NET.trace("SGD step", sr.SIZES, params, sample, step.optimizer, 1, swapped)
@@ -77,10 +77,10 @@ def _planted(fault: str) -> object:
 @pytest.mark.parametrize(
     ("fault", "says"),
     [
-        ("given gradient", r"part b, remark 1: prints D\(E, b1\) = .* is a derivative"),
-        ("given new value", r"part b, remark 1: prints W1' = .* W1' is computed in SGD step"),
+        ("given gradient", r"part b, remark 1: prints D\(L, b\) = .* is a derivative"),
+        ("given new value", r"part b, remark 1: prints W' = .* W' is computed in SGD step"),
         ("free label", r"part b: worked example: the label p_2 is not a quantity of the model"),
-        ("swapped labels", r"part b: SGD step: the label b1' is printed over the new value of W1"),
+        ("swapped labels", r"part b: SGD step: the label b' is printed over the new value of W"),
         ("rate in a remark", r"part b, question 2: prints learning rate = 0.5, but SGD step"),
         ("0,1010", r"part b, remark 1: shows the number '0,1010' written into its text"),
         ("two SGD steps", r"part b, remark 1: shows 'two SGD steps' but .* updates 1"),
