@@ -29,7 +29,7 @@ from answerkey.model import (
 from answerkey.numbers import given
 from answerkey.verify import verify_assignment
 
-NASTY = r"\input{/etc/hostname} 50% & $x$ #1 ~ ^ _ {}"
+NASTY = r"\input{/etc/hostname} a% & $x$ #1 ~ ^ _ {}"
 META = render.Meta(course="Deep Learning", label="2026-winter", variant="03")
 
 
@@ -114,8 +114,8 @@ def test_the_title_block_shows_course_term_and_variant(small: Assignment) -> Non
 @pytest.mark.parametrize(
     ("fmt", "escaped"),
     [
-        ("tex", r"\textbackslash{}input\{/etc/hostname\} 50\% \& \$x\$ \#1"),
-        ("md", r"\\input\{/etc/hostname\} 50% \& \$x\$ \#1"),
+        ("tex", r"\textbackslash{}input\{/etc/hostname\} a\% \& \$x\$ \#1"),
+        ("md", r"\\input\{/etc/hostname\} a% \& \$x\$ \#1"),
     ],
 )
 def test_every_plain_string_reaching_a_template_is_escaped(fmt: str, escaped: str) -> None:
