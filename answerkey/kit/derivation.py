@@ -119,7 +119,8 @@ def generated_steps(net: Any, lhs: Any) -> list[Step]:
     steps = []
     for k, (expr, rule) in enumerate(lines):
         words = rule.reason if rule is not None else "chain rule"
-        if k == 0 and len(lines) > 1 and rule is not None and rule.fragment is not None:
+        chained = sum(isinstance(a, D) for a in sp.preorder_traversal(expr)) > 1
+        if k == 0 and chained and rule is not None and rule.fragment is not None:
             words = f"chain rule, {rule.reason}"
         steps.append(Step(expr, text(words)))
     if final != steps[-1].expr and _unsimplified(steps[-1].expr):
