@@ -7,8 +7,9 @@
 # Each target does its own set-up on a fresh machine: it creates .venv/ if
 # missing, installs the package into it (again only when pyproject.toml
 # changes), and makes sure TeX Live with the LaTeX packages the keys need is
-# installed (scripts/ensure-tex). Python packages come at the versions pinned in
-# constraints.txt.
+# installed (scripts/ensure-tex); `make test` also installs Debian's chromium for
+# the HTML layout test (scripts/ensure-chromium). Python packages come at the
+# versions pinned in constraints.txt.
 #
 # Variables:
 #   KEYTERM=NAME        term to build (default: default); not TERM, the terminal's
@@ -33,6 +34,7 @@ PY := $(VENV)/bin/python
 ANSWERKEY := $(VENV)/bin/answerkey
 INSTALL_STAMP := $(VENV)/.answerkey-installed
 TEX_STAMP := $(VENV)/.answerkey-tex-ok
+CHROMIUM_STAMP := $(VENV)/.answerkey-chromium-ok
 
 KEYTERM ?= default
 VARIANTS ?=
@@ -77,6 +79,7 @@ typecheck: setup
 	$(PY) -m mypy
 
 pytest: setup
+	@bash scripts/ensure-chromium $(CHROMIUM_STAMP)
 	$(PY) -m pytest -o cache_dir=$(CACHE)/pytest
 
 bench: setup

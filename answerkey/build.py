@@ -123,8 +123,9 @@ def outputs(
                     files[name] = svg.encode()
             if "html" in formats:
                 title = f"{assignment.title} — {'answer key' if kind == 'key' else 'exercises'}"
+                page = render.render(assignment, "md", kind, meta, for_html=True)
                 files[f"{kind}.html"] = proofcache.rendered(
-                    ("html", md, title, figures), partial(_html, md, title, figures)
+                    ("html", page, title, figures), partial(_html, page, title, figures)
                 )
         if "pdf" in formats:
             md = render.render(assignment, "md", kind, meta, for_pdf=True)
@@ -445,6 +446,8 @@ def build(
     verbose: Callable[[str], None] | None = None,
     workers: int | None = None,
     on_published: Callable[[], None] | None = None,
+    only: Callable[[list[Job]], list[Job]] | None = None,
+    fresh_only: bool = False,
 ) -> list[BuildResult]:
     """Build the named assignments (all by default) for `term` into out_root/<term>/<id>/.
 
@@ -455,6 +458,11 @@ def build(
     with the publishing lock held, if every directory is still as this build left
     it (another build running beside it may have replaced one since, say with
     fewer formats): the no-op fast path records the outputs there (`fastpath`).
+
+    `only` picks some of the planned directories (a shard, one student's variant):
+    then no index or manifest is written, since they describe the whole term.
+    `fresh_only` builds nothing: every directory must be fresh already (merging
+    shards built elsewhere), else a UsageError names the first that is not.
     """
     if not 0 <= variants <= MAX_VARIANTS:
         raise UsageError(f"--variants must be between 0 and {MAX_VARIANTS}, got {variants}")
@@ -484,6 +492,9 @@ def build(
             jobs += plan([module], the_term, out_root, variants)
         except (ModuleError, AuthoringError) as exc:  # its draw() failed, say
             failed[module.id] = exc
+    whole = only is None
+    if only is not None:
+        jobs = only(jobs)
     fresh: list[tuple[Job, dict[str, Any]]] = []
     stale: list[Job] = []
     for job in jobs:
@@ -496,6 +507,14 @@ def build(
             why = ", ".join(cache.changed(stamp, job.inputs))
             say(f"stale {_rel(job.directory, out_root)}: {why}")
             stale.append(job)
+    if fresh_only and stale:
+        why = ", ".join(
+            cache.changed(cache.read_stamp(cache.stamp_path(stale[0].directory)), stale[0].inputs)
+        )
+        raise UsageError(
+            f"{len(stale)} of {len(jobs)} directories are missing or stale, the first "
+            f"{_rel(stale[0].directory, out_root)} ({why}): build every shard first"
+        )
     took = time.perf_counter() - t0
     say(f"planned {len(jobs)} directories ({len(stale)} to build) in {took:.2f}s")
 
@@ -545,9 +564,10 @@ def build(
         say(store.prune(proofs).describe())  # bounded: the least recently used go
 
     with publishing.publishing(out_root):
-        if variants:
+        if variants and whole:
             _publish_indexes(jobs, [m for m in modules if m.id not in failed], the_term, term_root)
-        write_manifest(out_root, the_term)
+        if whole:
+            write_manifest(out_root, the_term)
         gone = [
             job.directory
             for job in jobs

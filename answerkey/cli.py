@@ -57,6 +57,26 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--format", default=None, help="comma-separated formats (default: all)")
     w.add_argument("--out", default="build", type=Path, help="output root (default: build)")
     w.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="worker processes")
+    pb = sub.add_parser(
+        "publish", help="build a term and write the students' tree and zip (handouts only)"
+    )
+    pb.add_argument("term", metavar="TERM", help="term name (terms/NAME.toml) or default")
+    pb.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    _roster_options(pb)
+    pb.add_argument("--shard", metavar="K/N", help="build only the K-th of N slices")
+    pb.add_argument(
+        "--merge", action="store_true", help="build nothing: gather the shards' directories"
+    )
+    pb.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    sv = sub.add_parser(
+        "show-variant", help="rebuild exactly what one student of a roster was handed"
+    )
+    sv.add_argument("term", metavar="TERM")
+    sv.add_argument("student", metavar="STUDENT", help="the student's id in the roster")
+    _roster_options(sv, required=True)
+    sv.add_argument(
+        "--to", type=Path, metavar="DIR", help="where (default: <out>/show-variant/...)"
+    )
     sub.add_parser("list", help="list assignments and their part ids")
     cl = sub.add_parser(
         "clean", help="remove the output root (build/), refused while a build runs there"
@@ -134,6 +154,72 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("--max-mb", type=float, default=None, metavar="MB", help="bound for --prune")
     k.add_argument("--out", default="build", type=Path, help="output root (default: build)")
     return p
+
+
+def _roster_options(p: argparse.ArgumentParser, required: bool = False) -> None:
+    p.add_argument(
+        "--roster", type=Path, required=required, metavar="FILE.csv", help="students, one a row"
+    )
+    p.add_argument(
+        "--columns",
+        default=None,
+        metavar="ROLE=NAME,...",
+        help="the roster's column names (default: id=id,name=name,email=email,variant=variant)",
+    )
+    p.add_argument(
+        "--variants",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N variants (with a roster: the pool students are spread over, default 40)",
+    )
+    p.add_argument("--format", default=None, help="comma-separated formats (default: all)")
+    p.add_argument("--out", default="build", type=Path, help="output root (default: build)")
+    p.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="worker processes")
+
+
+def _publish(args: argparse.Namespace) -> int:
+    """`answerkey publish` and `answerkey show-variant` (students.py)."""
+    from . import build as pipeline
+    from . import students
+    from .roster import parse_columns
+
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    formats = pipeline.parse_formats(args.format)
+    columns = parse_columns(args.columns)
+    _writable_out(args.out)
+    if args.command == "show-variant":
+        _, differ = students.show_variant(
+            args.term,
+            args.student,
+            args.roster,
+            columns=columns,
+            variants=args.variants,
+            formats=formats,
+            out_root=args.out,
+            to=args.to,
+            report=_progress,
+            workers=args.jobs,
+        )
+        if differ:
+            print(f"differs from what the roster index records as handed out: {' '.join(differ)}")
+            return 1
+        return 0
+    students.publish_term(
+        args.term,
+        args.assignments,
+        formats,
+        args.out,
+        roster=args.roster,
+        columns=columns,
+        variants=args.variants,
+        shard=students.parse_shard(args.shard),
+        merge=args.merge,
+        report=(lambda _m: None) if args.quiet else _progress,
+        workers=args.jobs,
+    )
+    return 0
 
 
 def _progress(message: str) -> None:
@@ -334,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
             if clean(args.out):
                 print(f"removed {args.out}/")
             return 0
+        if args.command in ("publish", "show-variant"):
+            return _publish(args)
         if args.command == "check":
             return _check(args)
         if args.command == "grade":

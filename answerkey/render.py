@@ -92,16 +92,27 @@ def _environment(fmt: str) -> jinja2.Environment:
     return env
 
 
-def render(assignment: Assignment, fmt: str, kind: str, meta: Meta, for_pdf: bool = False) -> str:
+def render(
+    assignment: Assignment,
+    fmt: str,
+    kind: str,
+    meta: Meta,
+    for_pdf: bool = False,
+    for_html: bool = False,
+) -> str:
     """The `kind` ("key" or "handout") document of `assignment` in `fmt` ("tex" or "md").
 
     `for_pdf` makes the Markdown that pandoc turns into the PDF: figures as TikZ
     (raw LaTeX blocks) instead of links to the SVG files beside the document.
+    `for_html` makes the Markdown of the HTML page: each derivation step's reason on
+    a row of its own under the step, so that a derivation fits a narrow screen.
     """
     name = f"document.{fmt}.j2"
     try:
         template = environment(fmt).get_template(name)
-        return template.render(doc={**view(assignment, fmt, kind, meta), "for_pdf": for_pdf})
+        return template.render(
+            doc={**view(assignment, fmt, kind, meta), "for_pdf": for_pdf, "for_html": for_html}
+        )
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"templates/{exc.name or name}:{exc.lineno}: {exc.message}") from None
     except jinja2.TemplateError as exc:
@@ -159,6 +170,7 @@ def view(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> dict[str, A
         "course": Safe(title_escape(meta.course, letters_as_maths=False)),
         "label": Safe(title_escape(meta.label, letters_as_maths=False)),
         "variant": meta.variant,
+        "footer": Safe(title_escape(_footer(assignment, meta), letters_as_maths=False)),
         "provenance": meta.provenance,
         "exercises": exercises,
         "has_figures": any(
@@ -302,6 +314,18 @@ def _errata_view(assignment: Assignment, p: Any, m: Any) -> list[dict[str, Any]]
             }
         )
     return out
+
+
+def _footer(assignment: Assignment, meta: Meta) -> str:
+    """A variant's last line, naming it so that an appeal can cite it ("" for no variant)."""
+    if not meta.variant:
+        return ""
+    numbers_id = str(meta.extra.get("parameter_hash", ""))[:12]
+    numbers = f", numbers {numbers_id}" if numbers_id else ""
+    return (
+        f"Variant {meta.variant} of {assignment.id} ({meta.label}{numbers}): "
+        "quote this line in any question about your sheet."
+    )
 
 
 def _sentence(s: str) -> str:

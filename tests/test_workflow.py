@@ -125,9 +125,8 @@ def workflow() -> dict[str, Any]:
 
 def _steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
     jobs = workflow["jobs"]
-    assert len(jobs) == 1, "one job builds, tests and uploads"
-    (job,) = jobs.values()
-    steps = job["steps"]
+    assert set(jobs) == {"keys", "students", "students-merge"}, "one job builds, tests, uploads"
+    steps = jobs["keys"]["steps"]
     assert isinstance(steps, list) and steps
     return steps
 
@@ -194,16 +193,17 @@ def test_term_input(workflow: dict[str, Any]) -> None:
     term = workflow["on"]["workflow_dispatch"]["inputs"]["term"]
     assert term["default"] == "default"
     assert term["type"] == "string"
-    (job,) = workflow["jobs"].values()
     # The input reaches the build through the environment, never pasted into a
     # script, and push builds fall back to the default term.
-    assert job["env"]["KEYTERM"] == "${{ inputs.term || 'default' }}"
-    for step in job["steps"]:
-        assert "inputs." not in step.get("run", ""), step
+    for job in workflow["jobs"].values():
+        assert job["env"]["KEYTERM"] == "${{ inputs.term || 'default' }}"
+        for step in job["steps"]:
+            assert "inputs." not in step.get("run", ""), step
+            assert "${{" not in step.get("run", ""), step
 
 
 def test_steps_set_up_test_build_and_upload(workflow: dict[str, Any]) -> None:
-    (job,) = workflow["jobs"].values()
+    job = workflow["jobs"]["keys"]
     assert job["runs-on"] == "ubuntu-latest"
     steps = _steps(workflow)
     uses = [s.get("uses", "") for s in steps]
@@ -242,6 +242,29 @@ def test_steps_set_up_test_build_and_upload(workflow: dict[str, Any]) -> None:
     assert artefact["name"] == "answer-keys-${{ env.KEYTERM }}"
     assert artefact["path"].rstrip("/") == "build/${{ env.KEYTERM }}"
     assert artefact["if-no-files-found"] == "error"
+
+
+def test_the_students_handouts_build_in_slices_and_merge(workflow: dict[str, Any]) -> None:
+    """On demand: four slices (`publish --shard K/4`) on parallel machines, each
+    uploading its directories with their stamps; a last job gathers them and merges
+    (`publish --merge`, which builds nothing) into one students' tree."""
+    slices, merge = workflow["jobs"]["students"], workflow["jobs"]["students-merge"]
+    assert slices["if"] == "github.event_name == 'workflow_dispatch'"
+    shards = slices["strategy"]["matrix"]["shard"]
+    assert shards == [str(k) for k in range(1, len(shards) + 1)]
+    build = next(s for s in slices["steps"] if "--shard" in s.get("run", ""))
+    assert f'--shard "$SHARD/{len(shards)}"' in build["run"]
+    upload = next(s for s in slices["steps"] if s.get("uses", "").startswith("actions/upload"))
+    assert upload["with"]["include-hidden-files"] == "true"
+    assert upload["with"]["name"] == "students-slice-${{ matrix.shard }}"
+    assert merge["needs"] == "students"
+    gather = next(s for s in merge["steps"] if s.get("uses", "").startswith("actions/download"))
+    assert gather["with"]["pattern"] == "students-slice-*"
+    assert gather["with"]["merge-multiple"] == "true"
+    assert any("--merge" in s.get("run", "") for s in merge["steps"])
+    for job in (slices, merge):  # the same tools as the keys' job, TeX included
+        assert any("texlive-latex-base" in s.get("run", "") for s in job["steps"])
+        assert job["env"]["ROSTER"] == "${{ inputs.roster }}"
 
 
 def test_ci_run_executes_make_test() -> None:

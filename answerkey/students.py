@@ -1,0 +1,382 @@
+"""The students' tree: what students may see of a term, and nothing else.
+
+`answerkey publish TERM` builds the term (like `answerkey build`), then gathers
+from its output directories only the handouts (``handout.tex|md|html|pdf``) and
+the figures a handout links to, into
+
+    <out>/students/<term>/              the students' tree
+    <out>/students/<term>.zip           the same, zipped (byte-identical for the same tree)
+
+Keys, answers.json, the key's figures and stamps never enter it: files are
+taken by a whitelist, not by leaving some out. With a roster (`roster.py`)
+each student gets ``<student id>/<assignment>/handout.*`` of their variant,
+and the staff's index (student -> variant -> files, with digests) goes to
+``<out>/<term>/roster-index.csv``, which MANIFEST.json then covers.
+
+A large course builds in slices: ``--shard K/N`` builds every N-th of the
+term's output directories (sorted by assignment and variant, starting at the
+K-th) and nothing else; after all slices' directories are gathered into one
+output root, ``--merge`` builds nothing (it refuses if any directory is
+missing or stale) and writes the students' tree, index and manifest, byte
+for byte as one machine building everything would.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import re
+import shutil
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import build as pipeline
+from . import cache, publish
+from .errors import UsageError
+from .registry import discover
+from .roster import DEFAULT_POOL, Columns, Student, index_csv, read_roster, variant_name
+from .terms import MAX_VARIANTS, load_term
+
+__all__ = [
+    "HANDOUT_FORMATS",
+    "Published",
+    "handout_files",
+    "parse_shard",
+    "publish_term",
+    "show_variant",
+    "tree_files",
+    "zip_bytes",
+]
+
+#: the formats a handout comes in (json is the key's answers only)
+HANDOUT_FORMATS = ("tex", "md", "html", "pdf")
+#: the staff's index of a roster, in the term's output directory
+INDEX_NAME = "roster-index.csv"
+#: every zip entry carries this time (the earliest a zip can hold): reproducible
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+#: errors that mean the filesystem cannot exchange two paths (then: two renames)
+_NO_EXCHANGE = {errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP}
+_FIGURE_LINK = re.compile(r"\]\(([A-Za-z0-9][A-Za-z0-9._-]*\.svg)\)")
+
+
+@dataclass
+class Published:
+    """What `publish_term` wrote (None for what a shard leaves to the merge)."""
+
+    term: str
+    directories: int
+    tree: Path | None = None
+    archive: Path | None = None
+    index: Path | None = None
+    files: int = 0
+    students: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def handout_files(directory: Path) -> dict[str, bytes]:
+    """What students may see of one output directory: its handouts and the figures
+    handout.md links to. Regular files only (a symbolic link is never followed)."""
+    out: dict[str, bytes] = {}
+    for fmt in HANDOUT_FORMATS:
+        data = _regular(directory / f"handout.{fmt}")
+        if data is not None:
+            out[f"handout.{fmt}"] = data
+    if "handout.md" in out:
+        for name in sorted(set(_FIGURE_LINK.findall(out["handout.md"].decode("utf-8")))):
+            data = _regular(directory / name)
+            if data is None:
+                raise UsageError(f"{directory}/handout.md links {name}, which is not there")
+            out[name] = data
+    return out
+
+
+def _regular(path: Path) -> bytes | None:
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return None
+    if not path.is_file() or path.is_symlink() or st.st_nlink < 1:
+        return None
+    return path.read_bytes()
+
+
+def tree_files(
+    sources: Mapping[tuple[str, int | None], Path], students: list[Student] | None
+) -> tuple[dict[str, bytes], dict[tuple[str, str], dict[str, str]]]:
+    """The students' tree as {relative path: bytes}, and with a roster each student's
+    files by (student id, assignment) as {path: sha256} (for the index).
+
+    `sources` maps (assignment, variant or None) to its output directory."""
+    tree: dict[str, bytes] = {}
+    handed: dict[tuple[str, str], dict[str, str]] = {}
+    cached: dict[Path, dict[str, bytes]] = {}
+
+    def files_of(directory: Path) -> dict[str, bytes]:
+        if directory not in cached:
+            cached[directory] = handout_files(directory)
+        return cached[directory]
+
+    if students is None:
+        for (assignment, k), directory in sorted(sources.items(), key=_source_order):
+            prefix = assignment if k is None else f"{assignment}/variant-{variant_name(k)}"
+            for name, data in files_of(directory).items():
+                tree[f"{prefix}/{name}"] = data
+        return tree, handed
+    assignments = sorted({a for a, _ in sources})
+    for s in students:
+        for assignment in assignments:
+            mine: dict[str, str] = {}
+            for name, data in files_of(sources[(assignment, s.variant)]).items():
+                path = f"{s.id}/{assignment}/{name}"
+                tree[path] = data
+                mine[path] = cache.sha256(data)
+            handed[(s.id, assignment)] = mine
+    return tree, handed
+
+
+def _source_order(item: tuple[tuple[str, int | None], Path]) -> tuple[str, int]:
+    (assignment, k), _ = item
+    return (assignment, k or 0)
+
+
+def zip_bytes(tree: Mapping[str, bytes]) -> bytes:
+    """The tree as a zip: entries sorted, fixed times and modes, so the same tree
+    gives the same bytes on any machine and at any time."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(tree):
+            info = zipfile.ZipInfo(path, date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, whatever builds it
+            info.external_attr = 0o100644 << 16
+            archive.writestr(info, tree[path], compresslevel=9)
+    return buffer.getvalue()
+
+
+def write_tree(root: Path, tree: Mapping[str, bytes]) -> None:
+    """Replace the directory `root` by one holding exactly `tree`, in one step (staged
+    beside it under a pid-owned name, then swapped in; see publish.py). Call with the
+    publishing lock held."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    publish.recover(root.parent)
+    new = publish.staged_name(root, "new")
+    old = publish.staged_name(root, "old")
+    shutil.rmtree(new, ignore_errors=True)
+    try:
+        new.mkdir()
+        for path, data in tree.items():
+            target = new / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        if not root.exists():
+            os.rename(new, root)
+            return
+        try:
+            publish.exchange(new, root)
+        except OSError as exc:
+            if exc.errno not in _NO_EXCHANGE:
+                raise
+            os.rename(root, old)
+            os.rename(new, root)
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(new, ignore_errors=True)
+
+
+def parse_shard(spec: str | None) -> tuple[int, int] | None:
+    """`3/8` -> (3, 8): the third of eight slices."""
+    if spec is None:
+        return None
+    m = re.fullmatch(r"\s*(\d{1,4})\s*/\s*(\d{1,4})\s*", spec)
+    if m is None or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise UsageError(f"--shard: expected K/N with 1 <= K <= N (e.g. 2/8), got {spec!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _variant_number(job: pipeline.Job) -> int | None:
+    return int(job.meta.variant) if job.meta.variant else None
+
+
+def _selector(
+    wanted: set[int] | None, shard: tuple[int, int] | None
+) -> Callable[[list[pipeline.Job]], list[pipeline.Job]] | None:
+    """The jobs to build: those of the wanted variants, then the shard's slice of them
+    (every N-th in (assignment, variant) order, from the K-th)."""
+    if wanted is None and shard is None:
+        return None
+
+    def pick(jobs: list[pipeline.Job]) -> list[pipeline.Job]:
+        chosen = [j for j in jobs if wanted is None or _variant_number(j) in wanted]
+        chosen.sort(key=lambda j: (j.module.id, _variant_number(j) or 0))
+        if shard is not None:
+            k, n = shard
+            chosen = chosen[k - 1 :: n]
+        return chosen
+
+    return pick
+
+
+def publish_term(
+    term: str,
+    names: list[str] | None = None,
+    formats: tuple[str, ...] = pipeline.FORMATS,
+    out_root: Path = Path("build"),
+    *,
+    roster: Path | None = None,
+    columns: Columns | None = None,
+    variants: int = 0,
+    shard: tuple[int, int] | None = None,
+    merge: bool = False,
+    report: Callable[[str], None] = print,
+    workers: int | None = None,
+    terms_dir: Path = Path("terms"),
+) -> Published:
+    """Build the term (only a slice with `shard`, nothing with `merge`), then write the
+    students' tree, its zip and with a roster the staff's index and the manifest."""
+    if not set(formats) & set(HANDOUT_FORMATS):
+        raise UsageError(
+            f"publish hands out handouts: --format needs one of {', '.join(HANDOUT_FORMATS)}"
+        )
+    if shard is not None and merge:
+        raise UsageError("--shard builds a slice and --merge gathers them: give one")
+    the_term = load_term(term, discover(), terms_dir)
+    students: list[Student] | None = None
+    wanted: set[int] | None = None
+    count = variants
+    if roster is not None:
+        pool = variants or DEFAULT_POOL
+        students = read_roster(roster, the_term.seed, pool, columns or Columns())
+        wanted = {s.variant for s in students}
+        count = max(wanted)
+    elif not 0 <= variants <= MAX_VARIANTS:
+        raise UsageError(f"--variants must be between 0 and {MAX_VARIANTS}, got {variants}")
+    planned: list[pipeline.Job] = []
+    select = _selector(wanted, shard)
+
+    def remember(jobs: list[pipeline.Job]) -> list[pipeline.Job]:
+        chosen = jobs if select is None else select(jobs)
+        planned.extend(chosen)
+        return chosen
+
+    results = pipeline.build(
+        names,
+        formats,
+        term,
+        out_root,
+        report,
+        variants=count,
+        terms_dir=terms_dir,
+        workers=workers,
+        only=remember,
+        fresh_only=merge,
+    )
+    published = Published(the_term.name, len(results))
+    if shard is not None:
+        report(
+            f"shard {shard[0]}/{shard[1]}: {len(results)} directories built; gather every "
+            f"shard's {out_root / the_term.name} and run `answerkey publish {term} --merge`"
+        )
+        return published
+    sources = {(job.module.id, _variant_number(job)): job.directory for job in planned}
+    term_root = out_root / the_term.name
+    base = out_root / "students"
+    with publish.publishing(out_root):
+        tree, handed = tree_files(sources, students)
+        if not tree:
+            raise UsageError("nothing to hand out: no handout was built")
+        if students is not None:
+            published.index = term_root / INDEX_NAME
+            index = index_csv(students, handed)
+            if _read(published.index) != index:
+                (term_root / "MANIFEST.json").unlink(missing_ok=True)
+                publish.replace_file(published.index, index)
+            published.students = len(students)
+        pipeline.write_manifest(out_root, the_term)
+        published.tree = base / the_term.name
+        published.archive = base / f"{the_term.name}.zip"
+        write_tree(published.tree, tree)
+        publish.replace_file(published.archive, zip_bytes(tree))
+        published.files = len(tree)
+    report(
+        f"students' tree {published.tree}: {published.files} files"
+        + (f" for {published.students} students" if students is not None else "")
+        + f"; zip {published.archive}"
+        + (f"; index {published.index}" if published.index is not None else "")
+    )
+    return published
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def show_variant(
+    term: str,
+    student_id: str,
+    roster: Path,
+    *,
+    columns: Columns | None = None,
+    variants: int = 0,
+    formats: tuple[str, ...] = pipeline.FORMATS,
+    out_root: Path = Path("build"),
+    to: Path | None = None,
+    report: Callable[[str], None] = print,
+    workers: int | None = None,
+    terms_dir: Path = Path("terms"),
+) -> tuple[Path, list[str]]:
+    """Rebuild exactly what one student was handed (their variant of every assignment)
+    into `to` (default <out>/show-variant/<term>/<student>/). Returns the directory
+    and, when the term's roster index is there, the files that differ from what it
+    recorded as handed out (empty: identical)."""
+    the_term = load_term(term, discover(), terms_dir)
+    pool = variants or DEFAULT_POOL
+    everyone = read_roster(roster, the_term.seed, pool, columns or Columns())
+    match = [s for s in everyone if s.id == student_id]
+    if not match:
+        raise UsageError(f"{roster}: no student with id {student_id!r}")
+    student = match[0]
+    planned: list[pipeline.Job] = []
+    select = _selector({student.variant}, None)
+    assert select is not None
+
+    def remember(jobs: list[pipeline.Job]) -> list[pipeline.Job]:
+        chosen = select(jobs)
+        planned.extend(chosen)
+        return chosen
+
+    pipeline.build(
+        None,
+        formats,
+        term,
+        out_root,
+        report,
+        variants=student.variant,
+        terms_dir=terms_dir,
+        workers=workers,
+        only=remember,
+    )
+    sources = {(job.module.id, _variant_number(job)): job.directory for job in planned}
+    tree, handed = tree_files(sources, [student])
+    target = to or out_root / "show-variant" / the_term.name / student.id
+    with publish.publishing(out_root):
+        write_tree(target, {path.split("/", 1)[1]: data for path, data in tree.items()})
+    differ: list[str] = []
+    index_path = out_root / the_term.name / INDEX_NAME
+    if index_path.is_file():
+        from .roster import read_index
+
+        recorded = read_index(index_path)
+        for key, mine in sorted(handed.items()):
+            was = recorded.get(key, {})
+            differ += [p for p in sorted(set(was) | set(mine)) if was.get(p) != mine.get(p)]
+    how = " (overridden in the roster)" if student.overridden else ""
+    report(
+        f"{student.id}: variant {variant_name(student.variant)}{how}, {len(tree)} files in {target}"
+    )
+    return target, differ

@@ -1,0 +1,356 @@
+"""The students' tree holds the handouts and their figures and nothing of the keys;
+a roster hands each student a stable variant; shards merge into the same bytes.
+
+The scan builds every assignment the registry discovers (no list here), once with
+the term's own numbers in every format and once as variants, and looks in the
+students' tree for anything of the keys: their files (by name and by bytes), the
+computed numbers of the ledger (answers.json "numbers") that the handout does not
+print, and the lines of a key that its handout does not have.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import shutil
+import subprocess
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from answerkey import cli, students
+from answerkey.errors import UsageError
+from answerkey.registry import discover
+
+ROOT = Path(__file__).resolve().parent.parent
+TERMS = ROOT / "terms"
+TERM = "2026-winter"
+QUIET = {"report": lambda _m: None, "terms_dir": TERMS}
+NUMBER = re.compile(r"(?<![\d.])-?\d+\.\d+(?![\d])")
+
+
+# --- the scanner -----------------------------------------------------------------------
+
+
+def text_of(path: Path) -> str:
+    if path.suffix == ".pdf":
+        if shutil.which("pdftotext") is None:
+            pytest.skip("pdftotext (poppler-utils) is missing: cannot read the PDFs")
+        out = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True)
+        return out.stdout.decode("utf-8", errors="replace")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".html":  # the head's numbers (0.2em, scale=1.0) are no one's answers
+        text = re.sub(r"^.*?<body[^>]*>", "", text, flags=re.S)
+    return text
+
+
+def units(text: str) -> set[str]:
+    """What a document says, line by line (and each TeX annotation of its MathML)."""
+    lines = {line.strip() for line in text.splitlines()}
+    lines |= set(re.findall(r'<annotation encoding="application/x-tex">(.*?)</annotation>', text))
+    return {u for u in lines if len(u) >= 25}
+
+
+def key_only_numbers(directory: Path) -> set[str]:
+    """The ledger's computed numbers, at 1 to 4 decimals, that the handout does not print."""
+    answers = json.loads((directory / "answers.json").read_text())
+    handout = set(NUMBER.findall((directory / "handout.md").read_text()))
+    key = set(NUMBER.findall((directory / "key.md").read_text()))
+    printed: set[str] = set()
+    for entry in answers["numbers"]:
+        if entry["source"] == "given":
+            continue
+        for value in _flat(entry["value"]):
+            for d in range(1, 5):
+                printed.add(f"{value:.{d}f}")
+    return (printed & key) - handout
+
+
+def _flat(value: object) -> Iterator[float]:
+    if isinstance(value, list):
+        for v in value:
+            yield from _flat(v)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield float(value)
+
+
+def leaks(tree: Path, term_root: Path, source_of: dict[str, Path]) -> list[str]:
+    """Everything of the keys found in the students' tree at `tree`. `source_of` maps a
+    tree directory (relative) to the output directory it was taken from."""
+    found = []
+    for path in sorted(p for p in tree.rglob("*") if p.is_file()):
+        rel = path.relative_to(tree).as_posix()
+        source = source_of[path.parent.relative_to(tree).as_posix()]
+        own = {f.name for f in source.iterdir() if f.is_file()}
+        key_files = {n for n in own if not n.startswith("handout.")}
+        linked = set(re.findall(r"\]\(([^)]+\.svg)\)", (source / "handout.md").read_text()))
+        key_files -= linked
+        if path.name.startswith(("key.", ".")) or path.name in key_files:
+            found.append(f"{rel}: a key's file")
+        data = path.read_bytes()
+        for name in sorted(key_files):
+            if (source / name).read_bytes() == data:
+                found.append(f"{rel}: the bytes of the key's {name}")
+        if path.suffix == ".svg":
+            continue
+        text = text_of(path)
+        numbers = set(NUMBER.findall(text))
+        for n in sorted(key_only_numbers(source) & numbers):
+            found.append(f"{rel}: the key's computed number {n}")
+        handout = source / path.name
+        key = source / path.name.replace("handout.", "key.")
+        if handout.name.startswith("handout.") and key.is_file():
+            secret = units(text_of(key)) - units(text_of(handout))
+            for line in sorted(secret & units(text)):
+                found.append(f"{rel}: the key's line {line[:60]!r}")
+    return found
+
+
+def sources(tree: Path, term_root: Path) -> dict[str, Path]:
+    """Tree directory -> output directory, for a tree without a roster."""
+    out = {}
+    for d in sorted(p for p in tree.rglob("*") if p.is_dir()):
+        rel = d.relative_to(tree).as_posix()
+        if any(f.is_file() for f in d.iterdir()):
+            out[rel] = term_root / rel
+    return out
+
+
+# --- the scan, over every assignment and variant ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("published")
+    students.publish_term("default", None, ("tex", "md", "html", "pdf", "json"), out, **QUIET)
+    students.publish_term(TERM, None, ("tex", "md", "html", "json"), out, variants=2, **QUIET)
+    return {"out": out}
+
+
+def test_the_students_tree_holds_every_assignments_handouts_and_nothing_of_the_keys(
+    published: dict[str, Path],
+) -> None:
+    out = published["out"]
+    ids = sorted(discover())
+    for term, variants in (("default", [""]), (TERM, ["variant-01", "variant-02"])):
+        tree = out / "students" / term
+        for aid in ids:
+            for v in variants:
+                d = tree / aid / v
+                assert {"handout.md", "handout.tex", "handout.html"} <= {
+                    f.name for f in d.iterdir()
+                }, f"{d} misses a handout"
+                assert not list(d.glob("key.*")) and not (d / "answers.json").exists()
+        assert leaks(tree, out / term, sources(tree, out / term)) == []
+    assert (out / "students" / "default" / ids[0] / "handout.pdf").is_file()
+
+
+def test_the_scanner_finds_a_key_put_in_the_tree(
+    published: dict[str, Path], tmp_path: Path
+) -> None:
+    """A scan that could not fail would prove nothing: each kind of leak is found."""
+    out = published["out"]
+    term_root = out / TERM
+    source = term_root / "practical-1" / "variant-01"
+    for leak, expected in [
+        (("key.md", "key.md"), "a key's file"),
+        (("key.md", "handout.md"), "the bytes of the key's key.md"),
+        (("loss-curve.svg", "loss-curve.svg"), "a key's file"),
+    ]:
+        tree = tmp_path / leak[1]
+        shutil.copytree(out / "students" / TERM, tree)
+        shutil.copy(source / leak[0], tree / "practical-1" / "variant-01" / leak[1])
+        assert any(expected in f for f in leaks(tree, term_root, sources(tree, term_root)))
+    # one computed number, or one derivation line, of the key inside the handout
+    tree = tmp_path / "edited"
+    shutil.copytree(out / "students" / TERM, tree)
+    handout = tree / "practical-1" / "variant-01" / "handout.tex"
+    secret = sorted(units(text_of(source / "key.tex")) - units(text_of(source / "handout.tex")))
+    number = sorted(key_only_numbers(source))[0]
+    handout.write_text(handout.read_text() + f"\n{secret[0]}\n{number}\n")
+    found = leaks(tree, term_root, sources(tree, term_root))
+    assert any("the key's line" in f for f in found)
+    assert any(f"computed number {number}" in f for f in found)
+
+
+def test_the_zip_holds_the_tree_byte_for_byte_and_is_reproducible(
+    published: dict[str, Path],
+) -> None:
+    out = published["out"]
+    tree = out / "students" / TERM
+    data = (out / "students" / f"{TERM}.zip").read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = z.namelist()
+        assert names == sorted(names)
+        assert {n: z.read(n) for n in names} == {
+            p.relative_to(tree).as_posix(): p.read_bytes() for p in tree.rglob("*") if p.is_file()
+        }
+        assert {i.date_time for i in z.infolist()} == {students.ZIP_TIME}
+    files = {p.relative_to(tree).as_posix(): p.read_bytes() for p in tree.rglob("*") if p.is_file()}
+    assert students.zip_bytes(dict(reversed(files.items()))) == data
+
+
+def test_a_variants_handout_names_the_variant_in_its_footer(published: dict[str, Path]) -> None:
+    d = published["out"] / "students" / TERM / "practical-1" / "variant-02"
+    for name in ("handout.md", "handout.tex"):
+        tail = d.joinpath(name).read_text().strip().splitlines()[-3:]
+        assert any("Variant 02 of practical-1" in line for line in tail), tail
+    base = published["out"] / "students" / "default" / "practical-1" / "handout.md"
+    assert "quote this line" not in base.read_text()
+
+
+# --- a roster -------------------------------------------------------------------------------
+
+
+def write_roster(path: Path, ids: list[str], overrides: dict[str, int] | None = None) -> Path:
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Matrikel", "Name", "Mail", "Neu"])
+        for i in ids:
+            w.writerow([i, f"Student {i}", f"{i}@uni.example", (overrides or {}).get(i, "")])
+    return path
+
+
+COLUMNS = students.Columns("Matrikel", "Name", "Mail", "Neu")
+IDS = [f"s{i:04d}" for i in range(1, 301)]
+POOL = 3  # few variants, so that 300 students build in seconds
+
+
+def index_rows(out: Path) -> dict[tuple[str, str], dict[str, str]]:
+    with (out / TERM / students.INDEX_NAME).open(newline="") as f:
+        return {(r["student"], r["assignment"]): r for r in csv.DictReader(f)}
+
+
+@pytest.fixture(scope="module")
+def class_of_300(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("roster")
+    roster = write_roster(base / "roster.csv", IDS, {"s0007": 5})
+    out = base / "out"
+    kwargs = {"roster": roster, "columns": COLUMNS, "variants": POOL, **QUIET}
+    students.publish_term(TERM, None, ("md", "json"), out, **kwargs)
+    return {"base": base, "roster": roster, "out": out}
+
+
+def test_a_roster_of_300_gives_each_student_their_variants_handouts(
+    class_of_300: dict[str, Path],
+) -> None:
+    out = class_of_300["out"]
+    rows = index_rows(out)
+    ids = sorted(discover())
+    assert set(rows) == {(s, a) for s in IDS for a in ids}
+    assert {r["variant"] for r in rows.values()} == {"01", "02", "03", "05"}
+    assert rows[("s0007", ids[0])]["variant"] == "05" and rows[("s0007", ids[0])]["overridden"]
+    for (sid, aid), row in rows.items():
+        for path, digest in zip(row["files"].split(), row["sha256"].split(), strict=True):
+            assert path.startswith(f"{sid}/{aid}/")
+            data = (out / "students" / TERM / path).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == digest
+        source = out / TERM / aid / f"variant-{row['variant']}" / "handout.md"
+        assert (out / "students" / TERM / sid / aid / "handout.md").read_bytes() == (
+            source.read_bytes()
+        )
+    tree = out / "students" / TERM
+    source_of = {
+        f"{s}/{a}": out / TERM / a / f"variant-{r['variant']}" for (s, a), r in rows.items()
+    }
+    assert leaks(tree, out / TERM, source_of) == []
+    manifest = json.loads((out / TERM / "MANIFEST.json").read_text())
+    assert students.INDEX_NAME in manifest["files"]
+
+
+def test_adding_a_student_leaves_the_other_300_unchanged(class_of_300: dict[str, Path]) -> None:
+    base, out = class_of_300["base"], class_of_300["out"]
+    before = index_rows(out)
+    roster = write_roster(base / "plus-one.csv", [*IDS[:100], "s9999", *IDS[100:]], {"s0007": 5})
+    kwargs = {"roster": roster, "columns": COLUMNS, "variants": POOL, **QUIET}
+    students.publish_term(TERM, None, ("md", "json"), out, **kwargs)
+    after = index_rows(out)
+    assert {k: v for k, v in after.items() if k[0] != "s9999"} == before
+    assert len(after) == len(before) + len(discover())
+    students.publish_term(
+        TERM, None, ("md", "json"), out, **{**kwargs, "roster": class_of_300["roster"]}
+    )
+    assert index_rows(out) == before
+    assert not (out / "students" / TERM / "s9999").exists()
+
+
+def test_show_variant_rebuilds_exactly_what_one_student_was_handed(
+    class_of_300: dict[str, Path], tmp_path: Path
+) -> None:
+    out, roster = class_of_300["out"], class_of_300["roster"]
+    target, differ = students.show_variant(
+        TERM,
+        "s0007",
+        roster,
+        columns=COLUMNS,
+        variants=POOL,
+        formats=("md", "json"),
+        out_root=out,
+        to=tmp_path / "s0007",
+        **QUIET,
+    )
+    assert differ == []
+    handed = out / "students" / TERM / "s0007"
+    assert {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()} == {
+        p.relative_to(handed): p.read_bytes() for p in handed.rglob("*") if p.is_file()
+    }
+    with pytest.raises(UsageError, match="no student with id 'nobody'"):
+        students.show_variant(TERM, "nobody", roster, columns=COLUMNS, variants=POOL, **QUIET)
+
+
+def test_shards_built_apart_merge_into_the_bytes_of_one_build(
+    class_of_300: dict[str, Path],
+) -> None:
+    base, single = class_of_300["base"], class_of_300["out"]
+    roster = class_of_300["roster"]
+    kwargs = {"roster": roster, "columns": COLUMNS, "variants": POOL, **QUIET}
+    merged = base / "merged"
+    n = 2
+    for k in range(1, n + 1):
+        shard = base / f"shard-{k}"
+        students.publish_term(TERM, None, ("md", "json"), shard, shard=(k, n), **kwargs)
+        assert not (shard / "students").exists() and not (shard / TERM / "MANIFEST.json").exists()
+        shutil.copytree(shard / TERM, merged / TERM, dirs_exist_ok=True)
+    # the merge job gathers the slices (as artefacts, without the proof cache) and builds nothing
+    students.publish_term(TERM, None, ("md", "json"), merged, merge=True, **kwargs)
+
+    def everything(root: Path) -> dict[str, bytes]:
+        return {
+            p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and not any(s.startswith(".") for s in p.relative_to(root).parts)
+        }
+
+    for rel in (f"students/{TERM}", TERM):
+        assert everything(merged / rel) == everything(single / rel), rel
+    assert (merged / "students" / f"{TERM}.zip").read_bytes() == (
+        single / "students" / f"{TERM}.zip"
+    ).read_bytes()
+
+
+def test_a_merge_with_a_shard_missing_is_refused_naming_it(
+    class_of_300: dict[str, Path],
+) -> None:
+    base = class_of_300["base"]
+    lone = base / "lone"
+    shutil.copytree(base / "shard-1" / TERM, lone / TERM)
+    kwargs = {"roster": class_of_300["roster"], "columns": COLUMNS, "variants": POOL, **QUIET}
+    with pytest.raises(UsageError, match=r"missing or stale, the first .*: build every shard"):
+        students.publish_term(TERM, None, ("md", "json"), lone, merge=True, **kwargs)
+    assert not (lone / "students").exists()
+
+
+def test_the_shard_option_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    assert students.parse_shard("2/8") == (2, 8)
+    for bad in ("0/3", "4/3", "a/b", "3"):
+        with pytest.raises(UsageError, match="--shard: expected K/N"):
+            students.parse_shard(bad)
+    assert cli.main(["publish", TERM, "--shard", "2/1"]) == 2
+    assert "--shard: expected K/N" in capsys.readouterr().err
+    assert cli.main(["publish", TERM, "--format", "json"]) == 2
+    assert "needs one of tex, md, html, pdf" in capsys.readouterr().err
