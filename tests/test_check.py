@@ -129,15 +129,14 @@ def test_a_claims_file_exits_as_the_readme_says(
 
 
 def test_the_readmes_claims_file_grades_as_documented(tmp_path: Path) -> None:
-    """The README's example: formulas and a trace's number by its label are graded; the
-    prose answer without a formula is unreadable (so the file exits 2)."""
-    import re
-
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    example = re.search(r"```toml\n(# answers\.toml.*?)```", readme, re.S)
-    assert example is not None
+    """The documented example (docs/examples/answers.toml): formulas and a trace's number
+    by its label are graded; the prose answer without a formula is unreadable (so the file
+    exits 2)."""
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    page = (docs / "how-to" / "claims-file.md").read_text(encoding="utf-8")
+    assert '--8<-- "docs/examples/answers.toml"' in page  # the page shows this very file
     path = tmp_path / "answers.toml"
-    path.write_text(example.group(1), encoding="utf-8")
+    path.write_text((docs / "examples" / "answers.toml").read_text(encoding="utf-8"))
     statuses = [(c.part, c.kind, v.status) for c, v in check.grade_file(path)]
     assert statuses == [
         ("1c", "formula", "correct"),

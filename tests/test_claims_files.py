@@ -62,14 +62,12 @@ def test_a_bad_field_is_one_line_naming_file_claim_and_field(
 
 
 def test_the_documented_format_loads(tmp_path: Path) -> None:
-    """The example of the README's claims-file section."""
-    import re
-
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    example = re.search(r"```toml\n(# answers\.toml.*?)```", readme, re.S)
-    assert example is not None
+    """The documented claims-file example (docs/examples/answers.toml)."""
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    page = (docs / "how-to" / "claims-file.md").read_text(encoding="utf-8")
+    assert '--8<-- "docs/examples/answers.toml"' in page  # the page shows this very file
     path = tmp_path / "answers.toml"
-    path.write_text(example.group(1), encoding="utf-8")
+    path.write_text((docs / "examples" / "answers.toml").read_text(encoding="utf-8"))
     loaded = load_claims(path)
     assert loaded.assignment and len(loaded.claims) >= 3
     assert {c.kind for c in loaded.claims} == {"formula", "numeric", "text"}
