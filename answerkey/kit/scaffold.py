@@ -21,7 +21,7 @@ NAME = names.EXERCISE
 MODULE = '''"""{title}: a one-hidden-layer tanh network under squared error; the output
 weights' gradient (derived by the kit from the network) and one gradient step worked out.
 
-Made by `answerkey new-exercise {id}`; README.md, "Writing an exercise", explains it.
+Made by `answerkey new-exercise {id}`; docs/reference/writing.md explains it.
 Say here what your exercise asks once you change it.
 """
 
