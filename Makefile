@@ -1,7 +1,8 @@
 # answerkey: verified answer keys.
 #
 #   make pdf            build every assignment of the default term, every format
-#   make test           lint, type-check and run the tests
+#   make test           lint, type-check and run the tests (everything, as CI runs it)
+#   make check          the inner loop: lint, types and the tests with no full build, no TeX
 #   make docs           build the documentation site into build/site (strict)
 #
 # Each target does its own set-up on a fresh machine: it creates .venv/ if
@@ -55,7 +56,7 @@ CACHE := build/.cache
 export MYPY_CACHE_DIR := $(CACHE)/mypy
 export RUFF_CACHE_DIR := $(CACHE)/ruff
 
-.PHONY: pdf tex md html test lint typecheck pytest bench docs clean setup help
+.PHONY: pdf tex md html test check lint typecheck pytest bench docs clean setup help
 
 pdf: setup
 	$(BUILD)
@@ -71,6 +72,9 @@ html: setup
 
 test: lint typecheck pytest
 
+check: lint typecheck
+	$(PY) -m pytest -o cache_dir=$(CACHE)/pytest -q -m 'not build and not tex'
+
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
@@ -80,7 +84,7 @@ typecheck: setup
 
 pytest: setup
 	@bash scripts/ensure-chromium $(CHROMIUM_STAMP)
-	$(PY) -m pytest -o cache_dir=$(CACHE)/pytest
+	$(PY) -m pytest -o cache_dir=$(CACHE)/pytest --durations=15
 
 bench: setup
 	$(PY) -m answerkey.bench

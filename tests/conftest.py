@@ -57,6 +57,13 @@ OUTPUT_FILES = [
 needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no pdflatex")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs pdflatex runs TeX: it gets the `tex` marker (`make check` skips it)."""
+    for item in items:
+        if any("pdflatex" in str(m.kwargs.get("reason", "")) for m in item.iter_markers("skipif")):
+            item.add_marker(pytest.mark.tex)
+
+
 def cv_module() -> SolutionModule:
     """cv-assignment9 as `registry.discover` would describe it, without importing the others."""
     import solutions.cv_assignment9 as mod

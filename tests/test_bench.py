@@ -12,6 +12,8 @@ import pytest
 
 from answerkey import bench
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

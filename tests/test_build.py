@@ -25,6 +25,8 @@ import solutions.cv_assignment9 as cv
 from answerkey import cli, render
 from answerkey.errors import ModuleError, RenderError, UsageError, VerificationError
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under `root` (hidden ones too) with its bytes and modification time,

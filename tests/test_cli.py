@@ -14,6 +14,8 @@ from conftest import CV, ROOT, module_source, pdf_text
 from answerkey import cli, registry
 from answerkey.build import FORMATS
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 ANSWERKEY = ROOT / ".venv" / "bin" / "answerkey"
 
 

@@ -31,6 +31,8 @@ import answerkey.build as pipeline
 from answerkey import cache, publish, scratch, verify
 from answerkey.model import CheckRecord
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 ROOT = Path(__file__).resolve().parent.parent
 TERM = "2026-winter"
 P1 = "practical-1"

@@ -17,6 +17,8 @@ from answerkey.instantiate import Concrete
 from answerkey.mathfns import to_plain_sympy
 from answerkey.verify import lambdify
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 W, x, t = sp.symbols("W x t")
 EXPECTED_1 = {
     "1a": sp.log(1 + sp.exp(-W * x)),

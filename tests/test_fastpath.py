@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 ROOT = Path(__file__).resolve().parent.parent
 
 RUN = """

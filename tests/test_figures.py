@@ -9,10 +9,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import needs_pdflatex
 
 import solutions.cv_assignment9 as cv
 import solutions.practical_1 as practical_1
 from answerkey import figures as F
+
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
 
 W0 = [[0.6, 0.7, 0.0], [0.01, 0.43, 0.88]]
 w0 = [0.02, 0.03, 0.09]
@@ -37,8 +40,6 @@ def svg_texts(svg: str) -> list[str]:
 
 
 # --- TikZ -------------------------------------------------------------------
-
-needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no pdflatex")
 
 
 @needs_pdflatex

@@ -20,18 +20,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import needs_pdflatex
 
 import answerkey.build as pipeline
 import solutions.practical_1 as practical_1
 from answerkey import cache, registry, render, verify
 from answerkey.model import CheckRecord
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 ROOT = Path(__file__).resolve().parent.parent
 TERM = "2026-winter"
 P1 = "practical-1"
 # Every assignment in solutions/: a term builds them all, whichever they are.
 ALL = set(registry.discover())
-needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no pdflatex")
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 ROOT = Path(__file__).resolve().parent.parent
 needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="no make")
 

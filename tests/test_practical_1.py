@@ -21,6 +21,8 @@ from answerkey.model import Assignment, Part, Step, Text
 from answerkey.verify import verify_assignment, verify_part
 from solutions import practical_1 as p1
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 
 @pytest.fixture(scope="module")
 def key() -> Assignment:

@@ -15,6 +15,8 @@ import pytest
 
 from answerkey import cache, publish
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 
 def dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])

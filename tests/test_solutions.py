@@ -18,6 +18,8 @@ import pytest
 import answerkey.build as pipeline
 from answerkey import registry
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 MODULES = registry.discover()
 DRAWN = sorted(k for k, m in MODULES.items() if m.draw is not None)
 VARIANTS = 3

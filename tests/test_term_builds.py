@@ -18,6 +18,8 @@ from answerkey.registry import discover
 from answerkey.terms import load_term, new_term
 from answerkey.verify import verify_assignment
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -23,6 +23,8 @@ import pytest
 
 from answerkey import watch
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 ROOT = Path(__file__).resolve().parent.parent
 CV = "cv-assignment9"
 
