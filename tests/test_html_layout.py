@@ -25,6 +25,8 @@ from answerkey import build as pipeline
 from answerkey import pdf
 from answerkey.registry import discover
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 ROOT = Path(__file__).resolve().parent.parent
 WIDTH = 800
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

@@ -38,6 +38,8 @@ from conftest import ROOT
 
 from answerkey import cli, lms, printing, registry
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 ALLOWED_FRACTIONS = {
     100, 90, 83.33333, 80, 75, 70, 66.66667, 60, 50, 40, 33.33333, 30, 25, 20,
     16.66667, 14.28571, 12.5, 11.11111, 10, 5, 0,

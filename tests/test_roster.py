@@ -11,6 +11,8 @@ from answerkey import roster
 from answerkey.errors import UsageError
 from answerkey.roster import Columns, Student
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 SEED = 2026
 
 

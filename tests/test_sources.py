@@ -22,6 +22,8 @@ import answerkey
 import solutions
 from answerkey import sources
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

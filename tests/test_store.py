@@ -22,6 +22,8 @@ import pytest
 
 from answerkey import store
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 ROOT = Path(__file__).resolve().parent.parent
 A = "a" * 64
 B = "b" * 64

@@ -27,6 +27,8 @@ from answerkey import cli, students
 from answerkey.errors import UsageError
 from answerkey.registry import discover
 
+pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
+
 ROOT = Path(__file__).resolve().parent.parent
 TERMS = ROOT / "terms"
 TERM = "2026-winter"
