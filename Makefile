@@ -84,8 +84,7 @@ typecheck: setup
 
 pytest: setup
 	@bash scripts/ensure-chromium $(CHROMIUM_STAMP)
-	$(PY) -m pytest -o cache_dir=$(CACHE)/pytest --durations=15 -m 'not isolated'
-	$(PY) -m pytest -o cache_dir=$(CACHE)/pytest -m isolated
+	$(PY) -m pytest -o cache_dir=$(CACHE)/pytest --durations=15
 
 bench: setup
 	$(PY) -m answerkey.bench

@@ -344,9 +344,6 @@ def _complete(d: Path) -> None:
             json.loads(p.read_text())
 
 
-# Signals a build it started: in the full suite's process these failed (the interrupted build
-# ran on) though they pass in a process of their own; see the session-7 note.
-@pytest.mark.isolated
 @needs_pdflatex
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_a_killed_build_leaves_no_partial_file_and_the_next_build_is_right(

@@ -87,9 +87,6 @@ class Watcher:
             self.proc.wait()
 
 
-# Signals a build it started: in the full suite's process these failed (the interrupted build
-# ran on) though they pass in a process of their own; see the session-7 note.
-@pytest.mark.isolated
 def test_a_real_change_rebuilds_a_broken_one_keeps_the_outputs_and_ctrl_c_stops(
     project: Path,
 ) -> None:
