@@ -353,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
+        # Ctrl-C interrupts even when the caller left SIGINT ignored (a POSIX shell starts
+        # background commands so when job control is off), as the README promises
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     parsed = False
     try:
         args = parser().parse_args(_join_answer(argv))
