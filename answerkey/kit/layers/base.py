@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import sympy as sp
@@ -113,7 +113,23 @@ def entrywise(function: Any) -> Any:
     return function
 
 
-class Layer:
+class Registered:
+    """What layers and losses share: a subclass that sets `kind` registers itself under
+    it (`REGISTRY`), and an instance is named by it."""
+
+    kind: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("kind"):
+            REGISTRY[cls.kind] = cast("type[Layer] | type[Loss]", cls)  # only these two subclass it
+
+    @property
+    def name(self) -> str:
+        return self.kind
+
+
+class Layer(Registered):
     """One stage of a chain network: it maps its input (a column) to its output.
 
     A layer that `opens` a stage starts layer k of the network: its output is named
@@ -126,15 +142,6 @@ class Layer:
     kind: ClassVar[str] = ""
     opens: ClassVar[bool] = False
     glyph: ClassVar[tuple[str, str, str] | None] = None
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.__dict__.get("kind"):
-            REGISTRY[cls.kind] = cls
-
-    @property
-    def name(self) -> str:
-        return self.kind
 
     # ----------------------------------------------------------- the description
     def output_size(self, size: Any) -> Any:
@@ -241,7 +248,7 @@ class Elementwise(Layer):
         return [self.jacobian_fragment()]
 
 
-class Loss:
+class Loss(Registered):
     """The last stage: a scalar E of the output y and the target t.
 
     Declares `definition(y, t)` (SymPy), `batch_definition(Y, T, m)` (the mean over m
@@ -255,15 +262,6 @@ class Loss:
     """
 
     kind: ClassVar[str] = ""
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.__dict__.get("kind"):
-            REGISTRY[cls.kind] = cls
-
-    @property
-    def name(self) -> str:
-        return self.kind
 
     def check_output(self, last: Layer) -> None:
         """Raise ValueError when the network's last layer does not fit this loss."""
