@@ -26,6 +26,7 @@ import sympy as sp
 from ..instantiate import entry_symbol
 from ..mathfns import mm, sqnorm
 from ..model import Instance
+from .instances import Instantiable
 
 #: the penalty's rate is drawn from here in the numeric checks (it is positive)
 RATE_DOMAIN = (0.01, 1.0)
@@ -40,7 +41,7 @@ def _batch_latex(latex: str) -> str:
 
 
 @dataclass
-class Batch:
+class Batch(Instantiable):
     """The network on `samples` samples (a dimension symbol such as ``m``), one per column."""
 
     net: Any  # a kit.Network (which imports this module: named here by what it provides)
@@ -91,33 +92,12 @@ class Batch:
         keep = {self[n] for n in names[start:]}
         return {s: d for s, d in self._definitions.items() if s in keep}
 
-    def _target(self, sizes: Mapping[Any, int]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def target_assumptions(self, sizes: Mapping[Any, int]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The loss's assumptions on every column of the targets: (given, domain)."""
         name = self.symbols["t"].name
         rows, cols = (int(sp.sympify(d).xreplace(dict(sizes))) for d in self.symbols["t"].shape)
         columns = [[entry_symbol(name, r, c, cols).name for r in range(rows)] for c in range(cols)]
         return self.net.loss.target(columns, name)  # type: ignore[no-any-return]
-
-    def instance(
-        self,
-        sizes: Mapping[Any, int],
-        leaf: str | None = None,
-        label: str = "",
-        prove: bool = True,
-        extra: Mapping[Any, Any] | None = None,
-        domain: Mapping[str, tuple[float, float]] | None = None,
-    ) -> Instance:
-        """The verifier's `Instance` at these sizes (which include the number of samples);
-        see `Network.instance`."""
-        given, default = self._target(sizes)
-        return Instance(
-            sizes=dict(sizes),
-            defs={**self.definitions(leaf), **dict(extra or {})},
-            given=given,
-            domain={**default, **dict(domain or {})},
-            label=label or ", ".join(f"{s} = {v}" for s, v in sizes.items()),
-            prove=prove,
-        )
 
     def oracle(self, v: Mapping[str, Any]) -> float:
         """The mean loss in NumPy: the network's oracle on each column, averaged."""

@@ -35,9 +35,10 @@ import sympy as sp
 
 from .. import figures
 from ..errors import AuthoringError
-from ..model import Figure, Instance, text
+from ..model import Figure, text
 from .batch import Batch, Penalised
 from .derivation import generated_steps
+from .instances import Instantiable
 from .layers import Layer, Loss, load_all
 from .layers import Linear as Linear
 from .layers import binary_cross_entropy as binary_cross_entropy
@@ -75,7 +76,7 @@ class Stage:
 
 
 @dataclass
-class Network:
+class Network(Instantiable):
     """Input size, layers and loss; see the module docstring for what it provides.
 
     `names` gives the course's names for the kit's quantities (``{"W1": "W", "z1": "s",
@@ -181,33 +182,11 @@ class Network:
         start = names.index(self.kit_name(leaf)) + 1 if leaf is not None else 0
         return {s.symbol: s.definition for s in self.stages[start:]}
 
-    def _target(self, sizes: Mapping[Any, int]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def target_assumptions(self, sizes: Mapping[Any, int]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The loss's assumptions on t at these sizes: (given, domain)."""
         k = int(sp.sympify(self.outputs).xreplace(dict(sizes)))
         name = self["t"].name
         return self.loss.target([[f"{name}_{i}" for i in range(1, k + 1)]], name)
-
-    def instance(
-        self,
-        sizes: Mapping[Any, int],
-        leaf: str | None = None,
-        label: str = "",
-        prove: bool = True,
-        extra: Mapping[Any, Any] | None = None,
-        domain: Mapping[str, tuple[float, float]] | None = None,
-    ) -> Instance:
-        """The verifier's `Instance` at these sizes (see `definitions` for `leaf`);
-        `extra` adds definitions (a penalty, a quantity of the exercise's own), `domain`
-        sets inputs' random ranges (``{"t": (0, 0.5)}``) over the loss's defaults."""
-        given, default = self._target(sizes)
-        return Instance(
-            sizes=dict(sizes),
-            defs={**self.definitions(leaf), **dict(extra or {})},
-            given=given,
-            domain={**default, **dict(domain or {})},
-            label=label or ", ".join(f"{s} = {v}" for s, v in sizes.items()),
-            prove=prove,
-        )
 
     @property
     def weights(self) -> list[Any]:
