@@ -12,16 +12,33 @@ NN its order in the key), and in that one question per variant: the term's key
 ``variants.json`` lists. A quiz's "random question from a category" then hands
 each student one variant of each answer.
 
+Which numbers: those a part prints as its answers, by the ledger's ``where``
+(`ANSWER_PLACES`: a block's line, a table's cell, the stated answer); a number
+printed only in a remark, a caption or the question is commentary or data (an
+erratum's wrong values, an example's), not something to ask.
+
 A scalar is a Moodle ``numerical`` question; a vector or matrix a ``cloze``
 question with one ``{1:NUMERICAL:=v:tol}`` blank per entry (one mark each). In
 QTI each entry is a float response with its own ``equal toleranceMode="absolute"``
 condition adding one point.
 
-Tolerance: the key prints computed numbers with `DECIMALS` decimals (4), so an
-answer is accepted within half a unit in that last place, 0.00005: every number
-that rounds to the printed one. A non-zero number below that prints in
-scientific notation with DECIMALS - 1 decimals in the mantissa (1.234 x 10^-6):
-half a unit in the mantissa's last place (0.0005 x 10^-6).
+Tolerance: the ledger says how many decimals the key prints each number with
+(``decimals``: 4, `DECIMALS`, unless the part or the number asks for others), so
+an answer is accepted within half a unit in that last place (0.00005 at 4): every
+number that rounds to the printed one. A non-zero number below that prints in
+scientific notation with decimals - 1 decimals in the mantissa (1.234 x 10^-6):
+half a unit in the mantissa's last place (0.0005 x 10^-6). An answers.json
+written before the ledger said (no ``decimals``, no ``where``) reads as 4 decimals,
+printed in a block.
+
+Named mistakes (`mistakes`): an answer with the sign flipped, and for a square
+matrix an entry taken from the transposed place, earn nothing and say so: in
+Moodle as further answers of fraction 0 with feedback (in a cloze blank
+``~%0%v:tol#feedback``), in QTI as a FEEDBACK outcome set by its own ``equal``
+and shown by ``modalFeedback``. A mistake is written only where its tolerance
+interval is disjoint from the right answer's and from the other mistakes' (a
+number near 0 has no distinguishable sign), so the right answer is never graded
+as a mistake and no answer matches two.
 
 Output is byte-reproducible: files are read in sorted order, XML is written with
 fixed attribute order, the QTI zip has fixed timestamps and permissions.
@@ -44,12 +61,16 @@ from xml.etree import ElementTree as ET
 from .errors import UsageError
 
 __all__ = [
+    "ANSWER_PLACES",
     "DECIMALS",
     "FORMATS",
     "Answer",
+    "Mistake",
     "Question",
+    "cloze_escape",
     "collect",
     "export",
+    "mistakes",
     "moodle_xml",
     "plain",
     "qti_package",
@@ -62,6 +83,8 @@ DECIMALS = 4
 #: significant digits of an exported number (the key's value, rounded)
 SIGNIFICANT = 12
 FORMATS = ("moodle", "qti")
+#: the ledger's `where` of a number a part prints as an answer (see the module's docstring)
+ANSWER_PLACES = re.compile(r"^(block \d+, line |table \d+, row |stated answer$)")
 QTI_NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 QTI_XSD = "http://www.imsglobal.org/xsd/qti/qtiv2p1/imsqti_v2p1.xsd"
 CP_NS = "http://www.imsglobal.org/xsd/imscp_v1p1"
@@ -78,6 +101,16 @@ class Question:
     variant: str  # "key" or "01", "02", ...
     value: Any
     givens: tuple[tuple[str, Any], ...]
+    decimals: int = DECIMALS  # the key prints the value with so many decimals
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A named wrong answer for one entry: its value, its feedback, its QTI identifier."""
+
+    name: str  # QTI identifier of its feedback: SIGN, TRANSPOSED
+    value: float
+    feedback: str
 
 
 @dataclass
@@ -115,6 +148,40 @@ def tolerance(x: float, decimals: int = DECIMALS) -> Decimal:
     return Decimal(5).scaleb(-(decimals + 1))
 
 
+#: feedback of each named mistake: (for a number, for an entry of a vector or matrix)
+FEEDBACK = {
+    "SIGN": ("The sign is wrong.", "An entry has the wrong sign."),
+    "TRANSPOSED": ("", "An entry is from the transposed place: rows and columns swapped."),
+}
+
+
+def mistakes(value: Any, decimals: int = DECIMALS) -> list[list[list[Mistake]]]:
+    """The named mistakes of each entry of `value` (rows of entries, as `_entries`):
+    the sign flipped; in a square matrix, the entry of the transposed place. Each
+    only where its interval (value +- tolerance) is disjoint from the right
+    answer's and the earlier mistakes' (see the module's docstring)."""
+    rows = _entries(value)
+    scalar = _is_scalar(value)
+    square = len(rows) > 1 and all(len(r) == len(rows) for r in rows)
+    out: list[list[list[Mistake]]] = []
+    for i, row in enumerate(rows):
+        out.append([])
+        for j, v in enumerate(row):
+            v = float(plain(v))
+            taken = [(v, float(tolerance(v, decimals)))]
+            found: list[Mistake] = []
+            wrong = [("SIGN", -v)]
+            if square and i != j:
+                wrong.append(("TRANSPOSED", float(plain(rows[j][i]))))
+            for name, w in wrong:
+                t = float(tolerance(w, decimals))
+                if all(abs(w - x) > t + tx for x, tx in taken):
+                    taken.append((w, t))
+                    found.append(Mistake(name, w, FEEDBACK[name][0 if scalar else 1]))
+            out[-1].append(found)
+    return out
+
+
 def _entries(value: Any) -> list[list[float]]:
     """A scalar as [[x]], a vector as one row, a matrix as its rows."""
     if isinstance(value, list):
@@ -138,6 +205,17 @@ def _tex(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------- reading
+
+
+def _decimals(path: Path, k: int, entry: dict[str, Any]) -> int:
+    """The printed decimals of ledger entry `k` (4 when an older answers.json omits it)."""
+    d = entry.get("decimals", DECIMALS)
+    if isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= 15:
+        raise UsageError(
+            f"{path}: numbers[{k}] ({entry.get('label')}): 'decimals' must be an integer "
+            f"from 0 to 15, got {d!r}"
+        )
+    return d
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -197,9 +275,12 @@ def collect(term_root: Path, assignments: Sequence[str] = ()) -> list[Answer]:
             for n in doc["numbers"]:
                 if n.get("source") == "given":
                     givens.setdefault(n.get("part") or "", []).append((n["label"], n["value"]))
-            for n in doc["numbers"]:
+            for k, n in enumerate(doc["numbers"]):
                 if n.get("source") != "computed" or not n.get("part"):
                     continue
+                if not ANSWER_PLACES.match(str(n.get("where", "block 1, line "))):
+                    continue  # commentary (a remark, a caption) or data, not an answer
+                decimals = _decimals(path, k, n)
                 part = str(n["part"])
                 key = (part, str(n["label"]))
                 if key not in by_key:
@@ -213,7 +294,7 @@ def collect(term_root: Path, assignments: Sequence[str] = ()) -> list[Answer]:
                         key[1],
                     )
                 shown = tuple(givens.get("", []) + givens.get(part, []))
-                by_key[key].questions.append(Question(variant, n["value"], shown))
+                by_key[key].questions.append(Question(variant, n["value"], shown, decimals))
         answers += sorted(by_key.values(), key=lambda a: (_part_order(a.part), a.index))
     if not answers:
         raise UsageError(f"{term_root}: the assignments {', '.join(names)} have no numeric answers")
@@ -242,7 +323,7 @@ def _intro(answer: Answer, q: Question) -> str:
     given = "".join(f"<li>{e(label)}: \\({e(_tex(v))}\\)</li>" for label, v in q.givens)
     body = f"<p>Given:</p><ul>{given}</ul>" if given else ""
     ask = (
-        f"<p>Give <em>{e(answer.label)}</em> to {DECIMALS} decimals"
+        f"<p>Give <em>{e(answer.label)}</em> to {q.decimals} decimals"
         + ("" if _is_scalar(q.value) else ", entry by entry")
         + ".</p>"
     )
@@ -266,8 +347,20 @@ def _text(parent: ET.Element, tag: str, text: str, fmt: str | None = None) -> ET
     return el
 
 
-def _cloze_blank(x: float) -> str:
-    return f"{{1:NUMERICAL:={plain(x)}:{plain_decimal(tolerance(x))}}}"
+def cloze_escape(text: str) -> str:
+    """Text inside a cloze blank: Moodle's special characters backslashed."""
+    return re.sub(r'([\\}#~/"])', r"\\\1", text)
+
+
+def _cloze_blank(x: float, decimals: int, wrong: Sequence[Mistake]) -> str:
+    """`{1:NUMERICAL:=v:tol~%0%w:tol#feedback...}`: the right answer, then the mistakes."""
+    options = [f"={plain(x)}:{plain_decimal(tolerance(x, decimals))}"]
+    options += [
+        f"%0%{plain(m.value)}:{plain_decimal(tolerance(m.value, decimals))}"
+        f"#{cloze_escape(m.feedback)}"
+        for m in wrong
+    ]
+    return "{1:NUMERICAL:" + "~".join(options) + "}"
 
 
 def plain_decimal(d: Decimal) -> str:
@@ -293,10 +386,16 @@ def moodle_xml(answers: Sequence[Answer]) -> bytes:
             name = f"{answer.assignment} {answer.part} {answer.label} ({_variant_name(q.variant)})"
             _text(el, "name", name[:255])
             text = _intro(answer, q)
+            wrong = mistakes(q.value, q.decimals)
             if not scalar:
                 rows = "".join(
-                    "<tr>" + "".join(f"<td>{_cloze_blank(v)}</td>" for v in row) + "</tr>"
-                    for row in _entries(q.value)
+                    "<tr>"
+                    + "".join(
+                        f"<td>{_cloze_blank(v, q.decimals, wrong[i][j])}</td>"
+                        for j, v in enumerate(row)
+                    )
+                    + "</tr>"
+                    for i, row in enumerate(_entries(q.value))
                 )
                 text += f"<table>{rows}</table>"
             _text(el, "questiontext", text, "html")
@@ -307,10 +406,16 @@ def moodle_xml(answers: Sequence[Answer]) -> bytes:
             ET.SubElement(el, "hidden").text = "0"
             if scalar:
                 x = _entries(q.value)[0][0]
-                a = ET.SubElement(el, "answer", {"fraction": "100", "format": "moodle_auto_format"})
-                ET.SubElement(a, "text").text = plain(x)
-                _text(a, "feedback", "", "html")
-                ET.SubElement(a, "tolerance").text = plain_decimal(tolerance(x))
+                for fraction, value, feedback in [
+                    ("100", x, ""),
+                    *(("0", m.value, html.escape(m.feedback)) for m in wrong[0][0]),
+                ]:
+                    a = ET.SubElement(
+                        el, "answer", {"fraction": fraction, "format": "moodle_auto_format"}
+                    )
+                    ET.SubElement(a, "text").text = plain(value)
+                    _text(a, "feedback", f"<p>{feedback}</p>" if feedback else "", "html")
+                    ET.SubElement(a, "tolerance").text = plain_decimal(tolerance(value, q.decimals))
                 ET.SubElement(el, "unitgradingtype").text = "0"
                 ET.SubElement(el, "unitpenalty").text = "0.1000000"
                 ET.SubElement(el, "showunits").text = "3"
@@ -347,6 +452,8 @@ def _qti_item(answer: Answer, q: Question) -> bytes:
     rows = _entries(q.value)
     cells = [(i, j, v) for i, row in enumerate(rows) for j, v in enumerate(row)]
     rid = {(i, j): f"RESPONSE_{i + 1}_{j + 1}" for i, j, _ in cells}
+    wrong = mistakes(q.value, q.decimals)
+    named = sorted({m.name: m.feedback for row in wrong for ms in row for m in ms}.items())
     for i, j, v in cells:
         decl = ET.SubElement(
             item,
@@ -361,6 +468,12 @@ def _qti_item(answer: Answer, q: Question) -> bytes:
             {"identifier": outcome, "cardinality": "single", "baseType": "float"},
         )
         ET.SubElement(ET.SubElement(decl, n + "defaultValue"), n + "value").text = default
+    if named:
+        ET.SubElement(
+            item,
+            n + "outcomeDeclaration",
+            {"identifier": "FEEDBACK", "cardinality": "multiple", "baseType": "identifier"},
+        )
     body = ET.SubElement(item, n + "itemBody")
     # the question's HTML is XHTML that QTI's itemBody allows (p, strong, em, ul, li)
     intro = ET.fromstring(f'<div xmlns="{QTI_NS}">{_intro(answer, q)}</div>')
@@ -382,11 +495,11 @@ def _qti_item(answer: Answer, q: Question) -> bytes:
                     {"responseIdentifier": rid[i, j], "expectedLength": "12"},
                 )
     processing = ET.SubElement(item, n + "responseProcessing")
-    for i, j, v in cells:
-        cond = ET.SubElement(ET.SubElement(processing, n + "responseCondition"), n + "responseIf")
-        t = plain_decimal(tolerance(v))
+
+    def equal(parent: ET.Element, response: str, x: float) -> ET.Element:
+        t = plain_decimal(tolerance(x, q.decimals))
         eq = ET.SubElement(
-            cond,
+            parent,
             n + "equal",
             {
                 "toleranceMode": "absolute",
@@ -395,13 +508,37 @@ def _qti_item(answer: Answer, q: Question) -> bytes:
                 "includeUpperBound": "true",
             },
         )
-        ET.SubElement(eq, n + "variable", {"identifier": rid[i, j]})
-        ET.SubElement(eq, n + "correct", {"identifier": rid[i, j]})
+        ET.SubElement(eq, n + "variable", {"identifier": response})
+        return eq
+
+    for i, j, v in cells:
+        # the right answer adds a point; else a named mistake adds its feedback
+        cond = ET.SubElement(processing, n + "responseCondition")
+        right = ET.SubElement(cond, n + "responseIf")
+        ET.SubElement(equal(right, rid[i, j], v), n + "correct", {"identifier": rid[i, j]})
         add = ET.SubElement(
-            ET.SubElement(cond, n + "setOutcomeValue", {"identifier": "SCORE"}), n + "sum"
+            ET.SubElement(right, n + "setOutcomeValue", {"identifier": "SCORE"}), n + "sum"
         )
         ET.SubElement(add, n + "variable", {"identifier": "SCORE"})
         ET.SubElement(add, n + "baseValue", {"baseType": "float"}).text = "1"
+        for m in wrong[i][j]:
+            other = ET.SubElement(cond, n + "responseElseIf")
+            ET.SubElement(
+                equal(other, rid[i, j], m.value), n + "baseValue", {"baseType": "float"}
+            ).text = plain(m.value)
+            seen = ET.SubElement(
+                ET.SubElement(other, n + "setOutcomeValue", {"identifier": "FEEDBACK"}),
+                n + "multiple",
+            )
+            ET.SubElement(seen, n + "variable", {"identifier": "FEEDBACK"})
+            ET.SubElement(seen, n + "baseValue", {"baseType": "identifier"}).text = m.name
+    for name, text in named:
+        shown = ET.SubElement(
+            item,
+            n + "modalFeedback",
+            {"outcomeIdentifier": "FEEDBACK", "showHide": "show", "identifier": name},
+        )
+        shown.text = text
     ET.indent(item)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(item, "utf-8") + b"\n"
 

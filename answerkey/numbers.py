@@ -29,7 +29,7 @@ from .mathfns import D, named
 from .model import Assignment, Block, CheckRecord, Part, Table, Text
 
 # the number type lives below (answerkey.quantity); its makers stay reachable from here
-from .quantity import COMPUTED, GIVEN, Number, Origin, computed, corrupted, given  # noqa: F401
+from .quantity import COMPUTED, DECIMALS, GIVEN, Number, Origin, computed, corrupted, given  # noqa: F401
 
 # --------------------------------------------------------------------------- typed numbers
 
@@ -665,9 +665,14 @@ def _entries_printed(value: Any, flat: np.ndarray, stated: Sequence[tuple[Place,
 
 
 def ledger(assignment: Assignment) -> list[dict[str, Any]]:
-    """answers.json's `numbers`: one entry per printed number or array (repeats once)."""
+    """answers.json's `numbers`: one entry per printed number or array (repeats once),
+    with `where` it is first printed (`Place.where`: "block 2, line a_2", "table 1, row
+    3, column 2", "stated answer", "remark 1", ...) and the `decimals` it is printed with
+    (its own, else its part's `Part.decimals`, else `DECIMALS`): the precision a quiz
+    tolerance or a grader derives from."""
     out: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str]] = set()
+    part_decimals = {p.id: p.decimals for p in assignment.parts()}
     for place, n in audit(assignment):
         value = n.plain()
         key = (place.part, n.label, repr(value))
@@ -679,6 +684,10 @@ def ledger(assignment: Assignment) -> list[dict[str, Any]]:
             "label": n.label,
             "value": value,
             "source": n.source,
+            "where": place.where,
+            "decimals": next(
+                d for d in (n.decimals, part_decimals.get(place.part), DECIMALS) if d is not None
+            ),
         }
         if n.source == COMPUTED:
             entry["check"] = n.check

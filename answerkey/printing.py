@@ -26,10 +26,8 @@ from sympy.printing.precedence import PRECEDENCE
 
 from .mathfns import hadamard_ones_minus
 from .model import Text
-from .quantity import Number
+from .quantity import DECIMALS, Number
 from .relations import Declared, Identity
-
-DECIMALS = 4
 
 
 class KeyLatexPrinter(LatexPrinter):

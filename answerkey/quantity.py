@@ -15,6 +15,9 @@ from typing import Any, Protocol
 import numpy as np
 
 GIVEN, COMPUTED = "given", "computed"
+#: decimals a key prints a float with unless its part or the number says otherwise
+#: (`answerkey.printing` prints with it; the ledger records it per number)
+DECIMALS = 4
 
 
 class Origin(Protocol):

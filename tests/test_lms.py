@@ -26,11 +26,15 @@ What is checked, and how:
 
 from __future__ import annotations
 
+import importlib
 import io
+import itertools
 import json
+import os
 import re
 import zipfile
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -45,15 +49,24 @@ ALLOWED_FRACTIONS = {
     16.66667, 14.28571, 12.5, 11.11111, 10, 5, 0,
 }  # fmt: skip
 NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-BLANK = re.compile(r"\{(\d*):NUMERICAL:=(-?\d+(?:\.\d+)?):(\d+(?:\.\d+)?)\}")
+NUMBER = r"-?\d+(?:\.\d+)?"
+BLANK = re.compile(r"\{(\d*):NUMERICAL:((?:[^}\\]|\\.)*)\}")
+OPTION = re.compile(rf"^(=|%(\d+(?:\.\d+)?)%)({NUMBER}):(\d+(?:\.\d+)?)(?:#(.*))?$", re.S)
+ASKED = re.compile(r"to (\d+) decimals")
 Q = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
 CP = "{http://www.imsglobal.org/xsd/imscp_v1p1}"
+#: (fraction, answer, tolerance, feedback) of one Moodle answer, as written
+Option = tuple[float, str, str, str]
 
 
 # --------------------------------------------------------------------------- fixtures
 
 
 def _answers_json(variant: str | None, shift: float) -> dict:
+    """An answers.json: "s" as written before the ledger said where and to how many
+    decimals (read as 4, in a block); "one" printed to 2 decimals; "earlier" only in a
+    remark (an erratum's wrong value: not asked)."""
+    where = {"where": "block 1, line z", "decimals": 4}
     return {
         "assignment": "toy",
         "title": "Toy <sheet> & co",
@@ -62,15 +75,31 @@ def _answers_json(variant: str | None, shift: float) -> dict:
         "numbers": [
             {"part": "1", "label": "x", "value": [0.5, -1.0], "source": "given"},
             {"part": "1", "label": "s", "value": 0.3 + shift, "source": "computed", "check": "c"},
-            {"part": "1", "label": "z", "value": [0.1, -0.0], "source": "computed", "check": "c"},
+            {"part": "1", "label": "z", "value": [0.1, -0.0], "source": "computed", **where},
             {
                 "part": "1",
                 "label": "W/next",
                 "value": [[1.0, 2.5], [-3.25, 1e-7]],
                 "source": "computed",
                 "check": "c",
+                "where": "table 1, row 2, column 2",
+                "decimals": 4,
             },
-            {"part": "1", "label": "one", "value": [2.0], "source": "computed", "check": "c"},
+            {
+                "part": "1",
+                "label": "earlier",
+                "value": 7.5,
+                "source": "computed",
+                "where": "remark 1",
+            },
+            {
+                "part": "1",
+                "label": "one",
+                "value": [2.0],
+                "source": "computed",
+                "where": "stated answer",
+                "decimals": 2,
+            },
             {"part": None, "label": "eta", "value": 0.5, "source": "given"},
         ],
     }
@@ -115,12 +144,59 @@ def term_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # --------------------------------------------------------------------------- evaluating
 
 
-def moodle_accepts(answer: str, tol: str, x: float) -> bool:
-    """qtype_numerical's nominal tolerance: |x - answer| <= tolerance + 10^-14."""
-    return abs(x - float(answer)) <= float(tol) + 1e-14
+def cloze_options(blank: str) -> list[Option]:
+    """The answers of one cloze blank's body (`=v:t~%0%w:t#feedback`), checked."""
+    out = []
+    for option in re.split(r"(?<!\\)~", blank):
+        m = OPTION.match(option)
+        assert m is not None, f"not a NUMERICAL answer: {option!r}"
+        fraction = 100.0 if m.group(1) == "=" else float(m.group(2))
+        out.append((fraction, m.group(3), m.group(4), re.sub(r"\\(.)", r"\1", m.group(5) or "")))
+    return out
 
 
-def qti_accepts(equal: ET.Element, correct: float, x: float) -> bool:
+def moodle_questions(xml: bytes) -> list[tuple[ET.Element, int, list[list[Option]]]]:
+    """(question, decimals asked, the answers of each blank) of every question written."""
+    out = []
+    for q in ET.fromstring(xml).iter("question"):
+        text = q.findtext("questiontext/text", "")
+        if q.get("type") == "numerical":
+            blanks = [
+                [
+                    (
+                        float(a.get("fraction", "")),
+                        a.findtext("text", ""),
+                        a.findtext("tolerance", ""),
+                        a.findtext("feedback/text", ""),
+                    )
+                    for a in q.findall("answer")
+                ]
+            ]
+        elif q.get("type") == "cloze":
+            blanks = [cloze_options(body) for _, body in BLANK.findall(text)]
+        else:
+            continue
+        asked = ASKED.search(text)
+        assert asked, "the question says to how many decimals"
+        out.append((q, int(asked.group(1)), blanks))
+    return out
+
+
+def moodle_grade(options: list[Option], x: float) -> Option | None:
+    """The answer Moodle matches `x` with: the first whose tolerance holds it (nominal:
+    |x - answer| <= tolerance, plus 10^-14 for PHP's precision), else none (0 marks)."""
+    for option in options:
+        if abs(x - float(option[1])) <= float(option[2]) + 1e-14:
+            return option
+    return None
+
+
+def qti_items(package: bytes) -> dict[str, ET.Element]:
+    with zipfile.ZipFile(io.BytesIO(package)) as z:
+        return {n: ET.fromstring(z.read(n)) for n in z.namelist()}
+
+
+def qti_equal(equal: ET.Element, correct: float, x: float) -> bool:
     """QTI 2.1 `equal` in absolute mode: correct - t0 <= x <= correct + t1."""
     assert equal.get("toleranceMode") == "absolute"
     t = [float(v) for v in equal.get("tolerance", "").split()]
@@ -134,28 +210,46 @@ def qti_accepts(equal: ET.Element, correct: float, x: float) -> bool:
     return low and high
 
 
-def moodle_blanks(xml: bytes) -> list[tuple[str, str, str]]:
-    """(question type, answer, tolerance) of every numeric answer written."""
-    out = []
-    for q in ET.fromstring(xml).iter("question"):
-        if q.get("type") == "numerical":
-            a = q.find("answer")
-            assert a is not None
-            out.append(("numerical", a.findtext("text", ""), a.findtext("tolerance", "")))
-        elif q.get("type") == "cloze":
-            text = q.findtext("questiontext/text", "")
-            out += [("cloze", v, t) for _, v, t in BLANK.findall(text)]
-    return out
+def qti_correct(item: ET.Element) -> dict[str, float]:
+    return {
+        d.get("identifier", ""): float(d.findtext(f"{Q}correctResponse/{Q}value", ""))
+        for d in item.iter(f"{Q}responseDeclaration")
+    }
 
 
-def qti_items(package: bytes) -> dict[str, ET.Element]:
-    with zipfile.ZipFile(io.BytesIO(package)) as z:
-        return {n: ET.fromstring(z.read(n)) for n in z.namelist()}
+def qti_run(item: ET.Element, responses: dict[str, float]) -> tuple[float, set[str]]:
+    """The item's responseProcessing run on `responses` (the subset of QTI 2.1 written:
+    responseIf/ElseIf on `equal` to a correct or base value, SCORE summed, FEEDBACK
+    collected): (SCORE, the feedback identifiers shown)."""
+    correct = qti_correct(item)
+    score, feedback = 0.0, set()
+    for cond in item.iter(f"{Q}responseCondition"):
+        for branch in cond:
+            assert branch.tag in (f"{Q}responseIf", f"{Q}responseElseIf"), branch.tag
+            eq = branch.find(f"{Q}equal")
+            rid = eq.find(f"{Q}variable").get("identifier", "")  # type: ignore[union-attr]
+            base = eq.find(f"{Q}baseValue")  # type: ignore[union-attr]
+            value = correct[rid] if base is None else float(base.text or "")
+            if not qti_equal(eq, value, responses[rid]):  # type: ignore[arg-type]
+                continue
+            setter = branch.find(f"{Q}setOutcomeValue")
+            if setter.get("identifier") == "SCORE":  # type: ignore[union-attr]
+                score += float(setter.findtext(f"{Q}sum/{Q}baseValue", ""))  # type: ignore[union-attr]
+            else:
+                feedback.add(setter.findtext(f"{Q}multiple/{Q}baseValue", ""))  # type: ignore[union-attr]
+            break
+    return score, feedback
 
 
-def printed_half_unit(x: float) -> float:
+def qti_asked(item: ET.Element) -> int:
+    asked = ASKED.search("".join(item.find(f"{Q}itemBody").itertext()))  # type: ignore[union-attr]
+    assert asked, "the item says to how many decimals"
+    return int(asked.group(1))
+
+
+def printed_half_unit(x: float, decimals: int) -> float:
     """Half a unit in the last place of the key's printed number (read off the print)."""
-    printed = printing.number(x)
+    printed = printing.number(x, decimals)
     sci = re.fullmatch(r"-?\d+\.(\d+) \\times 10\^\{(-?\d+)\}", printed)
     if sci:
         return 0.5 * 10.0 ** (int(sci.group(2)) - len(sci.group(1)))
@@ -163,33 +257,112 @@ def printed_half_unit(x: float) -> float:
 
 
 def assert_tolerance_acceptance(moodle: bytes, qti: bytes) -> int:
-    """At the key and at +-0.99 x the printed precision's tolerance accepted, at +-1.01 x
-    refused, evaluating what is written as the platform does."""
+    """At the key and at +-0.99 x the tolerance of the printed precision (the decimals
+    the question asks for) accepted, at +-1.01 x refused, evaluating what is written as
+    the platform does. Returns the entries checked."""
     checked = 0
-    for _, v, t in moodle_blanks(moodle):
-        key, tol = float(v), printed_half_unit(float(v))
-        for sign in (1, -1):
-            assert moodle_accepts(v, t, key)
-            assert moodle_accepts(v, t, key + sign * 0.99 * tol)
-            assert not moodle_accepts(v, t, key + sign * 1.01 * tol)
-        checked += 1
+    for _, decimals, blanks in moodle_questions(moodle):
+        for options in blanks:
+            right = next(o for o in options if o[0] == 100)
+            key = float(right[1])
+            tol = printed_half_unit(key, decimals)
+            assert moodle_grade(options, key) == right
+            for sign in (1, -1):
+                assert moodle_grade(options, key + sign * 0.99 * tol) == right
+                graded = moodle_grade(options, key + sign * 1.01 * tol)
+                assert graded is None or graded[0] == 0
+            checked += 1
     for name, item in qti_items(qti).items():
         if name == "imsmanifest.xml":
             continue
-        correct = {
-            d.get("identifier"): float(d.findtext(f"{Q}correctResponse/{Q}value", ""))
-            for d in item.iter(f"{Q}responseDeclaration")
-        }
-        for eq in item.iter(f"{Q}equal"):
-            rid = eq.find(f"{Q}variable").get("identifier")  # type: ignore[union-attr]
-            key = correct[rid]
-            tol = printed_half_unit(key)
-            for sign in (1, -1):
-                assert qti_accepts(eq, key, key)
-                assert qti_accepts(eq, key, key + sign * 0.99 * tol)
-                assert not qti_accepts(eq, key, key + sign * 1.01 * tol)
+        correct, decimals = qti_correct(item), qti_asked(item)
+        for rid, key in correct.items():
+            tol = printed_half_unit(key, decimals)
+            for x, points in [(key, 1)] + [
+                (key + sign * f * tol, int(f < 1)) for sign in (1, -1) for f in (0.99, 1.01)
+            ]:
+                assert qti_run(item, {**correct, rid: x})[0] == len(correct) - 1 + points
             checked += 1
     return checked
+
+
+def assert_named_mistakes(moodle: bytes, qti: bytes) -> int:
+    """Every answer of fraction 0 names a mistake and is disjoint from the right one and
+    the others; a sign flipped (where distinguishable) earns nothing and says so, in
+    Moodle and in QTI. Returns the sign mistakes found."""
+    found = 0
+    for _, decimals, blanks in moodle_questions(moodle):
+        for options in blanks:
+            assert options[0][0] == 100 and all(o[0] == 0 and o[3] for o in options[1:])
+            spans = sorted((float(v) - float(t), float(v) + float(t)) for _, v, t, _ in options)
+            assert all(a[1] < b[0] for a, b in itertools.pairwise(spans)), "answers overlap"
+            key = float(options[0][1])
+            if abs(key) > 2 * printed_half_unit(key, decimals):
+                wrong = moodle_grade(options, -key)
+                assert wrong is not None and wrong[0] == 0 and "sign" in wrong[3]
+                found += 1
+    for name, item in qti_items(qti).items():
+        if name == "imsmanifest.xml":
+            continue
+        correct, decimals = qti_correct(item), qti_asked(item)
+        shown = {m.get("identifier") for m in item.iter(f"{Q}modalFeedback")}
+        for rid, key in correct.items():
+            if abs(key) > 2 * printed_half_unit(key, decimals):
+                score, feedback = qti_run(item, {**correct, rid: -key})
+                assert score == len(correct) - 1 and feedback == {"SIGN"} <= shown
+    return found
+
+
+# --------------------------------------------------------------------------- independent readers
+
+
+def reader(module: str) -> Any:
+    """An independent reader from PyPI (a pinned dev dependency): CI must have it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        message = f"{module} is missing: pip install -c constraints.txt -e '.[dev]'"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def qti_round_trip(package: bytes) -> bytes:
+    """citolab-qti-convert reads the QTI 2.1 package, writes it as QTI 3.0, and that back
+    as QTI 2.1 (a reader of each version that is not ours): the package it returns."""
+    convert = reader("qti_convert")
+    with zipfile.ZipFile(io.BytesIO(package)) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    three = convert.upgrade_package_files(files).files
+    items = [v for k, v in three.items() if k.startswith("items/")]
+    assert items and all('tolerance-mode="absolute"' in str(v) for v in items)
+    back = convert.downgrade_package_files(three, inject_shared_vocabulary_stylesheet=False)
+    assert not back.warnings, back.warnings
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data in sorted(back.files.items()):
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+def assert_moodle_reader_agrees(xml: bytes) -> int:
+    """moodle-xml-parser reads every cloze question: each NUMERICAL blank with the
+    answers, fractions and feedback we wrote. Returns the blanks read."""
+    parsed = reader("moodle_xml_parser.parser").parse_bytes(xml)["cloze"]
+    ours = [q for q, _, _ in moodle_questions(xml) if q.get("type") == "cloze"]
+    assert [q.name for q in parsed] == [q.findtext("name/text") for q in ours]
+    read = 0
+    for theirs, q in zip(parsed, ours, strict=True):
+        gaps = [g for g in theirs.gaps if g.sub_type == "NUMERICAL"]  # it takes TeX's {...} too
+        blanks = BLANK.findall(q.findtext("questiontext/text", ""))
+        assert len(gaps) == len(blanks)
+        for gap, (weight, body) in zip(gaps, blanks, strict=True):
+            assert gap.sub_grade == int(weight)
+            assert [(o.score, o.answer, o.feedback or "") for o in gap.options] == [
+                (int(f), f"{v}:{t}", fb) for f, v, t, fb in cloze_options(body)
+            ]
+            read += 1
+    return read
 
 
 # --------------------------------------------------------------------------- Moodle's rules
@@ -216,16 +389,21 @@ def assert_moodle_rules(xml: bytes) -> None:
             assert float(a.get("fraction", "")) in ALLOWED_FRACTIONS
         if kind == "numerical":
             answers = q.findall("answer")
-            assert [a.get("fraction") for a in answers] == ["100"]
-            value = answers[0].findtext("text", "")
-            assert re.fullmatch(r"-?\d+\.\d+", value), value
-            assert float(answers[0].findtext("tolerance", "")) > 0
+            assert answers[0].get("fraction") == "100"  # the right answer first: it wins
+            for a in answers:
+                value = a.findtext("text", "")
+                assert re.fullmatch(NUMBER, value) and "." in value, value
+                assert float(a.findtext("tolerance", "")) > 0
             assert "NUMERICAL" not in text
         else:
             blanks = BLANK.findall(text)
             assert blanks, "a cloze question without blanks"
             assert len(blanks) == text.count(":NUMERICAL:")  # every blank is well formed
-            assert all(int(w) >= 1 for w, _, _ in blanks)  # per-entry marks
+            assert all(int(w) >= 1 for w, _ in blanks)  # per-entry marks
+            for _, body in blanks:
+                options = cloze_options(body)
+                assert options[0][0] == 100
+                assert all(f in ALLOWED_FRACTIONS for f, _, _, _ in options)
 
 
 def assert_qti_rules(package: bytes) -> None:
@@ -241,26 +419,56 @@ def assert_qti_rules(package: bytes) -> None:
         assert res.get("type") == "imsqti_item_xmlv2p1"
         assert [f.get("href") for f in res.findall(f"{CP}file")] == [res.get("href")]
         item = files[res.get("href")]  # type: ignore[index]
-        assert item.tag == f"{Q}assessmentItem"
+        assert_qti_item(item)
         assert item.get("identifier") == res.get("identifier")
-        assert NCNAME.match(item.get("identifier", ""))
-        assert item.get("adaptive") == "false" and item.get("timeDependent") == "false"
-        declared = {d.get("identifier"): d for d in item.iter(f"{Q}responseDeclaration")}
-        for d in declared.values():
-            assert d.get("cardinality") == "single" and d.get("baseType") == "float"
-            float(d.findtext(f"{Q}correctResponse/{Q}value", ""))
-        asked = [i.get("responseIdentifier") for i in item.iter(f"{Q}textEntryInteraction")]
-        assert sorted(asked) == sorted(declared)
-        scored = [
-            e.find(f"{Q}variable").get("identifier")  # type: ignore[union-attr]
-            for e in item.iter(f"{Q}equal")
-        ]
-        assert sorted(scored) == sorted(declared)
-        outcomes = {
-            d.get("identifier"): d.findtext(f"{Q}defaultValue/{Q}value")
-            for d in item.iter(f"{Q}outcomeDeclaration")
-        }
-        assert outcomes == {"SCORE": "0", "MAXSCORE": str(len(declared))}
+
+
+def assert_qti_item(item: ET.Element) -> None:
+    assert item.tag == f"{Q}assessmentItem"
+    assert NCNAME.match(item.get("identifier", ""))
+    assert item.get("adaptive") == "false" and item.get("timeDependent") == "false"
+    declared = {d.get("identifier"): d for d in item.iter(f"{Q}responseDeclaration")}
+    for d in declared.values():
+        assert d.get("cardinality") == "single" and d.get("baseType") == "float"
+        float(d.findtext(f"{Q}correctResponse/{Q}value", ""))
+    asked = [i.get("responseIdentifier") for i in item.iter(f"{Q}textEntryInteraction")]
+    assert sorted(asked) == sorted(declared)
+    scored, named = [], set()
+    for eq in item.iter(f"{Q}equal"):
+        rid = eq.find(f"{Q}variable").get("identifier")  # type: ignore[union-attr]
+        assert rid in declared
+        if eq.find(f"{Q}correct") is not None:
+            scored.append(rid)
+        else:
+            float(eq.findtext(f"{Q}baseValue", ""))  # a named mistake's value
+    for setter in item.iter(f"{Q}setOutcomeValue"):
+        if setter.get("identifier") == "FEEDBACK":
+            named.add(setter.findtext(f"{Q}multiple/{Q}baseValue", ""))
+    assert sorted(scored) == sorted(declared)  # every response scored once
+    outcomes = {
+        d.get("identifier"): (d.get("cardinality"), d.findtext(f"{Q}defaultValue/{Q}value"))
+        for d in item.iter(f"{Q}outcomeDeclaration")
+    }
+    expected = {"SCORE": ("single", "0"), "MAXSCORE": ("single", str(len(declared)))}
+    if named:
+        expected["FEEDBACK"] = ("multiple", None)
+    assert outcomes == expected
+    shown = [m.get("identifier") for m in item.findall(f"{Q}modalFeedback")]
+    assert sorted(shown) == sorted(named) and all(
+        (m.text or "").strip() for m in item.findall(f"{Q}modalFeedback")
+    )  # every named mistake's feedback is there, with text
+    order = [c.tag.removeprefix(Q) for c in item]
+    assert order == sorted(order, key=QTI_ORDER.index)  # the schema's sequence
+
+
+#: assessmentItem's children in the order the QTI 2.1 schema's sequence has them
+QTI_ORDER = [
+    "responseDeclaration",
+    "outcomeDeclaration",
+    "itemBody",
+    "responseProcessing",
+    "modalFeedback",
+]
 
 
 # --------------------------------------------------------------------------- tests
@@ -317,13 +525,92 @@ def test_the_toy_term_exports_categories_and_questions(tmp_path: Path) -> None:
     assert r"\(\begin{bmatrix}0.5 &amp; -1.0\end{bmatrix}\)" in text  # TeX for MathJax
     assert "eta: \\(0.5\\)" in text  # the exercise's given numbers too
     matrix = [q for q in root.iter("question") if q.get("type") == "cloze"][-1]
-    assert BLANK.findall(matrix.findtext("questiontext/text", "")) == [
-        ("1", "1.0", "0.00005"), ("1", "2.5", "0.00005"),
-        ("1", "-3.25", "0.00005"), ("1", "0.0000001", "0.00000000005"),
+    blanks = BLANK.findall(matrix.findtext("questiontext/text", ""))
+    assert [cloze_options(body)[0][1:3] for _, body in blanks] == [
+        ("1.0", "0.00005"), ("2.5", "0.00005"), ("-3.25", "0.00005"),
+        ("0.0000001", "0.00000000005"),
     ]  # fmt: skip
     package = lms.qti_package(answers)
     assert_qti_rules(package)
     assert assert_tolerance_acceptance(xml, package) == 2 * (3 + 3 * 2 + 3 * 4 + 3)
+    # "one" is printed to 2 decimals: asked so, and +-0.005 accepted
+    one = root.findall("question")[-1]
+    assert "to 2 decimals" in one.findtext("questiontext/text", "")
+    assert one.findtext("answer/tolerance") == "0.005"
+
+
+def test_named_mistakes_earn_nothing_and_say_so(tmp_path: Path) -> None:
+    """A sign flipped, and in a square matrix an entry from the transposed place, are
+    answers of fraction 0 with feedback (Moodle) and FEEDBACK outcomes shown by a
+    modalFeedback (QTI); a number within its tolerance of 0 has no sign to get wrong."""
+    answers = lms.collect(write_term(tmp_path))
+    xml, package = lms.moodle_xml(answers), lms.qti_package(answers)
+    # per variant: s, z's 0.1 (not its 0.0), W's 4 entries (1e-7 too: 2e-7 > 2 x 5e-11), one
+    assert assert_named_mistakes(xml, package) == 3 * (1 + 1 + 4 + 1)
+    root = ET.fromstring(xml)
+    s = root.findall("question")[2]
+    written = [(a.get("fraction"), a.findtext("text"), a.findtext("feedback/text")) for a in s]
+    assert [w for w in written if w[0]] == [
+        ("100", "0.3", ""), ("0", "-0.3", "<p>The sign is wrong.</p>"),
+    ]  # fmt: skip
+    matrix = [q for q in root.iter("question") if q.get("type") == "cloze"][-1]
+    text = matrix.findtext("questiontext/text", "")
+    assert (
+        "{1:NUMERICAL:=2.5:0.00005~%0%-2.5:0.00005#An entry has the wrong sign."
+        "~%0%-3.25:0.00005#An entry is from the transposed place: rows and columns swapped.}"
+    ) in text
+    item = qti_items(package)["items/Q_toy_1_03_key.xml"]
+    correct = qti_correct(item)
+    assert qti_run(item, correct) == (4.0, set())
+    swapped = {**correct, "RESPONSE_1_2": -3.25, "RESPONSE_2_1": 2.5}
+    assert qti_run(item, swapped) == (2.0, {"TRANSPOSED"})
+    # 0.00005 prints 0.0001, -0.00005 prints -0.0001 (or -0.0000): their answers overlap
+    assert lms.mistakes(0.0) == lms.mistakes(0.00005) == [[[]]]
+    assert lms.mistakes(0.00004)[0][0][0].value == -0.00004  # printed 4.000 x 10^-5
+    assert lms.cloze_escape('a}b#c~d/e"f\\g') == 'a\\}b\\#c\\~d\\/e\\"f\\\\g'
+
+
+def test_independent_readers_read_what_we_wrote(tmp_path: Path) -> None:
+    """The QTI package through QTI 3.0 and back (citolab-qti-convert) still passes the
+    rules, scores the same and names the same mistakes; moodle-xml-parser reads every
+    cloze blank as we wrote it."""
+    answers = lms.collect(write_term(tmp_path))
+    xml, package = lms.moodle_xml(answers), lms.qti_package(answers)
+    again = qti_round_trip(package)
+    assert_qti_rules(again)
+    assert assert_tolerance_acceptance(xml, again) == assert_tolerance_acceptance(xml, package)
+    assert_named_mistakes(xml, again)
+    ours, theirs = qti_items(package), qti_items(again)
+    assert sorted(ours) == sorted(theirs)
+    for name in ours:
+        if name != "imsmanifest.xml":
+            assert qti_correct(theirs[name]) == qti_correct(ours[name])
+    assert assert_moodle_reader_agrees(xml) == 3 * (2 + 4)
+
+
+def test_the_mistake_checks_can_fail(tmp_path: Path) -> None:
+    answers = lms.collect(write_term(tmp_path))
+    xml, package = lms.moodle_xml(answers), lms.qti_package(answers)
+    assert_named_mistakes(xml, package)
+    for old, new in (
+        (b"<text>-0.3</text>", b"<text>0.30006</text>"),  # overlaps the right answer
+        (b"%0%-2.5", b"%50%-2.5"),  # a mistake earning marks
+        (b"#An entry has the wrong sign.", b""),  # no feedback
+        (b"<text>-0.3</text>", b"<text>-0.6</text>"),  # the sign's mistake is not there
+    ):
+        assert old in xml
+        with pytest.raises(AssertionError):
+            assert_named_mistakes(xml.replace(old, new), package)
+    for old, new in (
+        (b">SIGN</baseValue>", b">OTHER</baseValue>"),  # the feedback shown is another's
+        (b'identifier="SIGN">', b'identifier="SIGN2">'),  # no feedback for SIGN
+    ):
+        wrong = _rezip(package, old, new)
+        assert wrong != _rezip(package, b"", b"")
+        with pytest.raises(AssertionError):
+            assert_named_mistakes(xml, wrong)
+        with pytest.raises(AssertionError):
+            assert_qti_rules(wrong)
 
 
 def _rezip(package: bytes, old: bytes, new: bytes) -> bytes:
@@ -377,7 +664,14 @@ def test_every_assignment_exports_valid_files_that_accept_within_tolerance(
     assert "questions" in capsys.readouterr().out
     assert_moodle_rules(outputs["moodle"])
     assert_qti_rules(outputs["qti"])
-    assert assert_tolerance_acceptance(outputs["moodle"], outputs["qti"]) > 100
+    checked = assert_tolerance_acceptance(outputs["moodle"], outputs["qti"])
+    assert checked > 100
+    assert assert_named_mistakes(outputs["moodle"], outputs["qti"]) > 50
+    again = qti_round_trip(outputs["qti"])
+    assert_qti_rules(again)
+    assert assert_tolerance_acceptance(outputs["moodle"], again) == checked
+    assert_named_mistakes(outputs["moodle"], again)
+    assert assert_moodle_reader_agrees(outputs["moodle"]) > 0
     exported = {a.assignment for a in lms.collect(term_built)}
     with_numbers = {
         d.parent.parent.name

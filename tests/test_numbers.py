@@ -56,6 +56,39 @@ def test_every_printed_decimal_is_in_the_ledger(module: str) -> None:
         assert n > 300
 
 
+def assert_ledger_says_how_printed(a: Assignment) -> int:
+    """Each scalar of the ledger is printed in the key with the `decimals` its entry
+    says, and its `where` names a place of the key (what a quiz's tolerance and its
+    choice of answers rely on). Returns the scalars checked."""
+    from answerkey import printing
+
+    verify_assignment(a, reuse=True)
+    md = render.render(a, "md", "key", render.Meta())
+    places = {pl.where for pl, _ in numbers.printed(a)}
+    checked = 0
+    for e in numbers.ledger(a):
+        assert e["where"] in places, e
+        if isinstance(e["value"], float):
+            shown = printing.number(e["value"], e["decimals"])
+            assert shown in md, f"{a.id}: {e['label']} is not printed as {shown}"
+            checked += 1
+    return checked
+
+
+def test_the_ledger_says_where_and_to_how_many_decimals_each_number_is_printed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from solutions import practical_1 as p1
+
+    a = p1.build(p1.PARAMETERS)
+    assert assert_ledger_says_how_printed(a) > 50
+    honest = numbers.ledger
+    for wrong in ({"decimals": 3}, {"where": "block 99, line x"}):
+        monkeypatch.setattr(numbers, "ledger", lambda a, w=wrong: [{**e, **w} for e in honest(a)])
+        with pytest.raises(AssertionError):
+            assert_ledger_says_how_printed(a)
+
+
 def test_the_parser_reads_what_the_printer_writes() -> None:
     assert printed_decimals(r"$0.4063$ and $-1.2340 \times 10^{-5}$ 2-3-1 x_1") == [
         (0.4063, 4),
