@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sympy as sp
-from claims_common import SCALARS, VECTORS, E, W, h, read, t, x, y1, y2, z1
+from claims_common import NET, SCALARS, VECTORS, E, W, h, read, t, x, y1, y2, z1
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,9 +13,10 @@ from answerkey.claims import (
     KeyAnswer,
     canonical_name,
     check,
+    judge,
     parse_claim,
 )
-from answerkey.mathfns import D, sigmoid
+from answerkey.mathfns import D, elementwise, sigmoid
 
 # --------------------------------------------------------------------------- parsing
 
@@ -308,3 +309,143 @@ def test_nabla_is_the_gradient_in_the_shape_of_its_variable() -> None:
     assert parse_claim(r"\nabla_{z^{(1)}} E", VECTORS).reading == "∇_z^(1) E"
     with pytest.raises(ClaimError):
         parse_claim(r"\nabla_{2} E", VECTORS)
+
+
+# --------------------------------------------------------------------------- the course's
+# newer notation: accents, statistics, sums over time, convolutions, activations of vectors
+
+
+@pytest.mark.parametrize(
+    "written",
+    [r"\hat{x} + \bar{m}", r"\widehat{x} + \overline{m}", r"\hat x + \bar m", r"\hat{x} + \bar{m}"],
+)
+def test_hats_and_bars_name_symbols_of_their_own(written: str) -> None:
+    xhat, mbar, x_ = sp.symbols("xhat mbar x")
+    symbols = {r"\hat{x}": xhat, r"\bar{m}": mbar, "x": x_}
+    assert parse_claim(written, symbols).expr == xhat + mbar
+    assert parse_claim(r"\hat{x}_1", {r"\hat{x}_{1}": xhat}).expr == xhat
+    with pytest.raises(ClaimError, match="unknown symbol"):
+        parse_claim(r"\hat{x}", {"x": x_})  # x̂ is not x
+
+
+def test_a_function_word_with_scripts_that_name_a_symbol_is_that_symbol() -> None:
+    s2, sz, u = sp.symbols("sigma2 sigma_z u")
+    symbols = {r"\sigma^2": s2, r"\sigma_{z}": sz, "u": u}
+    assert parse_claim(r"\frac{u}{\sqrt{\sigma^2 + 1}}", symbols).expr == u / sp.sqrt(s2 + 1)
+    assert parse_claim(r"\sigma_z \sigma(u)", symbols).expr == sz * sigmoid(u)
+    with pytest.raises(ClaimError, match="powers of functions"):
+        parse_claim(r"\sigma^3(u)", symbols)
+
+
+def test_statistics_read_as_the_parts_symbols_or_a_vectors_batch_statistics() -> None:
+    n, vz, vw, vx = sp.symbols("n V_z V_w V_x")
+    symbols = {"n": n, "V_{z}": vz, "V_{w}": vw, "V_{x}": vx}
+    parsed = parse_claim(r"\operatorname{Var}(z) = n \text{Var}[w] \sigma_x^2", symbols)
+    assert parsed.members == (vz, n * vw * vx)
+    assert any("Var(w) at col" in note for note in parsed.notes)
+    v = sp.MatrixSymbol("v", 3, 1)
+    mean = (v[0, 0] + v[1, 0] + v[2, 0]) / 3
+    variance = sum((v[i, 0] - mean) ** 2 for i in range(3)) / 3
+    key = sp.ImmutableMatrix([[(v[i, 0] - mean) / sp.sqrt(variance)] for i in range(3)])
+    claim = parse_claim(r"\frac{v - \mathbb{E}[v]}{\sqrt{\operatorname{Var}(v)}}", {"v": v})
+    assert judge(claim, key).correct
+    with pytest.raises(ClaimError):
+        parse_claim(r"\operatorname{Var}(q)", symbols)  # no q, no V_q: not read
+
+
+TIME = {f"h_{{{k}}}": sp.Symbol(f"h_{k}") for k in range(4)}
+TIME |= {f"x_{{{k}}}": sp.Symbol(f"x_{k}") for k in range(1, 4)} | {"w": sp.Symbol("w")}
+h0, h1, h2, h3 = (sp.Symbol(f"h_{k}") for k in range(4))
+x1, x2, x3 = (sp.Symbol(f"x_{k}") for k in range(1, 4))
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        (r"\sum_{t=1}^{3} x_t h_{t-1}", x1 * h0 + x2 * h1 + x3 * h2),
+        (r"\sum_{t=1}^{T} x_{t} h_{t-1}", x1 * h0 + x2 * h1 + x3 * h2),
+        (r"\sum_{t=2}^{3} t h_t", 2 * h2 + 3 * h3),
+        (r"\prod_{k=2}^{3} (1 - h_k^2)", (1 - h2**2) * (1 - h3**2)),
+        (
+            r"\sum_{t=1}^{3} x_t \prod_{k=t+1}^{3} w",
+            x1 * sp.Symbol("w") ** 2 + x2 * sp.Symbol("w") + x3,
+        ),
+        (r"\sum_{t=1}^{T} x_t h_T", (x1 + x2 + x3) * h3),
+    ],
+)
+def test_sums_and_products_over_numbered_names_are_written_out(
+    written: str, expected: sp.Expr
+) -> None:
+    parsed = parse_claim(written, TIME)
+    assert sp.expand(parsed.expr - expected) == 0
+    assert parsed.reading.startswith(("Σ_(t=", "Π_(k="))
+    if "T}" in written:
+        assert any("T at col" in note and "read as 3" in note for note in parsed.notes)
+
+
+def test_a_sum_over_names_the_part_does_not_number_is_unreadable() -> None:
+    with pytest.raises(ClaimError, match="unknown symbol"):
+        parse_claim(r"\sum_{t=1}^{3} q_t", TIME)
+    with pytest.raises(ClaimError, match="no numbered names"):
+        parse_claim(r"\sum_{t=1}^{T} w", TIME)
+
+
+def _full_correlation(a: sp.ImmutableMatrix, k: sp.ImmutableMatrix) -> sp.ImmutableMatrix:
+    """Written apart from the reader: a padded by the kernel's size less one, correlated."""
+    f = k.shape[0]
+    padded = sp.zeros(a.shape[0] + 2 * (f - 1), a.shape[1] + 2 * (f - 1))
+    padded[f - 1 : f - 1 + a.shape[0], f - 1 : f - 1 + a.shape[1]] = a
+    rows, cols = padded.shape[0] - f + 1, padded.shape[1] - f + 1
+    return sp.ImmutableMatrix(
+        rows,
+        cols,
+        lambda i, j: sum(padded[i + u, j + v] * k[u, v] for u in range(f) for v in range(f)),
+    )
+
+
+def test_convolutions_read_as_frameworks_compute_them() -> None:
+    X, K = sp.MatrixSymbol("X", 4, 4), sp.MatrixSymbol("K", 3, 3)
+    delta = sp.MatrixSymbol("delta", 2, 2)
+    symbols = {"X": X, "K": K, r"\delta": delta}
+    valid = sp.ImmutableMatrix(
+        2, 2, lambda i, j: sum(X[i + u, j + v] * K[u, v] for u in range(3) for v in range(3))
+    )
+    for written in (r"X * K", r"X \star K", r"\operatorname{conv}(X, K)"):
+        parsed = parse_claim(written, symbols)
+        assert parsed.expr.shape == (2, 2) and any("cross-correlation" in n for n in parsed.notes)
+        assert judge(parsed, valid).correct
+    flipped = sp.ImmutableMatrix(3, 3, lambda u, v: K[2 - u, 2 - v])
+    key = _full_correlation(sp.ImmutableMatrix(delta), flipped)
+    for written in (
+        r"\delta * \text{rot180}(K)",
+        r"\delta \star \operatorname{rot}_{180}(K)",
+        r"\operatorname{conv}\left(\delta, \operatorname{flip}(K)\right)",
+    ):
+        assert judge(parse_claim(written, symbols), key).correct, written
+    assert not judge(parse_claim(r"\delta * K", symbols), key).correct  # the kernel not flipped
+    assert parse_claim(r"\delta * \delta", symbols).expr.shape == (2, 2)  # a product still
+
+
+def test_relu_prime_tanh_and_a_parts_own_function_of_a_vector() -> None:
+    from answerkey.kit.layers.activations import HeavisideOf
+    from answerkey.kit.layers.base import Entrywise
+    from answerkey.kit.layers.leaky_relu import lrelu, lrelu_step
+
+    symbols = {**VECTORS, "lrelu": lrelu}
+    relu_key = sp.HadamardProduct(HeavisideOf(z1), y1)
+    for written in (
+        r"\operatorname{relu}'(z^{(1)}) \circ y^{(1)}",
+        r"\text{ReLU}'\left(z_1\right) \odot y_1",
+    ):
+        assert judge(parse_claim(written, symbols), relu_key, NET).correct, written
+    leaky = sp.HadamardProduct(Entrywise(lrelu_step, z1), y1)
+    assert judge(
+        parse_claim(r"\operatorname{lrelu}'\left(z^{(1)}\right) \circ y^{(1)}", symbols), leaky, NET
+    ).correct
+    assert not judge(
+        parse_claim(r"\operatorname{lrelu}(z^{(1)}) \circ y^{(1)}", symbols), leaky, NET
+    ).correct
+    th = elementwise("tanh", z1)
+    tanh_key = sp.HadamardProduct(sp.OneMatrix(h, 1) - sp.HadamardProduct(th, th), y1)
+    tanh_claim = parse_claim(r"\tanh'(z^{(1)}) \circ y^{(1)}", symbols)
+    assert judge(tanh_claim, tanh_key, NET).correct

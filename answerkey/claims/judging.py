@@ -895,6 +895,8 @@ def _match_mistake(jd: Judge, cv: ConcreteMatrix, mistakes: Mistakes, claim: Any
             continue
         if wv.shape == cv.shape:
             named.append((name, wv))
+        elif wv.shape == cv.shape[::-1]:  # the mistake, written in the other layout
+            named.append((name, wv.T))
     if not named:
         return None
     same = jd.equal_to(cv, [wv for _, wv in named])

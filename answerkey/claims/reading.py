@@ -44,7 +44,12 @@ _SKIP_COMMANDS = set(
 _FONT_WRAPPERS = {"mathbf", "boldsymbol", "bm", "vec", "mathbfit", "pmb", "bold"}
 _WORD_WRAPPERS = {"text", "mathrm", "operatorname", "textrm", "mathit", "textnormal", "mathsf"}
 _NAME_WRAPPERS = {"mathcal", "mathscr", "mathbb", "mathfrak"}
-_MUL_COMMANDS = {"cdot": "*", "times": "*", "ast": "*", "odot": "∘", "circ": "∘", "otimes": "⊗"}
+#: accents that make a name of their own (`\\hat{x}` is not x): as written -> canonical
+_ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde"}
+_ACCENTS |= {"widetilde": "tilde", "check": "check", "dot": "dot", "ddot": "ddot"}
+_ACCENTS |= {"breve": "breve", "acute": "acute", "grave": "grave"}
+_MUL_COMMANDS = {"cdot": "*", "times": "*", "ast": "∗", "odot": "∘", "circ": "∘", "otimes": "⊗"}
+_MUL_COMMANDS |= {"star": "⋆", "circledast": "⋆"}
 _TRANSPOSE_MARKS = {"T", r"\top", r"\intercal", r"\mathsf{T}", r"\mathrm{T}"}
 _RELATIONS = {"neq": "≠", "ne": "≠", "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥"}
 _RELATIONS |= {"lt": "<", "gt": ">"}
@@ -57,6 +62,10 @@ FUNCTIONS = {
     **{"\\" + w: w for w in ("exp", "log", "sqrt", "tanh")},
     r"\sigma": "sigmoid", "sigma": "sigmoid", "ln": "log", r"\ln": "log",
     "ReLU": "relu", "ReLu": "relu",
+    **{w: "rot180" for w in ("rot180", "rot", "flip", "rot_{180}", "rot_180", "rotate180")},
+    **{w: "corr" for w in ("conv", "conv2d", "corr", "xcorr", "correlate", "convolve")},
+    **{w: "var" for w in ("Var", "var", "Variance", r"\mathbb{V}", r"\mathrm{Var}")},
+    **{w: "mean" for w in (r"\mathbb{E}", "mean", "avg")},
 }  # fmt: skip
 
 
@@ -168,6 +177,10 @@ def tokenize(src: str, offset: int = 0) -> list[Token]:
                     continue
                 if name in _FONT_WRAPPERS or name in _WORD_WRAPPERS:
                     continue  # \bf x, \rm x: a font switch, ignore it
+            if name in _ACCENTS:
+                accent, i = _accent(src, i, offset, name, pos)
+                out += accent
+                continue
             if name in _MUL_COMMANDS:
                 out.append(Token("op", _MUL_COMMANDS[name], pos))
                 continue
@@ -189,7 +202,9 @@ def tokenize(src: str, offset: int = 0) -> list[Token]:
             out.append(Token("op", "‖" if src[i : i + 2] == "||" else "|", pos))
             if src[i : i + 2] == "||":
                 i += 1
-        elif c in "+-*/^_',=<>":
+        elif c == "*":  # a product, or a convolution where two matrices do not multiply
+            out.append(Token("op", "∗", pos))
+        elif c in "+-/^_',=<>":
             out.append(Token("op", c, pos))
         elif c in "≠≤≥":
             out.append(Token("op", c, pos))
@@ -207,6 +222,32 @@ def tokenize(src: str, offset: int = 0) -> list[Token]:
             raise ClaimError(f"col {pos + 1}: unexpected character {c!r}")
         i += 1
     return out
+
+
+def _accent(src: str, i: int, offset: int, name: str, pos: int) -> tuple[list[Token], int]:
+    """`\\hat{x}`, `\\hat x`, `\\bar{\\mu}`, `\\overline{m}`: one name token, written
+    `\\hat{x}` (`\\widehat` as `\\hat`, `\\overline` as `\\bar`); and the index after it."""
+    j = i
+    while j < len(src) and src[j].isspace():
+        j += 1
+    if j < len(src) and src[j] == "{":
+        close = _match_brace(src, j, offset)
+        inner, end = src[j + 1 : close], close + 1
+    else:
+        m = re.match(r"\\[A-Za-z]+|[A-Za-z0-9]", src[j:])
+        if not m:
+            raise ClaimError(f"col {pos + 1}: expected what \\{name} is put on")
+        inner, end = m.group(0), j + len(m.group(0))
+    inner = re.sub(r"\\(?:mathrm|mathit|text|mathbf|boldsymbol|bm)\s*\{([^{}]*)\}", r"\1", inner)
+    inner = re.sub(r"\s+", "", inner)
+    m = re.fullmatch(r"(\\?[A-Za-z]+)([_^].*)?", inner)
+    if not m:
+        raise ClaimError(f"col {pos + 1}: \\{name} must be put on one name (\\{name}{{x}})")
+    text = f"\\{_ACCENTS[name]}{{{m.group(1)}}}"
+    if m.group(2):  # `\\hat{x_i}`: the accent on x, then its subscript
+        rest = tokenize(m.group(2), offset + end - 1 - len(m.group(2)))
+        return [Token("name", text, pos, span=offset + end - pos - len(m.group(2)) - 1), *rest], end
+    return [Token("name", text, pos, span=offset + end - pos)], end
 
 
 def _match_brace(src: str, j: int, offset: int) -> int:
@@ -265,10 +306,21 @@ _GREEK = {
 }  # fmt: skip
 
 
+#: accents as plain text shows them: a combining mark after the letter (x̂, m̄)
+_COMBINING = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303", "check": "\u030c"}
+_COMBINING |= {"dot": "\u0307", "ddot": "\u0308", "breve": "\u0306", "acute": "\u0301"}
+_COMBINING |= {"grave": "\u0300"}
+
+
 def display_name(name: str) -> str:
     """A canonical name as the course writes it in plain text: `\\mathcal{L}` -> L,
     `\\delta_1` -> δ_1, `\\Delta W_i\\toj` -> ΔW_i→j."""
     name = re.sub(r"\\math(?:cal|scr|bb|frak)\{(\w+)\}", r"\1", name)
+    name = re.sub(
+        r"\\(hat|bar|tilde|check|dot|ddot|breve|acute|grave)\{(\\?\w+)\}",
+        lambda m: display_name(m.group(2)) + _COMBINING[m.group(1)],
+        name,
+    )
     name = re.sub(r"\\to(?=[A-Za-z0-9]|$)", "→", name)
     name = re.sub(r"\\([A-Za-z]+)", lambda m: _GREEK.get(m.group(1), m.group(1)), name)
     return name.replace(" ", "")
@@ -294,8 +346,9 @@ class Call(Node):
         return f"{head}({', '.join(a.render() for a in self.args)})"
 
 
-_BIN_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "∘": 2, "⊗": 2}
-_BIN_SHOW = {"+": " + ", "-": " - ", "*": "·", "/": "/", "∘": " ∘ ", "⊗": " ⊗ "}
+_BIN_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "∘": 2, "⊗": 2, "∗": 2, "⋆": 2}
+_BIN_SHOW = {"+": " + ", "-": " - ", "*": "·", "/": "/", "∘": " ∘ ", "⊗": " ⊗ ", "∗": "·"}
+_BIN_SHOW["⋆"] = " ⋆ "
 
 
 @dataclass(frozen=True)
@@ -316,7 +369,7 @@ class Bin(Node):
 
     def _mixed(self, child: Node) -> int:
         """1 when `child` mixes ∘ with ·: shown in parentheses so the grouping is visible."""
-        if isinstance(child, Bin) and child.op != self.op and "∘" in (child.op, self.op):
+        if isinstance(child, Bin) and child.op != self.op and {"∘", "⋆"} & {child.op, self.op}:
             return 1
         return 0
 
@@ -445,6 +498,25 @@ class SumOver(Node):
 
 
 @dataclass(frozen=True)
+class Written(Node):
+    """A sum (Σ) or product (Π) over an index written out term by term: `terms` is the body
+    read at index = first, first + 1, …, last."""
+
+    sign: str
+    var: str
+    first: int
+    last: int
+    terms: tuple[Node, ...]
+
+    def render(self) -> str:
+        if not self.terms:
+            return "1" if self.sign == "Π" else "0"
+        op = " + " if self.sign == "Σ" else "·"
+        inner = op.join(_paren(x, 2 if self.sign == "Σ" else 3) for x in self.terms)
+        return f"{self.sign}_({self.var}={self.first}..{self.last}) [{inner}]"
+
+
+@dataclass(frozen=True)
 class Rel(Node):
     """A condition of `cases`: `j = y`, `x > 0`."""
 
@@ -507,6 +579,9 @@ class SymbolTable:
         for key, obj in list(names.items()):  # \mathcal{L} may be written L
             plain = re.sub(r"\\math(?:cal|scr|bb|frak)\{(\w+)\}", r"\1", key)
             names.setdefault(plain, obj)
+            stat = re.fullmatch(r"V_(\\?[A-Za-z]+)", key)
+            if stat:  # a variance V_w may be written σ_w^2
+                names.setdefault(f"\\sigma_{stat.group(1)}^2", obj)
             layer = re.fullmatch(r"([A-Za-z]+)\^\((\d+)\)", key)
             if layer:  # y^{(2)} may be written y_2, y^{[2]}, and y^2 when y is no scalar
                 base, k = layer.groups()
@@ -542,6 +617,29 @@ def canonical_name(latex: str) -> str:
     return base + (f"_{sub}" if sub is not None else "") + (f"^{sup}" if sup is not None else "")
 
 
+#: the most terms a sum or product over an index is written out to
+MAX_WRITTEN_OUT = 64
+
+
+def eval_index(text: str) -> int:
+    """`3-1+2` -> 4: the arithmetic of an index once its letters have values."""
+    total, sign = 0, 1
+    for m in re.finditer(r"([-+]?)([0-9]+)", text):
+        sign = -1 if m.group(1) == "-" else 1
+        total += sign * int(m.group(2))
+    return total
+
+
+def _known_bound(raw: str | None, table: SymbolTable) -> bool:
+    """A bound the ordinary reading takes: a number, or made of the part's names (K, m)."""
+    if raw is None:
+        return True
+    if re.fullmatch(r"[0-9]+", raw):
+        return True
+    letters = re.findall(r"\\?[A-Za-z]+", raw)
+    return all(x in table.names for x in letters)
+
+
 _STARTS_PRIMARY = {"num", "word", "cmd", "name", "open", "begin", "partial"}
 #: commands that start a two-part name: `\\Delta W_{i \\to j}`, `\\nabla L`
 _COMPOUND_HEADS = {r"\Delta", r"\nabla"}
@@ -560,6 +658,8 @@ class Parser:
         self._sup_tokens = (0, 0)
         self._sub_end = -1
         self.bound: list[str] = []  # indices of the sums being read
+        #: index letters given a value while a sum over time is written out (`t` -> 2)
+        self.values: dict[str, int] = {}
         self.bare_arg: Node | None = None
         self.tight = False  # implicit products bind tighter than explicit ones
 
@@ -640,7 +740,7 @@ class Parser:
         if not toks:
             raise self.fail(what)
         p = Parser(list(toks), self.src, self.table, self.notes)
-        p.tight = self.tight
+        p.tight, p.values = self.tight, self.values
         node = p.expr()
         if p.peek().kind != "eof":
             raise p.fail("an operator or the end of the " + what.split()[-1])
@@ -672,7 +772,7 @@ class Parser:
         node = factor()
         while True:
             t = self.peek()
-            if t.kind == "op" and t.text in ("*", "/", "∘", "⊗"):
+            if t.kind == "op" and t.text in ("*", "/", "∘", "⊗", "∗", "⋆"):
                 self.i += 1
                 node = Bin(t.pos, t.text, node, factor())
             elif self._starts_primary(t) and not self.tight:
@@ -766,7 +866,7 @@ class Parser:
         if t.kind == "cmd" and t.text == r"\ones":
             self.i += 1
             return Ones(t.pos)
-        if t.kind == "cmd" and t.text == r"\sum":
+        if t.kind == "cmd" and t.text in (r"\sum", r"\prod"):
             return self.sum()
         if t.kind in ("word", "cmd", "name"):
             return self.named()
@@ -785,13 +885,19 @@ class Parser:
         return Mat(opener.pos, (tuple(items),))
 
     def sum(self) -> Node:
-        """`\\sum_{j=1}^{K}`, `\\sum_{k \\neq j}`, `\\sum_j`: the body is the product after it."""
+        """`\\sum_{j=1}^{K}`, `\\sum_{k \\neq j}`, `\\sum_j`: the body is the product after it.
+        A sum (or `\\prod`) over the part's numbered names (`h_{t-1}` for h_0 … h_3) is
+        written out term by term: see `written_out`."""
         t = self.take()
         var, lo, hi, skip = None, None, None, None
+        lo_raw = hi_raw = None
         while self.is_op("_") or self.is_op("^"):
             op = self.take()
             g = self.group()
             if op.text == "^":
+                hi_raw = self.index_value(_canon_script(self.raw(g)))
+                if t.text == r"\prod" or not _known_bound(hi_raw, self.table):
+                    continue  # read when the terms are written out
                 hi = self.sub(g, "an upper bound")
                 continue
             raw = self.raw(g)
@@ -806,15 +912,112 @@ class Parser:
             var, skip = m.group(1), m.group(4)
             if m.group(2):
                 start = next(k for k in g if k.kind == "op" and k.text == "=")
-                lo = self.sub(g[g.index(start) + 1 :], "a lower bound")
+                lo_raw = self.index_value(_canon_script(m.group(3)))
+                if t.text != r"\prod" and _known_bound(lo_raw, self.table):
+                    lo = self.sub(g[g.index(start) + 1 :], "a lower bound")
         if var is None:
             raise ClaimError(f"col {t.pos + 1}: say what the sum runs over (\\sum_{{j=1}}^{{K}})")
+        start_at, saved = self.i, list(self.toks)
+        if t.text == r"\prod" or (hi_raw is not None and hi is None) or (lo_raw and lo is None):
+            return self.written_out(t, var, lo_raw, hi_raw, skip)
         self.bound.append(var)
         try:
             body = self.term()
+        except ClaimError as exc:
+            self.i, self.toks = start_at, saved
+            try:
+                return self.written_out(t, var, lo_raw, hi_raw, skip)
+            except ClaimError:
+                raise exc from None
         finally:
             self.bound.pop()
         return SumOver(t.pos, var, lo, hi, skip, body)
+
+    def written_out(
+        self, t: Token, var: str, lo: str | None, hi: str | None, skip: str | None
+    ) -> Node:
+        """`\\sum_{t=1}^{3} x_t (1 - h_t^2) h_{t-1}`, `\\prod_{k=2}^{3}`: the body read once per
+        value of the index (its letter in subscripts, `h_{t-1}`, and alone), the terms added
+        (multiplied). An upper bound the part has no symbol for (`T`) is the last value at
+        which every name of the body is the part's (h_3, x_3: T = 3), said in a note."""
+        sign = "Π" if t.text == r"\prod" else "Σ"
+        first = int(lo) if lo is not None and lo.isdigit() else None
+        last = int(hi) if hi is not None and hi.isdigit() else None
+        if first is None or skip is not None:
+            raise ClaimError(
+                f"col {t.pos + 1}: a {'product' if sign == 'Π' else 'sum'} over the part's "
+                f"numbered names needs numbers for its range ({sign} from {var}=1)"
+            )
+        bound: dict[str, int] = {}
+        if last is None:
+            if hi is None or not re.fullmatch(r"[A-Za-z]", hi):
+                raise ClaimError(f"col {t.pos + 1}: cannot read the upper bound {hi!r}")
+            last = self.last_step(var, hi)
+            if last is None:
+                raise ClaimError(
+                    f"col {t.pos + 1}: the part has no symbol {hi} and no numbered names "
+                    f"indexed by {var} to tell where the {sign} ends"
+                )
+            bound[hi] = last
+            self.notes.append(
+                f"{hi} at col {t.pos + 1} is read as {last}, the last step of the part's "
+                f"names indexed by {var}"
+            )
+        if last - first >= MAX_WRITTEN_OUT:
+            raise ClaimError(f"col {t.pos + 1}: at most {MAX_WRITTEN_OUT} terms are written out")
+        start, saved = self.i, list(self.toks)
+        terms: list[Node] = []
+        end = None
+        before = dict(self.values)
+        try:
+            for value in range(first, last + 1):
+                self.i, self.toks = start, list(saved)
+                self.values.update(bound)
+                self.values[var] = value
+                terms.append(self.term())
+                end = self.i
+            if end is None:  # no terms: the body skipped (read at the bound before the first)
+                self.values.update(bound)
+                self.values[var] = last
+                self.term()
+                end = self.i
+        finally:
+            self.values.clear()
+            self.values.update(before)
+        self.i, self.toks = end, saved
+        return Written(t.pos, sign, var, first, last, tuple(terms))
+
+    def last_step(self, var: str, hi: str) -> int | None:
+        """The last step of a sum up to a letter the part has no symbol for (`T`): of the
+        names written with `var` or `hi` in their subscript after this point (`h_t`,
+        `x_{t}`, `h_T`), the least of their highest numbered members (h_3 and x_3: 3)."""
+        highest: list[int] = []
+        for k in range(self.i, len(self.toks) - 2):
+            head, under, script = self.toks[k : k + 3]
+            if not (
+                under.kind == "op" and under.text == "_" and head.kind in ("word", "cmd", "name")
+            ):
+                continue
+            j = k + 2
+            if script.kind == "open":
+                depth, j = 1, k + 3
+                while j < len(self.toks) and depth:
+                    depth += {"open": 1, "close": -1}.get(self.toks[j].kind, 0)
+                    j += 1
+                text = self.src[script.pos : self.toks[j - 1].end]
+            else:
+                text = script.text
+            if not re.search(rf"(?<![A-Za-z]){var}|(?<![A-Za-z]){hi}(?![A-Za-z])", text):
+                continue
+            base = head.text[-1] if head.kind == "word" else head.text
+            numbers = [
+                int(name.rsplit("_", 1)[1])
+                for name in self.table.names
+                if name.startswith(base + "_") and name.rsplit("_", 1)[1].isdigit()
+            ]
+            if numbers:
+                highest.append(max(numbers))
+        return min(highest) if highest else None
 
     def component(self, base: Name, index: str) -> Node | None:
         """`p_k` for a vector p of the part: its k-th entry (None when p is no vector)."""
@@ -926,6 +1129,7 @@ class Parser:
             raise ClaimError(f"col {t.pos + 1}: can only differentiate by a symbol of the part")
         if n:
             p = Parser(list(n), self.src, self.table, self.notes)
+            p.values = self.values
             p.tight, p.bare_arg = (
                 self.tight,
                 xnode,
@@ -951,7 +1155,7 @@ class Parser:
             if self.is_op("_") and sub is None:
                 self.i += 1
                 g = self.group()
-                sub = _canon_script(self.raw(g))
+                sub = self.index_value(_canon_script(self.raw(g)))
                 self._sub_end = g[-1].end if g else -1
             elif self.is_op("^") and sup is None:
                 save = self.i
@@ -961,6 +1165,38 @@ class Parser:
                 self._sup_tokens = (save, self.i)
             else:
                 return sub, sup
+
+    def _scripted_name(self, base: str) -> bool:
+        """`\\sigma_z`, `\\sigma^2`: a function's word with scripts that make a name of
+        the part (a standard deviation, a variance), not the function applied."""
+        if not (self.is_op("_") or self.is_op("^")):
+            return False
+        saved = (self.i, list(self.toks), self._sub_end, self._sup_tokens)
+        try:
+            sub, sup = self._scripts()
+        except ClaimError:
+            return False
+        finally:
+            self.i, self.toks, self._sub_end, self._sup_tokens = saved
+        table = self.table.names
+        name = base + (f"_{sub}" if sub is not None else "")
+        if sup is not None and f"{name}^{sup}" in table:
+            return True
+        return sub is not None and (name in table or self.table.families.member(name) is not None)
+
+    def index_value(self, script: str) -> str:
+        """A subscript with the values of the sums being written out: `t-1` at t = 3 is
+        `2`, `t` is `3` (`h_{t-1}` names h_2); others as written."""
+        if not self.values or not re.search(r"[A-Za-z]", script):
+            return script
+        out = re.sub(
+            r"(?<![A-Za-z\\])([A-Za-z])(?![A-Za-z])",
+            lambda m: str(self.values.get(m.group(1), m.group(1))),
+            script,
+        )
+        if re.fullmatch(r"[0-9]+(?:[-+][0-9]+)*", out):
+            return str(eval_index(out))
+        return out
 
     def _split_word(self, t: Token) -> None:
         """Replace a run of letters by its pieces: `tW` -> t, W; `sigmoid` stays whole."""
@@ -992,8 +1228,10 @@ class Parser:
             t = self.peek()
         self.i += 1
         base = self._base_text(t)
+        if base in self.values and not (self.is_op("_") or self.is_op("'")):
+            return Num(t.pos, str(self.values[base]))  # `t` while the sum over t is written out
         # Function words are only functions when the part has no symbol of that name.
-        if base in FUNCTIONS and base not in self.table.names:
+        if base in FUNCTIONS and base not in self.table.names and not self._scripted_name(base):
             return self.call(t, FUNCTIONS[base])
         if base == r"\partial":
             raise self.fail("a derivative written as \\frac{\\partial f}{\\partial x}", t)
@@ -1125,6 +1363,31 @@ class Parser:
             return Kron(t.pos, pair.group(1), pair.group(2))
         return None
 
+    def statistic(self, t: Token, fn: str) -> Node | None:
+        """`\\operatorname{Var}(w)`, `\\mathbb{E}[x]` of a name: the part's symbol for that
+        statistic (V_w, σ_w^2; μ_x, m_x, x̄) when it has one, else None (then a vector's
+        entries' mean or variance: batch statistics)."""
+        nxt, after = self.peek(), self.peek(1)
+        close = self.peek(2)
+        if not (
+            nxt.kind == "open" and after.kind in ("word", "cmd", "name") and close.kind == "close"
+        ):
+            return None
+        q = after.text
+        if fn == "var":
+            names = [f"V_{q}", f"\\sigma_{q}^2", f"\\operatorname{{Var}}_{q}", f"s_{q}^2"]
+        else:
+            names = [f"\\mu_{q}", f"m_{q}", f"\\bar{{{q}}}", f"E_{q}"]
+        for name in names:
+            if name in self.table.names:
+                self.i += 3
+                shown = "Var" if fn == "var" else "E"
+                self.notes.append(
+                    f"{shown}({display_name(q)}) at col {t.pos + 1} is read as {display_name(name)}"
+                )
+                return Name(t.pos, name, self.table.names[name])
+        return None
+
     def _end(self, t: Token) -> int:
         return self.toks[self.i - 1].end
 
@@ -1132,6 +1395,15 @@ class Parser:
         while self.is_op("'"):
             self.i += 1
             prime += 1
+        if fn == "rot180" and self.is_op("_"):  # \operatorname{rot}_{180}
+            save = self.i
+            self.i += 1
+            if _canon_script(self.raw(self.group())) != "180":
+                self.i = save
+        if fn in ("mean", "var") and obj is None:
+            named = self.statistic(t, fn)
+            if named is not None:
+                return named
         if fn == "sqrt" and self.peek().kind == "open" and self.peek().text == "[":
             raise self.fail("\\sqrt{…} (roots other than square roots are not supported)")
         nxt = self.peek()

@@ -42,6 +42,7 @@ from .reading import (
     SumOver,
     SymbolTable,
     Tr,
+    Written,
     canonical_name,
     literal_decimals,
     parse_numbers,
@@ -71,6 +72,120 @@ class _OnesVector:
 
     def __neg__(self) -> _OnesVector:
         return _OnesVector(-self.coef)
+
+
+class Entrywise(MatrixExpr):  # type: ignore[misc]
+    """A one-argument function applied to every entry of a matrix, held as a SymPy Lambda:
+    relu' (the step), tanh', a part's own function (lrelu) and its derivative, of a vector."""
+
+    def __new__(cls, fn: sp.Lambda, v: Any) -> Entrywise:
+        return MatrixExpr.__new__(cls, fn, v)  # type: ignore[no-any-return]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.args[1].shape  # type: ignore[no-any-return]
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        return self.args[0](self.args[1][i, j])
+
+    def doit(self, **hints: Any) -> Any:
+        v = self.args[1].doit(**hints) if hints.get("deep", True) else self.args[1]
+        if isinstance(v, sp.MatrixBase):
+            return v.applyfunc(self.args[0])
+        return Entrywise(self.args[0], v)
+
+    def _sympystr(self, printer: Any) -> str:
+        u = sp.Symbol("u")
+        inner = printer._print(self.args[1])
+        return f"({printer._print(self.args[0](u))} of u = each entry of {inner})"
+
+
+def _int_shape(m: Any, what: str) -> tuple[int, int]:
+    rows, cols = (sp.sympify(d) for d in m.shape)
+    if not (rows.is_Integer and cols.is_Integer):
+        raise ValueError(f"{what} needs matrices of known size")
+    return int(rows), int(cols)
+
+
+def _grids(*ms: Any) -> bool:
+    """Matrices of known size with two rows and two columns at least (`*` between two such
+    that do not multiply is a convolution)."""
+    for m in ms:
+        rows, cols = (sp.sympify(d) for d in m.shape)
+        if not (rows.is_Integer and cols.is_Integer and rows > 1 and cols > 1):
+            return False
+    return True
+
+
+class Rot180(MatrixExpr):  # type: ignore[misc]
+    """A matrix rotated by 180 degrees (rows and columns reversed): a flipped kernel."""
+
+    def __new__(cls, m: Any) -> Rot180:
+        _int_shape(m, "rot180")
+        return MatrixExpr.__new__(cls, m)  # type: ignore[no-any-return]
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        return self.args[0].shape  # type: ignore[no-any-return]
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        rows, cols = _int_shape(self.args[0], "rot180")
+        return self.args[0][rows - 1 - i, cols - 1 - j]
+
+    def doit(self, **hints: Any) -> Any:
+        m = self.args[0].doit(**hints) if hints.get("deep", True) else self.args[0]
+        if isinstance(m, sp.MatrixBase):
+            return sp.ImmutableMatrix(m.shape[0], m.shape[1], lambda i, j: m[-1 - i, -1 - j])
+        return Rot180(m)
+
+
+class Correlate(MatrixExpr):  # type: ignore[misc]
+    """The 2-D cross-correlation of `a` with the kernel `b`, as frameworks compute a
+    convolution (the kernel not flipped): valid (`b` slides inside `a`) when `b` fits in
+    `a`, else full (`a` padded by the kernel's size less one zeros on every side)."""
+
+    def __new__(cls, a: Any, b: Any) -> Correlate:
+        (ra, ca), (rb, cb) = _int_shape(a, "a convolution"), _int_shape(b, "a convolution")
+        if not ((rb <= ra and cb <= ca) or (ra <= rb and ca <= cb)):
+            raise sp.ShapeError(f"cannot convolve a {ra}×{ca} and a {rb}×{cb} matrix")
+        return MatrixExpr.__new__(cls, a, b)  # type: ignore[no-any-return]
+
+    @property
+    def full(self) -> bool:
+        (ra, ca), (rb, cb) = (_int_shape(m, "a convolution") for m in self.args)
+        return not (rb <= ra and cb <= ca)
+
+    @property
+    def shape(self) -> tuple[Any, Any]:
+        (ra, ca), (rb, cb) = (_int_shape(m, "a convolution") for m in self.args)
+        if self.full:
+            return (ra + rb - 1, ca + cb - 1)
+        return (ra - rb + 1, ca - cb + 1)
+
+    def _entry(self, i: Any, j: Any, **kwargs: Any) -> Any:
+        a, b = self.args
+        (ra, ca), (rb, cb) = _int_shape(a, ""), _int_shape(b, "")
+        shift = (rb - 1, cb - 1) if self.full else (0, 0)
+        terms = []
+        for u in range(rb):
+            for v in range(cb):
+                r, c = i + u - shift[0], j + v - shift[1]
+                if 0 <= r < ra and 0 <= c < ca:
+                    terms.append(a[r, c] * b[u, v])
+        return sp.Add(*terms)
+
+    def doit(self, **hints: Any) -> Any:
+        a, b = (m.doit(**hints) if hints.get("deep", True) else m for m in self.args)
+        if isinstance(a, sp.MatrixBase) and isinstance(b, sp.MatrixBase):
+            out = Correlate(a, b)
+            return sp.ImmutableMatrix(*out.shape, lambda i, j: out._entry(i, j))
+        return Correlate(a, b)
+
+
+def entrywise(f: Any, v: Any) -> Any:
+    """`f` (a function of one scalar) of every entry of the matrix `v`."""
+    u = sp.Dummy("u")
+    return Entrywise(sp.Lambda(u, f(u)), v)
 
 
 def _index_symbol(letter: str, names: Mapping[str, Any]) -> Any:
@@ -137,6 +252,19 @@ class _Builder:
         if n.skip is not None:
             body = body * (1 - sp.KroneckerDelta(var, _index_symbol(n.skip, self.names)))
         return sp.Sum(body, (var, lo, hi))
+
+    def _Written(self, n: Written) -> Any:
+        """A sum or product written out term by term: the terms added (multiplied) in order."""
+        if not n.terms:  # an empty sum is 0, an empty product 1
+            return sp.Integer(1 if n.sign == "Π" else 0)
+        total = self.build(n.terms[0])
+        for term in n.terms[1:]:
+            value = self.build(term)
+            if n.sign == "Σ":
+                total = self.add(n, total, value)
+            else:
+                total = self.mul(Bin(n.pos, "*", n.terms[0], term), total, value)
+        return total
 
     def _vector_sizes(self, name: str) -> set[Any]:
         obj = self.names.get(name)
@@ -252,8 +380,19 @@ class _Builder:
             )
         return sp.MatAdd(m, s * sp.OneMatrix(*m.shape))
 
+    def correlate(self, n: Node, a: Any, b: Any) -> Any:
+        try:
+            return Correlate(a, b)
+        except (ValueError, sp.ShapeError) as exc:
+            raise self.err(n, str(exc)) from None
+
     def mul(self, n: Bin, a: Any, b: Any) -> Any:
         ma, mb = is_mat(a), is_mat(b)
+        if n.op == "⋆" or (n.op == "∗" and ma and mb and _grids(a, b) and not self._multiply(a, b)):
+            if not (ma and mb):
+                raise self.err(n, "⋆ (a convolution) needs two matrices")
+            self.notes.append(_CORRELATION_NOTE.format(col=n.pos + 1))
+            return self.correlate(n, a, b)
         if n.op == "⊗":  # the outer product of two column vectors: a b^T
             if not (ma and mb and a.shape[1] == 1 and b.shape[1] == 1):
                 raise self.err(n, "⊗ (an outer product) needs two column vectors")
@@ -280,6 +419,11 @@ class _Builder:
         raise self.err(
             n, f"cannot multiply a {shape_str(a)} by a {shape_str(b)} matrix (dimensions differ)"
         )
+
+    @staticmethod
+    def _multiply(a: Any, b: Any) -> bool:
+        """Two matrices `*` joins as a product (or entrywise, equal in shape)."""
+        return bool(a.shape[1] == b.shape[0] or a.shape == b.shape)
 
     def _Mat(self, n: Mat) -> Any:
         cells = [[self.value(c) for c in row] for row in n.rows]
@@ -309,6 +453,13 @@ class _Builder:
 
     def _Call(self, n: Call) -> Any:
         args = [self.value(a) for a in n.args]
+        if n.obj is not None and len(args) == 1 and is_mat(args[0]) and n.prime <= 1:
+            # a part's function of a vector (lrelu(z), lrelu'(z)): entry by entry
+            d = sp.Dummy("u")
+            f = sp.diff(n.obj(d), d) if n.prime else n.obj(d)
+            if isinstance(f, sp.Derivative):  # an arbitrary f: no derivative to take entrywise
+                raise self.err(n, f"{n.fn}' of a matrix is not supported")
+            return entrywise(sp.Lambda(d, f), args[0])
         if n.obj is not None:  # an arbitrary function of the part, like f_3
             if any(is_mat(a) for a in args):
                 raise self.err(n, f"{n.fn} takes scalars")
@@ -323,10 +474,24 @@ class _Builder:
                     return sp.Subs(derivative, d, args[0])
                 return derivative.subs(d, args[0])
             return n.obj(*args)
+        if n.fn == "corr":
+            if len(args) != 2 or not all(is_mat(a) for a in args):
+                raise self.err(n, "a convolution takes two matrices: conv(X, K)")
+            self.notes.append(_CORRELATION_NOTE.format(col=n.pos + 1))
+            return self.correlate(n, *args)
         if len(args) != 1:
             raise self.err(n, f"{n.fn} takes one argument")
         u = args[0]
         fn = n.fn
+        if fn in ("rot180", "mean", "var") and not is_mat(u):
+            raise self.err(n, f"{fn} needs a matrix or a vector")
+        if fn == "rot180":
+            try:
+                return Rot180(u)
+            except ValueError as exc:
+                raise self.err(n, str(exc)) from None
+        if fn in ("mean", "var"):
+            return batch_statistic(fn, u)
         if fn == "norm":
             from ..mathfns import sqnorm
 
@@ -344,26 +509,57 @@ class _Builder:
                 if u.shape[1] != 1:
                     raise self.err(n, "softmax needs a column vector")
                 return softmax(u)
-            if fn in ("sigmoid", "log", "exp", "relu") and not n.prime:
+            if fn in ("sigmoid", "log", "exp", "relu", "tanh") and not n.prime:
                 return elementwise(fn, u)
             if fn == "sigmoid" and n.prime:
                 s = elementwise("sigmoid", u)
                 return sp.HadamardProduct(s, hadamard_ones_minus(s))
+            if fn in _SCALAR_FUNCTIONS and n.prime:  # relu'(z), tanh'(z): entry by entry
+                d = sp.Dummy("u")
+                return entrywise(sp.Lambda(d, sp.diff(_SCALAR_FUNCTIONS[fn](d), d)), u)
+            if fn in _SCALAR_FUNCTIONS:
+                return entrywise(_SCALAR_FUNCTIONS[fn], u)
             raise self.err(n, f"{fn}{chr(39) * n.prime} of a matrix is not supported")
         if fn in ("diag", "softmax"):
             raise self.err(n, f"{fn} needs a vector")
-        f = {
-            "sigmoid": sigmoid,
-            "exp": sp.exp,
-            "log": sp.log,
-            "relu": relu,
-            "sqrt": sp.sqrt,
-            "tanh": sp.tanh,
-        }[fn]
+        f = _SCALAR_FUNCTIONS[fn]
         if n.prime:
             d = sp.Dummy("u")
             return sp.diff(f(d), d).subs(d, u)
         return f(u)
+
+
+_CORRELATION_NOTE = (
+    "the convolution at col {col} is read as frameworks compute it: a cross-correlation, "
+    "the kernel not flipped (full where the kernel is the larger)"
+)
+
+
+def batch_statistic(fn: str, v: Any) -> Any:
+    """The mean (`mean`) or variance (`var`, over the count, as a batch's) of a vector's
+    entries, a scalar."""
+    rows, cols = v.shape
+    if cols != 1 and rows == 1:
+        v = v.T
+        rows, cols = cols, rows
+    if cols != 1:
+        raise ValueError(f"{fn} is read for a vector, not a {shape_str(v)} matrix")
+    mean = sp.MatMul(sp.OneMatrix(1, rows), v)[0, 0] / rows
+    if fn == "mean":
+        return mean
+    centred = sp.MatAdd(v, -mean * sp.OneMatrix(rows, 1))
+    return sp.MatMul(centred.T, centred)[0, 0] / rows
+
+
+#: the reader's functions of one scalar, by engine name
+_SCALAR_FUNCTIONS: dict[str, Any] = {
+    "sigmoid": sigmoid,
+    "exp": sp.exp,
+    "log": sp.log,
+    "relu": relu,
+    "sqrt": sp.sqrt,
+    "tanh": sp.tanh,
+}
 
 
 # ---------------------------------------------------------------------------
