@@ -58,3 +58,25 @@ def test_a_printer_out_of_step_with_the_reader_fails_the_build(
     with pytest.raises(VerificationError, match="does not read back"):
         build._errata("cv-assignment9", module.parameters)
     roundtrip._MEMO.clear()
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+def test_a_generated_derivation_through_relu_or_leaky_relu_reads_back(activation: str) -> None:
+    """relu' of a vector and a layer's own function (lrelu, lrelu') are read entry by entry."""
+    import sympy as sp
+
+    from answerkey import kit
+    from answerkey.kit.layers.leaky_relu import leaky_relu
+    from answerkey.mathfns import D
+    from answerkey.model import Assignment, Exercise, Part
+
+    n, h, k = sp.symbols("n h K", integer=True, positive=True)
+    layer = leaky_relu() if activation == "leaky_relu" else kit.layers.relu()
+    net = kit.Network(n, [kit.linear(h), layer, kit.linear(k)], kit.squared_error())
+    sizes = [{n: 2, h: 3, k: 2}, {n: 3, h: 2, k: 4}]
+    derivation = net.derivation(D(net["E"], net["W1"]), sizes)
+    part = Part("a", "the gradient", [], [derivation])
+    assignment = Assignment("t", "t", [Exercise("1", "e", [], [part])], notation=net.notation)
+    assert roundtrip.check_part(assignment, part) == []
+    latex = printing.latex(derivation.steps[-1].expr, net.notation)
+    assert ("lrelu}'" if activation == "leaky_relu" else "relu}'") in latex

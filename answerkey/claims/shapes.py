@@ -665,6 +665,11 @@ def default_symbols(*exprs: Any, notation: Mapping[str, str] | None = None) -> d
                 hasattr(type(f), "_imp_") and "prime" not in type(f).__name__
             ):
                 objs.add(type(f))
+        for node in sp.preorder_traversal(e):  # a function of every entry (lrelu(z) of a layer)
+            fn = getattr(node, "function", None) if isinstance(node, MatrixExpr) else None
+            if isinstance(fn, sp.FunctionClass) and hasattr(fn, "_imp_"):
+                objs.add(fn)
+                objs -= {a for a in node.args if isinstance(a, sp.Symbol) and a.name == fn.__name__}
         for obj in sorted(objs, key=str):
             if isinstance(obj, sp.Dummy) or str(obj) in FUNCTIONS:  # elementwise("log", …)
                 continue
