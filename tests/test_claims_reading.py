@@ -420,6 +420,7 @@ def test_convolutions_read_as_frameworks_compute_them() -> None:
         r"\delta * \text{rot180}(K)",
         r"\delta \star \operatorname{rot}_{180}(K)",
         r"\operatorname{conv}\left(\delta, \operatorname{flip}(K)\right)",
+        r"conv(\delta, rot180(K))",
     ):
         assert judge(parse_claim(written, symbols), key).correct, written
     assert not judge(parse_claim(r"\delta * K", symbols), key).correct  # the kernel not flipped

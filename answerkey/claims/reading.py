@@ -1400,6 +1400,8 @@ class Parser:
             self.i += 1
             if _canon_script(self.raw(self.group())) != "180":
                 self.i = save
+        elif fn == "rot180" and self.peek().kind == "num" and self.peek().text == "180":
+            self.i += 1  # rot180(K) typed plainly: the word rot, then 180
         if fn in ("mean", "var") and obj is None:
             named = self.statistic(t, fn)
             if named is not None:
