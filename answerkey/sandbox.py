@@ -10,7 +10,8 @@ what it was doing, and stops code that runs past the time limit
 the limit is a SIGALRM timer that nests with any other).
 
 An `AnswerkeyError` the code raises (an `AuthoringError` from the kit, say) is
-already one clear line and passes through; so does Ctrl-C.
+already one clear line and passes through, with the author's line that led to it added
+(`author_line`); so does Ctrl-C.
 """
 
 from __future__ import annotations
@@ -19,14 +20,20 @@ import contextlib
 import math
 import os
 import signal
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from .errors import AnswerkeyError, ModuleError, UsageError
+from .errors import AnswerkeyError, AuthoringError, ModuleError, UsageError
 
-__all__ = ["DEFAULT_SECONDS", "TIME_VARIABLE", "deadline", "guarded", "time_limit"]
+__all__ = ["DEFAULT_SECONDS", "TIME_VARIABLE", "author_line", "deadline", "guarded", "time_limit"]
+
+_ENGINE = Path(__file__).resolve().parent
+_INSTALLED = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
 
 #: seconds a module's import, or one call of its build(), may take by default
 DEFAULT_SECONDS = 120.0
@@ -86,6 +93,26 @@ def deadline(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6))
 
 
+def author_line(exc: BaseException) -> str | None:
+    """Where in the author's code `exc` arose: the innermost frame of its traceback that is
+    neither the engine's nor an installed library's, as ``path:line``, e.g.
+    ``solutions/m.py:57`` (relative to the working directory when below it, else from
+    the ``solutions`` folder the module lives in); None if there is none."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.startswith("<"):
+            continue
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(_ENGINE) or any(path.is_relative_to(p) for p in _INSTALLED):
+            continue
+        if path.is_relative_to(Path.cwd().resolve()):
+            path = path.relative_to(Path.cwd().resolve())
+        elif "solutions" in path.parts[:-1]:
+            last = len(path.parts) - 1 - path.parts[::-1].index("solutions")
+            path = Path(*path.parts[last:])
+        return f"{path.as_posix()}:{frame.lineno}"
+    return None
+
+
 @contextlib.contextmanager
 def guarded(where: str, doing: str, seconds: float | None = None) -> Iterator[None]:
     """Run a module's code: anything but a clean return or an `AnswerkeyError` becomes
@@ -95,7 +122,14 @@ def guarded(where: str, doing: str, seconds: float | None = None) -> Iterator[No
     try:
         with deadline(limit):
             yield
-    except (KeyboardInterrupt, AnswerkeyError):
+    except KeyboardInterrupt:
+        raise
+    except AuthoringError as exc:
+        at = author_line(exc)
+        if at is None or at in str(exc):
+            raise
+        raise AuthoringError(f"{exc} (at {at})") from exc
+    except AnswerkeyError:
         raise
     except TimeUp:
         raise ModuleError(
@@ -111,4 +145,6 @@ def guarded(where: str, doing: str, seconds: float | None = None) -> Iterator[No
     except MemoryError:
         raise ModuleError(f"{where}: {doing} ran out of memory") from None
     except BaseException as exc:
-        raise ModuleError(f"{where}: {doing} failed: {type(exc).__name__}: {exc}") from exc
+        at = author_line(exc)
+        message = f"{where}: {doing} failed: {type(exc).__name__}: {exc}"
+        raise ModuleError(f"{message} (at {at})" if at else message) from exc

@@ -342,16 +342,17 @@ def test_a_broken_module_is_reported_at_the_end_and_the_others_still_build(
     fake_solutions: Path, tmp_path: Path
 ) -> None:
     (fake_solutions / "good.py").write_text(GOOD)
-    (fake_solutions / "raises.py").write_text(
-        GOOD.replace('"good-one"', '"raises"').replace("a = small_cv()", "a = 1 / 0")
-    )
+    raises = GOOD.replace('"good-one"', '"raises"').replace("a = small_cv()", "a = 1 / 0")
+    (fake_solutions / "raises.py").write_text(raises)
+    line = raises.splitlines().index("    a = 1 / 0") + 1
     (fake_solutions / "unreadable.py").write_text("import sys\nsys.exit(0)\n")
     out = tmp_path / "out"
     with pytest.raises(ModuleError) as err:
         pipeline.build(None, ("md",), out_root=out, terms_dir=tmp_path, workers=1, report=print)
     assert str(err.value).splitlines() == [
         "solutions/unreadable.py: import called sys.exit(0); a solution module must not exit",
-        "raises (solutions/raises.py): build() failed: ZeroDivisionError: division by zero",
+        "raises (solutions/raises.py): build() failed: ZeroDivisionError: division by zero "
+        f"(at solutions/raises.py:{line})",
     ]
     assert (out / "default" / "good-one" / "key.md").is_file()
     assert not (out / "default" / "raises").exists()

@@ -404,5 +404,5 @@ def test_list_names_a_broken_module_and_still_lists_the_others(
         "answerkey: error: solutions/c_loops.py: import did not finish within 0.5 s "
         "(a loop without end? $ANSWERKEY_MODULE_SECONDS sets the limit)",
         "answerkey: error: m-one (solutions/d_raises.py): build() failed: "
-        "ZeroDivisionError: division by zero",
+        "ZeroDivisionError: division by zero (at solutions/d_raises.py:6)",
     ]

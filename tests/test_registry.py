@@ -62,7 +62,8 @@ def test_a_broken_module_is_one_clear_error_and_hides_no_other(fake_solutions: P
         "solutions/bad.py: a solution module needs build"
     ]
     assert broken_messages(fake_solutions, "raise RuntimeError('half-written')\n", "worse") == [
-        "solutions/worse.py: cannot be imported: RuntimeError: half-written"
+        "solutions/worse.py: cannot be imported: RuntimeError: half-written "
+        "(at solutions/worse.py:1)"
     ]
 
 
@@ -92,7 +93,10 @@ def test_a_module_looping_at_import_is_stopped(
     ("body", "expected"),
     [
         ("import sys; sys.exit(0)", "build() called sys.exit(0); a solution module must not exit"),
-        ("return 1 / 0", "build() failed: ZeroDivisionError: division by zero"),
+        (
+            "return 1 / 0",
+            "build() failed: ZeroDivisionError: division by zero (at solutions/m.py:6)",
+        ),
         ("return build(params)", "build() recursed too deeply (RecursionError)"),
         ("return {'parts': []}", "build() returned dict, not an Assignment"),
     ],
@@ -155,11 +159,13 @@ def test_an_authoring_error_names_the_assignment_and_the_module(fake_solutions: 
         "return Assignment(ID, ','.join(params), [])", "raise AuthoringError('derive(x)')"
     )
     (fake_solutions / "m.py").write_text(raising + source)
-    with pytest.raises(AuthoringError, match=r"^m-one: derive\(x\)$"):
+    with pytest.raises(AuthoringError, match=r"^m-one: derive\(x\) \(at solutions/m.py:7\)$"):
         registry.discover()["m-one"].build({})
     (fake_solutions / "m.py").unlink()
     (fake_solutions / "n.py").write_text(raising + "raise AuthoringError('derive(y): step 2')\n")
-    assert [str(e) for e in registry.discover().broken] == ["solutions/n.py: derive(y): step 2"]
+    assert [str(e) for e in registry.discover().broken] == [
+        "solutions/n.py: derive(y): step 2 (at solutions/n.py:2)"
+    ]
 
 
 @pytest.mark.parametrize("bad_id", ["line\n", "x" * 65, "../up", ""])

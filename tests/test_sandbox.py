@@ -6,7 +6,9 @@ import signal
 import sys
 import time
 
+import numpy as np
 import pytest
+import sympy as sp
 
 from answerkey import sandbox
 from answerkey.errors import AuthoringError, ModuleError, UsageError
@@ -24,10 +26,39 @@ def test_an_exit_is_an_error_naming_the_module_never_the_tools_exit(code: object
     assert err.value.exit_code == 1
 
 
-def test_an_exception_is_one_line_naming_the_module_and_the_exception() -> None:
+def test_an_exception_is_one_line_naming_the_module_the_authors_line_and_the_exception() -> None:
     with pytest.raises(ModuleError) as err:
         run(lambda: 1 / 0)
-    assert str(err.value) == "solutions/m.py: build() failed: ZeroDivisionError: division by zero"
+    line = err.value.__cause__.__traceback__.tb_next.tb_next.tb_frame.f_lineno  # type: ignore[union-attr]
+    assert str(err.value) == (
+        "solutions/m.py: build() failed: ZeroDivisionError: division by zero "
+        f"(at tests/test_sandbox.py:{line})"
+    )
+
+
+def test_the_authors_line_is_the_innermost_frame_outside_the_engine_and_libraries() -> None:
+    def author() -> None:
+        np.linalg.inv(np.zeros((2, 2)))  # raised inside NumPy: the author's call is named
+
+    with pytest.raises(np.linalg.LinAlgError) as err:
+        author()
+    assert (
+        sandbox.author_line(err.value)
+        == f"tests/test_sandbox.py:{author.__code__.co_firstlineno + 1}"
+    )
+    assert sandbox.author_line(ValueError("never raised")) is None
+
+
+def test_an_authoring_error_from_the_kit_gains_the_authors_line() -> None:
+    from answerkey import worked
+
+    def author() -> None:
+        worked.entry(sp.MatrixSymbol("W", 2, 3), 1)  # a matrix's entry needs (i, j)
+
+    with pytest.raises(AuthoringError) as err:
+        run(author)
+    line = author.__code__.co_firstlineno + 1
+    assert str(err.value).endswith(f" (at tests/test_sandbox.py:{line})")
 
 
 def test_endless_recursion_blames_the_module_not_the_input() -> None:
@@ -42,7 +73,9 @@ def test_an_authoring_error_and_ctrl_c_pass_through() -> None:
     def authoring() -> None:
         raise AuthoringError("derive(x): step 2")
 
-    with pytest.raises(AuthoringError, match=r"^derive\(x\): step 2$"):
+    with pytest.raises(
+        AuthoringError, match=r"^derive\(x\): step 2 \(at tests/test_sandbox.py:\d+\)$"
+    ):
         run(authoring)
 
     def interrupt() -> None:
