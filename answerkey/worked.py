@@ -32,7 +32,10 @@ through the instance's definitions (`Concrete.lazy`: layers stay symbols, every
   expression of them): the oracle's forward values, the label evaluated on them;
   without an oracle, SymPy's exact substitution at 30 digits;
 * an update: step = optimizer step of the finite-difference gradient, new value =
-  old value + that step;
+  old value + that step; for an optimizer with state (`StatefulOptimizer`: momentum,
+  Adam), the step, new value and each shown line of its rule (`LineOf`) against the
+  rule the key prints (`Rule`, evaluated by SymPy's code) on the finite-difference
+  gradients, with a state the check carries itself from the first update;
 * a sum over the trace: the sum of the oracle's values.
 
 A failure names the object, the update and the label; the verifier adds the
@@ -89,13 +92,96 @@ class SGD:
 class Optimizer(Protocol):
     """What a trace needs of an optimizer (`SGD` here, `answerkey.kit.optim.SGD` too): the
     engine's step, and the learning rate the check uses. The check is SGD's rule
-    (step = -rate × finite-difference gradient): an optimizer with state (momentum)
-    is not supported by traces yet."""
+    (step = -rate × finite-difference gradient). An optimizer with state (momentum,
+    Adam) is a `StatefulOptimizer` instead."""
 
     @property
     def rate(self) -> float: ...
 
     def step(self, gradient: Any) -> Any: ...
+
+    def describe(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An optimizer's update of one entry, as the key prints it: the second path of a trace
+    whose optimizer has state.
+
+    `lines` are ``(lhs, expr)`` in order, each expr in the `parameter` before the
+    update, its `gradient`, the update's number `count` (1 for the first update of a
+    trace), the `state` before the update (every entry 0 at the start), the
+    hyperparameters (numbers in `values`) and earlier lines' lhs. `new` pairs the
+    parameter and each state symbol with the line that is its value after the update.
+    The engine evaluates the lines entry by entry with SymPy's own code (`lambdify`)."""
+
+    lines: tuple[tuple[sp.Symbol, Any], ...]
+    parameter: sp.Symbol
+    gradient: sp.Symbol
+    new: tuple[tuple[sp.Symbol, sp.Symbol], ...]
+    count: sp.Symbol | None = None
+    values: tuple[tuple[sp.Symbol, float], ...] = ()
+
+    @property
+    def state(self) -> list[sp.Symbol]:
+        return [s for s, _ in self.new if s != self.parameter]
+
+    def updated(self, symbol: sp.Symbol) -> sp.Symbol:
+        """The line holding `symbol`'s value after the update."""
+        return dict(self.new)[symbol]
+
+    def evaluate(
+        self, old: np.ndarray, gradient: np.ndarray, state: Mapping[str, np.ndarray], count: int
+    ) -> dict[str, np.ndarray]:
+        """Every line's value (by its lhs's name) at these entries."""
+        old = np.asarray(old, dtype=float)
+        env: dict[sp.Symbol, Any] = {
+            self.parameter: old,
+            self.gradient: gradient.reshape(old.shape),
+        }
+        env |= {s: np.asarray(state[s.name], dtype=float).reshape(old.shape) for s in self.state}
+        if self.count is not None:
+            env[self.count] = float(count)
+        values = {s: float(v) for s, v in self.values}
+        out: dict[str, np.ndarray] = {}
+        for lhs, expr in self.lines:
+            expr = sp.sympify(expr).xreplace(values)
+            args = sorted(expr.free_symbols, key=lambda s: s.name)
+            unknown = [a.name for a in args if a not in env]
+            if unknown:
+                raise WorkedError(f"the rule's line {lhs} uses {', '.join(unknown)}, not defined")
+            got = _compiled(tuple(args), expr)(*(env[a] for a in args))
+            env[lhs] = np.broadcast_to(np.asarray(got, dtype=float), old.shape).copy()
+            out[lhs.name] = env[lhs]
+        return out
+
+
+_COMPILED: dict[tuple[Any, ...], Callable[..., Any]] = {}
+
+
+def _compiled(args: tuple[sp.Symbol, ...], expr: Any) -> Callable[..., Any]:
+    """`expr` as a NumPy function of `args` (SymPy's printer writes the code), once."""
+    key = (args, expr)
+    if key not in _COMPILED:
+        _COMPILED[key] = sp.lambdify(args, expr, "numpy")
+    return _COMPILED[key]
+
+
+class StatefulOptimizer(Protocol):
+    """An optimizer with state (momentum, Adam...): its NumPy `update` is the engine's path,
+    its `entrywise()` rule (what the key prints) the check's, evaluated on finite-difference
+    gradients with a state the check carries itself from the first update on."""
+
+    @property
+    def rate(self) -> float: ...
+
+    def update(
+        self, gradient: np.ndarray, state: Mapping[str, np.ndarray], count: int
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The step and every line's value by its lhs's name (the new state among them)."""
+        ...
+
+    def entrywise(self) -> Rule: ...
 
     def describe(self) -> str: ...
 
@@ -169,6 +255,15 @@ def update_label(kind: Any, name: str, shape: tuple[int, int] | None = None) -> 
     if shape is None or shape == (1, 1):
         return sp.Symbol(text)
     return sp.MatrixSymbol(text, *shape)
+
+
+@dataclass(frozen=True)
+class LineOf:
+    """In a trace's `show`: one line of a stateful optimizer's rule (its state m_t, a
+    bias-corrected value...) for a parameter at this update; `line` is the lhs."""
+
+    param: Any
+    line: Any
 
 
 def _name(var: Any) -> str:
@@ -429,7 +524,7 @@ class _Point:
         for k, claim in self.claims.items():
             value = self.values[k]
             at = f"{where}, {k}"
-            if isinstance(claim, StepOf | NewValueOf | LossAfter):
+            if isinstance(claim, StepOf | NewValueOf | LossAfter | LineOf):
                 continue  # the trace checks updates (`Trace._check_update`)
             if isinstance(claim, MatrixElement):  # an entry: its whole quantity, then it
                 (whole,) = self.model.evaluate([claim.parent], self.at)
@@ -887,7 +982,7 @@ class Trace:
     initial: dict[Any, Number]
     samples: list[dict[Any, Number]]
     loss: Any
-    optimizer: Optimizer
+    optimizer: Optimizer | StatefulOptimizer
     iterations: int
     items: list[tuple[Any, Any]]
     oracle: Oracle | None
@@ -900,7 +995,7 @@ class Trace:
         params: Mapping[Any, Any],
         samples: Sequence[Mapping[Any, Any]],
         loss: Any,
-        optimizer: Optimizer,
+        optimizer: Optimizer | StatefulOptimizer,
         iterations: int,
         show: Iterable[Any],
         oracle: Oracle | None = None,
@@ -942,6 +1037,7 @@ class Trace:
         self.steps: list[_Point] = []
         self.order: list[tuple[int, int]] = []
         grads = [D(loss, p) for p in self.params]
+        state = {p: _start(optimizer, current[p]) for p in self.params}
         for it in range(1, self.iterations + 1):
             for n, sample in enumerate(self.samples, start=1):
                 k = len(self.steps) + 1
@@ -957,24 +1053,35 @@ class Trace:
                     _name(p): gv.reshape(model.shape(p))
                     for p, gv in zip(self.params, g, strict=True)
                 }
-                new = {}
+                steps, lines = {}, {}
+                for p in self.params:
+                    gp = point.grads[_name(p)]
+                    if _stateful(optimizer):
+                        steps[p], lines[p] = _update(optimizer, gp, state[p], k)
+                        rule: Rule = optimizer.entrywise()  # type: ignore[union-attr]
+                        new_line = rule.updated(rule.parameter)
+                        lines[p][new_line.name] = current[p] + steps[p]
+                        state[p] = _next_state(optimizer, lines[p], where=self.name)
+                    else:
+                        steps[p] = _step(optimizer, gp)  # type: ignore[arg-type]
+                new = {p: current[p] + steps[p] for p in self.params}
                 for label, e in items:
                     if isinstance(e, StepOf):
-                        step = _step(optimizer, point.grads[_name(e.param)])
-                        point.add(label, e, step)
+                        point.add(label, e, steps[e.param])
                     elif isinstance(e, NewValueOf):
-                        pass
-                for p in self.params:
-                    new[p] = current[p] + _step(optimizer, point.grads[_name(p)])
-                for label, e in items:
-                    if isinstance(e, NewValueOf):
                         point.add(label, e, new[e.param])
+                    elif isinstance(e, LineOf):
+                        point.add(label, e, _line(lines, e, self.name))
                 after = [label for label, e in items if isinstance(e, LossAfter)]
                 if after:
                     (loss_after,) = model.evaluate([loss], {**at, **new})
                     for label in after:
                         point.add(label, LossAfter(loss), loss_after)
                 point.new = new
+                for p in self.params:  # a later update prints its parameters as these
+                    if not any(isinstance(e, NewValueOf) and e.param == p for _, e in items):
+                        point.claims[f"new {_name(p)}"] = NewValueOf(p)
+                        point.values[f"new {_name(p)}"] = new[p]
                 # the numbers follow the order of `show`
                 point.numbers = {
                     _key(label): point.numbers[_key(label)]
@@ -1038,6 +1145,11 @@ class Trace:
             return "the value before plus the optimizer's step of the finite-difference gradient"
         if isinstance(claim, LossAfter):
             return "the NumPy oracle's loss at the checked new values (same sample)"
+        if isinstance(claim, LineOf):
+            return (
+                f"the optimizer's rule ({self.optimizer.describe()}) evaluated entry by entry on "
+                "the finite-difference gradients of this and every earlier update"
+            )
         return _describe(claim, self.oracle)
 
     def states(self, key: str, lhs: Any, shown: Any, index: tuple[int, ...] = ()) -> str | None:
@@ -1067,9 +1179,11 @@ class Trace:
         for k, sample in enumerate(self.samples, start=1):
             out += [(f"{_name(v)} of sample {k}", n) for v, n in sample.items()]
         rate = getattr(self.optimizer, "learning_rate", None)
+        more: list[tuple[str, Any]] = getattr(self.optimizer, "hyperparameters", list)()
         return [
             *out,
             ("the learning rate", rate if isinstance(rate, Number) else self.optimizer.rate),
+            *more,
         ]
 
     def __call__(self) -> list[CheckRecord]:
@@ -1077,6 +1191,10 @@ class Trace:
         records: list[CheckRecord] = []
         forward_loss: dict[int, list[float]] = {}
         worst = 0.0
+        self._state = {  # the check's own state (a stateful optimizer's), from the start
+            _name(p): _start(self.optimizer, np.asarray(self.initial[p].value, dtype=float))
+            for p in self.params
+        }
         for k, (point, (it, n)) in enumerate(zip(self.steps, self.order, strict=True), start=1):
             where = f"{self.name}, update {k} (iteration {it}, sample {n})"
             recs, forward = point.verify(self.oracle, where)
@@ -1092,12 +1210,21 @@ class Trace:
                     if self.oracle is not None
                     else float(_exact(self.model, claim, inputs).reshape(-1)[0])
                 )
-            worst = max(worst, self._check_update(point, inputs, where))
+            if _stateful(self.optimizer):
+                worst = max(worst, self._check_stateful(point, k, inputs, where))
+            else:
+                worst = max(worst, self._check_update(point, inputs, where))
         records.append(
             CheckRecord(
                 "update",
                 f"{self.name}: updates",
-                f"every step of the {len(self.steps)} updates equals the optimizer's step "
+                (
+                    f"every step, new value and rule line of the {len(self.steps)} updates "
+                    f"equals the printed rule ({self.optimizer.describe()}) evaluated on "
+                    f"finite-difference gradients, state carried by the check (error {worst:.1e})"
+                )
+                if _stateful(self.optimizer)
+                else f"every step of the {len(self.steps)} updates equals the optimizer's step "
                 f"({self.optimizer.describe()}) of the finite-difference gradient and every new "
                 f"value the old one plus it (error {worst:.1e})",
             )
@@ -1179,6 +1306,106 @@ class Trace:
                     )
         return worst
 
+    def _check_stateful(
+        self, point: _Point, count: int, inputs: Mapping[str, Any], where: str
+    ) -> float:
+        """Each shown step, new value and rule line against the printed rule evaluated on
+        finite differences of the loss, with the state the check carried from the earlier
+        updates' differences (never the engine's); then the check's state moves on."""
+        optimizer: Any = self.optimizer
+        rule: Rule = optimizer.entrywise()
+        shown: dict[tuple[Any, ...], str] = {}
+        for key, c in point.claims.items():
+            if isinstance(c, StepOf | NewValueOf):
+                shown[(type(c), _name(c.param))] = key
+            elif isinstance(c, LineOf):
+                shown[(LineOf, _name(c.param), _name(c.line))] = key
+        worst = 0.0
+        new_name = rule.updated(rule.parameter).name
+        for p in self.params:
+            name = _name(p)
+            f_at, old = _f_of(self.model, self.loss, p, inputs, self.oracle, where)
+            diff = _Differences.of(f_at, old)
+            state = self._state[name]
+
+            def line(
+                which: str, o: np.ndarray = old, s: Any = state, minus: bool = False
+            ) -> Callable[[np.ndarray], Any]:
+                base = o.reshape(-1) if minus else 0.0
+                return lambda d: rule.evaluate(o, d, s, count)[which].reshape(-1) - base
+
+            checks: list[tuple[str | None, Any, Callable[[np.ndarray], Any]]] = [
+                (shown.get((StepOf, name)), None, line(new_name, minus=True)),
+                (shown.get((NewValueOf, name)), None, line(new_name)),
+                (f"new {name}", point.new[p], line(new_name)),
+            ]
+            for (kind, *rest), key in shown.items():
+                if kind is LineOf and rest[0] == name:
+                    checks.append((key, None, line(rest[1])))
+            used = diff.central.copy()
+            for label, engine, how in checks:
+                if label is None:
+                    continue
+                got = engine if engine is not None else point.values[label]
+                try:
+                    err, sided = diff.compare(got, how)
+                except ValueError:
+                    raise WorkedError(
+                        f"{where}, {label}: the engine gives {_fmt(got)}, the optimizer's rule "
+                        f"on finite differences gives {_fmt(how(diff.central))}"
+                    ) from None
+                except KeyError as exc:
+                    raise WorkedError(
+                        f"{where}, {label}: the optimizer's rule has no line {exc}"
+                    ) from None
+                for i in sided:  # a kink: carry on with the side the engine took
+                    right = np.where(np.arange(used.size) == i, diff.right, used)
+                    matched = np.allclose(how(right)[i], np.asarray(got).reshape(-1)[i])
+                    used[i] = diff.right[i] if matched else diff.left[i]
+                worst = max(worst, err)
+            lines = rule.evaluate(old, used, state, count)
+            self._state[name] = {s.name: lines[rule.updated(s).name] for s in rule.state}
+        return worst
+
+
+def _stateful(optimizer: Any) -> bool:
+    return hasattr(optimizer, "entrywise") and hasattr(optimizer, "update")
+
+
+def _start(optimizer: Any, value: np.ndarray) -> dict[str, np.ndarray]:
+    """A stateful optimizer's state before the first update: every entry 0."""
+    if not _stateful(optimizer):
+        return {}
+    return {s.name: np.zeros_like(value, dtype=float) for s in optimizer.entrywise().state}
+
+
+def _update(
+    optimizer: Any, gradient: np.ndarray, state: Mapping[str, np.ndarray], count: int
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    step, lines = optimizer.update(gradient, state, count)
+    step = np.asarray(step, dtype=float)
+    if step.shape != gradient.shape:
+        raise TypeError(f"{type(optimizer).__name__}: a step of the gradient's shape is needed")
+    return step, {k: np.asarray(v, dtype=float) for k, v in lines.items()}
+
+
+def _next_state(optimizer: Any, lines: Mapping[str, np.ndarray], where: str) -> dict[str, Any]:
+    rule: Rule = optimizer.entrywise()
+    out = {}
+    for s in rule.state:
+        line = rule.updated(s).name
+        if line not in lines:
+            raise WorkedError(f"{where}: the optimizer's update gives no value for {line}")
+        out[s.name] = lines[line]
+    return out
+
+
+def _line(lines: Mapping[Any, Mapping[str, np.ndarray]], e: LineOf, where: str) -> np.ndarray:
+    got = lines.get(e.param, {})
+    if _name(e.line) not in got:
+        raise WorkedError(f"{where}: the optimizer's update gives no value for {_name(e.line)}")
+    return got[_name(e.line)]
+
 
 def _step(optimizer: Optimizer, gradient: np.ndarray) -> np.ndarray:
     step = optimizer.step(gradient)
@@ -1191,7 +1418,7 @@ def _step(optimizer: Optimizer, gradient: np.ndarray) -> np.ndarray:
 
 
 def _is_update(e: Any) -> bool:
-    return isinstance(e, StepOf | NewValueOf | LossAfter)
+    return isinstance(e, StepOf | NewValueOf | LossAfter | LineOf)
 
 
 def _shape(model: _Model, var: Any) -> tuple[int, int] | None:
@@ -1203,7 +1430,7 @@ def _param_number(trace: Trace, k: int, p: Any, value: np.ndarray) -> Number:
         return trace.initial[p]
     prev = trace.steps[k - 2]
     for key, claim in prev.claims.items():
-        if isinstance(claim, NewValueOf) and claim.param == p:
+        if isinstance(claim, NewValueOf) and claim.param == p and key in prev.numbers:
             return prev.numbers[key]
     return computed(trace, f"update {k - 1}: new {_name(p)}", _display(value), f"{_name(p)}")
 
@@ -1214,7 +1441,7 @@ def trace(
     params: Mapping[Any, Any],
     samples: Sequence[Mapping[Any, Any]],
     loss: Any,
-    optimizer: Optimizer,
+    optimizer: Optimizer | StatefulOptimizer,
     iterations: int,
     show: Iterable[Any],
     oracle: Oracle | None = None,
@@ -1236,10 +1463,13 @@ def attach(*objects: Example | Trace) -> list[Example | Trace]:
 __all__ = [
     "SGD",
     "Example",
+    "LineOf",
     "LossAfter",
     "Named",
     "NewValueOf",
     "Optimizer",
+    "Rule",
+    "StatefulOptimizer",
     "StepOf",
     "Trace",
     "WorkedError",
