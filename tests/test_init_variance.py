@@ -1,0 +1,28 @@
+"""init-variance: it builds and verifies; a variance without its factor n is refused."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from answerkey.errors import VerificationError
+from answerkey.model import Step
+from answerkey.verify import verify_assignment
+from solutions import init_variance as exercise
+
+
+def test_it_builds_and_verifies_at_its_numbers_and_a_draw() -> None:
+    assert verify_assignment(exercise.build(exercise.PARAMETERS)) > 0
+    assert verify_assignment(exercise.build(exercise.draw(np.random.default_rng(1)))) > 0
+
+
+def test_a_variance_without_the_factor_n_is_refused() -> None:
+    a = exercise.build(exercise.PARAMETERS)
+    part = a.parts()[0]
+    d = part.derivations[0]
+    wrong = Step(exercise.Vw * exercise.Vx, d.steps[-1].reason)
+    part.derivations = [dataclasses.replace(d, steps=(wrong,))]
+    with pytest.raises(VerificationError, match="part a"):
+        verify_assignment(a)
