@@ -83,8 +83,8 @@ def part_d(p: Mapping[str, Any]) -> Part:
 
 
 def draw(rng: np.random.Generator) -> dict[str, Any]:
-    """A power of two a network would use."""
-    return {"n": int(2 ** rng.integers(5, 11))}
+    """A width a network would use: a multiple of 16 up to 1024."""
+    return {"n": int(16 * rng.integers(2, 65))}
 
 
 def build(params: Mapping[str, Any]) -> Assignment:
