@@ -10,10 +10,10 @@ import numpy as np
 import sympy as sp
 
 from answerkey import relations, worked
-from answerkey.kit import rnn
+from answerkey.kit import diagrams, rnn
 from answerkey.kit.writing import derive, listed, say
 from answerkey.mathfns import D, eq
-from answerkey.model import Assignment, Exercise, Part, text
+from answerkey.model import Assignment, Exercise, Figure, Part, text
 from answerkey.terms import between
 
 ID = "bptt-three-steps"
@@ -107,4 +107,9 @@ def build(params: Mapping[str, Any]) -> Assignment:
     words = "A tanh cell {} runs for three steps from {}; the loss at the last step is {}. Here {}."
     intro = say(words, *stated, listed([eq(k, v) for k, v in at.items()], last="and"))
     parts = [part_a(params), part_b(), part_c(params), part_d(params), part_e(params["lstm"])]
-    return Assignment(ID, TITLE, [Exercise("1", "A recurrent network", [intro], parts)])
+    figure = Figure(
+        "unrolled",
+        say("The cell unrolled over three steps."),
+        lambda: diagrams.unrolled("unrolled", 3),
+    )
+    return Assignment(ID, TITLE, [Exercise("1", "A recurrent network", [intro], parts, [figure])])

@@ -10,10 +10,10 @@ import numpy as np
 import sympy as sp
 
 from answerkey import relations, worked
-from answerkey.kit import conv
+from answerkey.kit import conv, diagrams
 from answerkey.kit.writing import listed, say
 from answerkey.mathfns import D, elementwise, eq
-from answerkey.model import Assignment, Exercise, Instance, Part, text
+from answerkey.model import Assignment, Exercise, Figure, Instance, Part, text
 from answerkey.terms import between, positive
 
 ID = "cnn-by-hand"
@@ -31,13 +31,14 @@ b, p, t, E = sp.symbols("b p t E")
 DEFS = {Z: LAYER.definition(X, K, b), A: elementwise("relu", Z), p: conv.max_pool(A, 2)}
 NET = Instance(defs={**DEFS, E: (p - t) ** 2 / 2}, label="the network")
 DELTA, GRADIENTS = sp.Symbol(r"\delta"), [D(E, K), D(E, b), D(E, X)]
+WINDOW = say("The kernel's window over {} and the entry of {} it computes.", X, Z)
+FIG = Figure("feature-map", WINDOW, lambda: diagrams.feature_map("feature-map", 4, 3))
 
 
 def oracle(v: Mapping[str, Any]) -> dict[str, Any]:
-    """NumPy, apart from the definitions; a stage given by name overrides its computation."""
-    z = v["Z"] if "Z" in v else LAYER.forward(v["X"], v["K"], v["b"])
-    a = v["A"] if "A" in v else np.maximum(z, 0.0)
-    top = v["p"] if "p" in v else a.max()
+    z = v["Z"] if "Z" in v else LAYER.forward(v["X"], v["K"], v["b"])  # a stage given overrides
+    a = v.get("A", np.maximum(z, 0.0))
+    top = v.get("p", np.max(a))
     return {"Z": z, "A": a, "p": top, "E": 0.5 * (top - v["t"]) ** 2}
 
 
@@ -116,4 +117,4 @@ def build(params: Mapping[str, Any]) -> Assignment:
     stages += [relations.definition(p, top), relations.definition(E, (p - t) ** 2 / 2)]
     setting = say(words, eq(X, at[X]), eq(K, at[K]), eq(b, at[b]), *stages, eq(t, at[t]))
     parts = [part_a(params["layer"]), part_b(params), part_c(), part_d(params)]
-    return Assignment(ID, TITLE, [Exercise("1", "A convolutional layer", [setting], parts)])
+    return Assignment(ID, TITLE, [Exercise("1", "A convolutional layer", [setting], parts, [FIG])])
