@@ -44,6 +44,7 @@ assignment and part.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
@@ -241,10 +242,11 @@ def entry(v: Any, i: int, j: int | None = None) -> Any:
 
 
 #: the labels an update may be shown under, by kind: the parameter's name `p` filled in
+#: (``x_t``: x after update t, as an optimizer's rule writes ``w_t``)
 UPDATE_LABELS = {
-    "NewValueOf": ("{p}'", "{p}_next", "{p}_new"),
+    "NewValueOf": ("{p}'", "{p}_next", "{p}_new", "{p}_t"),
     "StepOf": ("Delta_{p}", "Delta{p}", "Δ{p}"),
-    "LossAfter": ("{p}'", "{p}_after", "{p}_next", "{p}_new"),
+    "LossAfter": ("{p}'", "{p}_after", "{p}_next", "{p}_new", "{p}_t"),
 }
 
 
@@ -348,12 +350,36 @@ def _update_kind(e: Any) -> str:
     }[type(e).__name__]
 
 
+def line_label(line: Any, label: Any) -> tuple[str | None, int | None]:
+    """May `label` print a line of an optimizer's rule (``m_t``, ``\\hat{m}_t``)? It may be
+    the line's own symbol, or the same with the update's number for t (``m_1``). Returns
+    (the line's stem, the number; None when the label is written with t) or (None, None)
+    when it may not."""
+    name = _name(line)
+    if not name.endswith("_t") or not isinstance(label, sp.Symbol):
+        return (name, None) if label == line else (None, None)
+    stem = name[:-2]
+    if label.name == name:
+        return stem, None
+    m = re.fullmatch(re.escape(stem) + r"_(?:(\d+)|\{(\d+)\})", label.name)
+    return (stem, int(m.group(1) or m.group(2))) if m else (None, None)
+
+
 def unbound(model: Any, label: Any, expr: Any, loss: Any = None) -> str | None:
     """Why `label` does not name the quantity `expr` it would be printed beside (None when
     it does): a label is the quantity itself, an expression the model evaluates (then
     checked as written), a derivative (checked by finite differences), an entry of a shown
     quantity, a label declared with `named`, or an update's own label (``W1'`` for
     ``NewValueOf(W1)``; see `UPDATE_LABELS`). Never free text or an unrelated symbol."""
+    if isinstance(expr, LineOf):
+        stem, _ = line_label(expr.line, label)
+        if stem is not None:
+            return None
+        return (
+            f"the label {_key(label)} is printed over the line {_key(expr.line)} of the "
+            f"optimizer's rule for {_name(expr.param)}: label it {_key(expr.line)} or with the "
+            f"update's number for t (the line itself when shown alone)"
+        )
     if isinstance(expr, StepOf | NewValueOf | LossAfter):
         name = _name(loss if isinstance(expr, LossAfter) else expr.param)
         allowed = [f.format(p=name) for f in UPDATE_LABELS[type(expr).__name__]]
@@ -489,6 +515,15 @@ class _Point:
         here."""
         label = self.labels.get(k, k)
         shown = np.asarray(shown, dtype=float)
+        claim = self.claims.get(k)
+        if isinstance(claim, LineOf) and self.prefix.startswith("update "):
+            stem, number = line_label(claim.line, lhs)
+            update = int(self.prefix.split()[1].rstrip(":"))
+            if stem is None:
+                return f"it is {_key(claim.line)} of {_name(claim.param)}, not {_key(lhs)}"
+            if number is not None and number != update:
+                return f"it is {_key(claim.line)} at update {update}, not at update {number}"
+            return f"it is one entry of {_key(label)}" if index else None
         if isinstance(lhs, MatrixElement) and _key(lhs.parent) == _key(label) and index:
             want = (int(lhs.i), int(lhs.j))
             if index == want or (len(index) == 1 and want in ((index[0], 0), (0, index[0]))):
@@ -1009,7 +1044,9 @@ class Trace:
         show = list(show)
         self.items = items = [
             (
-                update_label(
+                e.line
+                if isinstance(e, LineOf)
+                else update_label(
                     e,
                     _name(loss if isinstance(e, LossAfter) else e.param),
                     _shape(model, loss if isinstance(e, LossAfter) else e.param),
@@ -1020,11 +1057,18 @@ class Trace:
             else (label, e)
             for label, e in _as_items(show)
         ]
+        keys = [_key(label) for label, _ in items]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise AuthoringError(
+                f"{name}: {', '.join(twice)} is shown twice in one update; one trace per "
+                "parameter when each prints the optimizer's lines (m_t for x, m_t for y)"
+            )
         self.unbound = [
             why for label, e in items if _is_update(e) and (why := unbound(model, label, e, loss))
         ]
         for _, e in items:
-            if isinstance(e, StepOf | NewValueOf) and e.param not in self.params:
+            if isinstance(e, StepOf | NewValueOf | LineOf) and e.param not in self.params:
                 raise AuthoringError(
                     f"{name}: {type(e).__name__}({e.param}) but the trace updates only "
                     f"{', '.join(_name(p) for p in self.params)} (its params)"
@@ -1130,14 +1174,25 @@ class Trace:
             head, k = key.split(": ", 1)
             return self._totals[k][int(head.split()[1])]
         prefix, k = key.split(": ", 1)
-        step = int(prefix.split()[1])
-        return _display(self.steps[step - 1].values[k])
+        point = self.steps[int(prefix.split()[1]) - 1]
+        if k not in point.values:  # a parameter at this update: the new value of the one before
+            return _display(self._parameter_at(point, k))
+        return _display(point.values[k])
+
+    def _parameter_at(self, point: _Point, name: str) -> np.ndarray:
+        for p in self.params:
+            if _name(p) == name:
+                return np.asarray(point.at[p].value, dtype=float)
+        raise KeyError(name)
 
     def check_of(self, key: str) -> str:
         if key.startswith("total "):
             return "sum recomputed from the NumPy oracle's values of each sample"
         prefix, k = key.split(": ", 1)
-        claim = self.steps[int(prefix.split()[1]) - 1].claims[k]
+        step = int(prefix.split()[1])
+        if k not in self.steps[step - 1].claims:
+            return f"the new value of {k} at update {step - 1}, checked there"
+        claim = self.steps[step - 1].claims[k]
         if isinstance(claim, StepOf):
             rule = self.optimizer.describe()
             return f"the optimizer's step ({rule}) of the finite-difference gradient"
@@ -1432,7 +1487,10 @@ def _param_number(trace: Trace, k: int, p: Any, value: np.ndarray) -> Number:
     for key, claim in prev.claims.items():
         if isinstance(claim, NewValueOf) and claim.param == p and key in prev.numbers:
             return prev.numbers[key]
-    return computed(trace, f"update {k - 1}: new {_name(p)}", _display(value), f"{_name(p)}")
+    # not shown as a new value: printed as what it is, the parameter at update k (its value
+    # was checked at update k - 1 as the new value, `Trace.value_of` reads it back)
+    label = f"{trace.name}, update {k}: {_name(p)}"
+    return computed(trace, f"update {k}: {_name(p)}", _display(value), label)
 
 
 def trace(

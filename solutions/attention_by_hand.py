@@ -57,7 +57,7 @@ def part_c() -> Part:
 
 
 def part_d(params: Mapping[str, Any]) -> Part:
-    show = [(J, att.jacobian()), D(E, s), D(E, q), D(E, V)]
+    show = [worked.named(J, att.jacobian()), D(E, s), D(E, q), D(E, V)]
     ex = worked.example("gradients", HERE, numbers(params), show, att.oracle)
     ask = say(
         "Evaluate {} (written {}), {}, {} and {} at the numbers of (a).",

@@ -38,7 +38,7 @@ def given(params: Mapping[str, Any], names: list[str]) -> dict[Any, Any]:
 
 def part_a(params: Mapping[str, Any]) -> Part:
     shown = [mu, sigma2, s, z, y]
-    ex = worked.example("forward pass", AT4, given(params, FORWARD), shown, BN.oracle)
+    ex = worked.example("forward pass", AT4, given(params, FORWARD[:-1]), shown, BN.oracle)
     ask, blocks = say("Compute {}, {}, {}, {} and {}.", *shown), [ex.block(text("forward pass"))]
     return Part("a", "the forward pass", [ask], blocks=blocks, numeric_checks=worked.attach(ex))
 
@@ -93,8 +93,8 @@ def draw(rng: np.random.Generator) -> dict[str, Any]:
 
 def build(params: Mapping[str, Any]) -> Assignment:
     at = given(params, FORWARD[:-1])
-    words = "Batch normalisation takes one feature's values {} over a mini-batch of {} values to "
-    words += "{}: {}. Here {}."
+    words = "Batch normalisation takes the values {} of a single feature over a mini-batch of "
+    words += "{} values to {}: {}. Here {}."
     intro = say(
         words,
         x,

@@ -24,6 +24,7 @@ PARAMETERS |= {"layer": {"N": 32, "C_in": 3, "C_out": 16, "F": 5, "P": 2}}
 CONSTRAINTS = {k: between(-10, 10) for k in ("X.*.*", "K.*.*", "b", "t")}
 CONSTRAINTS |= {f"layer.{k}": between(0, 512) for k in PARAMETERS["layer"]}
 CONSTRAINTS["learning_rate"] = [positive(), between(0, 1)]
+HERE = {"N": 4, "F": 3, "P": 0, "C_in": 1, "C_out": 1}  # the layer of parts c-e
 
 LAYER = conv.Conv2d(3)
 X, K, Z, A = (sp.MatrixSymbol(n, m, m) for n, m in zip("XKZA", (4, 3, 2, 2), strict=True))
@@ -46,36 +47,34 @@ def numbers(params: Mapping[str, Any]) -> dict[Any, Any]:
     return {q: worked.given(params[q.name], q.name, exact=True) for q in (X, K, b, t)}
 
 
-def part_a(layer: Mapping[str, Any]) -> Part:
-    here = conv.layer_facts("this layer", N=4, F=3, S=1, P=0, C_in=1, C_out=1)
-    there = conv.layer_facts("the larger layer", S=1, **layer)
-    size, count = conv.SIZE, conv.COUNT
-    given = [listed([eq(sp.Symbol(k), n) for k, n in x.givens()]) for x in (here, there)]
-    shown = [size, count, *given]
-    ask = say("Give the output size {} and parameter count {} here ({}) and for {}.", *shown)
+def part_sizes(pid: str, params: Mapping[str, Any]) -> Part:
+    name, layer = ("this layer", HERE) if pid == "a" else ("a larger layer", params["layer"])
+    ex, (size, count) = conv.layer_facts(name, **{"S": 1, **layer}), (conv.SIZE, conv.COUNT)
+    given = listed([eq(sp.Symbol(k), n) for k, n in ex.givens()])
+    words = "Give the output size {} and parameter count {} of {} ({})."
+    ask = say(words, size, count, name, given)
     rules = [relations.definition(*q) for q in ((size, conv.OUTPUT_SIZE), (count, conv.PARAMETERS))]
-    values = [(q, ex[q]) for ex in (here, there) for q in (size, count)]
-    answer = say("By {} and {}: here {}, {}; for the larger layer {}, {}.", *rules, *values)
-    checks = [conv.facts_check, *worked.attach(here, there)]
-    return Part("a", "sizes", [ask], remarks=[answer], numeric_checks=checks, decimals=0)
+    answer = say("By {} and {}: {}, {}.", *rules, (size, ex[size]), (count, ex[count]))
+    checks = [conv.facts_check] * (pid == "a") + worked.attach(ex)
+    return Part(pid, f"sizes of {name}", [ask], remarks=[answer], numeric_checks=checks, decimals=0)
 
 
-def part_b(params: Mapping[str, Any]) -> Part:
+def part_c(params: Mapping[str, Any]) -> Part:
     ex = worked.example("forward pass", NET, numbers(params), [Z, A, p, E], oracle)
     ask, blocks = say("Compute {}, {}, {} and {}.", Z, A, p, E), [ex.block(text("forward pass"))]
-    return Part("b", "the forward pass", [ask], blocks=blocks, numeric_checks=worked.attach(ex))
+    return Part("c", "the forward pass", [ask], blocks=blocks, numeric_checks=worked.attach(ex))
 
 
-def part_c() -> Part:
+def part_d() -> Part:
     delta, fact, remark = conv.backward_text(Z, X, K, b, E)
     ask = say("With {} the gradient reaching {}, give {}, {} and {}.", delta, Z, *GRADIENTS)
     checks = [f.check for f in conv.fragments()]
-    return Part("c", "backward rules", [ask], facts=[fact], remarks=[remark], numeric_checks=checks)
+    return Part("d", "backward rules", [ask], facts=[fact], remarks=[remark], numeric_checks=checks)
 
 
-def part_d(params: Mapping[str, Any]) -> Part:
+def part_e(params: Mapping[str, Any]) -> Part:
     at = numbers(params)
-    show = [D(E, p), D(E, A), (DELTA, D(E, Z)), *GRADIENTS]
+    show = [D(E, p), D(E, A), worked.named(DELTA, D(E, Z)), *GRADIENTS]
     ex = worked.example("gradients", NET, at, show, oracle)
     rate = worked.given(params["learning_rate"], "learning rate", exact=True)
     new = [(sp.Symbol(f"{q}'"), worked.NewValueOf(q)) for q in (K, b)]
@@ -87,7 +86,7 @@ def part_d(params: Mapping[str, Any]) -> Part:
     )
     kw = {"remarks": [say(routing, D(E, p), A, Z)], "numeric_checks": worked.attach(ex, step)}
     blocks = [ex.block(text("gradients")), step.block(0, text("SGD step"))]
-    return Part("d", "gradients and a step", [ask], blocks=blocks, **kw)
+    return Part("e", "gradients and a step", [ask], blocks=blocks, **kw)
 
 
 def validate(params: Mapping[str, Any]) -> list[str]:
@@ -116,5 +115,6 @@ def build(params: Mapping[str, Any]) -> Assignment:
     stages = [conv.index_definition(Z, X, K, b), relations.definition(A, elementwise("relu", Z))]
     stages += [relations.definition(p, top), relations.definition(E, (p - t) ** 2 / 2)]
     setting = say(words, eq(X, at[X]), eq(K, at[K]), eq(b, at[b]), *stages, eq(t, at[t]))
-    parts = [part_a(params["layer"]), part_b(params), part_c(), part_d(params)]
+    parts = [part_sizes("a", params), part_sizes("b", params), part_c(params), part_d()]
+    parts.append(part_e(params))
     return Assignment(ID, TITLE, [Exercise("1", "A convolutional layer", [setting], parts, [FIG])])

@@ -28,6 +28,8 @@ STEPS = 3
 x, y, a, b, E, t = sp.symbols("x y a b E t")
 BOWL = Instance(defs={E: (a * x**2 + b * y**2) / 2}, label="the bowl")
 EPSILON = worked.given(1e-8, "epsilon", stated_as="10^{-8}")
+x_t, y_t, E_t = sp.symbols("x_t y_t E_t")  # after update t, as the rules write w_t
+AFTER = [(x_t, worked.NewValueOf(x)), (y_t, worked.NewValueOf(y)), (E_t, worked.LossAfter())]
 
 
 def oracle(v: Mapping[str, Any]) -> dict[str, float]:
@@ -49,7 +51,7 @@ def optimizers(p: Mapping[str, Any]) -> list[Any]:
 def run(p: Mapping[str, Any], opt: Any, show: list[Any]) -> worked.Trace:
     bowl = [given((a, b), p["curvature"])]
     return worked.trace(
-        opt.NAME, BOWL, given((x, y), p["start"]), bowl, E, opt, STEPS + 1, show, oracle
+        opt.NAME, BOWL, given((x, y), p["start"]), bowl, E, opt, STEPS, show, oracle
     )
 
 
@@ -61,20 +63,19 @@ def part_a() -> Part:
 def part_b(p: Mapping[str, Any]) -> Part:
     rows, checks = [], []
     for opt in optimizers(p):
-        tr = run(p, opt, [x, y, E])
-        for k in range(1, STEPS + 1):  # update k+1 starts from the values after k updates
-            rows.append((opt.NAME if k == 1 else "", k, *(tr.steps[k][v] for v in (x, y, E))))
+        tr = run(p, opt, AFTER)
+        for k in range(1, STEPS + 1):  # x_t, y_t, E_t: after update t
+            rows.append((opt.NAME if k == 1 else "", k, *(tr.steps[k - 1][v] for v, _ in AFTER)))
         checks += worked.attach(tr)
-    ask = "From the same start, make {} updates of {} and {} with each optimizer; below, {} "
-    ask += "stands for either:"
+    ask = "From the same start, make three updates of {} and {} with each optimizer ({}: either):"
     rules = [opt.statement() for opt in optimizers(p)]
-    caption = say("{} and {} after {} updates from the same start", x, y, t)
+    caption = say("{}, {} and {} after update {} from the same start", *(v for v, _ in AFTER), t)
     nesterov = "Nesterov's update is written so that it needs the gradient at {} only."
     return Part(
         "b",
         "three updates of each optimizer",
-        [say(ask, STEPS, x, y, optim.W_OLD), *rules],
-        tables=[Table((text("optimizer"), t, x, y, E), tuple(rows), caption)],
+        [say(ask, x, y, optim.W_OLD), *rules],
+        tables=[Table((text("optimizer"), t, *(v for v, _ in AFTER)), tuple(rows), caption)],
         remarks=[say(nesterov, optim.W_OLD)],
         numeric_checks=checks,
     )

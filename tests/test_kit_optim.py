@@ -11,6 +11,7 @@ import pytest
 import sympy as sp
 
 from answerkey import printing, worked
+from answerkey.errors import AuthoringError
 from answerkey.kit import optim
 from answerkey.model import Instance
 
@@ -111,11 +112,41 @@ def test_a_velocity_that_is_not_carried_is_refused() -> None:
 
 def test_a_shown_rule_line_is_checked_too() -> None:
     m_hat = sp.Symbol(r"\hat{m}_t")
-    t = trace(optim.Adam(0.1), [(sp.Symbol("mhat"), worked.LineOf(x, m_hat))])
+    t = trace(optim.Adam(0.1), [worked.LineOf(x, m_hat)])
     assert t()[-1].kind == "update"
-    t.steps[1].values["mhat"] = t.steps[1].values["mhat"] + 0.01
-    with pytest.raises(worked.WorkedError, match=r"update 2.*mhat"):
+    t.steps[1].values[r"\hat{m}_t"] = t.steps[1].values[r"\hat{m}_t"] + 0.01
+    with pytest.raises(worked.WorkedError, match=r"update 2.*hat\{m\}_t"):
         t()
+
+
+def test_a_rule_line_is_labelled_by_its_own_symbol_or_with_the_update_for_t() -> None:
+    m_hat = sp.Symbol(r"\hat{m}_t")
+    with pytest.raises(worked.WorkedError, match=r"label mhat is printed over the line"):
+        trace(optim.Adam(0.1), [(sp.Symbol("mhat"), worked.LineOf(x, m_hat))])()
+    t = trace(optim.Adam(0.1), [(sp.Symbol(r"\hat{m}_1"), worked.LineOf(x, m_hat))])
+    assert t()[-1].kind == "update"
+    first, second = t.steps[0], t.steps[1]
+    shown = first.values[r"\hat{m}_1"]
+    assert first.states(r"\hat{m}_1", sp.Symbol(r"\hat{m}_1"), shown) is None
+    assert "at update 2, not at update 1" in str(
+        second.states(r"\hat{m}_1", sp.Symbol(r"\hat{m}_1"), second.values[r"\hat{m}_1"])
+    )
+    assert "not m_1" in str(first.states(r"\hat{m}_1", sp.Symbol("m_1"), shown))
+
+
+def test_two_parameters_printing_the_same_line_in_one_trace_are_refused() -> None:
+    m = sp.Symbol("m_t")
+    with pytest.raises(AuthoringError, match="m_t is shown twice"):
+        trace(optim.Adam(0.1), [worked.LineOf(x, m), worked.LineOf(y, m)])
+
+
+def test_a_later_update_prints_a_parameter_labelled_by_its_update() -> None:
+    t = trace(optim.Momentum(0.1, 0.9), [x, E])
+    n = t.steps[1][x]
+    assert n.label == "t, update 2: x" and n.key == "update 2: x"
+    assert t.value_of(n.key) == pytest.approx(float(np.asarray(n.value)))
+    assert t.states(n.key, x, n.value) is None
+    assert "new value of x at update 1" in t.check_of(n.key)
 
 
 def test_hyperparameters_are_listed_for_the_ledger() -> None:

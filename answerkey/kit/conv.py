@@ -488,7 +488,7 @@ def backward_text(z: Any, x: Any, k: Any, b: Any, e: Any) -> tuple[Any, Any, Any
     words = (
         "{} holds {} once, so {}; {} is in every {}, so {}; {} is in {} with weight {}, so "
         "{}: a full convolution, {} padded by {} zeros on every side (written {}) correlated "
-        "with the kernel rotated by 180 degrees."
+        "with the kernel rotated by half a turn (flipped in both directions)."
     )
     fact = say(
         words,

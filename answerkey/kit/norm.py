@@ -91,7 +91,8 @@ class Normalisation:
 
     @staticmethod
     def oracle(v: Mapping[str, Any]) -> dict[str, Any]:
-        """NumPy: every stage by name (a stage given by name overrides its computation)."""
+        """NumPy: every stage by name (a stage given by name overrides its computation);
+        without the upstream gradient g, the forward pass alone."""
         x = np.asarray(v["x"], dtype=float).reshape(-1, 1)
         mu = _f(v["mu"]) if "mu" in v else float(x.mean())
         var = _f(v["sigma2"]) if "sigma2" in v else float(((x - x.mean()) ** 2).mean())
@@ -100,8 +101,11 @@ class Normalisation:
         y = _f(v["gamma"]) * z + _f(v["beta"])
         if "y" in v:
             y = np.asarray(v["y"], dtype=float).reshape(-1, 1)
+        out = {"mu": mu, "sigma2": var, "s": s, "z": z, "y": y}
+        if "g" not in v:  # the forward pass alone
+            return out
         g = np.asarray(v["g"], dtype=float).reshape(-1, 1)
-        out = {"mu": mu, "sigma2": var, "s": s, "z": z, "y": y, "mu_g": float(g.mean())}
+        out["mu_g"] = float(g.mean())
         return {**out, "mu_gz": float((g * z).mean()), "E": float((g * y).sum())}
 
     # ------------------------------------------------------------------ backward
