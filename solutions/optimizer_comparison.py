@@ -48,11 +48,9 @@ def optimizers(p: Mapping[str, Any]) -> list[Any]:
     return [*momentum, *adaptive, optim.Adam(eta, beta1, beta2, EPSILON)]
 
 
-def run(p: Mapping[str, Any], opt: Any, show: list[Any]) -> worked.Trace:
-    bowl = [given((a, b), p["curvature"])]
-    return worked.trace(
-        opt.NAME, BOWL, given((x, y), p["start"]), bowl, E, opt, STEPS, show, oracle
-    )
+def run(p: Mapping[str, Any], opt: Any, show: list[Any], name: str = "") -> worked.Trace:
+    start, bowl = given((x, y), p["start"]), [given((a, b), p["curvature"])]
+    return worked.trace(name or opt.NAME, BOWL, start, bowl, E, opt, STEPS, show, oracle)
 
 
 def part_a() -> Part:
@@ -84,7 +82,8 @@ def part_b(p: Mapping[str, Any]) -> Part:
 def part_c(p: Mapping[str, Any]) -> Part:
     adam = optimizers(p)[-1]
     lines = [(sp.Symbol(s.name.replace("_t", "_1")), s) for s, _ in adam.lines()]
-    traces = [run(p, adam, [(n, worked.LineOf(w, s)) for n, s in lines]) for w in (x, y)]
+    shows = {w: [(n, worked.LineOf(w, s)) for n, s in lines] for w in (x, y)}
+    traces = [run(p, adam, show, f"Adam for {w}") for w, show in shows.items()]
     first = relations.assumption(t, 1)
     question = say("Write out Adam's first update ({}) line by line for {} and {}.", first, x, y)
     words = "At {} the bias correction divides {} by {}: the first step has length about {} in "
