@@ -18,7 +18,7 @@ from answerkey.terms import between
 
 ID = "attention-by-hand"
 TITLE = "Scaled dot-product attention by hand"
-PARAMETERS: dict[str, Any] = {"q": [1.0, 0.0], "K": [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]}
+PARAMETERS: dict[str, Any] = {"q": [1.0, 2.0], "K": [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]}
 PARAMETERS |= {"V": [[1.0, 2.0], [0.0, 1.0], [-1.0, 0.0]], "g": [1.0, 0.5]}
 CONSTRAINTS = {k: between(-10, 10) for k in ("q.*", "K.*.*", "V.*.*", "g.*")}
 
@@ -83,9 +83,14 @@ def draw(rng: np.random.Generator) -> dict[str, Any]:
 
 
 def instructive(params: Mapping[str, Any]) -> list[str]:
-    """No gradient reaches the scores when every value row scores the same against g."""
-    vg = np.asarray(params["V"], dtype=float) @ np.asarray(params["g"], dtype=float)
-    return ["every value row gives the same g-score: no gradient"] * bool(np.ptp(vg) < 0.5)
+    """No gradient reaches the scores when every value row scores the same against g; an
+    entry that is 0 only up to rounding would print as 10^-17."""
+    kv, vv, qv, gv = (np.asarray(params[k], dtype=float) for k in ("K", "V", "q", "g"))
+    av = np.exp(kv @ qv / np.sqrt(2)) / np.exp(kv @ qv / np.sqrt(2)).sum()
+    ds = (vv @ gv) @ (np.diag(av) - np.outer(av, av))
+    rounding = [np.abs(x).min() < 1e-9 for x in (ds, ds @ kv)]
+    why = ["every value row gives the same g-score: no gradient"] * bool(np.ptp(vv @ gv) < 0.5)
+    return why + ["a gradient entry is 0 up to rounding"] * any(rounding)
 
 
 def build(params: Mapping[str, Any]) -> Assignment:

@@ -43,13 +43,15 @@ def part_a(p: Mapping[str, Any]) -> Part:
 
 def part_b() -> Part:
     sums = [(q, RNN.through_time(q), RNN.nested(q)) for q in PARAMS]
-    why = ("a sum over the three steps where it acts", "each dE/dh from the next; factors out")
+    why = ("a sum over time", "the signals put in")
     derivations = [
         derive(D(E, q), list(zip(st, why, strict=True)), [NET], RNN.oracle) for q, *st in sums
     ]
     signals = [relations.identity(D(E, h[t]), RNN.signals()[h[t]], NET) for t in (3, 2)]
     ask = say("Derive {}, {} and {} through time.", *(D(E, q) for q in PARAMS))
-    fact = say("The error reaches each step from the ones after it: {}; {}, and so on.", *signals)
+    words = "The error reaches each step from the ones after it: {}; {}, and so on (the "
+    words += "signals, put in with their common factors taken out)."
+    fact = say(words, *signals)
     remark = say("Every step contributes: the last step's term alone is not the gradient.")
     kw = {"facts": [fact], "remarks": [remark]}
     return Part("b", "backpropagation through time", [ask], derivations, **kw)

@@ -65,7 +65,7 @@ def part_b(p: Mapping[str, Any]) -> Part:
         for k in range(1, STEPS + 1):  # x_t, y_t, E_t: after update t
             rows.append((opt.NAME if k == 1 else "", k, *(tr.steps[k - 1][v] for v, _ in AFTER)))
         checks += worked.attach(tr)
-    ask = "From the same start, make three updates of {} and {} with each optimizer ({}: either):"
+    ask = "From the same start, make three updates of {} and {} with each optimizer ({} is either):"
     rules = [opt.statement() for opt in optimizers(p)]
     caption = say("{}, {} and {} after update {} from the same start", *(v for v, _ in AFTER), t)
     nesterov = "Nesterov's update is written so that it needs the gradient at {} only."

@@ -34,7 +34,7 @@ import sympy as sp
 from ..mathfns import D, T, mm
 from ..model import Instance
 from ..relations import definition
-from .writing import derive
+from .writing import derive, say
 
 NOTATION = {
     "mu_g": r"\mu_g",
@@ -129,23 +129,39 @@ class Normalisation:
         """dE/dx (the three paths, then the compact form), dE/dgamma and dE/dbeta, verified
         at `instances` against finite differences of `oracle` (default: `self.oracle`)."""
         oracle = oracle or self.oracle
-        paths = [(self.expanded(), "chain rule: through z, mu and sigma2")]
+        paths = [
+            (
+                self.expanded(),
+                say("chain rule: through {}, {} and {}", self.z, self.mu, self.sigma2),
+            )
+        ]
+        scale = self.gamma / self.s
         return [
             derive(
                 D(self.E, self.x),
-                [*paths, (self.compact(), "collect gamma / s")],
+                [*paths, (self.compact(), say("{} taken out", scale))],
                 instances,
                 oracle,
             ),
             derive(
                 D(self.E, self.gamma),
-                [(self.by_gamma(), "y is gamma z plus beta")],
+                [
+                    (
+                        self.by_gamma(),
+                        say(
+                            "{}",
+                            definition(
+                                self.y, sp.MatAdd(self.gamma * self.z, self.beta * self.ones)
+                            ),
+                        ),
+                    )
+                ],
                 instances,
                 oracle,
             ),
             derive(
                 D(self.E, self.beta),
-                [(self.by_beta(), "beta is added to every entry of y")],
+                [(self.by_beta(), say("{} is added to every entry of {}", self.beta, self.y))],
                 instances,
                 oracle,
             ),
