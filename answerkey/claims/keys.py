@@ -19,7 +19,7 @@ from ..printing import DECIMALS
 from . import budget, indices
 from .files import Claim, load_claims
 from .judging import SIGNIFICANT_FIGURES, Mistakes, Verdict, judge, to_numbers
-from .mistakes import show, typical_mistakes
+from .mistakes import NO_BIAS_CORRECTION, numeric_mistakes, show, typical_mistakes
 from .reading import ClaimError, ClaimShapeError, Parsed, canonical_name, display_name
 from .shapes import default_symbols, parse_claim
 
@@ -46,6 +46,11 @@ class KeyAnswer:
     layers: Mapping[Any, Any] = field(default_factory=dict)
     #: whether an answer equal up to layout earns the mark (`model.Grading.layout`)
     layout: str = "accept"
+    #: the answer's other printed forms (its derivation's lines), for mistakes made on one
+    forms: tuple[Any, ...] = ()
+    #: more named mistakes, made only when a claim is wrong (a printed number's, from the
+    #: definitions it is computed from); before `mistakes`
+    derived: Callable[[], list[tuple[str, Any]]] | None = None
 
     @classmethod
     def from_part(
@@ -95,8 +100,9 @@ class KeyAnswer:
                 printed=_printed(part),
                 layers=layers,
                 layout=layout,
+                forms=forms,
             )
-            for lhs, a, i in _answers(part)
+            for lhs, a, i, forms in _answers(part)
         ]
         if quantity is not None:
             try:
@@ -126,7 +132,13 @@ class KeyAnswer:
 
     def typical_mistakes(self) -> list[tuple[str, Any]]:
         if self.mistakes is not None:
-            return list(self.mistakes)
+            named: list[tuple[str, Any]] = []
+            if self.derived is not None:
+                try:
+                    named = self.derived()
+                except Exception:  # a mistake that cannot be derived is not offered
+                    named = []
+            return named + list(self.mistakes)
         if to_numbers(self.answer) is not None:
             return []
         inst = self.instances[0] if self.instances else None
@@ -137,7 +149,12 @@ class KeyAnswer:
             except ClaimError:
                 continue
         found = typical_mistakes(
-            self.answer, lhs=self.lhs, instance=inst, names=names, layers=self.layers
+            self.answer,
+            lhs=self.lhs,
+            instance=inst,
+            names=names,
+            layers=self.layers,
+            forms=self.forms,
         )
         return found + _swapped_indices(self.answer, self.families())
 
@@ -174,15 +191,23 @@ def _figures(part: Part) -> int:
     return figures if isinstance(figures, int) and figures > 0 else SIGNIFICANT_FIGURES
 
 
-def _answers(part: Part) -> list[tuple[Any, Any, Sequence[Instance]]]:
-    """(quantity, answer, instances) of every answer of `part`: the boxed one first, then
-    each derivation's result (latest first); the same answer at the same instances once."""
-    out: list[tuple[Any, Any, Sequence[Instance]]] = []
+def _answers(part: Part) -> list[tuple[Any, Any, Sequence[Instance], tuple[Any, ...]]]:
+    """(quantity, answer, instances, other printed forms) of every answer of `part`: the
+    boxed one first, then each derivation's result (latest first); the same answer at the
+    same instances once. The forms are the lines of the answer's derivation."""
+    out: list[tuple[Any, Any, Sequence[Instance], tuple[Any, ...]]] = []
     last = tuple(part.derivations[-1].instances) if part.derivations else ()
+
+    def lines(lhs: Any) -> tuple[Any, ...]:
+        for d in reversed(part.derivations):
+            if d.lhs == lhs:
+                return tuple(st.expr for st in d.steps[:-1] if not isinstance(st.expr, D))
+        return ()
+
     if part.final is not None:
-        out.append((part.final_lhs, part.final, last))
+        out.append((part.final_lhs, part.final, last, lines(part.final_lhs)))
     for d in reversed(part.derivations):
-        item = (d.lhs, d.steps[-1].expr, tuple(d.instances))
+        item = (d.lhs, d.steps[-1].expr, tuple(d.instances), lines(d.lhs))
         if not any(o[0] == item[0] and o[1] == item[1] and o[2] == item[2] for o in out):
             out.append(item)
     return out
@@ -679,13 +704,15 @@ def key_for(
                     layout=layout,
                 )
         ledger = numbers() if callable(numbers) else numbers
-        value = printed_number(part, ledger, claim.quantity, claim.update, notation, others)
+        entry = printed_entry(part, ledger, claim.quantity, claim.update, notation, others)
+        value = entry["value"]
         return KeyAnswer(
             value,
             figures=_figures(part),
             printed=_printed(part),
             mistakes=[("sign flipped", -np.asarray(value, dtype=float))],
             layout=layout,
+            derived=functools.partial(printed_mistakes, part, entry, ledger),
         )
     return KeyAnswer.from_part(
         part, notation=notation, quantity=claim.quantity, siblings=others, layout=layout
@@ -700,7 +727,74 @@ def printed_number(
     notation: Mapping[str, str] | None = None,
     others: Sequence[Part] = (),
 ) -> Any:
-    """The value of the number `part` prints under the label `quantity` (the ledger's
+    """The value of the number `part` prints under the label `quantity`: `printed_entry`'s."""
+    return printed_entry(part, ledger, quantity, update, notation, others)["value"]
+
+
+def printed_mistakes(
+    part: Part, entry: Mapping[str, Any], ledger: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, Any]]:
+    """Named mistakes for a number the key prints (ledger `entry` of `part`): the topics'
+    mistakes computed from the definitions of the worked example that printed it
+    (`mistakes.numeric_mistakes`), and, in a trace's update, a corrected estimate's
+    number (`\\hat{m}_1`) given as its uncorrected one's (`m_1`): a missing bias correction."""
+    found: list[tuple[str, Any]] = []
+    label = str(entry["label"])
+    head, _, last = label.rpartition(": ")
+    plain = re.sub(r"\\hat\{(\\?\w+)\}", r"\1", last)
+    if plain != last and re.search(r"\b(?:update|iteration) \d+\b", head):
+        for e in ledger:
+            if e.get("part") == entry.get("part") and str(e["label"]) == f"{head}: {plain}":
+                what = NO_BIAS_CORRECTION.format(m=plain, d="1 - β^t")
+                found.append((what, np.asarray(e["value"], dtype=float)))
+    for number in _numbers_of(part):
+        origin: Any = getattr(number, "origin", None)
+        if (
+            origin is None
+            or number.label != label
+            or not all(hasattr(origin, a) for a in ("instance", "inputs", "items"))
+        ):
+            continue
+        for shown, expr in origin.items:
+            try:
+                if origin[shown].key != number.key:
+                    continue
+            except (KeyError, TypeError):
+                continue
+            inputs = {v: np.asarray(n, dtype=float) for v, n in origin.inputs.items()}
+            for name, value in numeric_mistakes(expr, origin.instance, inputs):
+                arr = np.asarray(value, dtype=float)
+                if number.index:
+                    arr = (
+                        arr.reshape(-1)
+                        if arr.ndim == 2 and 1 in arr.shape and len(number.index) == 1
+                        else arr
+                    )
+                    arr = np.asarray(arr[number.index])
+                found.append((name, arr))
+        break
+    return found
+
+
+def _numbers_of(part: Part) -> list[Any]:
+    """Every printed number object of `part` (its blocks' lines and tables' cells)."""
+    out = []
+    for block in part.blocks:
+        out += [v for _, v in block.lines if hasattr(v, "origin")]
+    for table in part.tables:
+        out += [c for row in table.rows for c in row if hasattr(c, "origin")]
+    return out
+
+
+def printed_entry(
+    part: Part,
+    ledger: Sequence[Mapping[str, Any]],
+    quantity: str | None,
+    update: int | None = None,
+    notation: Mapping[str, str] | None = None,
+    others: Sequence[Part] = (),
+) -> Mapping[str, Any]:
+    """The ledger entry of the number `part` prints under the label `quantity` (the ledger's
     label, its last part after `:` as in `trace, update 3: W_next`, or that quantity in
     LaTeX, `\\frac{\\partial E}{\\partial W^{(2)}}`); `update` picks a trace's update (or
     iteration). Raises `ClaimError` when none matches, or several with different values."""
@@ -711,7 +805,7 @@ def printed_number(
     if quantity is None:
         computed = [e for e in mine if e.get("source") == "computed"]
         if len(computed) == 1:
-            return computed[0]["value"]
+            return computed[0]
         raise ClaimError(f"say which number of part {part.id} (quantity = one of its labels)")
     wanted = {_label_form(quantity)}
     try:  # a quantity in LaTeX, as the key prints its label
@@ -743,7 +837,7 @@ def printed_number(
             f"{quantity!r} names {len(found)} numbers of part {part.id} ({several}, …): "
             "say which update (update = K, or --update K)"
         )
-    return found[0]["value"]
+    return found[0]
 
 
 def _label_form(label: str) -> str:

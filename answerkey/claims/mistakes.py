@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from ..instantiate import Matrix as ConcreteMatrix
+from ..instantiate import concrete, entry_symbol
 from ..mathfns import D, diag, elementwise, hadamard_ones_minus, sigmoid, softmax
 from ..model import Instance
 from .judging import Judge, equal_arrays, sample_instances
@@ -88,6 +91,7 @@ def typical_mistakes(
     instance: Instance | None = None,
     names: Mapping[Any, str] | None = None,
     layers: Mapping[Any, Any] | None = None,
+    forms: Sequence[Any] = (),
 ) -> list[tuple[str, Any]]:
     """Wrong answers derived from the right one, each checked to differ from it.
 
@@ -95,10 +99,18 @@ def typical_mistakes(
     whole answer transposed, and — when `lhs` is a derivative D(f, x) and the
     instance defines some y = softmax(z) between f and x — the softmax Jacobian
     taken as its diagonal y∘(1-y) (off-diagonal terms ignored). `names` (SymPy
-    object -> display name) is used to name the dropped factors.
+    object -> display name) is used to name the dropped factors. First, the newer topics'
+    mistakes, named by what they do (`topic_mistakes`), from the key and its other
+    printed `forms` (a derivation's earlier lines, equal to it).
     """
     key = sp.sympify(key_expr)
-    found: list[tuple[str, Any]] = [("sign flipped", -key)]
+    defs = {**(layers or {}), **(instance.defs if instance else {})}
+    found: list[tuple[str, Any]] = []
+    try:
+        found += topic_mistakes(key, forms, defs, names)
+    except (sp.ShapeError, ValueError, TypeError, AttributeError):
+        pass
+    found.append(("sign flipped", -key))
     for more in (
         lambda: _sigmoid_mistakes(key, instance, names),
         lambda: _penalty_mistakes(key, names),
@@ -337,3 +349,388 @@ def _distinct(
             kept.append(k)
             out.append(candidates[k - 1][:2])
     return out
+
+
+# ---------------------------------------------------------------------------
+# The course's newer topics: mistakes named by what they do, derived from the key's
+# printed forms (symbolic) or from its definitions at the given numbers (numbers)
+
+#: names of the topics' typical mistakes (the grader's feedback says them)
+LAST_STEP_ONLY = "the last time step only: the sum over time reduced to its term at step {t}"
+MEAN_TERM = "BN's mean term dropped: the gradient through the batch mean left out"
+VARIANCE_TERM = "BN's variance term dropped: the gradient through the batch variance left out"
+BOTH_TERMS = "BN's mean and variance terms dropped: the batch statistics treated as constants"
+NOT_FLIPPED = "kernel not flipped: the input gradient correlates with {k}, not rot180({k})"
+EVERY_POOLED = (
+    "gradient sent to every pooled input (max pooling sends it to the window's maximum only)"
+)
+NO_BIAS_CORRECTION = "a missing bias correction: {m} not divided by {d}"
+
+_NUMBERED = re.compile(r"^(.+?)_\{?(\d+)\}?$")
+
+
+def _step_of(s: Any) -> tuple[str, int] | None:
+    """(base, step) of a numbered scalar name: h_3 -> (h, 3)."""
+    name = getattr(s, "name", None)
+    m = _NUMBERED.match(name) if isinstance(name, str) else None
+    return (m.group(1), int(m.group(2))) if m else None
+
+
+def recurrences(defs: Mapping[Any, Any]) -> set[str]:
+    """The bases of numbered names defined from their previous step (h_t from h_{t-1}):
+    the states of a recurrent computation."""
+    found = set()
+    for var, d in defs.items():
+        here = _step_of(var)
+        if here is None:
+            continue
+        for s in sp.sympify(d).free_symbols:
+            there = _step_of(s)
+            if there is not None and there[0] == here[0] and there[1] == here[1] - 1:
+                found.add(here[0])
+    return found
+
+
+def _latest_step(term: Any, bases: set[str]) -> int | None:
+    steps = [
+        st[1]
+        for s in sp.sympify(term).free_symbols
+        if (st := _step_of(s)) is not None and st[0] in bases
+    ]
+    for d in sp.preorder_traversal(term):  # dE/dh_3 names step 3 through its variable
+        if isinstance(d, D) and (st := _step_of(d.x)) is not None and st[0] in bases:
+            steps.append(st[1])
+    return max(steps) if steps else None
+
+
+def time_mistakes(forms: Sequence[Any], defs: Mapping[Any, Any]) -> list[tuple[str, Any]]:
+    """A sum over time (an Add whose terms belong to successive steps of a recurrence)
+    reduced to its last step's term: BPTT's "last time step only"."""
+    bases = recurrences(defs)
+    if not bases:
+        return []
+    found: list[tuple[str, Any]] = []
+    for form in forms:
+        for node in sp.preorder_traversal(form):
+            if not isinstance(node, sp.Add) or len(node.args) < 2:
+                continue
+            steps = [_latest_step(a, bases) for a in node.args]
+            if None in steps or len(set(steps)) != len(steps):
+                continue
+            last = node.args[steps.index(max(steps))]  # type: ignore[type-var,arg-type]
+            found.append((LAST_STEP_ONLY.format(t=max(steps)), form.xreplace({node: last})))  # type: ignore[type-var]
+    return found
+
+
+def _averaged(d: Any) -> frozenset[Any] | None:
+    """The matrices whose entries `d` averages over a batch, ((f(v_1, w_1) + … + f(v_m,
+    w_m)) / m: each term one sample's, a share 1/m), else None."""
+    d = sp.sympify(d) if d is not None else None
+    if not isinstance(d, sp.Add) or len(d.args) < 2:
+        return None
+    share = sp.Rational(1, len(d.args))
+    parents: set[Any] = set()
+    rows = set()
+    for a in d.args:
+        coeff, rest = a.as_coeff_Mul()
+        entries = rest.atoms(MatrixElement)
+        if coeff != share or not entries or len({e.i for e in entries}) != 1:
+            return None
+        rows.add(next(iter(entries)).i)
+        parents |= {e.parent for e in entries}
+    return frozenset(parents) if len(rows) == len(d.args) else None
+
+
+def batch_statistics(defs: Mapping[Any, Any]) -> tuple[Any, Any] | None:
+    """(mean, variance) of a normalisation: a variable defined as the batch mean of a
+    vector x and one as the batch mean of squared deviations from it; None otherwise."""
+    for mu, d in defs.items():
+        of = _averaged(d)
+        if of is None or len(of) != 1:
+            continue
+        for var, e in defs.items():
+            terms = sp.sympify(e).args
+            if var is not mu and _averaged(e) == of and sp.sympify(e).has(mu):
+                if all(sp.sympify(a).has(sp.Pow) for a in terms):
+                    return mu, var
+    return None
+
+
+def normalisation_mistakes(
+    forms: Sequence[Any], defs: Mapping[Any, Any], names: Mapping[Any, str] | None
+) -> list[tuple[str, Any]]:
+    """The compact batch-norm backward pass, g - mean(g) 1 - mean(g∘z) z, with its mean's
+    term (constant over the batch: a vector of ones) or its variance's term (along the
+    normalised values) dropped, or both."""
+    if batch_statistics(defs) is None:
+        return []
+    found: list[tuple[str, Any]] = []
+    for form in forms:
+        for node in sp.preorder_traversal(form):
+            if not isinstance(node, sp.MatAdd) or len(node.args) < 3:
+                continue
+            flat = [a for a in node.args if a.has(sp.OneMatrix)]
+            along = [
+                a
+                for a in node.args
+                if not a.has(sp.OneMatrix)
+                and any(_averaged(defs.get(s)) is not None for s in a.free_symbols)
+            ]
+            if len(flat) != 1 or len(along) != 1:
+                continue
+            try:
+                rest = [a for a in node.args if a not in (*flat, *along)]
+                for dropped, how in ((flat, MEAN_TERM), (along, VARIANCE_TERM)):
+                    kept = [a for a in node.args if a not in dropped]
+                    found.append(
+                        (
+                            how,
+                            form.xreplace({node: sp.MatAdd(*kept)}),
+                        )
+                    )
+                both = rest[0] if len(rest) == 1 else sp.MatAdd(*rest)
+                found.append((BOTH_TERMS, form.xreplace({node: both})))
+            except (sp.ShapeError, ValueError, TypeError):
+                continue
+    return found
+
+
+def _flipped_of(d: Any) -> Any:
+    """K when `d` is the square matrix K rotated by 180 degrees, entry by entry."""
+    if not isinstance(d, sp.MatrixBase) or d.shape[0] != d.shape[1] or d.shape[0] < 2:
+        return None
+    parents = {e.parent for e in d.atoms(MatrixElement)}
+    if len(parents) != 1:
+        return None
+    (k,) = parents
+    f = d.shape[0]
+    if tuple(k.shape) != (f, f):
+        return None
+    ok = all(d[u, v] == k[f - 1 - u, f - 1 - v] for u in range(f) for v in range(f))
+    return k if ok else None
+
+
+def flip_mistakes(
+    key: Any, defs: Mapping[Any, Any], names: Mapping[Any, str] | None
+) -> list[tuple[str, Any]]:
+    """rot180(K) (written so, or a symbol defined as K rotated) where K belongs."""
+    from .shapes import Rot180
+
+    found: list[tuple[str, Any]] = []
+    for node in sorted(key.atoms(Rot180), key=sp.default_sort_key):
+        k = node.args[0]
+        found.append((NOT_FLIPPED.format(k=show(k, names)), key.xreplace({node: k})))
+    for var, d in defs.items():
+        k = _flipped_of(d)
+        if k is not None and key.has(var):
+            found.append((NOT_FLIPPED.format(k=show(k, names)), key.xreplace({var: k})))
+    return found
+
+
+def bias_correction_mistakes(key: Any, names: Mapping[Any, str] | None) -> list[tuple[str, Any]]:
+    """An estimate divided by 1 - β^t (Adam's bias correction) left undivided."""
+    found: list[tuple[str, Any]] = []
+    for node in sp.preorder_traversal(key):
+        if not (isinstance(node, sp.Pow) and node.exp == -1):
+            continue
+        base = node.base
+        if not isinstance(base, sp.Add) or sp.S.One not in base.args or len(base.args) != 2:
+            continue
+        (other,) = [a for a in base.args if a != sp.S.One]
+        c, power = other.as_coeff_Mul()
+        if c == -1 and isinstance(power, sp.Pow) and isinstance(power.base, sp.Symbol):
+            divided = [
+                m for m in sp.preorder_traversal(key) if isinstance(m, sp.Mul) and node in m.args
+            ]
+            shown = (
+                show(sp.Mul(*[a for a in divided[0].args if a != node]), names) if divided else "it"
+            )
+            wrong = key.xreplace({node: sp.S.One})
+            found.append((NO_BIAS_CORRECTION.format(m=shown, d=show(base, names)), wrong))
+    return found
+
+
+def routing_mistakes(key: Any) -> list[tuple[str, Any]]:
+    """The indicators that route a max's gradient to its argmax (a product of steps
+    H(a - b) H(a - c) … sharing a) taken as 1: every pooled input gets the gradient."""
+    routes: set[Any] = set()
+    for node in sp.preorder_traversal(key):
+        if not isinstance(node, sp.Mul):
+            continue
+        steps = [
+            a for a in node.args if isinstance(a, sp.Heaviside) and isinstance(a.args[0], sp.Add)
+        ]
+        if len(steps) < 2:
+            continue
+        shared = set.intersection(*(set(h.args[0].args) for h in steps))
+        if any(not t.could_extract_minus_sign() for t in shared):
+            routes |= set(steps)
+    if not routes:
+        return []
+    return [(EVERY_POOLED, key.xreplace({h: sp.S.One for h in routes}))]
+
+
+def _shape_of(m: Any, sizes: Mapping[Any, Any]) -> tuple[int, int] | None:
+    try:
+        rows, cols = (int(sp.sympify(d).xreplace(dict(sizes))) for d in m.shape)
+    except (TypeError, ValueError):
+        return None
+    return rows, cols
+
+
+def _fixed(instance: Instance, inputs: Mapping[Any, Any]) -> dict[sp.Symbol, float] | None:
+    """The entry symbols of the given inputs with their values."""
+    out: dict[sp.Symbol, float] = {}
+    for var, value in inputs.items():
+        arr = np.asarray(value, dtype=float)
+        if isinstance(var, sp.MatrixSymbol):
+            shape = _shape_of(var, instance.sizes)
+            if shape is None or arr.size != shape[0] * shape[1]:
+                return None
+            arr = arr.reshape(shape)
+            for i in range(shape[0]):
+                for j in range(shape[1]):
+                    out[entry_symbol(var.name, i, j, shape[1])] = float(arr[i, j])
+        elif isinstance(var, sp.Symbol):
+            out[var] = float(arr.reshape(-1)[0])
+        else:
+            return None
+    return out
+
+
+def _at_point(instance: Instance, expr: Any, point: Mapping[sp.Symbol, float]) -> np.ndarray:
+    """`expr` (through the instance's definitions) at the given values."""
+    c = concrete(instance, unlinked_zero=True)
+    m = c.lazy(expr)
+    by_name = {s.name: v for s, v in point.items()}  # the instance's own symbols, by name
+    fixed = {s: np.array([by_name[s.name]]) for s in c.inputs(m) if s.name in by_name}
+    if len(fixed) != len(c.inputs(m)):
+        raise ValueError("an input without a given value")
+    env = c.sample([m], 1, np.random.default_rng(0), (-1.0, 1.0), fixed=fixed, reached_only=True)
+    return np.asarray(c.evaluate(m, env, 1)[0], dtype=float)
+
+
+def _frozen(instance: Instance, expr: Any, point: Mapping[sp.Symbol, float]) -> Any:
+    """The value of a scalar `expr` at the point, as a number (a constant in a definition)."""
+    v = _at_point(instance, expr, point)
+    if v.size != 1:
+        raise ValueError("only scalars are frozen")
+    return sp.Float(float(v.reshape(-1)[0]), 30)
+
+
+def _given_entries(m: Any, inputs: Mapping[Any, Any]) -> dict[Any, Any] | None:
+    """{m[i, j]: its given value} for a given matrix input m."""
+    if m not in inputs:
+        return None
+    arr = np.asarray(inputs[m], dtype=float).reshape(int(m.shape[0]), int(m.shape[1]))
+    return {
+        m[i, j]: sp.Float(float(arr[i, j]), 30)
+        for i in range(arr.shape[0])
+        for j in range(arr.shape[1])
+    }
+
+
+def _correlation_of(d: Any) -> tuple[Any, Any] | None:
+    """(X, K) when the explicit matrix `d` correlates X with the square kernel K (stride 1,
+    no padding: entry (1, 1) holds K_uv X_uv, each once)."""
+    if not isinstance(d, sp.MatrixBase):
+        return None
+    parents = {e.parent for e in d.atoms(MatrixElement)}
+    kernels = [
+        k
+        for k in parents
+        if k.shape[0] == k.shape[1] and sp.sympify(k.shape[0]).is_Integer and k.shape[0] > 1
+    ]
+    first = sp.expand(d[0, 0])
+    for k in sorted(kernels, key=str):
+        f = int(k.shape[0])
+        for x in sorted(parents - {k}, key=str):
+            if not all(sp.sympify(n).is_Integer and int(n) >= f for n in x.shape):
+                continue
+            if all(first.coeff(k[u, v]) == x[u, v] for u in range(f) for v in range(f)):
+                return x, k
+    return None
+
+
+def numeric_mistakes(
+    quantity: Any, instance: Instance, inputs: Mapping[Any, Any]
+) -> list[tuple[str, Any]]:
+    """The topics' typical mistakes for a number computed from `instance`'s definitions
+    at the given `inputs` (a worked example's): a definition changed so that the forward
+    values stay the key's at these numbers but the gradient goes where the mistake sends
+    it, and `quantity` evaluated again:
+
+    * max pooling's max(a_1, …) as a_1 + … (less its value here): every pooled input gets
+      the gradient;
+    * a convolution's kernel flipped for its input (its value here kept): the input
+      gradient correlates with K, not rot180(K);
+    * a normalisation's batch mean, variance, or both, held at their values: BN's mean or
+      variance terms dropped;
+    * a recurrence's state before the last step held at its value: the last time step only.
+    """
+    point = _fixed(instance, inputs)
+    if point is None:
+        return []
+    defs = dict(instance.defs)
+    changed: list[tuple[str, dict[Any, Any]]] = []
+    for var, d in defs.items():
+        d = sp.sympify(d)
+        maxima = sorted(d.atoms(sp.Max), key=sp.default_sort_key)
+        if maxima:
+            subs = {
+                m: sp.Add(*m.args) - _frozen(instance, sp.Add(*m.args) - m, point) for m in maxima
+            }
+            changed.append((EVERY_POOLED, {var: d.xreplace(subs)}))
+        pair = _correlation_of(d)
+        if pair is not None and isinstance(quantity, D) and quantity.x == pair[0]:
+            x, k = pair
+            f = int(k.shape[0])
+            rot = {k[u, v]: k[f - 1 - u, f - 1 - v] for u in range(f) for v in range(f)}
+            xs, ks = _given_entries(x, inputs), _given_entries(k, inputs)
+            if xs is not None and ks is not None:
+                flipped = d.xreplace(rot)
+                frozen = d.xreplace(xs) + flipped.xreplace(ks) - flipped.xreplace({**xs, **ks})
+                changed.append((NOT_FLIPPED.format(k=k.name), {var: frozen}))
+    stats = batch_statistics(defs)
+    if stats is not None:
+        mu, var = stats
+        held = {v: _frozen(instance, v, point) for v in (mu, var)}
+        changed.append((MEAN_TERM, {mu: held[mu]}))
+        changed.append((VARIANCE_TERM, {var: held[var]}))
+        changed.append((BOTH_TERMS, held))
+    states = recurrences(defs)
+    by_state = isinstance(quantity, D) and (st := _step_of(quantity.x)) is not None
+    skip = by_state and st is not None and st[0] in states
+    for base in sorted(states) if not skip else ():
+        steps = sorted(
+            (st[1], v) for v in defs if (st := _step_of(v)) is not None and st[0] == base
+        )
+        last, state = steps[-1]
+        before = [
+            v for v in sp.sympify(defs[state]).free_symbols if _step_of(v) == (base, last - 1)
+        ]
+        if before:
+            held = {before[0]: _frozen(instance, before[0], point)}
+            changed.append(
+                (LAST_STEP_ONLY.format(t=last), {state: sp.sympify(defs[state]).xreplace(held)})
+            )
+    out: list[tuple[str, Any]] = []
+    for name, new in changed:
+        try:
+            wrong = replace(instance, defs={**defs, **new})
+            out.append((name, _at_point(wrong, quantity, point)))
+        except Exception:  # a mistake that cannot be computed here is not offered
+            continue
+    return out
+
+
+def topic_mistakes(
+    key: Any, forms: Sequence[Any], defs: Mapping[Any, Any], names: Mapping[Any, str] | None
+) -> list[tuple[str, Any]]:
+    """The newer topics' mistakes of a formula key (see each function): the last time step
+    only, BN's mean/variance terms dropped, the kernel not flipped, a missing bias
+    correction, the gradient sent to every pooled input."""
+    every = [key, *(sp.sympify(f) for f in forms)]
+    found = time_mistakes(every, defs) + normalisation_mistakes(every, defs, names)
+    found += flip_mistakes(key, defs, names) + bias_correction_mistakes(key, names)
+    return found + routing_mistakes(key)
