@@ -157,3 +157,23 @@ def test_hyperparameters_are_listed_for_the_ledger() -> None:
     ]
     text = printing.latex(optim.Momentum(0.1, 0.9).entrywise_lines()[1])
     assert text == r"w_{t} = w_{t-1} + v_{t}"
+
+
+def test_every_registered_optimizer_is_tested_here() -> None:
+    """Adding an optimizer is one class with a `kind` (it registers itself) and its test:
+    a registered class missing from this module's list fails here."""
+    assert set(optim.OPTIMIZERS) == {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"}
+    assert {type(o) for o in STATEFUL} | {optim.SGD} == set(optim.OPTIMIZERS.values())
+    for kind, cls in optim.OPTIMIZERS.items():
+        assert issubclass(cls, optim.Optimizer) and cls.kind == kind and cls.NAME
+
+
+def test_a_new_optimizer_registers_itself_by_its_kind() -> None:
+    class Halving(optim.Stateful):
+        kind = "halving-test"
+        NAME = "Halving"
+
+    try:
+        assert optim.OPTIMIZERS["halving-test"] is Halving
+    finally:
+        del optim.OPTIMIZERS["halving-test"]

@@ -28,7 +28,7 @@ key's ledger (each must be printed, like the learning rate).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import sympy as sp
@@ -58,16 +58,61 @@ def _at(name: str, when: str) -> sp.Symbol:
 W_OLD, W_NEW, G = _at("w", "t-1"), _at("w", "t"), _at("g", "t")
 
 
-@dataclass(frozen=True)
-class SGD:
-    """Gradient descent: ``w <- w - eta g``."""
+#: every optimizer class, by its `kind` (filled as the classes are defined)
+OPTIMIZERS: dict[str, type[Optimizer]] = {}
 
-    learning_rate: float
-    NAME = "SGD"
+
+class Optimizer:
+    """What every optimizer declares: its `kind` (registry key, `OPTIMIZERS`), its `NAME`
+    as the key prints it, its hyperparameters (`_symbols`: symbol, value, label; the
+    learning rate first), its rule entry by entry in the course's notation
+    (`entrywise_lines`), the NumPy update and `describe()` (the words of the check). A
+    subclass that sets `kind` registers itself; adding an optimizer is one class (and its
+    test: tests/test_kit_optim.py checks that every registered one is tested)."""
+
+    kind: ClassVar[str] = ""
+    NAME: ClassVar[str] = ""
+    learning_rate: Any
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("kind"):
+            OPTIMIZERS[cls.kind] = cls
 
     @property
     def rate(self) -> float:
         return _value(self.learning_rate)
+
+    def _symbols(self) -> list[tuple[sp.Symbol, Any, str]]:
+        """(symbol, value, label) of each hyperparameter, the learning rate first."""
+        return [(ETA, self.learning_rate, "learning rate")]
+
+    def entrywise_lines(self) -> list[tuple[sp.Symbol, Any]]:
+        """The rule's lines ``(lhs, rhs)``, the new value ``w_t`` last."""
+        raise NotImplementedError
+
+    def hyperparameters(self) -> list[tuple[str, Any]]:
+        """The numbers besides the learning rate the updates are computed from."""
+        return [(label, v) for s, v, label in self._symbols() if s is not ETA]
+
+    def givens(self) -> dict[sp.Symbol, Number]:
+        """Each hyperparameter as a given number, by its symbol (for the key's text)."""
+        return {s: given(v, label, exact=True) for s, v, label in self._symbols()}
+
+    def statement(self, besides: tuple[Any, ...] = (ETA, EPS)) -> Text:
+        return statement(self, besides)
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class SGD(Optimizer):
+    """Gradient descent: ``w <- w - eta g``."""
+
+    learning_rate: Any
+    kind: ClassVar[str] = "sgd"
+    NAME: ClassVar[str] = "SGD"
 
     def rule(self, w: Any, g: Any, eta: Any = ETA) -> list[tuple[Any, Any]]:
         """The update as (new value, expression) pairs, in the order written (w - eta g)."""
@@ -86,32 +131,15 @@ class SGD:
     def step(self, gradient: Any) -> np.ndarray:
         return -self.rate * np.asarray(gradient, dtype=float)
 
-    def hyperparameters(self) -> list[tuple[str, Any]]:
-        return []
-
-    def givens(self) -> dict[sp.Symbol, Number]:
-        return {ETA: given(self.learning_rate, "learning rate", exact=True)}
-
-    def statement(self, besides: tuple[Any, ...] = (ETA, EPS)) -> Text:
-        return statement(self, besides)
-
     def describe(self) -> str:
         return "-learning rate × gradient"
 
 
-class _Stateful:
-    """What every stateful optimizer shares: its rule's lines and hyperparameters."""
-
-    learning_rate: Any
-    NAME = ""
-
-    @property
-    def rate(self) -> float:
-        return _value(self.learning_rate)
-
-    def _symbols(self) -> list[tuple[sp.Symbol, Any, str]]:
-        """(symbol, value, label) of each hyperparameter, the learning rate first."""
-        return [(ETA, self.learning_rate, "learning rate")]
+class Stateful(Optimizer):
+    """An optimizer with state (a velocity, running averages): `state()` pairs each
+    state's symbol before and after an update, `lines()` the rule, `update(gradient,
+    state, count)` the NumPy path (`answerkey.worked.StatefulOptimizer`), `entrywise()`
+    the rule the trace's check evaluates."""
 
     def lines(self) -> list[tuple[sp.Symbol, Any]]:
         raise NotImplementedError
@@ -126,17 +154,6 @@ class _Stateful:
 
     def entrywise_lines(self) -> list[tuple[sp.Symbol, Any]]:
         return self.lines()
-
-    def hyperparameters(self) -> list[tuple[str, Any]]:
-        """The numbers besides the learning rate the updates are computed from."""
-        return [(label, v) for s, v, label in self._symbols() if s is not ETA]
-
-    def givens(self) -> dict[sp.Symbol, Number]:
-        """Each hyperparameter as a given number, by its symbol (for the key's text)."""
-        return {s: given(v, label, exact=True) for s, v, label in self._symbols()}
-
-    def statement(self, besides: tuple[Any, ...] = (ETA, EPS)) -> Text:
-        return statement(self, besides)
 
 
 def statement(optimizer: Any, besides: tuple[Any, ...] = (ETA, EPS)) -> Text:
@@ -155,12 +172,13 @@ def _sub(a: Any, b: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class Momentum(_Stateful):
+class Momentum(Stateful):
     """Momentum: ``v <- beta v - eta g``, ``w <- w + v`` (v starts at 0)."""
 
     learning_rate: Any
     beta: Any
-    NAME = "Momentum"
+    kind: ClassVar[str] = "momentum"
+    NAME: ClassVar[str] = "Momentum"
 
     def rule(
         self, w: Any, g: Any, v: Any, eta: Any = ETA, beta: Any = BETA
@@ -209,13 +227,14 @@ class Momentum(_Stateful):
 
 
 @dataclass(frozen=True)
-class Nesterov(_Stateful):
+class Nesterov(Stateful):
     """Nesterov momentum in the form that needs the gradient at the current weights only:
     ``v <- beta v - eta g``, ``w <- w - beta v_old + (1 + beta) v``."""
 
     learning_rate: Any
     beta: Any
-    NAME = "Nesterov"
+    kind: ClassVar[str] = "nesterov"
+    NAME: ClassVar[str] = "Nesterov"
 
     def _symbols(self) -> list[tuple[sp.Symbol, Any, str]]:
         return [*super()._symbols(), (BETA, self.beta, "momentum beta")]
@@ -243,12 +262,13 @@ class Nesterov(_Stateful):
 
 
 @dataclass(frozen=True)
-class AdaGrad(_Stateful):
+class AdaGrad(Stateful):
     """AdaGrad: ``G <- G + g^2``, ``w <- w - eta g / (sqrt(G) + eps)``."""
 
     learning_rate: Any
     epsilon: Any = 1e-8
-    NAME = "AdaGrad"
+    kind: ClassVar[str] = "adagrad"
+    NAME: ClassVar[str] = "AdaGrad"
 
     def _symbols(self) -> list[tuple[sp.Symbol, Any, str]]:
         return [*super()._symbols(), (EPS, self.epsilon, "epsilon")]
@@ -275,13 +295,14 @@ class AdaGrad(_Stateful):
 
 
 @dataclass(frozen=True)
-class RMSProp(_Stateful):
+class RMSProp(Stateful):
     """RMSProp: ``s <- rho s + (1 - rho) g^2``, ``w <- w - eta g / (sqrt(s) + eps)``."""
 
     learning_rate: Any
     rho: Any
     epsilon: Any = 1e-8
-    NAME = "RMSProp"
+    kind: ClassVar[str] = "rmsprop"
+    NAME: ClassVar[str] = "RMSProp"
 
     def _symbols(self) -> list[tuple[sp.Symbol, Any, str]]:
         return [*super()._symbols(), (RHO, self.rho, "decay rho"), (EPS, self.epsilon, "epsilon")]
@@ -308,7 +329,7 @@ class RMSProp(_Stateful):
 
 
 @dataclass(frozen=True)
-class Adam(_Stateful):
+class Adam(Stateful):
     """Adam with bias correction (Kingma and Ba): running means m and v of g and g^2,
     divided by ``1 - beta^t`` before the step."""
 
@@ -316,7 +337,8 @@ class Adam(_Stateful):
     beta1: Any = 0.9
     beta2: Any = 0.999
     epsilon: Any = 1e-8
-    NAME = "Adam"
+    kind: ClassVar[str] = "adam"
+    NAME: ClassVar[str] = "Adam"
 
     def _symbols(self) -> list[tuple[sp.Symbol, Any, str]]:
         return [
@@ -355,4 +377,15 @@ class Adam(_Stateful):
         return "Adam: bias-corrected running means of the gradient and its square"
 
 
-__all__ = ["SGD", "AdaGrad", "Adam", "Momentum", "Nesterov", "RMSProp", "statement"]
+__all__ = [
+    "OPTIMIZERS",
+    "SGD",
+    "AdaGrad",
+    "Adam",
+    "Momentum",
+    "Nesterov",
+    "Optimizer",
+    "RMSProp",
+    "Stateful",
+    "statement",
+]
