@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from answerkey import check, cli
@@ -187,3 +189,221 @@ def test_check_claims_takes_its_worker_count(
     assert code == 1 and out.splitlines()[1].split()[:2] == ["1b", "incorrect"]
     code, _, err = run(capsys, "check", "--claims", str(claims), "-j", "0")
     assert code == 2 and "--jobs must be >= 1" in err
+
+
+# --------------------------------------------------------------------------- the topics'
+# exercises: real claims graded against their keys (the numbers recomputed here with NumPy,
+# apart from the engine); each named mistake refused with its name, right answers accepted
+# in several notations, and `answerkey grade` saying claim for claim what check says
+
+from answerkey.claims import mistakes as named  # noqa: E402
+from answerkey.registry import discover  # noqa: E402
+from answerkey.terms import load_term, variant_params  # noqa: E402
+
+
+def _written(a: Any) -> str:
+    """Numbers as a student writes them: four decimals."""
+    arr = np.round(np.asarray(a, dtype=float), 4) + 0.0
+    return str(arr.tolist()) if arr.size > 1 else f"{float(arr.reshape(-1)[0]):.4f}"
+
+
+def _bptt(p: dict[str, Any]) -> dict[str, float]:
+    w, u, b, y = (float(p[k]) for k in ("w", "u", "b", "y"))
+    xs, h = [0.0, *map(float, p["x"])], [float(p["h_0"])]
+    for t in (1, 2, 3):
+        h.append(np.tanh(w * h[t - 1] + u * xs[t] + b))
+    dh = {3: h[3] - y}
+    for t in (2, 1):
+        dh[t] = dh[t + 1] * (1 - h[t + 1] ** 2) * w
+    local = {t: dh[t] * (1 - h[t] ** 2) for t in (1, 2, 3)}
+    return {
+        "w": sum(local[t] * h[t - 1] for t in (1, 2, 3)),
+        "w last": local[3] * h[2],
+        "u": sum(local[t] * xs[t] for t in (1, 2, 3)),
+    }
+
+
+def _batchnorm(p: dict[str, Any]) -> dict[str, np.ndarray]:
+    x, g = np.array(p["x"], dtype=float), np.array(p["g"], dtype=float)
+    s = np.sqrt(x.var() + float(p["epsilon"]))
+    z, k = (x - x.mean()) / s, float(p["gamma"]) / s
+    return {
+        "x": k * (g - g.mean() - (g * z).mean() * z),
+        "x no mean": k * (g - (g * z).mean() * z),
+        "x constants": k * g,
+    }
+
+
+def _cnn(p: dict[str, Any]) -> dict[str, np.ndarray]:
+    x, k = np.array(p["X"], dtype=float), np.array(p["K"], dtype=float)
+    z = np.array(
+        [[(x[i : i + 3, j : j + 3] * k).sum() + float(p["b"]) for j in range(2)] for i in range(2)]
+    )
+    a = np.maximum(z, 0.0)
+    top = a.max()
+    d_p = top - float(p["t"])
+    d_a = np.where(a == top, d_p, 0.0)
+    delta = d_a * (z > 0)
+
+    def scatter(d: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+        out = np.zeros((4, 4))
+        for i in range(2):
+            for j in range(2):
+                out[i : i + 3, j : j + 3] += d[i, j] * kernel
+        return out
+
+    return {
+        "A": d_a,
+        "A every": np.full((2, 2), d_p),
+        "X": scatter(delta, k),
+        "X unflipped": scatter(delta, k[::-1, ::-1]),
+    }
+
+
+def _printing(assignment_id: str, label: str, term: str = "default", variant: int = 0) -> str:
+    """The part whose key prints the number labelled `label` (found, not assumed)."""
+    from answerkey.numbers import ledger
+
+    assignment = check.key_assignment(assignment_id, term, variant)
+    (part,) = {e["part"] for e in ledger(assignment) if str(e["label"]).endswith(label)}
+    return str(part)
+
+
+def _deriving(assignment_id: str, quantity: str) -> str:
+    """The first part whose key derives `quantity` (LaTeX)."""
+    from answerkey.claims import KeyAnswer
+
+    assignment = check.key_assignment(assignment_id)
+    found = [
+        p.id
+        for p in assignment.parts()
+        if p.derivations
+        and KeyAnswer.from_part(p, notation=assignment.notation, quantity=quantity) is not None
+    ]
+    assert found, quantity
+    return found[0]
+
+
+def _claims_file(tmp_path: Path, assignment: str, claims: list[tuple[str, str, str]]) -> Path:
+    body = [f"assignment = {assignment!r}"]
+    for part, quantity, answer in claims:
+        kind = "\nkind = 'numeric'" if quantity else ""
+        q = f"\nquantity = {quantity!r}" if quantity else ""
+        body.append(f"[[claim]]\npart = {part!r}{kind}{q}\nanswer = '''{answer}'''")
+    path = tmp_path / f"{assignment}.toml"
+    path.write_text("\n".join(body) + "\n", encoding="utf-8")
+    return path
+
+
+def _grade_both(path: Path, term: str = "default", variant: int = 0) -> list[Any]:
+    """The verdicts of `check --claims` (one process, and on two), each equal to what
+    `answerkey grade` gives the same answers handed in by a student."""
+    from answerkey import gradebook
+    from answerkey.claims import load_claims
+    from answerkey.submissions import Submission
+
+    alone = check.grade_file(path, term=term, variant=variant)
+    fast = gradebook.grade_claims_file(path, term=term, variant=variant, workers=2)
+    assert [v.lines() for _, v in fast] == [v.lines() for _, v in alone]
+    claims = load_claims(path)
+    student = Submission("s", tuple(claims.claims))
+    book = gradebook.grade_class(claims.assignment or "", [student], term, variant, workers=2)
+    graded = {g.claim: g.verdict.lines() for p in book.students[0].parts for g in p.graded}
+    assert graded == {c: v.lines() for c, v in alone}
+    return [v for _, v in alone]
+
+
+LAST = named.LAST_STEP_ONLY.format(t=3)
+
+
+def test_bptt_claims_against_the_key(tmp_path: Path) -> None:
+    p = discover()["bptt-three-steps"].parameters
+    n = _bptt(p)
+    right = [
+        r"\frac{\partial E}{\partial w} = \sum_{t=1}^{3} \frac{\partial E}{\partial h_t}"
+        r" (1 - h_t^2) h_{t-1}",
+        r"\frac{\partial E}{\partial w} = (h_3 - y) \sum_{t=1}^{T} h_{t-1} (1 - h_t^2)"
+        r" \prod_{k=t+1}^{T} w (1 - h_k^2)",
+        r"\frac{\partial E}{\partial u} = \sum_{t=1}^{T} x_t (1-h_t^2)"
+        r" \frac{\partial E}{\partial h_t}",
+        r"\frac{\partial E}{\partial u} = (h_3 - y)(1 - h_3^2)(x_3 + w (1 - h_2^2)"
+        r"(x_2 + w (1 - h_1^2) x_1))",
+    ]
+    wrong = [
+        r"\frac{\partial E}{\partial w} = (h_3 - y)(1 - h_3^2) h_2",
+        r"\frac{\partial E}{\partial u} = \frac{\partial E}{\partial h_3} (1 - h_3^2) x_3",
+    ]
+    b = _deriving("bptt-three-steps", r"\frac{\partial E}{\partial w}")
+    d = _printing("bptt-three-steps", ": D(E, w)")
+    claims = [(b, "", c) for c in right + wrong]
+    claims += [(d, "D(E, w)", _written(n["w"])), (d, "D(E, w)", _written(n["w last"]))]
+    claims += [(d, "D(E, u)", _written(n["u"]))]
+    verdicts = _grade_both(_claims_file(tmp_path, "bptt-three-steps", claims))
+    assert [v.accepted for v in verdicts] == [True] * 4 + [False, False, True, False, True]
+    assert [v.mistake for v in verdicts if not v.accepted] == [LAST] * 3
+
+
+def test_batchnorm_claims_against_the_key(tmp_path: Path) -> None:
+    p = discover()["batchnorm-backward"].parameters
+    n = _batchnorm(p)
+    lhs = r"\frac{\partial E}{\partial x} = "
+    right = [
+        lhs + r"\left(\frac{\gamma}{s}\left(g - \mu_g \mathbf{1} - \mu_{gz} z\right)\right)^T",
+        lhs + r"\frac{\gamma}{s}\left(g - \mu_g - \mu_{gz} z\right)",  # the column: accepted
+        lhs + r"\frac{\gamma}{\sqrt{\sigma^2 + \epsilon}}\left(g - \mathbb{E}[g]"
+        r" - \mathbb{E}[g \circ z] z\right)",
+    ]
+    wrong = [
+        (lhs + r"\frac{\gamma}{s}\left(g - \mu_{gz} z\right)", named.MEAN_TERM),
+        (lhs + r"\left(\frac{\gamma}{s}(g - \mu_g \mathbf{1})\right)^T", named.VARIANCE_TERM),
+        (lhs + r"\frac{\gamma}{s} g", named.BOTH_TERMS),
+    ]
+    b = _deriving("batchnorm-backward", r"\frac{\partial E}{\partial x}")
+    c = _printing("batchnorm-backward", ": D(E, x)")
+    claims = [(b, "", x) for x in right] + [(b, "", x) for x, _ in wrong]
+    claims += [(c, "D(E, x)", _written(n["x"])), (c, "D(E, x)", _written(n["x no mean"]))]
+    claims += [(c, "D(E, x)", _written(n["x constants"]))]
+    verdicts = _grade_both(_claims_file(tmp_path, "batchnorm-backward", claims))
+    assert [v.accepted for v in verdicts] == [True] * 3 + [False] * 3 + [True, False, False]
+    mistakes = [name for _, name in wrong] + [named.MEAN_TERM, named.BOTH_TERMS]
+    assert [v.mistake for v in verdicts if not v.accepted] == mistakes
+
+
+def test_cnn_claims_against_the_key(tmp_path: Path) -> None:
+    """At a variant whose kernel is not symmetric under rotation (else not flipping it
+    changes nothing)."""
+    found = discover()
+    term = load_term("2026-winter", found)
+    variant, p = next(
+        (k, q)
+        for k in range(1, 20)
+        if not np.allclose((q := variant_params(term, "cnn-by-hand", k))["K"], np.rot90(q["K"], 2))
+    )
+    n = _cnn(p)
+    d = _printing("cnn-by-hand", ": D(E, X)", "2026-winter", variant)
+    claims = [(d, "D(E, X)", _written(n["X"])), (d, "D(E, X)", _written(n["X unflipped"]))]
+    claims += [(d, "D(E, A)", _written(n["A"])), (d, "D(E, A)", _written(n["A every"]))]
+    path = _claims_file(tmp_path, "cnn-by-hand", claims)
+    verdicts = _grade_both(path, "2026-winter", variant)
+    assert [v.accepted for v in verdicts] == [True, False, True, False]
+    assert verdicts[1].mistake == named.NOT_FLIPPED.format(k="K")
+    assert verdicts[3].mistake == named.EVERY_POOLED
+
+
+def test_init_variance_and_attention_in_the_courses_notation() -> None:
+    a = _deriving("init-variance", "V_z")
+    for answer in (
+        r"\operatorname{Var}(z) = n \operatorname{Var}(w) \operatorname{Var}(x)",
+        r"n \sigma_w^2 \sigma_x^2",
+        r"V_z = n V_w V_x",
+    ):
+        assert check.grade_one("init-variance", a, answer).correct, answer
+    dropped = check.grade_one("init-variance", a, r"\operatorname{Var}(w) \operatorname{Var}(x)")
+    assert dropped.status == "incorrect" and dropped.mistake == "dropped the factor n"
+    for answer in (
+        r"\frac{1}{\sqrt{d}} g^T V^T (\operatorname{diag}(a) - a a^T) K",
+        r"\frac{\partial E}{\partial q} = "
+        r"\frac{g^\top V^\top (\text{diag}(a) - a a^\top) K}{\sqrt{d}}",
+    ):
+        c = _deriving("attention-by-hand", r"\frac{\partial E}{\partial q}")
+        assert check.grade_one("attention-by-hand", c, answer).correct, answer

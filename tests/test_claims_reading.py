@@ -450,3 +450,23 @@ def test_relu_prime_tanh_and_a_parts_own_function_of_a_vector() -> None:
     tanh_key = sp.HadamardProduct(sp.OneMatrix(h, 1) - sp.HadamardProduct(th, th), y1)
     tanh_claim = parse_claim(r"\tanh'(z^{(1)}) \circ y^{(1)}", symbols)
     assert judge(tanh_claim, tanh_key, NET).correct
+
+
+def test_the_last_step_a_squared_tanh_and_a_bar_as_a_mean() -> None:
+    parsed = parse_claim(r"(h_T - 1)(1 - h_T^2)", TIME)
+    assert sp.expand(parsed.expr - (h3 - 1) * (1 - h3**2)) == 0
+    assert any("h_T at col" in n and "h_3" in n for n in parsed.notes)
+    u = sp.Symbol("u")
+    squared = parse_claim(r"1 - \tanh^2(u)", {"u": u})
+    assert squared.expr == 1 - sp.tanh(u) ** 2 and squared.notes
+    with pytest.raises(ClaimError, match="powers of functions"):
+        parse_claim(r"\tanh^3(u)", {"u": u})
+    v = sp.MatrixSymbol("v", 3, 1)
+    mean = parse_claim(r"v - \bar{v}", {"v": v})
+    assert any("mean of v" in n for n in mean.notes)
+    key = sp.ImmutableMatrix([[v[i, 0] - (v[0, 0] + v[1, 0] + v[2, 0]) / 3] for i in range(3)])
+    assert judge(mean, key).correct
+    with pytest.raises(ClaimError, match="unknown symbol"):
+        parse_claim(r"\bar{u}", {"u": u})  # a scalar has no entries to average
+    K = sp.MatrixSymbol("K", 3, 3)
+    assert parse_claim(r"\operatorname{rot}_{180^\circ}(K)", {"K": K}).reading == "rot180(K)"

@@ -987,6 +987,15 @@ class Parser:
         self.i, self.toks = end, saved
         return Written(t.pos, sign, var, first, last, tuple(terms))
 
+    def last_member(self, base: str) -> str | None:
+        """The part's numbered name of `base` with the highest number (h_3 of h_0 … h_3)."""
+        numbered = [
+            (int(k.rsplit("_", 1)[1]), k)
+            for k in self.table.names
+            if k.startswith(base + "_") and k.rsplit("_", 1)[1].isdigit()
+        ]
+        return max(numbered)[1] if numbered else None
+
     def last_step(self, var: str, hi: str) -> int | None:
         """The last step of a sum up to a letter the part has no symbol for (`T`): of the
         names written with `var` or `hi` in their subscript after this point (`h_t`,
@@ -1308,6 +1317,26 @@ class Parser:
                     f"{display_name(name)} at col {t.pos + 1} is read as "
                     f"{display_name(known)} with the index {family[1]}"
                 )
+        if obj is None and sub == "T" and "T" not in table:
+            last = self.last_member(base)
+            if last is not None and sup is not None:  # h_T^2: the square of h_T
+                self.i = self._sup_tokens[0]
+            if last is not None:  # h_T: the last step of the part's numbered h
+                self.notes.append(
+                    f"{display_name(name)} at col {t.pos + 1} is read as {display_name(last)}, "
+                    "the last step the part names"
+                )
+                name, obj = last, table[last]
+        if obj is None and sub is None and sup is None:
+            bar = re.fullmatch(r"\\bar\{(\\?[A-Za-z]+)\}", base)
+            vector = table.get(bar.group(1)) if bar else None
+            shape = getattr(vector, "shape", None)
+            if bar and shape is not None and 1 in shape:
+                self.notes.append(
+                    f"{display_name(base)} at col {t.pos + 1} is read as the mean of "
+                    f"{display_name(bar.group(1))}'s entries"
+                )
+                return Call(t.pos, "mean", (Name(t.pos, bar.group(1), vector),))
         if obj is None:
             alike = [k for k in table if k.lower() == name.lower()]
             if len(alike) == 1:
@@ -1398,8 +1427,8 @@ class Parser:
         if fn == "rot180" and self.is_op("_"):  # \operatorname{rot}_{180}
             save = self.i
             self.i += 1
-            if _canon_script(self.raw(self.group())) != "180":
-                self.i = save
+            if not re.fullmatch(r"180(?:\^.*|°)?", _canon_script(self.raw(self.group()))):
+                self.i = save  # rot_{180}, rot_{180^\circ}, rot_{180°}
         elif fn == "rot180" and self.peek().kind == "num" and self.peek().text == "180":
             self.i += 1  # rot180(K) typed plainly: the word rot, then 180
         if fn in ("mean", "var") and obj is None:
@@ -1422,6 +1451,16 @@ class Parser:
             arg = self.expr()
             self.expect_close(nxt)
             return Call(t.pos, fn, (arg,), prime, obj)
+        if (
+            self.is_op("^")
+            and fn == "tanh"
+            and self.peek(1).kind == "num"
+            and self.peek(1).text == "2"
+        ):
+            self.i += 2  # \tanh^2(u): the square of tanh(u), as trigonometry writes it
+            inner = self.call(t, fn)
+            self.notes.append(f"tanh^2(…) at col {t.pos + 1} is read as (tanh(…))^2")
+            return Pow(t.pos, inner, Num(t.pos, "2"))
         if self.is_op("^") and fn in ("exp", "log", "sigmoid", "tanh"):
             raise self.fail(
                 f"'(' after {t.text} (powers of functions are ambiguous; use parentheses)"
