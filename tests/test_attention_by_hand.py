@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from answerkey import worked
+from answerkey import numbers, worked
 from answerkey.errors import VerificationError
 from answerkey.model import Step
 from answerkey.verify import verify_assignment
@@ -22,6 +22,17 @@ def test_it_builds_and_verifies_at_its_numbers_and_a_draw() -> None:
     while exercise.instructive(params):
         params = exercise.draw(rng)
     assert verify_assignment(exercise.build(params)) > 0
+
+
+def test_every_printed_number_is_bound_to_what_it_names() -> None:
+    """The whole key's audit (as the build runs it): labels name their quantities, inputs
+    are printed, no typed number."""
+    rng = np.random.default_rng(7)
+    params = exercise.draw(rng)
+    while exercise.instructive(params):
+        params = exercise.draw(rng)
+    for p in (exercise.PARAMETERS, params):
+        numbers.audit(exercise.build(p))
 
 
 def test_a_query_gradient_with_its_sign_flipped_is_refused() -> None:

@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from answerkey import worked
+from answerkey import numbers, worked
 from answerkey.errors import VerificationError
 from answerkey.model import Step
 from answerkey.verify import verify_assignment
@@ -19,6 +19,13 @@ def test_it_builds_and_verifies_at_its_numbers_and_a_draw() -> None:
     assert verify_assignment(exercise.build(exercise.PARAMETERS)) > 0
     params = exercise.draw(np.random.default_rng(3))
     assert verify_assignment(exercise.build(params)) > 0
+
+
+def test_every_printed_number_is_bound_to_what_it_names() -> None:
+    """The whole key's audit (as the build runs it): labels name their quantities, inputs
+    are printed, no typed number."""
+    for p in (exercise.PARAMETERS, exercise.draw(np.random.default_rng(3))):
+        numbers.audit(exercise.build(p))
 
 
 def test_the_compact_form_without_the_variance_term_is_refused() -> None:

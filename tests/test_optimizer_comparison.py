@@ -19,6 +19,13 @@ def test_it_builds_and_verifies() -> None:
     assert verify_assignment(exercise.build(exercise.PARAMETERS)) > 0
 
 
+def test_every_printed_number_is_bound_to_what_it_names() -> None:
+    """The whole key's audit (as the build runs it): labels name their quantities, inputs
+    are printed, no typed number."""
+    for p in (exercise.PARAMETERS, exercise.draw(np.random.default_rng(5))):
+        numbers.audit(exercise.build(p))
+
+
 def test_a_drawn_variant_verifies() -> None:
     params = exercise.draw(np.random.default_rng(5))
     assert verify_assignment(exercise.build(params)) > 0
