@@ -211,15 +211,14 @@ class Job:
 
 
 def plan(modules: list[SolutionModule], term: Term, out_root: Path, variants: int) -> list[Job]:
-    """The jobs a build runs: one per assignment, or one per variant of each."""
+    """The jobs a build runs: one per assignment (the term's own numbers), and with
+    `variants` one per variant of each besides, in variant-NN/ under the term's own:
+    its answers.json is the key the variants vary (`answerkey export` asks it too)."""
     jobs = []
     for module in modules:
         base = out_root / term.name / module.id
-        numbers = (
-            [(None, term.params[module.id])]
-            if variants == 0
-            else [(k, variant_params(term, module.id, k)) for k in range(1, variants + 1)]
-        )
+        numbers: list[tuple[int | None, Mapping[str, Any]]] = [(None, term.params[module.id])]
+        numbers += [(k, variant_params(term, module.id, k)) for k in range(1, variants + 1)]
         for k, params in numbers:
             h = parameter_hash(params)
             variant = "" if k is None else f"{k:02d}"
@@ -452,7 +451,8 @@ def build(
     """Build the named assignments (all by default) for `term` into out_root/<term>/<id>/.
 
     With `variants` > 0 each student gets variant-01 ... variant-NN with numbers
-    derived from the term's seed, and an index (variants.json) per assignment.
+    derived from the term's seed, and an index (variants.json) per assignment,
+    beside the term's own key (built too: its answers.json is the key they vary).
     Only directories whose inputs changed are rebuilt; each is computed and
     verified before any of its files is written. `on_published` runs at the end,
     with the publishing lock held, if every directory is still as this build left
@@ -612,7 +612,7 @@ def _publish_indexes(
                 "parameter_hash": parameter_hash(job.params),
             }
             for job in jobs
-            if job.module.id == module.id
+            if job.module.id == module.id and job.meta.variant
         ]
         body = json.dumps({"assignment": module.id, "term": term.name, "variants": index}, indent=2)
         data = (body + "\n").encode()

@@ -35,7 +35,9 @@ def parser() -> argparse.ArgumentParser:
         "--term", default="default", help="term name (terms/NAME.toml); default: default"
     )
     b.add_argument("--out", default="build", type=Path, help="output root (default: build)")
-    b.add_argument("--variants", type=int, default=0, metavar="N", help="N per-student variants")
+    b.add_argument(
+        "--variants", type=int, default=0, metavar="N", help="N per-student variants too"
+    )
     b.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     b.add_argument(
         "-v",
@@ -171,7 +173,8 @@ def _roster_options(p: argparse.ArgumentParser, required: bool = False) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="N variants (with a roster: the pool students are spread over, default 40)",
+        help="N variants (with a roster: the pool students are spread over; the term "
+        "file's `pool` if it has one, else default 40)",
     )
     p.add_argument("--format", default=None, help="comma-separated formats (default: all)")
     p.add_argument("--out", default="build", type=Path, help="output root (default: build)")

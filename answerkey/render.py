@@ -47,6 +47,8 @@ class Meta:
     provenance: str = ""
     errata_note: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: the roster's student a handout is for (its footer names them; "" for none)
+    student: str = ""
 
 
 def environment(fmt: str) -> jinja2.Environment:
@@ -322,8 +324,9 @@ def _footer(assignment: Assignment, meta: Meta) -> str:
         return ""
     numbers_id = str(meta.extra.get("parameter_hash", ""))[:12]
     numbers = f", numbers {numbers_id}" if numbers_id else ""
+    student = f" for student {meta.student}" if meta.student else ""
     return (
-        f"Variant {meta.variant} of {assignment.id} ({meta.label}{numbers}): "
+        f"Variant {meta.variant} of {assignment.id} ({meta.label}{numbers}){student}: "
         "quote this line in any question about your sheet."
     )
 

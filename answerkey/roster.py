@@ -44,8 +44,9 @@ __all__ = [
 
 #: the number of variants students are spread over when no pool size is given
 DEFAULT_POOL = 40
-#: a student id: it names the student's directory and files
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: a student id: it names the student's directory and files, and is printed in the
+#: footer of their handouts, where "--" would print as a dash and "..." as an ellipsis
+ID_PATTERN = re.compile(r"^(?!.*--)(?!.*\.\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _ROLES = ("id", "name", "email", "variant")
 
 
@@ -152,7 +153,8 @@ def students_from_text(
         if not ID_PATTERN.match(sid):
             raise UsageError(
                 f"{where}:{line}: student id {sid!r}: expected letters, digits, '.', '_' or "
-                "'-', starting with a letter or digit, at most 64 characters"
+                "'-', starting with a letter or digit, at most 64 characters, without '--' or "
+                "'...' (the handouts would print a dash or an ellipsis)"
             )
         if sid in seen:
             raise UsageError(f"{where}:{line}: student id {sid!r} is already on line {seen[sid]}")

@@ -10,42 +10,57 @@ the figures a handout links to, into
 Keys, answers.json, the key's figures and stamps never enter it: files are
 taken by a whitelist, not by leaving some out. With a roster (`roster.py`)
 each student gets ``<student id>/<assignment>/handout.*`` of their variant,
-and the staff's index (student -> variant -> files, with digests) goes to
+whose footer names the variant *and the student* ("Variant 02 of <assignment>
+(..., numbers ...) for student s0007: quote this line ..."), and the staff's
+index (student -> variant -> files, with digests) goes to
 ``<out>/<term>/roster-index.csv``, which MANIFEST.json then covers.
+
+A student's handout is the variant's, rendered for that student
+(`render.Meta.student`): the text formats (tex, md) are rendered once per
+variant with `STUDENT_MARK` where the id goes and the id put in, escaped for
+the format, which gives the bytes a render for the student gives (tested); the
+HTML and the PDF are made from the student's Markdown by pandoc and pdflatex,
+on every core, each cached by content (build/.cache), so a second publish
+typesets nothing again. The pool a roster spreads students over is the term
+file's ``pool`` (`roster_pool`).
 
 A large course builds in slices: ``--shard K/N`` builds every N-th of the
 term's output directories (sorted by assignment and variant, starting at the
 K-th) and nothing else; after all slices' directories are gathered into one
 output root, ``--merge`` builds nothing (it refuses if any directory is
 missing or stale) and writes the students' tree, index and manifest, byte
-for byte as one machine building everything would.
+for byte as one machine building everything would. The per-student HTML and
+PDF handouts are typeset by the merge (the shards build the variants).
 """
 
 from __future__ import annotations
 
 import errno
 import io
+import multiprocessing
 import os
 import re
 import shutil
 import zipfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import build as pipeline
-from . import cache, publish
+from . import cache, pdf, printing, proofcache, publish, render
 from .errors import UsageError
 from .registry import discover
 from .roster import DEFAULT_POOL, Columns, Student, index_csv, read_roster, variant_name
-from .terms import MAX_VARIANTS, load_term
+from .terms import MAX_VARIANTS, Term, load_term
 
 __all__ = [
     "HANDOUT_FORMATS",
     "Published",
     "handout_files",
     "parse_shard",
+    "personal_handouts",
     "publish_term",
+    "roster_pool",
     "show_variant",
     "tree_files",
     "zip_bytes",
@@ -60,6 +75,11 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 #: errors that mean the filesystem cannot exchange two paths (then: two renames)
 _NO_EXCHANGE = {errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP}
 _FIGURE_LINK = re.compile(r"\]\(([A-Za-z0-9][A-Za-z0-9._-]*\.svg)\)")
+#: where a student's id goes in a handout rendered once per variant: letters only,
+#: which every format's escaping leaves as they are
+STUDENT_MARK = "ANSWERKEYSTUDENTIDMARK"
+#: the handout formats made by substituting the id (the others are typeset per student)
+_TEXT = {"tex": printing.escape_latex, "md": printing.escape_markdown}
 
 
 @dataclass
@@ -104,12 +124,16 @@ def _regular(path: Path) -> bytes | None:
 
 
 def tree_files(
-    sources: Mapping[tuple[str, int | None], Path], students: list[Student] | None
+    sources: Mapping[tuple[str, int | None], Path],
+    students: list[Student] | None,
+    personal: Mapping[tuple[str, str], Mapping[str, bytes]] | None = None,
 ) -> tuple[dict[str, bytes], dict[tuple[str, str], dict[str, str]]]:
     """The students' tree as {relative path: bytes}, and with a roster each student's
     files by (student id, assignment) as {path: sha256} (for the index).
 
-    `sources` maps (assignment, variant or None) to its output directory."""
+    `sources` maps (assignment, variant or None) to its output directory; `personal`
+    (student id, assignment) to that student's own handouts (`personal_handouts`),
+    which replace the variant's."""
     tree: dict[str, bytes] = {}
     handed: dict[tuple[str, str], dict[str, str]] = {}
     cached: dict[Path, dict[str, bytes]] = {}
@@ -129,12 +153,110 @@ def tree_files(
     for s in students:
         for assignment in assignments:
             mine: dict[str, str] = {}
-            for name, data in files_of(sources[(assignment, s.variant)]).items():
+            files = files_of(sources[(assignment, s.variant)])
+            if personal is not None:
+                files = {**files, **personal[(s.id, assignment)]}
+            for name, data in files.items():
                 path = f"{s.id}/{assignment}/{name}"
                 tree[path] = data
                 mine[path] = cache.sha256(data)
             handed[(s.id, assignment)] = mine
     return tree, handed
+
+
+def roster_pool(term: Term, variants: int) -> int:
+    """The number of variants a roster spreads students over: the term file's `pool`
+    (`--variants` may repeat it, not change it: another pool moves students to other
+    variants), else `--variants`, else `DEFAULT_POOL`."""
+    if term.pool is None:
+        return variants or DEFAULT_POOL
+    if variants and variants != term.pool:
+        where = term.source_path or f"term {term.name!r}"
+        raise UsageError(
+            f"{where}: pool = {term.pool}, but --variants {variants} was given: a roster's "
+            "pool is the term's (another moves students to other variants); leave "
+            "--variants out, or change `pool` in the term file"
+        )
+    return term.pool
+
+
+_PERSONAL: list[tuple[pipeline.Job, str, tuple[str, ...], Path, Path]] = []  # forked workers'
+
+
+def _typeset_one(k: int) -> dict[str, bytes]:
+    """One student's HTML/PDF handout of one variant (in a forked worker)."""
+    job, sid, formats, log_dir, cache_dir = _PERSONAL[k]
+    assignment = pipeline.built(job.module, job.params)
+    meta = replace(job.meta, student=sid)
+    with proofcache.using(cache_dir):
+        return pipeline.outputs(assignment, formats, meta, log_dir, ("handout",), cache_dir / "tex")
+
+
+def personal_handouts(
+    jobs: Mapping[tuple[str, int], pipeline.Job],
+    students: Sequence[Student],
+    formats: Sequence[str],
+    out_root: Path,
+    workers: int | None = None,
+) -> dict[tuple[str, str], dict[str, bytes]]:
+    """Each student's own handout files by (student id, assignment): their variant's
+    (`jobs`: by (assignment, variant), built and verified) with their id in the footer
+    (see the module's docstring). Only the handout formats in `formats`."""
+    text = [f for f in HANDOUT_FORMATS if f in formats and f in _TEXT]
+    typeset = tuple(f for f in HANDOUT_FORMATS if f in formats and f not in _TEXT)
+    out: dict[tuple[str, str], dict[str, bytes]] = {}
+    for (assignment, variant), job in sorted(jobs.items()):
+        mine = [s for s in students if s.variant == variant]
+        if not mine:
+            continue
+        marked: dict[str, str] = {}
+        if text:
+            model = pipeline.built(job.module, job.params)
+            meta = replace(job.meta, student=STUDENT_MARK)
+            for fmt in text:
+                source = render.render(model, fmt, "handout", meta)
+                marked[fmt] = pdf.standalone_tex(source) if fmt == "tex" else source
+                if marked[fmt].count(STUDENT_MARK) != 1:
+                    raise UsageError(
+                        f"templates/document.{fmt}.j2: a handout's footer must show the "
+                        "student once (doc.footer)"
+                    )
+        for s in mine:
+            out[(s.id, assignment)] = {
+                f"handout.{fmt}": marked[fmt].replace(STUDENT_MARK, _TEXT[fmt](s.id)).encode()
+                for fmt in text
+            }
+    if typeset:
+        work = [
+            (job, s.id, typeset, out_root / job.directory.relative_to(out_root).parts[0] / ".logs",
+             out_root / ".cache")
+            for (assignment, variant), job in sorted(jobs.items())
+            for s in students
+            if s.variant == variant
+        ]  # fmt: skip
+        made = _typeset_all(work, workers)
+        for (job, sid, _, _, _), files in zip(work, made, strict=True):
+            out[(sid, job.module.id)].update(files)
+    return out
+
+
+def _typeset_all(
+    work: list[tuple[pipeline.Job, str, tuple[str, ...], Path, Path]], workers: int | None
+) -> list[dict[str, bytes]]:
+    """`_typeset_one` of every item, on `workers` processes forked now (the built models
+    inherited), in order."""
+    global _PERSONAL
+    _PERSONAL = work
+    try:
+        n = workers or pipeline.default_workers()
+        if n <= 1 or len(work) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return [_typeset_one(k) for k in range(len(work))]
+        for job, *_ in work:  # built once here: the workers inherit the models
+            pipeline.built(job.module, job.params)
+        with multiprocessing.get_context("fork").Pool(n) as pool:
+            return pool.map(_typeset_one, range(len(work)), chunksize=1)
+    finally:
+        _PERSONAL = []
 
 
 def _source_order(item: tuple[tuple[str, int | None], Path]) -> tuple[str, int]:
@@ -247,7 +369,7 @@ def publish_term(
     wanted: set[int] | None = None
     count = variants
     if roster is not None:
-        pool = variants or DEFAULT_POOL
+        pool = roster_pool(the_term, variants)
         students = read_roster(roster, the_term.seed, pool, columns or Columns())
         wanted = {s.variant for s in students}
         count = max(wanted)
@@ -257,6 +379,8 @@ def publish_term(
     select = _selector(wanted, shard)
 
     def remember(jobs: list[pipeline.Job]) -> list[pipeline.Job]:
+        if count:  # variants are handed out, not the term's own sheet beside them
+            jobs = [j for j in jobs if _variant_number(j) is not None]
         chosen = jobs if select is None else select(jobs)
         planned.extend(chosen)
         return chosen
@@ -281,10 +405,14 @@ def publish_term(
         )
         return published
     sources = {(job.module.id, _variant_number(job)): job.directory for job in planned}
+    personal = None
+    if students is not None:
+        by_variant = {(job.module.id, _variant_number(job) or 0): job for job in planned}
+        personal = personal_handouts(by_variant, students, formats, out_root, workers)
     term_root = out_root / the_term.name
     base = out_root / "students"
     with publish.publishing(out_root):
-        tree, handed = tree_files(sources, students)
+        tree, handed = tree_files(sources, students, personal)
         if not tree:
             raise UsageError("nothing to hand out: no handout was built")
         if students is not None:
@@ -335,7 +463,7 @@ def show_variant(
     and, when the term's roster index is there, the files that differ from what it
     recorded as handed out (empty: identical)."""
     the_term = load_term(term, discover(), terms_dir)
-    pool = variants or DEFAULT_POOL
+    pool = roster_pool(the_term, variants)
     everyone = read_roster(roster, the_term.seed, pool, columns or Columns())
     match = [s for s in everyone if s.id == student_id]
     if not match:
@@ -362,7 +490,9 @@ def show_variant(
         only=remember,
     )
     sources = {(job.module.id, _variant_number(job)): job.directory for job in planned}
-    tree, handed = tree_files(sources, [student])
+    by_variant = {(job.module.id, _variant_number(job) or 0): job for job in planned}
+    personal = personal_handouts(by_variant, [student], formats, out_root, workers)
+    tree, handed = tree_files(sources, [student], personal)
     target = to or out_root / "show-variant" / the_term.name / student.id
     with publish.publishing(out_root):
         write_tree(target, {path.split("/", 1)[1]: data for path, data in tree.items()})

@@ -2,12 +2,15 @@
 
 A term file ``terms/<name>.toml`` holds top-level ``course`` and ``label``
 strings (printed on every title page), an optional ``seed`` (an integer, used
-for per-student variants), and one table per assignment id overriding that
-assignment's ``PARAMETERS``::
+for per-student variants), an optional ``pool`` (how many variants a roster
+spreads its students over, 1 to `MAX_VARIANTS`: kept with the seed, since
+either one changing moves students to other variants), and one table per
+assignment id overriding that assignment's ``PARAMETERS``::
 
     course = "Neural Networks, winter 2026"
     label = "2026-winter"
     seed = 2026
+    pool = 40
 
     ["my-assignment".trace]
     learning_rate = 0.1
@@ -82,7 +85,7 @@ __all__ = [
 DEFAULT_TERM = "default"
 TERMS_DIR = Path("terms")
 MAX_DRAW_ATTEMPTS = 1000
-_RESERVED = ("course", "label", "seed")
+_RESERVED = ("course", "label", "seed", "pool")
 #: a term's name is also a directory name: short, and no path tricks
 MAX_NAME = names.MAX_NAME
 
@@ -229,6 +232,8 @@ class Term:
     seed: int | None
     params: dict[str, dict[str, Any]]
     source_path: Path | None
+    #: the variants a roster spreads students over (None: not in the term file)
+    pool: int | None = None
     _sources: Mapping[str, _Source] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -347,6 +352,14 @@ def _build_term(
             problems.extend(f"{key}: {p}" for p in text_problems(text))
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         problems.append(f"seed: expected an integer >= 0, got {_describe(seed)}")
+    pool = data.get("pool")
+    if pool is not None and (
+        isinstance(pool, bool) or not isinstance(pool, int) or not 1 <= pool <= MAX_VARIANTS
+    ):
+        problems.append(
+            f"pool: expected an integer from 1 to {MAX_VARIANTS} (the variants a roster "
+            f"spreads students over), got {_describe(pool)}"
+        )
 
     params: dict[str, dict[str, Any]] = {}
     _check_sizes(data, "", problems)
@@ -386,6 +399,7 @@ def _build_term(
         params=params,
         source_path=path,
         _sources=dict(sources),
+        pool=pool,
     )
 
 

@@ -72,6 +72,8 @@ def test_a_roster_saved_by_a_spreadsheet_with_a_byte_order_mark_reads(tmp_path: 
     [
         ("name\nAda\n", r"r.csv:1: no column 'id'"),
         ("id\n../etc\n", r"r.csv:2: student id '../etc'"),
+        ("id\ns--1\n", r"r.csv:2: student id 's--1': .* without '--' or '...'"),
+        ("id\ns...1\n", r"r.csv:2: student id 's...1': .* without '--' or '...'"),
         ("id\ns1\ns1\n", r"r.csv:3: student id 's1' is already on line 2"),
         ("id,variant\ns1,0\n", r"r.csv:2: column 'variant': expected a variant from 1"),
         ("id,variant\ns1,x\n", r"r.csv:2: column 'variant'"),

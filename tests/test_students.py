@@ -209,6 +209,66 @@ def test_a_variants_handout_names_the_variant_in_its_footer(published: dict[str,
 # --- a roster -------------------------------------------------------------------------------
 
 
+ODD_ID = "a_b-c.d-e..9"  # every character an id may have that a format escapes
+
+
+def test_each_students_handout_names_them_in_its_footer_in_every_format(tmp_path: Path) -> None:
+    """The text formats, made by putting the id into a handout rendered once per variant,
+    are byte for byte a render for that student; the HTML and PDF name them too."""
+    from dataclasses import replace
+
+    from answerkey import build as pipeline
+    from answerkey.roster import Student
+    from answerkey.terms import load_term
+
+    found = discover()
+    module = found[sorted(found)[0]]
+    term = load_term(TERM, found, TERMS)
+    own, job = pipeline.plan([module], term, tmp_path, 1)  # the term's own, variant 01
+    assert (own.meta.variant, job.meta.variant) == ("", "01")
+    pupil = Student(ODD_ID, "", "", 1, False, 2)
+    formats = ("tex", "md", "html", "pdf")
+    mine = students.personal_handouts({(module.id, 1): job}, [pupil], formats, tmp_path, 1)
+    files = mine[(ODD_ID, module.id)]
+    assert sorted(files) == ["handout.html", "handout.md", "handout.pdf", "handout.tex"]
+    direct = pipeline.outputs(
+        pipeline.built(module, job.params),
+        ("tex", "md"),
+        replace(job.meta, student=ODD_ID),
+        tmp_path / "logs",
+        ("handout",),
+    )
+    assert files["handout.tex"] == direct["handout.tex"]
+    assert files["handout.md"] == direct["handout.md"]
+    for name in ("handout.tex", "handout.md", "handout.html"):
+        assert students.STUDENT_MARK.encode() not in files[name]
+    assert f"Variant 01 of {module.id}".encode() in files["handout.html"]
+    assert f"for student {ODD_ID}:".encode() in files["handout.html"]
+    from pypdf import PdfReader
+
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(files["handout.pdf"])).pages)
+    assert "for student" in text and "e..9" in text
+    assert students.STUDENT_MARK not in text
+
+
+def test_the_pool_is_the_term_files(tmp_path: Path) -> None:
+    """A term file's `pool` fixes the variants a roster spreads students over;
+    --variants may repeat it, and anything else is refused, naming the file."""
+    from answerkey.terms import load_term
+
+    (tmp_path / "t.toml").write_text("seed = 7\npool = 3\n")
+    term = load_term("t", discover(), tmp_path)
+    assert students.roster_pool(term, 0) == students.roster_pool(term, 3) == 3
+    with pytest.raises(UsageError) as e:
+        students.roster_pool(term, 4)
+    assert str(e.value).startswith(f"{tmp_path / 't.toml'}: pool = 3, but --variants 4 was given")
+    assert "\n" not in str(e.value)
+    (tmp_path / "u.toml").write_text("seed = 7\n")
+    loose = load_term("u", discover(), tmp_path)
+    assert students.roster_pool(loose, 0) == students.DEFAULT_POOL
+    assert students.roster_pool(loose, 5) == 5
+
+
 def write_roster(path: Path, ids: list[str], overrides: dict[str, int] | None = None) -> Path:
     with path.open("w", newline="") as f:
         w = csv.writer(f)
@@ -252,9 +312,12 @@ def test_a_roster_of_300_gives_each_student_their_variants_handouts(
             assert path.startswith(f"{sid}/{aid}/")
             data = (out / "students" / TERM / path).read_bytes()
             assert hashlib.sha256(data).hexdigest() == digest
+        # the variant's handout, with the student named in its footer
         source = out / TERM / aid / f"variant-{row['variant']}" / "handout.md"
         assert (out / "students" / TERM / sid / aid / "handout.md").read_bytes() == (
-            source.read_bytes()
+            source.read_bytes().replace(
+                b": quote this line", f" for student {sid}: quote this line".encode()
+            )
         )
     tree = out / "students" / TERM
     source_of = {

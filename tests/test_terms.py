@@ -157,8 +157,28 @@ def refused(tmp_path: Path, text: str) -> list[str]:
             "seed: expected an integer >= 0, got -1",
         ),
         (
+            "pool = 0\n",
+            "pool: expected an integer from 1 to 500 (the variants a roster spreads students "
+            "over), got 0",
+        ),
+        (
+            "pool = 501\n",
+            "pool: expected an integer from 1 to 500 (the variants a roster spreads students "
+            "over), got 501",
+        ),
+        (
+            "pool = 4.0\n",
+            "pool: expected an integer from 1 to 500 (the variants a roster spreads students "
+            "over), got 4.0",
+        ),
+        (
+            "pool = true\n",
+            "pool: expected an integer from 1 to 500 (the variants a roster spreads students "
+            "over), got true",
+        ),
+        (
             "[practical-2]\nx = 1\n",
-            "practical-2: unknown key; expected one of: course, label, seed, "
+            "practical-2: unknown key; expected one of: course, label, seed, pool, "
             "practical-1, cv-assignment9",
         ),
         (
@@ -415,6 +435,15 @@ def test_variant_keeps_the_terms_iterations(tmp_path: Path) -> None:
     write(tmp_path, 'seed = 5\n["practical-1".trace]\niterations = 2\n')
     term = load_term("x", ASSIGNMENTS, directory=tmp_path / "terms")
     assert variant_params(term, "practical-1", 1)["trace"]["iterations"] == 2
+
+
+def test_the_pool_of_variants_is_kept_in_the_term_file(tmp_path: Path) -> None:
+    write(tmp_path, "seed = 5\npool = 1\n")
+    assert load_term("x", ASSIGNMENTS, directory=tmp_path / "terms").pool == 1
+    write(tmp_path, "seed = 5\npool = 500\n")
+    assert load_term("x", ASSIGNMENTS, directory=tmp_path / "terms").pool == 500
+    write(tmp_path, "seed = 5\n")
+    assert load_term("x", ASSIGNMENTS, directory=tmp_path / "terms").pool is None
 
 
 def test_variants_need_a_seed(tmp_path: Path) -> None:
