@@ -54,6 +54,21 @@ def test_each_verdict_is_what_check_says_one_by_one(book: gradebook.Gradebook) -
                 assert g.verdict.lines() == alone.lines(), (student.student, g.claim)
 
 
+def test_the_workers_get_each_claim_once_and_a_keys_claims_together() -> None:
+    """The keys dealt into one stream per worker (1a and 9 to one, 1b and 2 to the
+    other: 13 and 12 claims), whose chunks alternate, each key's claims in order."""
+    parts = ["1a"] * 10 + ["1b"] * 7 + ["2"] * 5 + ["9"] * 3
+    claims = [Claim(p, f"x_{i}") for i, p in enumerate(parts)]
+    chunks = gradebook.chunks_for(claims, 2)
+    assert sorted(i for c in chunks for i in c) == list(range(len(claims)))
+    keys = [{claims[i].part for i in c} for c in chunks]
+    assert set().union(*keys[0:12:2]) == {"1a", "9"} and set().union(*keys[1:12:2]) == {"1b", "2"}
+    assert max(len(c) for c in chunks) == 2  # about 1/6 of a worker's share
+    assert [i for c in gradebook.chunks_for(claims, 1) for i in c] == sorted(
+        range(len(claims)), key=lambda i: (parts.count(parts[i]) * -1, i)
+    )  # one worker: the longest key first
+
+
 def test_identical_answers_are_graded_once(book: gradebook.Gradebook) -> None:
     assert book.answers == 10 and book.distinct == 9
 
