@@ -1,4 +1,6 @@
-"""Shared fixtures: cv-assignment9 built once per session, and a registry that holds only it.
+"""Shared fixtures: cv-assignment9 built once per session, and a registry that holds only it;
+a term tree with verification stubbed (`stubbed_tree`); the session's proof cache, shared by
+the builds that test something else than proving (`shared_proofs`).
 
 The full verified build of cv-assignment9 takes about 20 s, so the tests that only
 read its outputs share one build (`built`). A second, independent clean build runs
@@ -12,13 +14,14 @@ real discovery.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import time
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +31,8 @@ from hypothesis import settings
 import answerkey.build
 import answerkey.cli
 import solutions.cv_assignment9 as cv
-from answerkey import registry
-from answerkey.model import Assignment, Exercise
+from answerkey import registry, verify
+from answerkey.model import Assignment, CheckRecord, Exercise
 from answerkey.registry import SolutionModule
 from answerkey.verify import verify_assignment
 
@@ -91,7 +94,7 @@ import solutions.cv_assignment9 as mod
 import answerkey.build
 import answerkey.cli
 import answerkey.build
-from answerkey import registry
+from answerkey import registry, verify
 
 m = registry.SolutionModule(mod.ID, mod.TITLE, mod.PARAMETERS, mod.build, mod)
 registry.discover = answerkey.build.discover = lambda: {m.id: m}
@@ -226,3 +229,55 @@ def module_source(assignment_id: str, title: str = "T") -> str:
         f"ID = {assignment_id!r}\nTITLE = {title!r}\nPARAMETERS = {{'a': 1}}\n"
         "def build(params):\n    return Assignment(ID, ','.join(params), [])\n"
     )
+
+
+WINTER = "2026-winter"
+
+
+@pytest.fixture
+def stubbed_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """tmp_path with terms/ holding a copy of the 2026-winter term, and verification stubbed:
+    every part passes with one stub record, so a build takes a fraction of a second. For
+    the tests of what a build publishes and when it rebuilds, not of what it proves."""
+    terms = tmp_path / "terms"
+    terms.mkdir()
+    shutil.copy(ROOT / "terms" / f"{WINTER}.toml", terms)
+
+    def fake_verify(assignment_id: str, part: object, seed: int = 0) -> list[CheckRecord]:
+        return [CheckRecord("numeric", "stub", "verification stubbed for this test")]
+
+    monkeypatch.setattr(answerkey.build, "verify_part", fake_verify)
+    monkeypatch.setattr(verify, "verify_part", fake_verify)
+    return tmp_path
+
+
+# What one build proved (the proof cache's kinds: proofs, remembered verdicts) and the
+# dumped LaTeX preamble; not the rendered outputs, nor the no-op fast path's records.
+SHARED_KINDS = ("proofs", "verdicts", "tex")
+SharedProofs = Callable[..., contextlib.AbstractContextManager[None]]
+
+
+@pytest.fixture(scope="session")
+def shared_proofs(tmp_path_factory: pytest.TempPathFactory) -> SharedProofs:
+    """`with shared_proofs(out_root): build(..., out_root)`: the build starts from what the
+    session's earlier such builds proved (their proof cache, copied into out_root/.cache),
+    and adds what it proves. Each proof is computed once per session (the store starts
+    empty), whichever test needs it first; a test that builds the same assignment at the
+    same numbers again spends its time on what it tests (publishing, exporting, layout).
+    `cold=True`: the build starts from an empty cache (it proves everything itself, a
+    test of verification) and only gives what it proved. Not for tests of the cache, or
+    that time or kill a build."""
+    store = tmp_path_factory.mktemp("shared-proofs")
+
+    @contextlib.contextmanager
+    def sharing(out_root: Path, cold: bool = False) -> Iterator[None]:
+        cache = out_root / ".cache"
+        for kind in SHARED_KINDS:
+            if not cold and (store / kind).is_dir():
+                shutil.copytree(store / kind, cache / kind, dirs_exist_ok=True)
+        yield
+        for kind in SHARED_KINDS:
+            if (cache / kind).is_dir():
+                shutil.copytree(cache / kind, store / kind, dirs_exist_ok=True)
+
+    return sharing

@@ -28,8 +28,7 @@ from typing import Any
 import pytest
 
 import answerkey.build as pipeline
-from answerkey import cache, publish, scratch, verify
-from answerkey.model import CheckRecord
+from answerkey import cache, publish, scratch
 
 pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
 
@@ -118,16 +117,8 @@ def _remembered(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @pytest.fixture
-def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    terms = tmp_path / "terms"
-    terms.mkdir()
-    shutil.copy(ROOT / "terms" / f"{TERM}.toml", terms)
-
-    def fake_verify(assignment_id: str, part: object, seed: int = 0) -> list[CheckRecord]:
-        return [CheckRecord("numeric", "stub", "stubbed for the kill tests")]
-
-    monkeypatch.setattr(pipeline, "verify_part", fake_verify)
-    monkeypatch.setattr(verify, "verify_part", fake_verify)
+def tree(stubbed_tree: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The 2026-winter term in tmp_path, verification stubbed (conftest), and more."""
     # The document model built once (a course is not in it), and each rendering and
     # digest computed once: every killed copy of the build starts from them, so that
     # the test spends its time killing, not computing. What is tested is publishing.
@@ -136,7 +127,7 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.setattr(module, name, _remembered(getattr(module, name)))
     monkeypatch.setenv("ANSWERKEY_REVISION", "pinned-for-test")
     cache.git_revision.cache_clear()
-    yield tmp_path
+    yield stubbed_tree
     cache.git_revision.cache_clear()
 
 

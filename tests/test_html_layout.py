@@ -20,6 +20,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import SharedProofs
 
 from answerkey import build as pipeline
 from answerkey import pdf
@@ -133,12 +134,15 @@ def measure(pages: dict[str, Path], workdir: Path) -> dict[str, dict[str, object
 
 
 @pytest.fixture(scope="module")
-def layouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
+def layouts(
+    tmp_path_factory: pytest.TempPathFactory, shared_proofs: SharedProofs
+) -> dict[str, dict[str, object]]:
     browser()
     out = tmp_path_factory.mktemp("html")
     quiet = {"report": lambda _m: None, "terms_dir": ROOT / "terms"}
-    pipeline.build(None, ("html",), "default", out, **quiet)
-    pipeline.build(None, ("html",), "2026-winter", out, variants=1, **quiet)
+    with shared_proofs(out):
+        pipeline.build(None, ("html",), "default", out, **quiet)
+        pipeline.build(None, ("html",), "2026-winter", out, variants=1, **quiet)
     pages = {
         p.relative_to(out).as_posix(): p
         for p in sorted(out.glob("*/*/**/*.html"))

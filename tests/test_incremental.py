@@ -24,8 +24,7 @@ from conftest import needs_pdflatex
 
 import answerkey.build as pipeline
 import solutions.practical_1 as practical_1
-from answerkey import cache, registry, render, verify
-from answerkey.model import CheckRecord
+from answerkey import cache, registry, render
 
 pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
 
@@ -45,18 +44,9 @@ def _fresh_process_caches() -> Iterator[None]:
 
 
 @pytest.fixture
-def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def tree(stubbed_tree: Path) -> Path:
     """A terms directory holding a copy of the 2026-winter term; verification stubbed."""
-    terms = tmp_path / "terms"
-    terms.mkdir()
-    shutil.copy(ROOT / "terms" / f"{TERM}.toml", terms)
-
-    def fake_verify(assignment_id: str, part: object, seed: int = 0) -> list[CheckRecord]:
-        return [CheckRecord("numeric", "stub", "stubbed for the incremental tests")]
-
-    monkeypatch.setattr(pipeline, "verify_part", fake_verify)
-    monkeypatch.setattr(verify, "verify_part", fake_verify)
-    return tmp_path
+    return stubbed_tree
 
 
 def run(tree: Path) -> dict[str, bool]:

@@ -38,7 +38,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, SharedProofs
 
 from answerkey import cli, lms, printing, registry
 
@@ -120,23 +120,12 @@ def write_term(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def term_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def term_built(tmp_path_factory: pytest.TempPathFactory, shared_proofs: SharedProofs) -> Path:
     """Every assignment of the term 2026-winter, built as JSON with 2 variants."""
     out = tmp_path_factory.mktemp("lms-build")
-    code = cli.main(
-        [
-            "build",
-            "--term",
-            "2026-winter",
-            "--format",
-            "json",
-            "--variants",
-            "2",
-            "--out",
-            str(out),
-            "-q",
-        ]
-    )
+    argv = ["build", "--term", "2026-winter", "--format", "json", "--variants", "2"]
+    with shared_proofs(out):
+        code = cli.main([*argv, "--out", str(out), "-q"])
     assert code == 0
     return out / "2026-winter"
 

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import SharedProofs
 
 import answerkey.build as pipeline
 from answerkey import registry
@@ -27,21 +28,28 @@ FORMATS = ("json", "tex", "md", *(("pdf",) if shutil.which("pdflatex") else ()))
 
 
 def _build(
-    assignment_id: str, tmp_path: Path, term: str, formats: tuple[str, ...], variants: int = 0
+    assignment_id: str,
+    tmp_path: Path,
+    term: str,
+    formats: tuple[str, ...],
+    shared_proofs: SharedProofs,
+    variants: int = 0,
 ) -> Path:
+    """A cold build (it proves everything itself); what it proved goes to later tests."""
     terms = tmp_path / "terms"
     terms.mkdir(exist_ok=True)
     (terms / "drawn.toml").write_text('course = "Tests"\nlabel = "Drawn"\nseed = 12\n')
-    pipeline.build(
-        [assignment_id],
-        formats,
-        term,
-        tmp_path / "out",
-        report=lambda _m: None,
-        terms_dir=terms,
-        variants=variants,
-        workers=1,
-    )
+    with shared_proofs(tmp_path / "out", cold=True):
+        pipeline.build(
+            [assignment_id],
+            formats,
+            term,
+            tmp_path / "out",
+            report=lambda _m: None,
+            terms_dir=terms,
+            variants=variants,
+            workers=1,
+        )
     return tmp_path / "out" / term / assignment_id
 
 
@@ -50,8 +58,10 @@ def test_the_solutions_package_holds_exercises() -> None:
 
 
 @pytest.mark.parametrize("assignment_id", sorted(MODULES))
-def test_it_builds_and_verifies_at_its_default_numbers(assignment_id: str, tmp_path: Path) -> None:
-    directory = _build(assignment_id, tmp_path, "default", FORMATS)
+def test_it_builds_and_verifies_at_its_default_numbers(
+    assignment_id: str, tmp_path: Path, shared_proofs: SharedProofs
+) -> None:
+    directory = _build(assignment_id, tmp_path, "default", FORMATS, shared_proofs)
     answers = json.loads((directory / "answers.json").read_text())
     assert answers["assignment"] == assignment_id
     assert answers["checks_passed"] > 0
@@ -62,8 +72,10 @@ def test_it_builds_and_verifies_at_its_default_numbers(assignment_id: str, tmp_p
 
 
 @pytest.mark.parametrize("assignment_id", DRAWN)
-def test_it_builds_and_verifies_at_seeded_draws(assignment_id: str, tmp_path: Path) -> None:
-    directory = _build(assignment_id, tmp_path, "drawn", ("json",), variants=VARIANTS)
+def test_it_builds_and_verifies_at_seeded_draws(
+    assignment_id: str, tmp_path: Path, shared_proofs: SharedProofs
+) -> None:
+    directory = _build(assignment_id, tmp_path, "drawn", ("json",), shared_proofs, VARIANTS)
     index = json.loads((directory / "variants.json").read_text())["variants"]
     assert len(index) == VARIANTS
     assert len({v["parameter_hash"] for v in index}) == VARIANTS, "the draws repeat"

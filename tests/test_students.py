@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import SharedProofs
 
 from answerkey import cli, students
 from answerkey.errors import UsageError
@@ -127,10 +128,13 @@ def sources(tree: Path, term_root: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def published(
+    tmp_path_factory: pytest.TempPathFactory, shared_proofs: SharedProofs
+) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("published")
-    students.publish_term("default", None, ("tex", "md", "html", "pdf", "json"), out, **QUIET)
-    students.publish_term(TERM, None, ("tex", "md", "html", "json"), out, variants=2, **QUIET)
+    with shared_proofs(out):
+        students.publish_term("default", None, ("tex", "md", "html", "pdf", "json"), out, **QUIET)
+        students.publish_term(TERM, None, ("tex", "md", "html", "json"), out, variants=2, **QUIET)
     return {"out": out}
 
 
@@ -289,12 +293,15 @@ def index_rows(out: Path) -> dict[tuple[str, str], dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def class_of_300(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def class_of_300(
+    tmp_path_factory: pytest.TempPathFactory, shared_proofs: SharedProofs
+) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("roster")
     roster = write_roster(base / "roster.csv", IDS, {"s0007": 5})
     out = base / "out"
     kwargs = {"roster": roster, "columns": COLUMNS, "variants": POOL, **QUIET}
-    students.publish_term(TERM, None, ("md", "json"), out, **kwargs)
+    with shared_proofs(out):
+        students.publish_term(TERM, None, ("md", "json"), out, **kwargs)
     return {"base": base, "roster": roster, "out": out}
 
 
@@ -369,7 +376,7 @@ def test_show_variant_rebuilds_exactly_what_one_student_was_handed(
 
 
 def test_shards_built_apart_merge_into_the_bytes_of_one_build(
-    class_of_300: dict[str, Path],
+    class_of_300: dict[str, Path], shared_proofs: SharedProofs
 ) -> None:
     base, single = class_of_300["base"], class_of_300["out"]
     roster = class_of_300["roster"]
@@ -378,7 +385,8 @@ def test_shards_built_apart_merge_into_the_bytes_of_one_build(
     n = 2
     for k in range(1, n + 1):
         shard = base / f"shard-{k}"
-        students.publish_term(TERM, None, ("md", "json"), shard, shard=(k, n), **kwargs)
+        with shared_proofs(shard):  # what the single build proved: shards test the slicing
+            students.publish_term(TERM, None, ("md", "json"), shard, shard=(k, n), **kwargs)
         assert not (shard / "students").exists() and not (shard / TERM / "MANIFEST.json").exists()
         shutil.copytree(shard / TERM, merged / TERM, dirs_exist_ok=True)
     # the merge job gathers the slices (as artefacts, without the proof cache) and builds nothing
