@@ -269,6 +269,18 @@ def _printing(assignment_id: str, label: str, term: str = "default", variant: in
     return str(part)
 
 
+def _label(assignment_id: str, ending: str) -> str:
+    """The whole label of the number whose label ends with `ending`."""
+    from answerkey.numbers import ledger
+
+    (label,) = {
+        str(e["label"])
+        for e in ledger(check.key_assignment(assignment_id))
+        if str(e["label"]).endswith(ending)
+    }
+    return label
+
+
 def _deriving(assignment_id: str, quantity: str) -> str:
     """The first part whose key derives `quantity` (LaTeX)."""
     from answerkey.claims import KeyAnswer
@@ -288,7 +300,7 @@ def _claims_file(tmp_path: Path, assignment: str, claims: list[tuple[str, str, s
     body = [f"assignment = {assignment!r}"]
     for part, quantity, answer in claims:
         kind = "\nkind = 'numeric'" if quantity else ""
-        q = f"\nquantity = {quantity!r}" if quantity else ""
+        q = f"\nquantity = '''{quantity}'''" if quantity else ""
         body.append(f"[[claim]]\npart = {part!r}{kind}{q}\nanswer = '''{answer}'''")
     path = tmp_path / f"{assignment}.toml"
     path.write_text("\n".join(body) + "\n", encoding="utf-8")
@@ -352,6 +364,8 @@ def test_batchnorm_claims_against_the_key(tmp_path: Path) -> None:
         lhs + r"\frac{\gamma}{s}\left(g - \mu_g - \mu_{gz} z\right)",  # the column: accepted
         lhs + r"\frac{\gamma}{\sqrt{\sigma^2 + \epsilon}}\left(g - \mathbb{E}[g]"
         r" - \mathbb{E}[g \circ z] z\right)",
+        lhs + r"\frac{\gamma}{\sqrt{\sigma_B^2 + \epsilon}}\left(g - \bar{g} - \mu_{gz}"
+        r" \hat{x}\right)",
     ]
     wrong = [
         (lhs + r"\frac{\gamma}{s}\left(g - \mu_{gz} z\right)", named.MEAN_TERM),
@@ -364,7 +378,7 @@ def test_batchnorm_claims_against_the_key(tmp_path: Path) -> None:
     claims += [(c, "D(E, x)", _written(n["x"])), (c, "D(E, x)", _written(n["x no mean"]))]
     claims += [(c, "D(E, x)", _written(n["x constants"]))]
     verdicts = _grade_both(_claims_file(tmp_path, "batchnorm-backward", claims))
-    assert [v.accepted for v in verdicts] == [True] * 3 + [False] * 3 + [True, False, False]
+    assert [v.accepted for v in verdicts] == [True] * 4 + [False] * 3 + [True, False, False]
     mistakes = [name for _, name in wrong] + [named.MEAN_TERM, named.BOTH_TERMS]
     assert [v.mistake for v in verdicts if not v.accepted] == mistakes
 
@@ -407,3 +421,18 @@ def test_init_variance_and_attention_in_the_courses_notation() -> None:
     ):
         c = _deriving("attention-by-hand", r"\frac{\partial E}{\partial q}")
         assert check.grade_one("attention-by-hand", c, answer).correct, answer
+
+
+def test_adam_claims_against_the_key(tmp_path: Path) -> None:
+    """m̂_1 given m_1's number is a missing bias correction; m̂_1 itself (g_1, as the
+    correction makes the first estimate) is accepted. NumPy recomputes the numbers."""
+    p = discover()["optimizer-comparison"].parameters
+    x0, a = float(p["start"][0]), float(p["curvature"][0])
+    g = a * x0  # the gradient of (a x^2 + b y^2) / 2 by x at the start
+    m1 = (1 - float(p["beta1"])) * g
+    label = _label("optimizer-comparison", r"for x, update 1: \hat{m}_1")
+    c = _printing("optimizer-comparison", label)
+    claims = [(c, label, _written(g)), (c, label, _written(m1))]
+    verdicts = _grade_both(_claims_file(tmp_path, "optimizer-comparison", claims))
+    assert [v.accepted for v in verdicts] == [True, False]
+    assert verdicts[1].mistake == named.NO_BIAS_CORRECTION.format(m="m_1", d="1 - β^t")

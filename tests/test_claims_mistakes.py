@@ -316,3 +316,10 @@ def test_a_corrected_estimate_given_uncorrected_is_a_missing_bias_correction() -
     assert [n for n, _ in named] == [M.NO_BIAS_CORRECTION.format(m="m_1", d="1 - β^t")]
     assert float(named[0][1]) == 0.1
     assert printed_mistakes(Part("c", "Adam", []), ledger[0], ledger) == []
+
+
+def test_a_normalisations_pieces_go_by_their_conventional_names_too() -> None:
+    names = M.conventional_names(BN_DEFS)
+    assert names == {r"\mu_{B}": MU, r"\sigma_{B}^{2}": S2, r"\hat{x}": ZB}
+    no_variance = {k: v for k, v in BN_DEFS.items() if k != S2} | {S2: sp.Symbol("v0")}
+    assert M.conventional_names(no_variance) == {}

@@ -19,7 +19,13 @@ from ..printing import DECIMALS
 from . import budget, indices
 from .files import Claim, load_claims
 from .judging import SIGNIFICANT_FIGURES, Mistakes, Verdict, judge, to_numbers
-from .mistakes import NO_BIAS_CORRECTION, numeric_mistakes, show, typical_mistakes
+from .mistakes import (
+    NO_BIAS_CORRECTION,
+    conventional_names,
+    numeric_mistakes,
+    show,
+    typical_mistakes,
+)
 from .reading import ClaimError, ClaimShapeError, Parsed, canonical_name, display_name
 from .shapes import default_symbols, parse_claim
 
@@ -234,19 +240,22 @@ def part_symbols(part: Part, notation: Mapping[str, str] | None = None) -> dict[
     if given is not None:
         return dict(given)
     exprs = [part.final, part.final_lhs]
+    defs: dict[Any, Any] = {}
     for d in part.derivations:
         exprs += [d.lhs, *(s.expr for s in d.steps)]
         for i in d.instances:
             exprs += [*i.defs.keys(), *i.defs.values()]
+            for var, definition in i.defs.items():
+                defs.setdefault(var, definition)
     try:  # by content: a part's table is asked for once per claim and sibling
         memo = (tuple(exprs), tuple(sorted((notation or {}).items())))
         return dict(_PART_SYMBOLS[memo])
     except TypeError:  # something unhashable (a mutable matrix): no memo
-        return _part_symbols(exprs, notation)
+        return _part_symbols(exprs, notation, defs)
     except KeyError:
         if len(_PART_SYMBOLS) >= 256:
             _PART_SYMBOLS.clear()
-        _PART_SYMBOLS[memo] = _part_symbols(exprs, notation)
+        _PART_SYMBOLS[memo] = _part_symbols(exprs, notation, defs)
         return dict(_PART_SYMBOLS[memo])
 
 
@@ -254,8 +263,12 @@ def part_symbols(part: Part, notation: Mapping[str, str] | None = None) -> dict[
 _PART_SYMBOLS: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
-def _part_symbols(exprs: list[Any], notation: Mapping[str, str] | None) -> dict[str, Any]:
+def _part_symbols(
+    exprs: list[Any], notation: Mapping[str, str] | None, defs: Mapping[Any, Any] | None = None
+) -> dict[str, Any]:
     table = default_symbols(*exprs, notation=notation)
+    for name, obj in conventional_names(defs or {}).items():  # x̂, μ_B, σ_B^2
+        table.setdefault(name, obj)
     for e in exprs:  # the sizes (K classes, m samples) are numbers a claim may use
         if isinstance(e, sp.Basic):
             for m in e.atoms(sp.MatrixSymbol):

@@ -456,6 +456,28 @@ def batch_statistics(defs: Mapping[Any, Any]) -> tuple[Any, Any] | None:
     return None
 
 
+def conventional_names(defs: Mapping[Any, Any]) -> dict[str, Any]:
+    """The names courses give a normalisation's pieces when the key names them otherwise:
+    the batch mean μ_B, the batch variance σ_B^2 (also σ^2_B), and x̂ for the normalised
+    values of x (a vector defined entry by entry as (x_i - μ) / something)."""
+    stats = batch_statistics(defs)
+    if stats is None:
+        return {}
+    mu, var = stats
+    (x,) = _averaged(defs[mu]) or (None,)
+    out: dict[str, Any] = {r"\mu_{B}": mu, r"\sigma_{B}^{2}": var}
+    count = len(sp.sympify(defs[mu]).args)
+    for v, d in defs.items():
+        if not isinstance(d, sp.MatrixBase) or x is None or d.shape != (count, 1):
+            continue
+        if all(
+            sp.simplify(d[i, 0] * 1).has(mu) and d[i, 0].has(x[i, 0]) for i in range(d.shape[0])
+        ):
+            if isinstance(v, sp.MatrixSymbol):
+                out[f"\\hat{{{x.name}}}"] = v
+    return out
+
+
 def normalisation_mistakes(
     forms: Sequence[Any], defs: Mapping[Any, Any], names: Mapping[Any, str] | None
 ) -> list[tuple[str, Any]]:
