@@ -351,6 +351,9 @@ def test_statistics_read_as_the_parts_symbols_or_a_vectors_batch_statistics() ->
     assert judge(claim, key).correct
     with pytest.raises(ClaimError):
         parse_claim(r"\operatorname{Var}(q)", symbols)  # no q, no V_q: not read
+    scalar = KeyAnswer(n * vw, symbols)
+    verdict = check(r"\operatorname{Var}(n)", scalar)  # a scalar's variance: unreadable
+    assert verdict.status == "unreadable" and "cannot be read" in verdict.reason
 
 
 TIME = {f"h_{{{k}}}": sp.Symbol(f"h_{k}") for k in range(4)}

@@ -483,8 +483,12 @@ class _Builder:
             raise self.err(n, f"{n.fn} takes one argument")
         u = args[0]
         fn = n.fn
-        if fn in ("rot180", "mean", "var") and not is_mat(u):
-            raise self.err(n, f"{fn} needs a matrix or a vector")
+        if fn in ("rot180", "mean", "var") and not is_mat(u):  # of a scalar: no meaning to read
+            shown = {"rot180": "rot180", "mean": "a mean (E)", "var": "a variance (Var)"}[fn]
+            raise ClaimError(
+                f"col {n.pos + 1}: {shown} of {n.args[0].render()} cannot be read: it is a "
+                "scalar, and the part has no symbol for that statistic"
+            )
         if fn == "rot180":
             try:
                 return Rot180(u)
