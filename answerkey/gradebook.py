@@ -1,8 +1,9 @@
 """`answerkey grade`: every answer of a class graded against one key, with points.
 
-The key is built and verified once; each distinct answer (same part, same kind,
-quantity and update, the same text but for spacing) is graded once, in worker
-processes on every core (forked after the key is loaded, so none loads it again);
+The key is built once and its parts verified once, several at once on every core
+(`verify_parts`); each distinct answer (same part, same kind, quantity and update,
+the same text but for spacing) is graded once, in worker processes on every core
+(forked after the key is loaded, so none loads it again; `chunks_for`);
 each verdict is exactly what `answerkey check` gives that answer (the same
 `claims.check_claim` on the same `claims.key_for`). Points come from the
 assignment's `model.Grading`: a part's `marks`, the whole of them for an accepted
@@ -29,7 +30,7 @@ from .check import key_assignment, verified_part
 from .claims import Claim, ClaimError, KeyAnswer, Verdict, check_claim, key_for, load_claims
 from .claims.keys import siblings
 from .errors import UsageError
-from .model import Assignment, Grading, Part
+from .model import Assignment, CheckRecord, Grading, Part
 from .numbers import ledger
 from .submissions import Submission
 
@@ -152,6 +153,43 @@ class _Keys:
 
 
 _WORK: tuple[_Keys, list[Claim]] | None = None  # what forked workers grade
+_KEY: Assignment | None = None  # what forked workers verify
+
+
+def _verify_in_worker(part_id: str) -> list[CheckRecord] | None:
+    assert _KEY is not None
+    try:
+        return list(verified_part(_KEY, part_id).checks)
+    except Exception:  # verified again in the parent, which raises it as `check` does
+        return None
+
+
+def verify_parts(assignment: Assignment, part_ids: Sequence[str], workers: int) -> None:
+    """Verify the parts `part_ids` of `assignment` (each as `check.verified_part`: an
+    unknown part is one line, exit 2), several at once on `workers` processes forked
+    now, their check records brought back here. A part no worker could verify is
+    verified here, so any failure is the one `answerkey check` reports."""
+    global _KEY
+    parts = {p.id: p for p in assignment.parts()}
+    for pid in part_ids:
+        if pid not in parts:
+            verified_part(assignment, pid)  # raises: no such part
+    todo = [pid for pid in dict.fromkeys(part_ids) if not parts[pid].checks]
+    if workers > 1 and len(todo) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        todo.reverse()  # the slowest parts (usually the last) first
+        _KEY = assignment
+        gc.freeze()
+        try:
+            with multiprocessing.get_context("fork").Pool(min(workers, len(todo))) as pool:
+                done = pool.map(_verify_in_worker, todo, chunksize=1)
+        finally:
+            gc.unfreeze()
+            _KEY = None
+        for pid, checks in zip(todo, done, strict=True):
+            if checks:
+                parts[pid].checks = checks
+    for pid in part_ids:
+        verified_part(assignment, pid)
 
 
 def _grade_chunk(indices: Sequence[int]) -> list[Verdict]:
@@ -222,8 +260,8 @@ def grade_claims_file(
             f'{path}: name the assignment (`assignment = "..."` or on the command line)'
         )
     assignment = key_assignment(aid, term, variant)
-    for part_id in dict.fromkeys(c.part for c in claims_file.claims):
-        verified_part(assignment, part_id)  # an unknown part: one line, exit 2
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    verify_parts(assignment, [c.part for c in claims_file.claims], n)
     keys = _Keys(assignment)
     index: dict[tuple[Any, ...], int] = {}
     unique: list[Claim] = []
@@ -232,7 +270,6 @@ def grade_claims_file(
         if k not in index:
             index[k] = len(unique)
             unique.append(claim)
-    n = workers if workers is not None else (os.cpu_count() or 1)
     verdicts = grade_all(keys, unique, n)
     return [(c, verdicts[index[distinct_key(c.part, c)]]) for c in claims_file.claims]
 
@@ -261,11 +298,10 @@ def grade_class(
             if k not in index:
                 index[k] = len(unique)
                 unique.append(claim)
-    for part_id in sorted({c.part for c in unique}):
-        if part_id in keys.parts:
-            keys.part(part_id)  # verified once, before any worker starts
-    start = time.perf_counter()  # the key is loaded: from here on, grading
     n = workers if workers is not None else (os.cpu_count() or 1)
+    # verified once, before any worker grades (an unknown part's answers are unreadable)
+    verify_parts(assignment, sorted({c.part for c in unique} & set(keys.parts)), n)
+    start = time.perf_counter()  # the key is loaded: from here on, grading
     verdicts = grade_all(keys, unique, n)
     grading = assignment.grading
     part_ids = tuple(keys.parts)

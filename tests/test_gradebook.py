@@ -69,6 +69,33 @@ def test_the_workers_get_each_claim_once_and_a_keys_claims_together() -> None:
     )  # one worker: the longest key first
 
 
+def test_the_parts_are_verified_on_every_core_with_the_records_of_one() -> None:
+    parallel, serial = (check.key_assignment("cv-assignment9") for _ in range(2))
+    ids = [p.id for p in parallel.parts()][:4]
+    gradebook.verify_parts(parallel, ids, 2)
+    for pid in ids:
+        ours = next(p for p in parallel.parts() if p.id == pid).checks
+        assert ours and ours == check.verified_part(serial, pid).checks
+
+
+def test_a_part_failing_in_a_worker_fails_as_check_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    from answerkey.errors import UsageError, VerificationError
+
+    honest = check.verify_part
+
+    def broken(assignment_id: str, part: object) -> object:
+        if getattr(part, "id", None) == "2":
+            raise VerificationError(f"{assignment_id}, part 2", "a planted fault")
+        return honest(assignment_id, part)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(check, "verify_part", broken)
+    a = check.key_assignment("cv-assignment9")
+    with pytest.raises(VerificationError, match="cv-assignment9, part 2: a planted fault"):
+        gradebook.verify_parts(a, ["1a", "2", "3"], 2)
+    with pytest.raises(UsageError, match="has no part 'nope'"):
+        gradebook.verify_parts(a, ["1a", "nope"], 2)
+
+
 def test_identical_answers_are_graded_once(book: gradebook.Gradebook) -> None:
     assert book.answers == 10 and book.distinct == 9
 
