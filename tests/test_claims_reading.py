@@ -442,6 +442,18 @@ def test_relu_prime_tanh_and_a_parts_own_function_of_a_vector() -> None:
         r"\text{ReLU}'\left(z_1\right) \odot y_1",
     ):
         assert judge(parse_claim(written, symbols), relu_key, NET).correct, written
+    for written in (
+        r"\mathbf{1}[z^{(1)} > 0] \circ y^{(1)}",
+        r"\mathbb{1}_{z_1 > 0} \odot y_1",
+    ):
+        indicator = parse_claim(written, symbols)
+        assert indicator.reading.startswith(("1[z^(1) > 0]", "1[z_1 > 0]")), indicator.reading
+        assert judge(indicator, relu_key, NET).correct, written
+    assert not judge(parse_claim(r"\mathbf{1}[z_1 < 0] \circ y_1", symbols), relu_key, NET).correct
+    assert (
+        parse_claim(r"\operatorname{relu}'(z_1)", symbols).expr
+        == parse_claim(r"\operatorname{relu}'(z_1)", symbols).expr
+    )  # the same reading, the same expression
     leaky = sp.HadamardProduct(Entrywise(lrelu_step, z1), y1)
     assert judge(
         parse_claim(r"\operatorname{lrelu}'\left(z^{(1)}\right) \circ y^{(1)}", symbols), leaky, NET

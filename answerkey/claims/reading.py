@@ -452,6 +452,16 @@ class Ones(Node):
 
 
 @dataclass(frozen=True)
+class Indicator(Node):
+    """`\\mathbf{1}[z > 0]`: 1 where the condition holds, else 0 (entry by entry)."""
+
+    condition: Rel
+
+    def render(self) -> str:
+        return f"1[{self.condition.render()}]"
+
+
+@dataclass(frozen=True)
 class Idx(Node):
     """A component of a vector: `p_k`, `{o}_{j}`, `a_1`."""
 
@@ -865,6 +875,9 @@ class Parser:
             return self.frac()
         if t.kind == "cmd" and t.text == r"\ones":
             self.i += 1
+            nxt = self.peek()
+            if self.is_op("_") or (nxt.kind == "open" and nxt.text in "[("):
+                return self.indicator(t)
             return Ones(t.pos)
         if t.kind == "cmd" and t.text in (r"\sum", r"\prod"):
             return self.sum()
@@ -873,6 +886,23 @@ class Parser:
         if t.kind == "partial":
             raise self.fail(r"a derivative written as \frac{\partial f}{\partial x}")
         raise self.fail("a number, a symbol, a function or '('")
+
+    def indicator(self, t: Token) -> Node:
+        """`\\mathbf{1}[z > 0]`, `\\mathbb{1}_{z > 0}`: 1 where the condition holds, else 0
+        (entry by entry for a vector: relu'(z) written so)."""
+        if self.is_op("_"):
+            self.i += 1
+            p = Parser(self.group(), self.src, self.table, self.notes)
+            p.values = self.values
+            condition = p.relation()
+            if p.peek().kind != "eof":
+                raise p.fail("the end of the condition")
+        else:
+            opener = self.take()
+            condition = self.relation()
+            self.expect_close(opener)
+        assert isinstance(condition, Rel)
+        return Indicator(t.pos, condition)
 
     def list_tail(self, opener: Token, first: Node) -> Node:
         items = [first]

@@ -28,6 +28,7 @@ from .reading import (
     Der,
     Grad,
     Idx,
+    Indicator,
     Kron,
     Mat,
     Name,
@@ -182,10 +183,14 @@ class Correlate(MatrixExpr):  # type: ignore[misc]
         return Correlate(a, b)
 
 
+#: the bound variable of the reader's entry-by-entry functions (one, so equal readings
+#: are equal expressions)
+_ENTRY = sp.Dummy("u")
+
+
 def entrywise(f: Any, v: Any) -> Any:
     """`f` (a function of one scalar) of every entry of the matrix `v`."""
-    u = sp.Dummy("u")
-    return Entrywise(sp.Lambda(u, f(u)), v)
+    return Entrywise(sp.Lambda(_ENTRY, f(_ENTRY)), v)
 
 
 def _index_symbol(letter: str, names: Mapping[str, Any]) -> Any:
@@ -205,6 +210,18 @@ class _Builder:
 
     def _Ones(self, n: Ones) -> Any:
         return _OnesVector()
+
+    def _Indicator(self, n: Indicator) -> Any:
+        """1 where the condition holds, else 0; a vector compared with a scalar, entry by entry."""
+        c = n.condition
+        a, b = self.value(c.a), self.value(c.b)
+        relation = {"=": sp.Eq, "≠": sp.Ne, "<": sp.Lt, ">": sp.Gt, "≤": sp.Le, "≥": sp.Ge}[c.op]
+        if is_mat(a) and not is_mat(b):
+            u = _ENTRY
+            return Entrywise(sp.Lambda(u, sp.Piecewise((1, relation(u, b)), (0, True))), a)
+        if is_mat(a) or is_mat(b):
+            raise self.err(n, "an indicator compares a vector with a scalar, or two scalars")
+        return sp.Piecewise((1, relation(a, b)), (0, True))
 
     def _Idx(self, n: Idx) -> Any:
         obj = n.base.obj
