@@ -6,7 +6,8 @@ key/handout `.tex` the build produced, two at a time. In one run:
 * cold build of the default term (every assignment, key + handout, every format)
   vs the floor for its .tex files — target <= 2.5x;
 * a term's variants (default 100 of terms/2026-winter.toml: key + handout of
-  every assignment, 200 PDFs per assignment) vs the floor for their .tex files
+  every assignment, 200 PDFs per assignment, and the term's own key and handout
+  that `--variants` builds beside them) vs the floor for their .tex files
   — target <= 1.5x;
 * a no-op rebuild (nothing changed) vs the cold build — target <= 5%;
 * the author's loop: a comment added to one solution module (default the
@@ -235,9 +236,10 @@ def grading(out: Path, students: int, say: Callable[[str], None] = print) -> tup
     say(f"start-up: one claim of each of its {len(firsts)} parts through check --claims ...")
     parts_run, _ = run_command(["check", "--claims", str(out / "parts.toml"), "-j", "1"])
     allowed = len(distinct) / 40
-    # Why not 0.5x on 2 cores: both commands start Python, load the key and verify
-    # its parts (S, one core) before grading the distinct answers (G); more cores
-    # divide only G, so the best `grade` can do on n cores is S + G/n, and the ratio
+    # Why not 0.5x on 2 cores: both commands start Python, build the key and verify
+    # its parts (S) before grading the distinct answers (G); more cores divide G (and
+    # in `grade` the parts' verification, though not Python's start-up and the key's
+    # build), so the best `grade` can do on n cores is about S + G/n, and the ratio
     # (S + G/n) / (S + G) > 1/n. Measured here: S from the run with one claim per
     # part (less those claims at the baseline's rate). From the quiet run of 19:30 on
     # 2 cores (grade 12.19 s of which 10.5 s grading, check 20.13 s): S about 1.7 s,

@@ -28,7 +28,8 @@ def test_bench_measures_and_reports_on_a_tiny_case(
     code = bench.main([*args, "--students", "2", "--edit", "practical-1", "practical-1"])
     assert code == 0
     text = capsys.readouterr().out
-    names = ("cold build, default term", "1 variants (2 PDFs)", "no-op rebuild")
+    # one variant and the term's own key beside it: key and handout of each
+    names = ("cold build, default term", "1 variants (4 PDFs)", "no-op rebuild")
     for name in (*names, "comment edit, one rebuilt"):
         assert name in text
     body = json.loads(out.read_text())
