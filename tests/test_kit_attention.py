@@ -4,11 +4,14 @@ gradient by the query proved at sizes that all differ; a Jacobian without its ou
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from answerkey.errors import VerificationError
 from answerkey.kit import attention as att
+from answerkey.kit.fragments import Fragment
 from answerkey.mathfns import D, T, diag, mm
 from answerkey.model import Derivation, Step, text
 from answerkey.verify import verify_derivation
@@ -41,3 +44,15 @@ def test_a_query_gradient_without_the_scale_is_refused() -> None:
     )
     with pytest.raises(VerificationError):
         verify_derivation("query", d, np.random.default_rng(0))
+
+
+def test_its_fragments_are_verified_and_a_wrong_result_is_refused() -> None:
+    """`att.fragments()`: each backward rule, citable, verified by the engine; the same
+    derivation ending in a wrong result is refused."""
+    for fragment in att.fragments():
+        assert {"symbolic"} <= {r.kind for r in fragment.verify()}, fragment.name
+    d = att.fragments()[0].derivation
+    wrong = Step(2 * d.steps[-1].expr, d.steps[-1].reason)
+    bad = Fragment("wrong", dataclasses.replace(d, steps=(wrong,)), {})
+    with pytest.raises(VerificationError):
+        bad.verify()

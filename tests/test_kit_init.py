@@ -3,13 +3,17 @@ identities under Xavier and He proved at n = 3 and 4; a wrong factor is refused.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import sympy as sp
 
 from answerkey.errors import VerificationError
 from answerkey.kit import init
+from answerkey.kit.fragments import Fragment
 from answerkey.kit.writing import derive
+from answerkey.model import Step
 from answerkey.verify import verify_derivation
 
 
@@ -44,3 +48,15 @@ def test_xavier_with_relu_inputs_halves_the_variance_so_the_claim_is_refused() -
         sp.simplify(init.second_moment(3, True).subs(init.V_w, init.XAVIER.subs(init.n, 3)))
         == init.V_p / 2
     )
+
+
+def test_its_fragments_are_verified_and_a_wrong_result_is_refused() -> None:
+    """`init.fragments()`: each backward rule, citable, verified by the engine; the same
+    derivation ending in a wrong result is refused."""
+    for fragment in init.fragments():
+        assert {"symbolic"} <= {r.kind for r in fragment.verify()}, fragment.name
+    d = init.fragments()[0].derivation
+    wrong = Step(2 * d.steps[-1].expr, d.steps[-1].reason)
+    bad = Fragment("wrong", dataclasses.replace(d, steps=(wrong,)), {})
+    with pytest.raises(VerificationError):
+        bad.verify()

@@ -4,12 +4,15 @@ compact form with a term dropped is refused."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import sympy as sp
 
 from answerkey.errors import VerificationError
 from answerkey.kit import norm
+from answerkey.kit.fragments import Fragment
 from answerkey.mathfns import D, T
 from answerkey.model import Derivation, Step, text
 from answerkey.verify import verify_derivation
@@ -60,3 +63,15 @@ def test_running_statistics_and_the_test_time_output() -> None:
     assert out["y_test"] == pytest.approx(2.0 * 1.7 / np.sqrt(1.16) + 0.5)
     inst = norm.running(BN, 4)
     assert set(inst.defs) >= {norm.MU_NEW, norm.VAR_NEW, norm.Y_TEST}
+
+
+def test_its_fragments_are_verified_and_a_wrong_result_is_refused() -> None:
+    """`norm.fragments()`: each backward rule, citable, verified by the engine; the same
+    derivation ending in a wrong result is refused."""
+    for fragment in norm.fragments():
+        assert {"symbolic"} <= {r.kind for r in fragment.verify()}, fragment.name
+    d = norm.fragments()[0].derivation
+    wrong = Step(2 * d.steps[-1].expr, d.steps[-1].reason)
+    bad = Fragment("wrong", dataclasses.replace(d, steps=(wrong,)), {})
+    with pytest.raises(VerificationError):
+        bad.verify()

@@ -4,6 +4,8 @@ alone is refused as the gradient."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -11,8 +13,10 @@ import sympy as sp
 from answerkey import worked
 from answerkey.errors import VerificationError
 from answerkey.kit import rnn
+from answerkey.kit.fragments import Fragment
 from answerkey.kit.writing import derive
 from answerkey.mathfns import D
+from answerkey.model import Step
 from answerkey.verify import verify_derivation
 
 RNN = rnn.TanhRNN(3)
@@ -64,3 +68,15 @@ def test_an_lstm_step_is_checked_against_its_oracle() -> None:
     assert f == pytest.approx(1 / (1 + np.exp(-(0.5 + 0.05))))
     assert float(ex[cell.c].value) == pytest.approx(f * 0.2 + i * float(ex[cell.gate["g"]].value))
     assert isinstance(cell.definitions()[cell.h], sp.Mul)
+
+
+def test_its_fragments_are_verified_and_a_wrong_result_is_refused() -> None:
+    """`rnn.fragments()`: each backward rule, citable, verified by the engine; the same
+    derivation ending in a wrong result is refused."""
+    for fragment in rnn.fragments():
+        assert {"symbolic"} <= {r.kind for r in fragment.verify()}, fragment.name
+    d = rnn.fragments()[0].derivation
+    wrong = Step(2 * d.steps[-1].expr, d.steps[-1].reason)
+    bad = Fragment("wrong", dataclasses.replace(d, steps=(wrong,)), {})
+    with pytest.raises(VerificationError):
+        bad.verify()

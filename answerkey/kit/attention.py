@@ -18,6 +18,7 @@ Sizes stay small (d = 2, m = 3, d_v = 4 for proofs) so every proof is symbolic.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ import sympy as sp
 
 from ..mathfns import D, T, diag, mm, softmax
 from ..model import Instance
+from .fragments import Fragment
 from .writing import derive
 
 d, m, dv = sp.symbols("d m d_v", integer=True, positive=True)
@@ -91,6 +93,18 @@ def query_derivation(instances: Any = None) -> Any:
     return derive(D(E, q), steps, instances, oracle)
 
 
+@functools.cache
+def fragments() -> tuple[Fragment, Fragment]:
+    """The softmax Jacobian (proved at m = 3 and 4) and the gradient by the query (at
+    `PROOF`, against finite differences of `oracle`) as citable fragments; roles q, K, V,
+    g, s, a, o, E."""
+    roles = {"q": q, "K": K, "V": V, "g": g, "s": s, "a": a, "o": o, "E": E}
+    return (
+        Fragment("the softmax Jacobian", jacobian_derivation(), roles),
+        Fragment("attention's gradient by the query", query_derivation(), roles),
+    )
+
+
 __all__ = [
     "PROOF",
     "E",
@@ -100,6 +114,7 @@ __all__ = [
     "d",
     "definitions",
     "dv",
+    "fragments",
     "g",
     "instance",
     "jacobian",

@@ -19,12 +19,15 @@ The module gives the symbols (``V_z``, ``V_w``, ``V_x``, ``V_p``, ``n``),
 
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Any
 
 import sympy as sp
 
 from ..model import Instance
+from .fragments import Fragment
+from .writing import derive
 
 n = sp.Symbol("n", integer=True, positive=True)
 n_out = sp.Symbol("n_out", integer=True, positive=True)
@@ -70,6 +73,23 @@ def instance(size: int, relu: bool = False, scheme: Any = None) -> Instance:
     )
 
 
+@functools.cache
+def fragments() -> tuple[Fragment, Fragment]:
+    """The variance of a sum of n products (V_z = n V_w V_x, inputs of mean 0) and with
+    ReLU inputs (V_z = n V_w V_p / 2), each proved at n = 3 and 4 by exact enumeration
+    (`how`); roles V_z, V_w, V_x, V_p, n."""
+    roles = {"V_z": V_z, "V_w": V_w, "V_x": V_x, "V_p": V_p, "n": n}
+    plain = derive(
+        V_z, [(n * V_w * V_x, "independent terms of mean 0")], [instance(3), instance(4)]
+    )
+    half = (n * V_w * V_p / 2, "a ReLU of a symmetric input keeps half its second moment")
+    relu = derive(V_z, [half], [instance(3, relu=True), instance(4, relu=True)])
+    return (
+        Fragment("the variance of a sum of products", plain, roles),
+        Fragment("the variance of a sum of products of ReLU inputs", relu, roles),
+    )
+
+
 __all__ = [
     "HE",
     "XAVIER",
@@ -78,6 +98,7 @@ __all__ = [
     "V_w",
     "V_x",
     "V_z",
+    "fragments",
     "how",
     "instance",
     "n",

@@ -25,6 +25,7 @@ then the number of features), so its backward pass is the same too.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,6 +35,7 @@ import sympy as sp
 from ..mathfns import D, T, mm
 from ..model import Instance
 from ..relations import definition
+from .fragments import Fragment
 from .writing import derive, say
 
 NOTATION = {
@@ -239,4 +241,22 @@ def running_oracle(v: Mapping[str, Any]) -> dict[str, float]:
     return {"mu": x.mean(), "sigma2": x.var(), "mu_new": mu_new, "sigma2_new": var_new, "y_test": y}
 
 
-__all__ = ["NOTATION", "Normalisation", "running", "running_oracle"]
+@functools.cache
+def fragments() -> tuple[Fragment, Fragment, Fragment]:
+    """The backward rules as citable fragments, each verified at m = 3 and 4 (through z, mu
+    and sigma2, then compact): dE/dx = (gamma/s (g - mu_g 1 - mu_gz z))^T, dE/dgamma =
+    g^T z, dE/dbeta = 1^T g; roles x, g, z, y, gamma, beta, s, E."""
+    bn = Normalisation()
+    roles = {"x": bn.x, "g": bn.g, "z": bn.z, "y": bn.y, "gamma": bn.gamma, "beta": bn.beta}
+    roles |= {"s": bn.s, "E": bn.E}
+    names = (
+        "batch norm's input gradient in compact form",
+        "batch norm's gamma gradient",
+        "batch norm's beta gradient",
+    )
+    ds = bn.derivations([bn.instance(3), bn.instance(4)])
+    made = [Fragment(n, d, roles) for n, d in zip(names, ds, strict=True)]
+    return made[0], made[1], made[2]
+
+
+__all__ = ["NOTATION", "Normalisation", "fragments", "running", "running_oracle"]

@@ -21,6 +21,7 @@ the candidate ``g = tanh(...)``, ``c = f c_prev + i g`` and ``h = o tanh(c)``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,8 @@ import sympy as sp
 
 from ..mathfns import D, sigmoid
 from ..model import Instance
+from .fragments import Fragment
+from .writing import derive
 
 
 def _f(v: Any) -> float:
@@ -162,4 +165,30 @@ class LSTMCell:
         return {k: float(val) for k, val in out.items()}
 
 
-__all__ = ["LSTMCell", "TanhRNN"]
+@functools.cache
+def fragments(steps: int = 3) -> tuple[Fragment, ...]:
+    """Backpropagation through time over `steps` as citable fragments: dE/dw, dE/du and
+    dE/db as a sum over time with the total dE/dh_t, then nested (the signals put in), and
+    dh_T/dh_1 as the product of one Jacobian per step; roles w, u, b, y, E and h_0..h_T."""
+    rnn = TanhRNN(steps)
+    inst, roles = rnn.instance(), {"w": rnn.w, "u": rnn.u, "b": rnn.b, "y": rnn.y, "E": rnn.E}
+    roles |= {f"h_{t}": h for t, h in enumerate(rnn.h)}
+    made = [
+        Fragment(
+            f"backpropagation through time to {p}",
+            derive(
+                D(rnn.E, p),
+                [(rnn.through_time(p), "a sum over time"), (rnn.nested(p), "the signals put in")],
+                [inst],
+                rnn.oracle,
+            ),
+            roles,
+        )
+        for p in (rnn.w, rnn.u, rnn.b)
+    ]
+    product = [(rnn.jacobian_product(1, steps), "chain rule, one factor per step")]
+    jac = derive(D(rnn.h[-1], rnn.h[1]), product, [inst])
+    return (*made, Fragment("the product of Jacobians through time", jac, roles))
+
+
+__all__ = ["LSTMCell", "TanhRNN", "fragments"]
