@@ -1481,14 +1481,13 @@ def _shape(model: _Model, var: Any) -> tuple[int, int] | None:
 
 
 def _param_number(trace: Trace, k: int, p: Any, value: np.ndarray) -> Number:
+    """The parameter `p` as update k reads it: the given start, then the number the update
+    before computed, printed as what it is here, the parameter at update k (``SGD, update
+    2: x``), never as the earlier update's new value ``x'`` (the binding would read x at
+    that update). Its value was checked at update k - 1 as the new value (shown or not);
+    `Trace.value_of` reads it back."""
     if k == 1:
         return trace.initial[p]
-    prev = trace.steps[k - 2]
-    for key, claim in prev.claims.items():
-        if isinstance(claim, NewValueOf) and claim.param == p and key in prev.numbers:
-            return prev.numbers[key]
-    # not shown as a new value: printed as what it is, the parameter at update k (its value
-    # was checked at update k - 1 as the new value, `Trace.value_of` reads it back)
     label = f"{trace.name}, update {k}: {_name(p)}"
     return computed(trace, f"update {k}: {_name(p)}", _display(value), label)
 

@@ -177,3 +177,15 @@ def test_a_new_optimizer_registers_itself_by_its_kind() -> None:
         assert optim.OPTIMIZERS["halving-test"] is Halving
     finally:
         del optim.OPTIMIZERS["halving-test"]
+
+
+def test_a_parameter_shown_beside_its_new_value_prints_at_a_later_update_as_itself() -> None:
+    """x at update 2 is the new value x' of update 1, printed as x at update 2 (the binding
+    reads it there); it was x' of update 1, which the binding refused as x."""
+    x_new = sp.Symbol("x'")
+    t = trace(optim.Momentum(0.1, 0.9), [x, E, (x_new, worked.NewValueOf(x))])
+    assert t()[-1].kind == "update"
+    n = t.steps[1][x]
+    assert n.label == "t, update 2: x" and n.value == t.steps[0][x_new].value
+    assert t.states(n.key, x, n.value) is None
+    assert t.states(t.steps[0][x_new].key, x, n.value) is not None  # x' of update 1 is not x
