@@ -84,8 +84,9 @@ class Number:
         return str(self.origin.check_of(self.key))
 
     def plain(self) -> Any:
-        """The value as JSON writes it: a float or (nested) lists, vectors flat."""
-        arr = np.asarray(self.value, dtype=float)
+        """The value as JSON writes it: a float or (nested) lists, vectors flat; never -0.0
+        (the key prints 0.0000, and a reader of the JSON should not see a sign)."""
+        arr = np.asarray(self.value, dtype=float) + 0.0  # -0.0 + 0.0 is 0.0
         if arr.ndim == 2 and 1 in arr.shape and arr.size > 1:
             arr = arr.reshape(-1)
         return arr.tolist() if arr.ndim else float(arr)

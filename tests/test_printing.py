@@ -162,7 +162,7 @@ def test_a_part_or_a_call_chooses_its_decimals() -> None:
     assert printing.latex(0.5, decimals=1) == "0.5"
     assert printing.latex(0.5) == "0.5000"
     assert printing.latex(np.array([1.0, 2.0]), decimals=0) == r"\begin{bmatrix}1 & 2\end{bmatrix}"
-    assert printing.latex(sp.Float(0.125) * sp.Symbol("x"), decimals=2) == "0.12 x"
+    assert printing.latex(sp.Float(0.125) * sp.Symbol("x"), decimals=2) == "0.13 x"  # a tie: up
     assert printing.prose(text("rate", 0.25), "tex", decimals=2) == "rate $0.25$"
     assert printing.math_text(text("by", 0.25), decimals=3) == r"\text{by}\ 0.250"
 
@@ -358,3 +358,18 @@ def test_a_number_given_as_an_integer_prints_as_one() -> None:
     )
     assert printing.latex(given(2.0, "two")) == "2.0000"  # a float stays a float
     assert printing.latex(given(2.0, "two", exact=True)) == "2.0"
+
+
+@pytest.mark.parametrize(
+    ("x", "printed"),
+    [
+        (4.53125, "4.5313"),  # Python's format rounds a tie to even: 4.5312
+        (-1.35625, "-1.3563"),  # away from zero, as by hand
+        (0.1 * 1.5625, "0.1563"),  # 0.15624999999999997 in floats: the tie it stands for
+        ((1 - 0.9) * 1.5625, "0.1563"),
+        (0.12344999, "0.1234"),  # not a tie: rounds down
+        (-0.0, "0.0000"),
+    ],
+)
+def test_a_tie_rounds_away_from_zero_as_a_student_rounds_by_hand(x: float, printed: str) -> None:
+    assert printing.number(x) == printed

@@ -223,7 +223,7 @@ def test_a_part_chooses_the_decimals_of_its_numbers() -> None:
     a = Assignment("demo", "Demo", [Exercise("1", "E", [], [part("a", 2), part("b", None)])])
     parts = render.view(a, "tex", "key", META)["exercises"][0]["parts"]
     short, default = (str(parts[i]) for i in (0, 1))
-    assert "$0.50$" in short and "0.12" in short and "1.00 & 2.00" in short and "$0.25$" in short
+    assert "$0.50$" in short and "0.13" in short and "1.00 & 2.00" in short and "$0.25$" in short
     assert "0.5000" not in short and "0.1250" not in short
     assert "$0.5000$" in default and "0.1250" in default and "1.0000 & 2.0000" in default
 
