@@ -234,11 +234,22 @@ def module_source(assignment_id: str, title: str = "T") -> str:
 WINTER = "2026-winter"
 
 
+@pytest.fixture(scope="session")
+def _remembered_verdicts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("remembered-verdicts")
+
+
 @pytest.fixture
-def stubbed_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def stubbed_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _remembered_verdicts: Path
+) -> Iterator[Path]:
     """tmp_path with terms/ holding a copy of the 2026-winter term, and verification stubbed:
     every part passes with one stub record, so a build takes a fraction of a second. For
-    the tests of what a build publishes and when it rebuilds, not of what it proves."""
+    the tests of what a build publishes and when it rebuilds, not of what it proves.
+
+    Builds into tmp_path/out start with the verdicts (errata, read-back) that such builds
+    remembered earlier in the session, each under what it depends on (the engine's, the
+    claims file's digest...): a test that changes one of those finds no verdict for it."""
     terms = tmp_path / "terms"
     terms.mkdir()
     shutil.copy(ROOT / "terms" / f"{WINTER}.toml", terms)
@@ -248,7 +259,10 @@ def stubbed_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     monkeypatch.setattr(answerkey.build, "verify_part", fake_verify)
     monkeypatch.setattr(verify, "verify_part", fake_verify)
-    return tmp_path
+    verdicts = tmp_path / "out" / ".cache" / "verdicts"
+    _copy_entries(_remembered_verdicts, verdicts)
+    yield tmp_path
+    _copy_entries(verdicts, _remembered_verdicts)
 
 
 # What one build proved (the proof cache's kinds: proofs, remembered verdicts) and the
@@ -273,11 +287,28 @@ def shared_proofs(tmp_path_factory: pytest.TempPathFactory) -> SharedProofs:
     def sharing(out_root: Path, cold: bool = False) -> Iterator[None]:
         cache = out_root / ".cache"
         for kind in SHARED_KINDS:
-            if not cold and (store / kind).is_dir():
-                shutil.copytree(store / kind, cache / kind, dirs_exist_ok=True)
+            if not cold:
+                _copy_entries(store / kind, cache / kind)
         yield
         for kind in SHARED_KINDS:
-            if (cache / kind).is_dir():
-                shutil.copytree(cache / kind, store / kind, dirs_exist_ok=True)
+            _copy_entries(cache / kind, store / kind)
 
     return sharing
+
+
+def _copy_entries(source: Path, target: Path) -> None:
+    """The files under `source` that `target` lacks (entries are named by what they
+    answer), each copied whole or not at all; an entry being written is skipped."""
+    if not source.is_dir():
+        return
+    for entry in source.rglob("*"):
+        to = target / entry.relative_to(source)
+        if ".partial-" in entry.name or entry.is_symlink() or not entry.is_file() or to.exists():
+            continue
+        to.parent.mkdir(parents=True, exist_ok=True)
+        partial = to.with_name(f"{to.name}.partial-{os.getpid()}")
+        try:
+            shutil.copyfile(entry, partial)
+        except FileNotFoundError:  # replaced meanwhile
+            continue
+        os.replace(partial, to)
