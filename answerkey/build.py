@@ -478,6 +478,13 @@ def build(
     unreadable = [] if names else list(broken(found))
     the_term = load_term(term, found, terms_dir, absent_ok=bool(broken(found)))
     term_root = out_root / the_term.name
+    unnumbered = [m.id for m in modules if m.id in the_term.unnumbered]
+    if unnumbered:
+        report(
+            f"note: {the_term.source_path} gives no numbers for {', '.join(unnumbered)}: "
+            "built with the modules' own (the default term's); add a table per assignment "
+            "(`answerkey new-term NAME --seed N` writes drawn ones)"
+        )
     # held until the build returns: `clean` refuses to remove what it publishes
     _HELD.enter_context(publishing.building(out_root))
     with publishing.publishing(out_root):

@@ -234,6 +234,9 @@ class Term:
     source_path: Path | None
     #: the variants a roster spreads students over (None: not in the term file)
     pool: int | None = None
+    #: assignments that draw numbers (a `draw()`) but that the term file does not
+    #: mention: they build with their modules' own numbers, the default term's
+    unnumbered: tuple[str, ...] = ()
     _sources: Mapping[str, _Source] = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -400,6 +403,9 @@ def _build_term(
         source_path=path,
         _sources=dict(sources),
         pool=pool,
+        unnumbered=tuple(a for a, src in sources.items() if src.draw and a not in data)
+        if path is not None
+        else (),
     )
 
 

@@ -377,6 +377,18 @@ def test_new_term_file_loads_and_records_seed(tmp_path: Path) -> None:
     assert p1draw.instructive(term.params["practical-1"]) == []
 
 
+def test_a_term_that_does_not_mention_a_drawing_assignment_says_it_is_unnumbered(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, 'label = "L"\n', "bare")
+    assert load_term("bare", ASSIGNMENTS, directory=tmp_path / "terms").unnumbered == (
+        "practical-1",  # it draws numbers; cv-assignment9 does not, so it is not listed
+    )
+    new_term("full", 7, ASSIGNMENTS, tmp_path / "terms")
+    assert load_term("full", ASSIGNMENTS, directory=tmp_path / "terms").unnumbered == ()
+    assert load_term("default", ASSIGNMENTS, directory=tmp_path / "terms").unnumbered == ()
+
+
 def test_new_term_refuses_to_replace_other_numbers(tmp_path: Path) -> None:
     new_term("t", 1, ASSIGNMENTS, tmp_path)
     new_term("t", 1, ASSIGNMENTS, tmp_path)  # same content: fine
