@@ -163,7 +163,8 @@ def typed_integers(s: str, known: Facts) -> str | None:
     for m in _DIGITS.finditer(s):
         if any(a <= m.start() < b for a, b in spans) or m.group() in ("0", "1"):
             continue
-        return f"the integer '{m.group()}' typed into its text"
+        around = s[max(0, m.start() - 30) : m.end() + 30].replace("\n", " ")
+        return f"the integer '{m.group()}' typed into its text (in '{around.strip()}')"
     return None
 
 
@@ -333,12 +334,16 @@ def audit_items(
         where = f"{assignment_id}, part {place.part}" if place.part else assignment_id
         why = bare_number(item)
         if not why and not place.where.startswith("table") and _bare_int(item):
-            why = f"the bare integer {_bare_int(item)}"
+            why = (
+                f"the bare integer {_bare_int(item)} (an index or count may be written into "
+                "the text instead, f'update {k}', where 'Typed integers' in "
+                "docs/explanation/verification.md allows it)"
+            )
         if why:
             raise VerificationError(
                 f"{where}, {place.where}",
-                f"shows {why}; a key prints only given numbers (answerkey.numbers.given) "
-                "and numbers the engine computed (answerkey.worked)",
+                f"shows {why}; a key prints only given numbers (worked.given) "
+                "and numbers the engine computed (worked.value, worked.example, ...)",
             )
         for n in numbers_in(item):
             if n.source == COMPUTED:
@@ -551,7 +556,8 @@ def check_typed_integers(assignment: Assignment) -> None:
                     raise VerificationError(
                         f"{where}, {place.where}",
                         f'shows {why}: an exercise value is a given number (given(3, "true '
-                        "class\") prints 3) or the engine's; see the README on typed integers",
+                        "class\") prints 3) or the engine's; see 'Typed integers' in "
+                        "docs/explanation/verification.md",
                     )
 
 
