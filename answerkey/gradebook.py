@@ -20,8 +20,10 @@ import itertools
 import multiprocessing
 import os
 import re
+import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -164,6 +166,40 @@ def _verify_in_worker(part_id: str) -> list[CheckRecord] | None:
         return None
 
 
+#: seconds without any result from the workers after which they are taken as stuck
+STALL_SECONDS = 300.0
+
+
+def forked_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int) -> list[Any] | None:
+    """`fn` over `items` on `workers` processes forked now, in order; None when that is
+    not safe or did not finish, and the caller does the work itself (same results):
+    when another thread runs here (a fork copies the locks it holds, and a child that
+    needs one waits for ever), or when no result came for `STALL_SECONDS` (a worker
+    stuck all the same: the pool is terminated)."""
+    if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    gc.freeze()  # what the fork shares stays shared: a collection would copy its pages
+    try:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(min(workers, len(items)), initializer=_plain_signals) as pool:
+            results = pool.imap(fn, items, chunksize=1)
+            try:
+                return [results.next(timeout=STALL_SECONDS) for _ in items]
+            except multiprocessing.TimeoutError:
+                pool.terminate()
+                return None
+    finally:
+        gc.unfreeze()
+
+
+def _plain_signals() -> None:
+    """A worker ends quietly when the pool terminates it (SIGTERM), not through the
+    command's own handler, which would print a KeyboardInterrupt traceback per worker;
+    Ctrl-C is the parent's to handle."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def verify_parts(assignment: Assignment, part_ids: Sequence[str], workers: int) -> None:
     """Verify the parts `part_ids` of `assignment` (each as `check.verified_part`: an
     unknown part is one line, exit 2), several at once on `workers` processes forked
@@ -175,17 +211,14 @@ def verify_parts(assignment: Assignment, part_ids: Sequence[str], workers: int) 
         if pid not in parts:
             verified_part(assignment, pid)  # raises: no such part
     todo = [pid for pid in dict.fromkeys(part_ids) if not parts[pid].checks]
-    if workers > 1 and len(todo) > 1 and "fork" in multiprocessing.get_all_start_methods():
+    if workers > 1 and len(todo) > 1:
         todo.reverse()  # the slowest parts (usually the last) first
         _KEY = assignment
-        gc.freeze()
         try:
-            with multiprocessing.get_context("fork").Pool(min(workers, len(todo))) as pool:
-                done = pool.map(_verify_in_worker, todo, chunksize=1)
+            done = forked_map(_verify_in_worker, todo, workers)
         finally:
-            gc.unfreeze()
             _KEY = None
-        for pid, checks in zip(todo, done, strict=True):
+        for pid, checks in zip(todo, done or [None] * len(todo), strict=True):
             if checks:
                 parts[pid].checks = checks
     for pid in part_ids:
@@ -221,21 +254,18 @@ def chunks_for(claims: Sequence[Claim], workers: int) -> list[list[int]]:
 def grade_all(keys: _Keys, claims: list[Claim], workers: int) -> list[Verdict]:
     """The verdicts of `claims` (distinct), in order, on `workers` processes forked now."""
     global _WORK
-    if workers <= 1 or len(claims) < 8 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers <= 1 or len(claims) < 8:
         return [keys.verdict(c) for c in claims]
     for c in claims:  # the keys, made before forking: no worker makes them again
         keys.key(c)
     chunks = chunks_for(claims, workers)
     _WORK = (keys, claims)
-    # the key and the parsed claims stay where the fork left them: a collection in a
-    # worker would write to their pages (reference counts, GC links) and copy them
-    gc.freeze()
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            results = pool.map(_grade_chunk, chunks, chunksize=1)
+        results = forked_map(_grade_chunk, chunks, workers)
     finally:
-        gc.unfreeze()
         _WORK = None
+    if results is None:
+        return [keys.verdict(c) for c in claims]
     verdicts: list[Verdict | None] = [None] * len(claims)
     for chunk, graded in zip(chunks, results, strict=True):
         for i, v in zip(chunk, graded, strict=True):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -192,3 +194,37 @@ def test_check_claims_runs_on_every_core_with_the_same_verdicts(tmp_path: Path) 
     slow = check.grade_file(path)
     assert [c for c, _ in fast] == [c for c, _ in slow]
     assert [v.lines() for _, v in fast] == [v.lines() for _, v in slow]
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+def _stuck(x: int) -> int:
+    if x == 2:
+        time.sleep(3600)  # a worker that never answers (a lock it will never get)
+    return x
+
+
+def test_forked_map_gives_the_results_in_order() -> None:
+    assert gradebook.forked_map(_square, list(range(10)), 2) == [x * x for x in range(10)]
+
+
+def test_forked_map_does_not_fork_while_another_thread_runs() -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert gradebook.forked_map(_square, [1, 2, 3], 2) is None  # the caller does it
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_a_stuck_worker_is_given_up_and_the_caller_does_the_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(gradebook, "STALL_SECONDS", 2.0)
+    start = time.monotonic()
+    assert gradebook.forked_map(_stuck, [1, 2, 3], 2) is None
+    assert time.monotonic() - start < 30
