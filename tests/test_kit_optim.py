@@ -189,3 +189,18 @@ def test_a_parameter_shown_beside_its_new_value_prints_at_a_later_update_as_itse
     assert n.label == "t, update 2: x" and n.value == t.steps[0][x_new].value
     assert t.states(n.key, x, n.value) is None
     assert t.states(t.steps[0][x_new].key, x, n.value) is not None  # x' of update 1 is not x
+
+
+def test_a_hyperparameter_typed_into_the_code_is_not_printed() -> None:
+    """The trial's hole: RMSProp(rate, 0.8) printed rho = 0.8, a value no term could change."""
+    rate = worked.given(0.1, "learning rate")
+    with pytest.raises(AuthoringError, match=r"RMSProp: rho is the plain number 0.8 typed"):
+        optim.RMSProp(rate, 0.8).statement()
+    with pytest.raises(AuthoringError, match=r"Adam: beta2 is the plain number 0.99 typed"):
+        optim.Adam(rate, worked.given(0.9, "beta1"), 0.99).statement()
+    with pytest.raises(AuthoringError, match=r"SGD: learning_rate is the plain number 0.5"):
+        optim.SGD(0.5).statement()
+    # given numbers, and the optimizer's own defaults, are printed
+    rho = worked.given(0.8, "decay rho")
+    assert "0.8" in printing.latex(optim.RMSProp(rate, rho).statement())
+    assert "0.999" in printing.latex(optim.Adam(rate).statement())

@@ -21,18 +21,21 @@ Adam       m_t, v_t (running means of g and g^2), bias-corrected
 =========  ==========================================================================
 
 Every state starts at 0; t counts updates from 1. Hyperparameters are given numbers
-(`answerkey.numbers.given`) or plain floats; `hyperparameters()` lists them for the
-key's ledger (each must be printed, like the learning rate).
+(`worked.given`), or plain floats where the key does not print them (a test's
+optimizer) or where they are the optimizer's defaults; `statement()` refuses to print a
+plain number typed into the code. `hyperparameters()` lists them for the key's ledger
+(each must be printed, like the learning rate).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import MISSING, Field, dataclass, fields, is_dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import sympy as sp
 
+from ..errors import AuthoringError
 from ..mathfns import eq
 from ..model import Text
 from ..numbers import Number, given
@@ -96,7 +99,20 @@ class Optimizer:
         return [(label, v) for s, v, label in self._symbols() if s is not ETA]
 
     def givens(self) -> dict[sp.Symbol, Number]:
-        """Each hyperparameter as a given number, by its symbol (for the key's text)."""
+        """Each hyperparameter as a given number, by its symbol (for the key's text). A
+        plain number is printed only where it is the optimizer's own default (Adam's
+        beta_2 = 0.999): one typed into the code is an exercise value the engine did not
+        compute and a term cannot change, refused like a number typed into prose."""
+        own: tuple[Field[Any], ...] = fields(self) if is_dataclass(self) else ()
+        defaults = {f.name: f.default for f in own if f.default is not MISSING}
+        for name, value in ((f.name, getattr(self, f.name)) for f in own):
+            typed = isinstance(value, int | float) and not isinstance(value, bool)
+            if typed and defaults.get(name, None) != value:
+                raise AuthoringError(
+                    f"{self.NAME}: {name} is the plain number {value!r} typed into the code; "
+                    f"a printed hyperparameter is a given number: "
+                    f'{name}=worked.given(params["{name}"], "{name}")'
+                )
         return {s: given(v, label, exact=True) for s, v, label in self._symbols()}
 
     def statement(self, besides: tuple[Any, ...] = (ETA, EPS)) -> Text:
