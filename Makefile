@@ -70,10 +70,14 @@ md: setup
 html: setup
 	$(BUILD) --format html
 
+# the tests on every core, a test module per worker (its module-scoped fixtures built once);
+# XDIST= runs them in one process
+XDIST ?= -n auto --dist loadfile
+
 test: lint typecheck pytest
 
 check: lint typecheck
-	$(PY) -m pytest -o cache_dir=$(CACHE)/pytest -q -m 'not build and not tex'
+	$(PY) -m pytest -o cache_dir=$(CACHE)/pytest -q -m 'not build and not tex' $(XDIST)
 
 lint: setup
 	$(PY) -m ruff check .
@@ -84,7 +88,7 @@ typecheck: setup
 
 pytest: setup
 	@bash scripts/ensure-chromium $(CHROMIUM_STAMP)
-	$(PY) -m pytest -o cache_dir=$(CACHE)/pytest --durations=15
+	$(PY) -m pytest -o cache_dir=$(CACHE)/pytest --durations=15 $(XDIST)
 
 bench: setup
 	$(PY) -m answerkey.bench

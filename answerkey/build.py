@@ -482,7 +482,7 @@ def build(
     if unnumbered:
         report(
             f"note: {the_term.source_path} gives no numbers for {', '.join(unnumbered)}: "
-            "built with the modules' own (the default term's); add a table per assignment "
+            "they take their modules' own, the default term's; add a table per assignment "
             "(`answerkey new-term NAME --seed N` writes drawn ones)"
         )
     # held until the build returns: `clean` refuses to remove what it publishes

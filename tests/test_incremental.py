@@ -155,8 +155,11 @@ def test_the_parameters_of_one_assignment(tree: Path) -> None:
     term = tree / "terms" / f"{TERM}.toml"
     assert rebuilt(tree) == ALL
     text = term.read_text()
-    assert "learning_rate = 0.1\n" in text
-    term.write_text(text.replace("learning_rate = 0.1\n", "learning_rate = 0.2\n"))
+    head, table, rest = text.partition(f"[{P1}.trace]")  # its own rate, no other's
+    assert "learning_rate = 0.1\n" in rest
+    term.write_text(
+        head + table + rest.replace("learning_rate = 0.1\n", "learning_rate = 0.2\n", 1)
+    )
     assert rebuilt(tree) == {P1}
     answers = json.loads((tree / "out" / TERM / P1 / "answers.json").read_text())
     assert answers["parameters"]["trace"]["learning_rate"] == 0.2
