@@ -76,16 +76,22 @@ def parse_formats(spec: str | None) -> tuple[str, ...]:
 
 def built(module: SolutionModule, params: Mapping[str, Any]) -> Assignment:
     """The assignment's document model for `params`, built once per process for the
-    last few parameter sets: a worker verifies a part, then renders, of the same one.
-    (Rendering sets `checks` and `errata`, which every render sets afresh.)"""
+    `BUILT_KEPT` parameter sets used last: a worker verifies a part, then renders, of the
+    same one, and a term's build visits every assignment between the two (with 4 kept,
+    a term of 10 assignments built each twice). (Rendering sets `checks` and `errata`,
+    which every render sets afresh.)"""
     key = (module.id, parameter_hash(params))
-    if key not in _BUILT:
-        if len(_BUILT) >= 4:
+    if key in _BUILT:
+        _BUILT[key] = _BUILT.pop(key)  # the most recently used last
+    else:
+        if len(_BUILT) >= BUILT_KEPT:
             _BUILT.pop(next(iter(_BUILT)))
         _BUILT[key] = module.build(params)
     return _BUILT[key]
 
 
+#: how many built assignments a process keeps (each a few MB of SymPy objects)
+BUILT_KEPT = 32
 _BUILT: dict[tuple[str, str], Assignment] = {}
 
 

@@ -422,3 +422,28 @@ def test_a_job_whose_exercise_code_exits_or_recurses_names_the_assignment_and_pa
         pipeline._task("m-one, part 2", sys.exit, 0)
     with pytest.raises(ModuleError, match=r"^m-one, part 2: recursed too deeply"):
         pipeline._task("m-one, part 2", endless)
+
+
+def test_a_process_builds_each_assignment_once_for_a_whole_term(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    from answerkey import build as build_module
+
+    calls: list[str] = []
+
+    def module(name: str) -> SimpleNamespace:
+        return SimpleNamespace(id=name, build=lambda params: calls.append(name) or name)
+
+    monkeypatch.setattr(build_module, "_BUILT", {})
+    monkeypatch.setattr(build_module, "BUILT_KEPT", 3)
+    a, b, c, d = (module(n) for n in "abcd")
+    for m in (a, b, c, a, b, c):  # verify every assignment, then render every one
+        build_module.built(m, {})
+    assert calls == ["a", "b", "c"]
+    build_module.built(a, {})  # a is now the most recently used: d evicts b
+    build_module.built(d, {})
+    build_module.built(a, {})
+    build_module.built(b, {})
+    assert calls == ["a", "b", "c", "d", "b"]
