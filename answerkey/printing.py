@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from .mathfns import hadamard_ones_minus
 from .model import Text
-from .quantity import DECIMALS, Number
+from .quantity import DECIMALS, Number, fixed
 from .relations import Declared, Identity
 
 
@@ -208,16 +207,7 @@ def number(x: float, decimals: int = DECIMALS) -> str:
     if x != 0 and abs(x) < 0.5 * 10**-decimals:
         mantissa, exponent = f"{x:.{decimals - 1}e}".split("e")
         return rf"{mantissa} \times 10^{{{int(exponent)}}}"
-    s = format(_as_written(x).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP), "f")
-    return s[1:] if s.startswith("-") and float(s) == 0 else s
-
-
-def _as_written(x: float) -> Decimal:
-    """`x` to 12 significant digits: the value the exercise's arithmetic gives, without
-    the float's noise (0.1 * 1.5625 is 0.15624999999999997 in floats, 0.15625 here), so
-    that a tie rounds away from zero as a student rounds by hand (4.53125 -> 4.5313;
-    Python's format rounds to even and prints 4.5312)."""
-    return Decimal(format(x, ".12g"))
+    return fixed(x, decimals)
 
 
 def array(a: Any, decimals: int = DECIMALS) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
 import numpy as np
@@ -18,6 +19,17 @@ GIVEN, COMPUTED = "given", "computed"
 #: decimals a key prints a float with unless its part or the number says otherwise
 #: (`answerkey.printing` prints with it; the ledger records it per number)
 DECIMALS = 4
+
+
+def fixed(x: float, decimals: int = DECIMALS) -> str:
+    """`x` with `decimals` decimals as a student rounds it by hand, the one rounding rule
+    of everything a key prints (text, tables, figures): a tie away from zero (4.53125 ->
+    4.5313; Python's format rounds to even, 4.5312), taken at 12 significant digits so
+    that float noise does not hide one (0.1 * 1.5625 is 0.15624999999999997 in floats,
+    0.15625 here); never -0.0000."""
+    exact = Decimal(format(x, ".12g"))
+    s = format(exact.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP), "f")
+    return s[1:] if s.startswith("-") and float(s) == 0 else s
 
 
 class Origin(Protocol):

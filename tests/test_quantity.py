@@ -52,3 +52,19 @@ def test_an_equation_with_a_number_on_a_side_is_a_pair() -> None:
     n = given(0.5, "b")
     assert mathfns.eq("b", n) == ("b", n)
     assert isinstance(n, Number) and quantity.Number is Number
+
+
+@pytest.mark.parametrize(
+    ("x", "decimals", "text"),
+    [
+        (4.53125, 4, "4.5313"),  # a tie: away from zero (Python's format: 4.5312)
+        (-1.35625, 4, "-1.3563"),
+        (0.1 * 1.5625, 4, "0.1563"),  # 0.15624999999999997: the tie it stands for
+        (0.12344999, 4, "0.1234"),
+        (0.125, 2, "0.13"),
+        (-0.001, 2, "0.00"),  # never -0.00
+        (2.5, 0, "3"),
+    ],
+)
+def test_fixed_rounds_as_a_student_does_by_hand(x: float, decimals: int, text: str) -> None:
+    assert quantity.fixed(x, decimals) == text
