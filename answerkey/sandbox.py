@@ -98,14 +98,15 @@ def author_line(exc: BaseException) -> str | None:
     neither the engine's nor an installed library's, as ``path:line``, e.g.
     ``solutions/m.py:57`` (relative to the working directory when below it, else from
     the ``solutions`` folder the module lives in); None if there is none."""
+    here = Path.cwd().resolve()
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         if frame.filename.startswith("<"):
             continue
         path = Path(frame.filename).resolve()
         if path.is_relative_to(_ENGINE) or any(path.is_relative_to(p) for p in _INSTALLED):
             continue
-        if path.is_relative_to(Path.cwd().resolve()):
-            path = path.relative_to(Path.cwd().resolve())
+        if path.is_relative_to(here):
+            path = path.relative_to(here)
         elif "solutions" in path.parts[:-1]:
             last = len(path.parts) - 1 - path.parts[::-1].index("solutions")
             path = Path(*path.parts[last:])
