@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .errors import AnswerkeyError, UsageError
 
-__all__ = ["read_regular", "regular_problem", "write_new"]
+__all__ = ["read_regular", "regular_problem", "write_all", "write_new"]
 
 
 def regular_problem(path: Path, what: str, within: Path | None = None) -> str | None:
@@ -97,8 +97,13 @@ def write_new(path: Path, data: bytes) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(path, flags, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, data)
     finally:
         os.close(fd)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of `data` to the open file `fd` (one `os.write` may write less)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

@@ -38,6 +38,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .regular import write_all
+
 #: the kinds of entry, each a directory of the cache
 KINDS = ("proofs", "verdicts", "outputs", "fast")
 #: an entry larger than this is not read (a PDF of a key is a few hundred kB)
@@ -207,9 +209,7 @@ def put(root: Path | None, kind: str, key: str, content: bytes) -> None:
             dir_fd=dir_fd,
         )
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, data)
         finally:
             os.close(fd)
         os.replace(tmp, key, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from answerkey import cache
+from answerkey import cache, regular
 from answerkey.errors import UsageError
 from answerkey.regular import read_regular, regular_problem
 from answerkey.tomlfile import TomlFileError, read_toml
@@ -112,3 +112,16 @@ def test_a_template_that_is_a_fifo_or_leads_out_of_the_templates_is_refused(
     (templates / "leak.tex").symlink_to(tmp_path / "secret")
     with pytest.raises(UsageError, match=r"leak\.tex: a symlink out of"):
         cache.templates_digest(templates)
+
+
+def test_write_all_writes_every_byte_even_when_a_write_is_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data[:3])))
+    fd = os.open(tmp_path / "f", os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        regular.write_all(fd, b"0123456789")
+    finally:
+        os.close(fd)
+    assert (tmp_path / "f").read_bytes() == b"0123456789"
