@@ -647,7 +647,7 @@ def _check_input(
         raise VerificationError(
             where,
             f"{origin.name} is computed from {name} = {_fmt(raw)}, which the key does not print "
-            f"as its input{elsewhere}: show it as a given number (answerkey.numbers.given) in "
+            f"as its input{elsewhere}: show it as a given number (worked.given) in "
             "the part's question, facts or blocks (or an earlier part's, or the exercise's "
             "introduction), or say how the key states it (given(..., stated_as=...))",
         )
