@@ -31,8 +31,12 @@ half a unit in the mantissa's last place (0.0005 x 10^-6). An answers.json
 written before the ledger said (no ``decimals``, no ``where``) reads as 4 decimals,
 printed in a block.
 
-Named mistakes (`mistakes`): an answer with the sign flipped, and for a square
-matrix an entry taken from the transposed place, earn nothing and say so: in
+Named mistakes (`mistakes`): every mistake the grader names for a number
+(answers.json's ``mistakes`` of each ledger entry: the sign flipped, and the
+topics' mistakes computed from the definitions that printed it, such as the kernel
+not flipped or BN's mean term dropped; an older answers.json without them: the sign
+flipped), and for a square matrix an entry taken from the transposed place, earn
+nothing and say so (the grader's name of the mistake): in
 Moodle as further answers of fraction 0 with feedback (in a cloze blank
 ``~%0%v:tol#feedback``), in QTI as a FEEDBACK outcome set by its own ``equal``
 and shown by ``modalFeedback``. A mistake is written only where its tolerance
@@ -48,6 +52,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 import zipfile
 from collections.abc import Sequence
@@ -59,17 +64,21 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from .errors import UsageError
+from .quantity import DECIMALS, apart, half_unit, positional
 
 __all__ = [
     "ANSWER_PLACES",
     "DECIMALS",
     "FORMATS",
+    "SIGN_FLIPPED",
     "Answer",
     "Mistake",
     "Question",
     "cloze_escape",
     "collect",
     "export",
+    "feedback",
+    "identifiers",
     "mistakes",
     "moodle_xml",
     "plain",
@@ -77,11 +86,6 @@ __all__ = [
     "tolerance",
 ]
 
-#: decimals the key prints computed numbers with (`answerkey.printing.DECIMALS`;
-#: not imported from there, which would load SymPy; tests/test_lms.py checks they agree)
-DECIMALS = 4
-#: significant digits of an exported number (the key's value, rounded)
-SIGNIFICANT = 12
 FORMATS = ("moodle", "qti")
 #: the ledger's `where` of a number a part prints as an answer (see the module's docstring)
 ANSWER_PLACES = re.compile(r"^(block \d+, line |table \d+, row |stated answer$)")
@@ -102,13 +106,16 @@ class Question:
     value: Any
     givens: tuple[tuple[str, Any], ...]
     decimals: int = DECIMALS  # the key prints the value with so many decimals
+    #: the grader's named mistakes (name, value shaped as `value`), as answers.json lists
+    #: them; None for an answers.json written before it did (the sign flipped only)
+    named: tuple[tuple[str, Any], ...] | None = None
 
 
 @dataclass(frozen=True)
 class Mistake:
     """A named wrong answer for one entry: its value, its feedback, its QTI identifier."""
 
-    name: str  # QTI identifier of its feedback: SIGN, TRANSPOSED
+    name: str  # QTI identifier of its feedback: SIGN, TRANSPOSED, M_KERNEL_NOT_FLIPPED, ...
     value: float
     feedback: str
 
@@ -129,55 +136,85 @@ class Answer:
 # --------------------------------------------------------------------------- numbers
 
 
-def plain(x: float) -> str:
-    """A float to `SIGNIFICANT` digits in positional notation (no exponent: Moodle's
-    cloze syntax reads none); -0.0 as 0.0. Rounding to 12 digits drops the binary
-    noise (-0.15, not -0.14999999999999997), far below any tolerance written."""
-    x = float(f"{float(x):.{SIGNIFICANT}g}") + 0.0
-    text = format(Decimal(repr(x)), "f")
-    return text if "." in text else text + ".0"
+#: a float to 12 significant digits, positional (see `answerkey.quantity.positional`)
+plain = positional
+#: half a unit in the last printed place (see `answerkey.quantity.half_unit`)
+tolerance = half_unit
 
 
-def tolerance(x: float, decimals: int = DECIMALS) -> Decimal:
-    """Half a unit in the last printed place of `x` (see the module's docstring), as
-    written (`plain`)."""
-    x = float(plain(x))
-    if x != 0 and abs(x) < 0.5 * 10**-decimals:
-        exponent = int(f"{x:.{decimals - 1}e}".split("e")[1])
-        return Decimal(5).scaleb(exponent - decimals)
-    return Decimal(5).scaleb(-(decimals + 1))
-
-
-#: feedback of each named mistake: (for a number, for an entry of a vector or matrix)
+#: the grader's name of the sign flipped (`answerkey.claims.mistakes.SIGN_FLIPPED`; not
+#: imported from there, which would load SymPy; tests/test_lms.py checks they agree)
+SIGN_FLIPPED = "sign flipped"
+#: feedback of each mistake with a fixed identifier: (for a number, for an entry of a
+#: vector or matrix)
 FEEDBACK = {
     "SIGN": ("The sign is wrong.", "An entry has the wrong sign."),
     "TRANSPOSED": ("", "An entry is from the transposed place: rows and columns swapped."),
 }
 
 
-def mistakes(value: Any, decimals: int = DECIMALS) -> list[list[list[Mistake]]]:
+def feedback(name: str, scalar: bool) -> str:
+    """What a quiz says to an answer equal to the grader's named mistake `name`."""
+    if name == SIGN_FLIPPED:
+        return FEEDBACK["SIGN"][0 if scalar else 1]
+    if scalar:
+        return f"A typical mistake gives this answer: {name}."
+    return f"A typical mistake gives this entry: {name}."
+
+
+def identifiers(names: Sequence[str]) -> dict[str, str]:
+    """A QTI identifier (an xs:NCName) per mistake name: SIGN for the sign flipped, else
+    the name up to its first ":" in capitals (KERNEL_NOT_FLIPPED), numbered on a clash."""
+    out: dict[str, str] = {}
+    for name in names:
+        if name in out:
+            continue
+        if name == SIGN_FLIPPED:
+            ident = "SIGN"
+        else:
+            head = re.sub(r"[^A-Za-z0-9]+", "_", name.split(":")[0]).strip("_").upper()
+            ident = "M_" + head[:40].rstrip("_") if head else "MISTAKE"
+        taken, k = set(out.values()) | (set(FEEDBACK) - {ident}), 2
+        unique = ident
+        while unique in taken:
+            unique, k = f"{ident}_{k}", k + 1
+        out[name] = unique
+    return out
+
+
+def mistakes(
+    value: Any, decimals: int = DECIMALS, named: Sequence[tuple[str, Any]] | None = None
+) -> list[list[list[Mistake]]]:
     """The named mistakes of each entry of `value` (rows of entries, as `_entries`):
-    the sign flipped; in a square matrix, the entry of the transposed place. Each
-    only where its interval (value +- tolerance) is disjoint from the right
-    answer's and the earlier mistakes' (see the module's docstring)."""
+    the grader's `named` mistakes (answers.json's, each a name and a value shaped as
+    `value`; without them, the sign flipped), then, in a square matrix, the entry of the
+    transposed place. Each only where its interval (value +- tolerance) is disjoint from
+    the right answer's and the earlier mistakes' (see the module's docstring): a
+    student giving the right value is never told of a mistake."""
     rows = _entries(value)
     scalar = _is_scalar(value)
     square = len(rows) > 1 and all(len(r) == len(rows) for r in rows)
+    if named is None:
+        named = [(SIGN_FLIPPED, [[-v for v in row] for row in rows])]
+    given = [(name, _entries(w)) for name, w in named]
+    idents = identifiers([name for name, _ in given])
     out: list[list[list[Mistake]]] = []
     for i, row in enumerate(rows):
         out.append([])
         for j, v in enumerate(row):
-            v = float(plain(v))
-            taken = [(v, float(tolerance(v, decimals)))]
+            taken = [float(plain(v))]
             found: list[Mistake] = []
-            wrong = [("SIGN", -v)]
+            wrong = [
+                (idents[name], float(plain(w[i][j])), feedback(name, scalar))
+                for name, w in given
+                if [len(r) for r in w] == [len(r) for r in rows]
+            ]
             if square and i != j:
-                wrong.append(("TRANSPOSED", float(plain(rows[j][i]))))
-            for name, w in wrong:
-                t = float(tolerance(w, decimals))
-                if all(abs(w - x) > t + tx for x, tx in taken):
-                    taken.append((w, t))
-                    found.append(Mistake(name, w, FEEDBACK[name][0 if scalar else 1]))
+                wrong.append(("TRANSPOSED", float(plain(rows[j][i])), FEEDBACK["TRANSPOSED"][1]))
+            for ident, w, text in wrong:
+                if all(apart(w, x, decimals) for x in taken):
+                    taken.append(w)
+                    found.append(Mistake(ident, w, text))
             out[-1].append(found)
     return out
 
@@ -216,6 +253,43 @@ def _decimals(path: Path, k: int, entry: dict[str, Any]) -> int:
             f"from 0 to 15, got {d!r}"
         )
     return d
+
+
+def _named(path: Path, k: int, entry: dict[str, Any]) -> tuple[tuple[str, Any], ...] | None:
+    """Ledger entry `k`'s named mistakes (`mistakes`: name and value, the value shaped as
+    the entry's), None when an older answers.json omits them."""
+    listed = entry.get("mistakes")
+    if listed is None:
+        return None
+    where = f"{path}: numbers[{k}] ({entry.get('label')}): 'mistakes'"
+    if not isinstance(listed, list):
+        raise UsageError(f"{where} must be a list of {{name, value}}, got {listed!r}")
+    shape = _shape(entry["value"])
+    out = []
+    for m in listed:
+        name = m.get("name") if isinstance(m, dict) else None
+        value = m.get("value") if isinstance(m, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            raise UsageError(f"{where}: each needs a 'name' (text), got {m!r}")
+        if shape is None or _shape(value) != shape:
+            raise UsageError(
+                f"{where}: {name!r} must have a finite value shaped as the number's, got {value!r}"
+            )
+        out.append((name, value))
+    return tuple(out)
+
+
+def _shape(value: Any) -> tuple[int, ...] | None:
+    """The shape of a finite number or (nested) list of them, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return () if math.isfinite(value) else None
+    if isinstance(value, list) and value:
+        inner = {_shape(v) for v in value}
+        if len(inner) == 1 and None not in inner:
+            return (len(value), *next(iter(inner)))  # type: ignore[misc]
+    return None
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -294,7 +368,9 @@ def collect(term_root: Path, assignments: Sequence[str] = ()) -> list[Answer]:
                         key[1],
                     )
                 shown = tuple(givens.get("", []) + givens.get(part, []))
-                by_key[key].questions.append(Question(variant, n["value"], shown, decimals))
+                by_key[key].questions.append(
+                    Question(variant, n["value"], shown, decimals, _named(path, k, n))
+                )
         answers += sorted(by_key.values(), key=lambda a: (_part_order(a.part), a.index))
     if not answers:
         raise UsageError(f"{term_root}: the assignments {', '.join(names)} have no numeric answers")
@@ -357,7 +433,7 @@ def _cloze_blank(x: float, decimals: int, wrong: Sequence[Mistake]) -> str:
     options = [f"={plain(x)}:{plain_decimal(tolerance(x, decimals))}"]
     options += [
         f"%0%{plain(m.value)}:{plain_decimal(tolerance(m.value, decimals))}"
-        f"#{cloze_escape(m.feedback)}"
+        f"#{cloze_escape(html.escape(m.feedback, quote=False))}"
         for m in wrong
     ]
     return "{1:NUMERICAL:" + "~".join(options) + "}"
@@ -386,7 +462,7 @@ def moodle_xml(answers: Sequence[Answer]) -> bytes:
             name = f"{answer.assignment} {answer.part} {answer.label} ({_variant_name(q.variant)})"
             _text(el, "name", name[:255])
             text = _intro(answer, q)
-            wrong = mistakes(q.value, q.decimals)
+            wrong = mistakes(q.value, q.decimals, q.named)
             if not scalar:
                 rows = "".join(
                     "<tr>"
@@ -452,7 +528,7 @@ def _qti_item(answer: Answer, q: Question) -> bytes:
     rows = _entries(q.value)
     cells = [(i, j, v) for i, row in enumerate(rows) for j, v in enumerate(row)]
     rid = {(i, j): f"RESPONSE_{i + 1}_{j + 1}" for i, j, _ in cells}
-    wrong = mistakes(q.value, q.decimals)
+    wrong = mistakes(q.value, q.decimals, q.named)
     named = sorted({m.name: m.feedback for row in wrong for ms in row for m in ms}.items())
     for i, j, v in cells:
         decl = ET.SubElement(

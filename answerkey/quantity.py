@@ -32,6 +32,40 @@ def fixed(x: float, decimals: int = DECIMALS) -> str:
     return s[1:] if s.startswith("-") and float(s) == 0 else s
 
 
+#: significant digits a number is written with in an export (answers.json's readers,
+#: quizzes): far below any printed precision, above a float's binary noise
+SIGNIFICANT = 12
+
+
+def positional(x: float) -> str:
+    """`x` to `SIGNIFICANT` digits in positional notation (no exponent: Moodle's cloze
+    syntax reads none); -0.0 as 0.0. Rounding to 12 digits drops the binary noise
+    (-0.15, not -0.14999999999999997), far below any tolerance written."""
+    x = float(f"{float(x):.{SIGNIFICANT}g}") + 0.0
+    text = format(Decimal(repr(x)), "f")
+    return text if "." in text else text + ".0"
+
+
+def half_unit(x: float, decimals: int = DECIMALS) -> Decimal:
+    """Half a unit in the last place the key prints `x` in with `decimals` decimals:
+    every number within it rounds to the printed one. A non-zero number below 0.5 x
+    10^-decimals prints in scientific notation with decimals - 1 decimals in the
+    mantissa (`answerkey.printing.number`): half a unit in the mantissa's last place."""
+    x = float(positional(x))
+    if x != 0 and abs(x) < 0.5 * 10**-decimals:
+        exponent = int(f"{x:.{decimals - 1}e}".split("e")[1])
+        return Decimal(5).scaleb(exponent - decimals)
+    return Decimal(5).scaleb(-(decimals + 1))
+
+
+def apart(x: float, y: float, decimals: int = DECIMALS) -> bool:
+    """Can a reader of the printed precision tell `x` from `y`: are the intervals of
+    the numbers that round to each (`half_unit` either side) disjoint? (0.00005 and
+    -0.00005 are not: -0.00004 rounds to either's print.)"""
+    a, b = float(positional(x)), float(positional(y))
+    return abs(a - b) > float(half_unit(a, decimals)) + float(half_unit(b, decimals))
+
+
 class Origin(Protocol):
     """What the engine object behind a computed number offers (see `answerkey.worked`)."""
 

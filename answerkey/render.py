@@ -23,10 +23,12 @@ import sympy as sp
 
 from . import numbers, printing, relations
 from .cache import TEMPLATES
+from .claims.keys import number_mistakes
 from .errors import RenderError
 from .figures import TIKZ_PREAMBLE
 from .mathfns import to_plain_sympy
 from .model import Assignment, Block, Figure, Part, Text
+from .quantity import COMPUTED
 
 FORMATS = ("tex", "md")
 
@@ -431,11 +433,27 @@ def answers_json(assignment: Assignment, meta: Meta) -> str:
         "variant": meta.variant or None,
         "checks_passed": assignment.check_count(),
         "parts": parts,
-        "numbers": numbers.ledger(assignment),
+        "numbers": ledger_with_mistakes(assignment),
         "errata": errata,
     }
     doc.update({k: _plain(v) for k, v in meta.extra.items()})
     return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def ledger_with_mistakes(assignment: Assignment) -> list[dict[str, Any]]:
+    """answers.json's `numbers` (`numbers.ledger`), each computed number of a part with
+    the `mistakes` the grader names for it (`claims.keys.number_mistakes`: name and
+    value, told apart from the key at its printed precision), for quizzes' feedback."""
+    ledger = numbers.ledger(assignment)
+    parts = {p.id: p for p in assignment.parts()}
+    for entry in ledger:
+        part = parts.get(entry["part"]) if entry["source"] == COMPUTED else None
+        if part is not None:
+            entry["mistakes"] = [
+                {"name": name, "value": value}
+                for name, value in number_mistakes(part, entry, ledger)
+            ]
+    return ledger
 
 
 def sympy_string(expr: Any) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from claims_common import CLAIMS
@@ -187,3 +189,129 @@ def test_part_symbols_are_remembered_by_content_and_handed_out_as_copies() -> No
     # a part with other content gets its own table
     other = dataclasses.replace(part, answer=sp.Symbol("zeta"), derivations=[], data={})
     assert "\\zeta" in part_symbols(other, a.notation)
+
+
+# ------------------------------------------------------------- a printed number's named mistakes
+
+
+def _ledgers(term: str = "default", variant: int = 0):  # type: ignore[no-untyped-def]
+    """(assignment, its parts by id, its ledger) of every solution module."""
+    from answerkey import check as checking
+    from answerkey.numbers import ledger
+    from answerkey.registry import discover
+
+    for aid in discover():
+        a = checking.key_assignment(aid, term, variant)
+        yield a, {p.id: p for p in a.parts()}, ledger(a)
+
+
+def test_a_printed_numbers_mistakes_are_the_graders_and_never_the_key() -> None:
+    """What answers.json lists for each computed number (and a quiz turns into feedback):
+    the mistakes the grader names for a numeric claim on it, each in the number's shape,
+    told apart from the key and from each other at the printed precision, and graded as
+    that mistake when a student gives it."""
+    from answerkey.claims import judging
+    from answerkey.claims import mistakes as named
+    from answerkey.claims.keys import number_key, number_mistakes
+    from answerkey.quantity import apart
+
+    families: set[str] = set()
+    for a, parts, ledger in _ledgers():
+        for e in ledger:
+            if e["source"] != "computed" or not e["part"]:
+                continue
+            part, decimals = parts[e["part"]], e["decimals"]
+            key = np.asarray(e["value"], dtype=float)
+            listed = number_mistakes(part, e, ledger)
+            grader = number_key(part, e, ledger)
+            for k, (name, value) in enumerate(listed):
+                where = f"{a.id} {e['label']}: {name}"
+                wrong = np.asarray(value, dtype=float)
+                assert wrong.shape == key.shape, where
+                for earlier in [key, *(np.asarray(v) for _, v in listed[:k])]:
+                    assert any(
+                        apart(x, y, decimals) for x, y in zip(wrong.flat, earlier.flat, strict=True)
+                    ), where
+                verdict = judging.judge(
+                    wrong,
+                    grader.answer,
+                    mistakes=grader.typical_mistakes,
+                    figures=grader.figures,
+                    printed=grader.printed,
+                )
+                assert not verdict.correct and verdict.mistake == name, where
+                families.add(re.sub(r"\d+|m_1|v_1", "#", name))
+    assert families >= {
+        named.SIGN_FLIPPED,
+        named.LAST_STEP_ONLY.format(t="#"),
+        named.MEAN_TERM,
+        named.VARIANCE_TERM,
+        named.BOTH_TERMS,
+        named.EVERY_POOLED,
+        named.NO_BIAS_CORRECTION.format(m="#", d="# - β^t"),
+    }
+
+
+def test_a_mistake_equal_to_the_key_or_to_another_is_not_listed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At cnn-by-hand's own numbers the kernel is symmetric under rotation: not flipping
+    it gives the key's input gradient, and a student who gives it is right. BN's
+    forward values do not depend on the backward pass: its mistakes there are the key."""
+    from answerkey.claims import keys
+    from answerkey.claims import mistakes as named
+
+    found = {
+        a.id: (parts, ledger)
+        for a, parts, ledger in _ledgers()
+        if a.id in ("cnn-by-hand", "batchnorm-backward")
+    }
+    if len(found) < 2:
+        pytest.skip("cnn-by-hand or batchnorm-backward is not here")
+    parts, ledger = found["cnn-by-hand"]
+    (dx,) = [e for e in ledger if str(e["label"]).endswith(": D(E, X)")]
+    grader = dict(keys.printed_mistakes(parts[dx["part"]], dx, ledger))
+    flip = named.NOT_FLIPPED.format(k="K")
+    assert np.allclose(grader[flip], np.asarray(dx["value"]).reshape(np.shape(grader[flip])))
+    assert flip not in dict(keys.number_mistakes(parts[dx["part"]], dx, ledger))
+    parts, ledger = found["batchnorm-backward"]
+    (mu,) = [e for e in ledger if str(e["label"]).endswith(": mu")]
+    assert named.MEAN_TERM in dict(keys.printed_mistakes(parts[mu["part"]], mu, ledger))
+    assert [n for n, _ in keys.number_mistakes(parts[mu["part"]], mu, ledger)] == [
+        named.SIGN_FLIPPED
+    ]
+    # planted: within the tolerance of the key (0.00004 off), a copy of an earlier one
+    # (0.00003 off it), and the sign flipped named first by another name
+    x = float(mu["value"])
+    planted = [("near", x + 0.00004), ("double", 2 * x), ("near double", 2 * x + 0.00003)]
+    planted.append(("minus", -x))
+    monkeypatch.setattr(keys, "printed_mistakes", lambda *_: planted)
+    assert keys.number_mistakes(parts[mu["part"]], mu, ledger) == [
+        ("double", 2 * x), ("minus", -x)
+    ]  # fmt: skip
+
+
+def test_where_the_kernel_is_not_symmetric_its_flip_is_listed() -> None:
+    from answerkey.claims import keys
+    from answerkey.claims import mistakes as named
+    from answerkey.registry import discover
+    from answerkey.terms import load_term, variant_params
+
+    found = discover()
+    if "cnn-by-hand" not in found:
+        pytest.skip("no cnn-by-hand")
+    term = load_term("2026-winter", found)
+    variant = next(
+        k
+        for k in range(1, 20)
+        if not np.allclose((q := variant_params(term, "cnn-by-hand", k))["K"], np.rot90(q["K"], 2))
+    )
+    from answerkey import check as checking
+    from answerkey.numbers import ledger as numbers_ledger
+
+    a = checking.key_assignment("cnn-by-hand", "2026-winter", variant)
+    parts, ledger = {p.id: p for p in a.parts()}, numbers_ledger(a)
+    (dx,) = [e for e in ledger if str(e["label"]).endswith(": D(E, X)")]
+    listed = dict(keys.number_mistakes(parts[dx["part"]], dx, ledger))
+    assert named.NOT_FLIPPED.format(k="K") in listed
+    assert np.shape(listed[named.NOT_FLIPPED.format(k="K")]) == np.shape(dx["value"])

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+import numpy as np
 import pytest
 from conftest import ROOT, SharedProofs
 
@@ -277,8 +278,9 @@ def assert_tolerance_acceptance(moodle: bytes, qti: bytes) -> int:
 
 def assert_named_mistakes(moodle: bytes, qti: bytes) -> int:
     """Every answer of fraction 0 names a mistake and is disjoint from the right one and
-    the others; a sign flipped (where distinguishable) earns nothing and says so, in
-    Moodle and in QTI. Returns the sign mistakes found."""
+    the others; the key names none; a sign flipped (where distinguishable) earns nothing
+    and names a mistake (the sign, or one listed before it that gives the same entry),
+    in Moodle and in QTI. Returns the sign mistakes found."""
     found = 0
     for _, decimals, blanks in moodle_questions(moodle):
         for options in blanks:
@@ -286,19 +288,21 @@ def assert_named_mistakes(moodle: bytes, qti: bytes) -> int:
             spans = sorted((float(v) - float(t), float(v) + float(t)) for _, v, t, _ in options)
             assert all(a[1] < b[0] for a, b in itertools.pairwise(spans)), "answers overlap"
             key = float(options[0][1])
+            assert moodle_grade(options, key) == options[0]  # the key: no mistake named
             if abs(key) > 2 * printed_half_unit(key, decimals):
-                wrong = moodle_grade(options, -key)
-                assert wrong is not None and wrong[0] == 0 and "sign" in wrong[3]
+                wrong = moodle_grade(options, -key)  # the sign's, or a mistake equal to it here
+                assert wrong is not None and wrong[0] == 0 and wrong[3]
                 found += 1
     for name, item in qti_items(qti).items():
         if name == "imsmanifest.xml":
             continue
         correct, decimals = qti_correct(item), qti_asked(item)
         shown = {m.get("identifier") for m in item.iter(f"{Q}modalFeedback")}
+        assert qti_run(item, correct) == (len(correct), set())  # the key: no mistake named
         for rid, key in correct.items():
             if abs(key) > 2 * printed_half_unit(key, decimals):
                 score, feedback = qti_run(item, {**correct, rid: -key})
-                assert score == len(correct) - 1 and feedback == {"SIGN"} <= shown
+                assert score == len(correct) - 1 and feedback and feedback <= shown
     return found
 
 
@@ -559,6 +563,123 @@ def test_named_mistakes_earn_nothing_and_say_so(tmp_path: Path) -> None:
     assert lms.cloze_escape('a}b#c~d/e"f\\g') == 'a\\}b\\#c\\~d\\/e\\"f\\\\g'
 
 
+LAST = "the last time step only: the sum over time reduced to its term at step 3"
+MEAN = "BN's mean term dropped: the gradient through the batch mean left out"
+FLIP = "kernel not flipped: the input gradient correlates with K, not rot180(K)"
+
+
+def write_named_term(root: Path) -> Path:
+    """The toy term, its answers.json listing the grader's named mistakes (as a build
+    writes them): for "s" the sign, the last step only (0.1), one within the key's
+    tolerance, one within another's, BN's mean term (0.7); for "W/next" the kernel not
+    flipped, differing from the key in entry (1, 2) only, and the sign."""
+    term = write_term(root)
+    for path in sorted(term.rglob("answers.json")):
+        doc = json.loads(path.read_text())
+        for n in doc["numbers"]:
+            if n["label"] == "s":
+                x = n["value"]
+                n["mistakes"] = [
+                    {"name": "sign flipped", "value": -x},
+                    {"name": LAST, "value": 0.1},
+                    {"name": "near the key", "value": x + 0.00004},
+                    {"name": "near the last step", "value": 0.1 + 0.00003},
+                    {"name": MEAN, "value": 0.7},
+                ]
+            elif n["label"] == "W/next":
+                n["mistakes"] = [
+                    {"name": FLIP, "value": [[1.0, 9.0], [-3.25, 1e-7]]},
+                    {"name": "sign flipped", "value": [[-1.0, -2.5], [3.25, -1e-7]]},
+                ]
+        path.write_text(json.dumps(doc))
+    return term
+
+
+def test_the_graders_named_mistakes_are_asked_and_none_equal_to_the_key(tmp_path: Path) -> None:
+    """Every mistake answers.json lists for a number is a fraction-0 answer with the
+    grader's name as feedback (Moodle) and a FEEDBACK outcome shown by modalFeedback
+    (QTI), except one within the tolerance of the key or of a mistake before it; in a
+    matrix, only in the entries where it differs from the key."""
+    answers = lms.collect(write_named_term(tmp_path))
+    xml, package = lms.moodle_xml(answers), lms.qti_package(answers)
+    assert_moodle_rules(xml)
+    assert_qti_rules(package)
+    assert_tolerance_acceptance(xml, package)
+    assert assert_named_mistakes(xml, package) == 3 * (1 + 1 + 4 + 1)
+    s = ET.fromstring(xml).findall("question")[2]
+    written = [(a.get("fraction"), a.findtext("text"), a.findtext("feedback/text")) for a in s]
+    assert [w for w in written if w[0]] == [
+        ("100", "0.3", ""),
+        ("0", "-0.3", "<p>The sign is wrong.</p>"),
+        ("0", "0.1", f"<p>A typical mistake gives this answer: {LAST}.</p>"),
+        ("0", "0.7", "<p>A typical mistake gives this answer: BN&#x27;s mean term dropped: "
+         "the gradient through the batch mean left out.</p>"),
+    ]  # fmt: skip
+    matrix = [q for q in ET.fromstring(xml).iter("question") if q.get("type") == "cloze"][-1]
+    blanks = [cloze_options(b) for _, b in BLANK.findall(matrix.findtext("questiontext/text", ""))]
+    flips = [[o[1] for o in options if "kernel not flipped" in o[3]] for options in blanks]
+    assert flips == [[], ["9.0"], [], []]
+    items = qti_items(package)
+    s_item = items["items/Q_toy_1_01_key.xml"]
+    assert qti_run(s_item, {"RESPONSE_1_1": 0.1}) == (0.0, {"M_THE_LAST_TIME_STEP_ONLY"})
+    assert qti_run(s_item, {"RESPONSE_1_1": 0.70004}) == (0.0, {"M_BN_S_MEAN_TERM_DROPPED"})
+    assert qti_run(s_item, {"RESPONSE_1_1": 0.30004}) == (1.0, set())  # the key, no mistake
+    feedback = {m.get("identifier"): m.text for m in s_item.iter(f"{Q}modalFeedback")}
+    assert feedback == {
+        "SIGN": "The sign is wrong.",
+        "M_THE_LAST_TIME_STEP_ONLY": f"A typical mistake gives this answer: {LAST}.",
+        "M_BN_S_MEAN_TERM_DROPPED": f"A typical mistake gives this answer: {MEAN}.",
+    }
+    w_item = items["items/Q_toy_1_03_02.xml"]
+    correct = qti_correct(w_item)
+    assert qti_run(w_item, {**correct, "RESPONSE_1_2": 9.0}) == (3.0, {"M_KERNEL_NOT_FLIPPED"})
+    # both independent readers read it all
+    again = qti_round_trip(package)
+    assert_qti_rules(again)
+    assert_named_mistakes(xml, again)
+    assert qti_run(qti_items(again)["items/Q_toy_1_01_key.xml"], {"RESPONSE_1_1": 0.1})[1] == {
+        "M_THE_LAST_TIME_STEP_ONLY"
+    }
+    assert assert_moodle_reader_agrees(xml) == 3 * (2 + 4)
+
+
+def test_the_mistake_the_quiz_names_for_a_sign_is_the_graders() -> None:
+    from answerkey.claims import mistakes as named
+
+    assert lms.SIGN_FLIPPED == named.SIGN_FLIPPED
+    assert lms.identifiers([named.SIGN_FLIPPED, LAST, MEAN, FLIP, "kernel not flipped: J"]) == {
+        named.SIGN_FLIPPED: "SIGN",
+        LAST: "M_THE_LAST_TIME_STEP_ONLY",
+        MEAN: "M_BN_S_MEAN_TERM_DROPPED",
+        FLIP: "M_KERNEL_NOT_FLIPPED",
+        "kernel not flipped: J": "M_KERNEL_NOT_FLIPPED_2",
+    }
+
+
+@pytest.mark.parametrize(
+    ("mistakes", "expected"),
+    [
+        ("nope", "must be a list of {name, value}"),
+        ([{"value": 1.0}], "each needs a 'name' (text)"),
+        ([{"name": "x", "value": [1.0, 2.0]}], "'x' must have a finite value shaped as"),
+        ([{"name": "x", "value": float("nan")}], "'x' must have a finite value shaped as"),
+    ],
+)
+def test_a_malformed_mistake_is_one_line_naming_file_and_number(
+    tmp_path: Path, mistakes: Any, expected: str
+) -> None:
+    term = write_term(tmp_path)
+    path = term / "toy" / "answers.json"
+    doc = json.loads(path.read_text())
+    doc["numbers"][1]["mistakes"] = mistakes
+    path.write_text(json.dumps(doc))
+    with pytest.raises(lms.UsageError) as err:
+        lms.collect(term)
+    message = str(err.value)
+    assert message.startswith(f"{path}: numbers[1] (s): 'mistakes'") and expected in message
+    assert "\n" not in message
+
+
 def test_independent_readers_read_what_we_wrote(tmp_path: Path) -> None:
     """The QTI package through QTI 3.0 and back (citolab-qti-convert) still passes the
     rules, scores the same and names the same mistakes; moodle-xml-parser reads every
@@ -688,6 +809,46 @@ def test_every_assignment_exports_valid_files_that_accept_within_tolerance(
         ]
     )
     assert again.read_bytes() == outputs["qti"]
+
+
+def test_every_mistake_the_grader_names_is_in_the_quizzes(term_built: Path) -> None:
+    """answers.json lists the grader's named mistakes of each number (the topics' from
+    the key's definitions, the sign); in the quiz a student who gives one is told a
+    mistake (its own, or one before it equal in the entries it changes) and loses the
+    entries it changes; the key is never told one."""
+    answers = lms.collect(term_built)
+    items = qti_items(lms.qti_package(answers))
+    told: set[str] = set()
+    asked = 0
+    for answer in answers:
+        for q in answer.questions:
+            item = items[f"items/{lms.item_identifier(answer, q)}.xml"]
+            correct = qti_correct(item)
+            assert q.named is not None, "a build lists every computed number's mistakes"
+            assert qti_run(item, correct) == (len(correct), set())
+            rows = np.atleast_2d(np.asarray(q.value, dtype=float))
+            for name, value in q.named:
+                wrong = np.asarray(value, dtype=float).reshape(rows.shape)
+                responses = {
+                    f"RESPONSE_{i + 1}_{j + 1}": float(wrong[i, j])
+                    for i in range(rows.shape[0])
+                    for j in range(rows.shape[1])
+                }
+                score, feedback = qti_run(item, responses)
+                assert score < len(correct) and feedback, (answer.label, q.variant, name)
+                told |= feedback
+                asked += 1
+    families = {re.sub(r"_\d+$", "", t) for t in told}
+    assert families >= {
+        "SIGN",
+        "M_THE_LAST_TIME_STEP_ONLY",
+        "M_BN_S_MEAN_TERM_DROPPED",
+        "M_BN_S_VARIANCE_TERM_DROPPED",
+        "M_BN_S_MEAN_AND_VARIANCE_TERMS_DROPPED",
+        "M_GRADIENT_SENT_TO_EVERY_POOLED_INPUT_MAX",
+        "M_A_MISSING_BIAS_CORRECTION",
+    }, told
+    assert asked > 100
 
 
 def test_the_numbers_are_the_ledgers_not_recomputed(term_built: Path) -> None:

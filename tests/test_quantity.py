@@ -3,6 +3,8 @@ the engine, read-only, with its label; an entry keeps its origin."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pytest
 
@@ -68,3 +70,20 @@ def test_an_equation_with_a_number_on_a_side_is_a_pair() -> None:
 )
 def test_fixed_rounds_as_a_student_does_by_hand(x: float, decimals: int, text: str) -> None:
     assert quantity.fixed(x, decimals) == text
+
+
+def test_half_a_unit_in_the_last_printed_place_is_what_rounds_to_the_print() -> None:
+    assert str(quantity.half_unit(0.28176)) == "0.00005" == str(quantity.half_unit(0.0))
+    assert str(quantity.half_unit(-12.5, 2)) == "0.005"
+    # below 0.00005 the key prints 1.234 x 10^-7: half a unit of the mantissa's last digit
+    assert quantity.half_unit(1.2344e-7) == Decimal("5E-11")
+    assert quantity.positional(-0.14999999999999997) == "-0.15"
+    assert quantity.positional(-0.0) == "0.0" and quantity.positional(1e-7) == "0.0000001"
+
+
+def test_two_numbers_are_apart_when_no_number_rounds_to_the_print_of_both() -> None:
+    assert quantity.apart(0.3, -0.3) and quantity.apart(0.3, 0.30011)
+    assert not quantity.apart(0.3, 0.30004) and not quantity.apart(0.3, 0.3001)  # 0.30005
+    assert not quantity.apart(0.00005, -0.00005)  # 0.0000 and -0.0000 share 0.0
+    assert quantity.apart(0.00004, -0.00004)  # printed 4.000 x 10^-5 and -4.000 x 10^-5
+    assert quantity.apart(1.0, 1.02, 1) is False and quantity.apart(1.0, 1.11, 1)

@@ -243,3 +243,35 @@ def test_the_environment_is_made_once_and_still_sees_an_edited_template(
     stat = template.stat()
     os.utime(template, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     assert render.render(small, "md", "key", META) == "second\n"
+
+
+def test_answers_json_lists_the_graders_mistakes_of_each_computed_number() -> None:
+    """Each computed number of a part carries the mistakes the grader names for it
+    (`claims.keys.number_mistakes`: the topics' from the definitions that printed it, the
+    sign), for a quiz's feedback; a given number carries none."""
+    from answerkey.claims import keys
+    from answerkey.claims import mistakes as named
+    from answerkey.registry import discover
+
+    found = discover()
+    if "batchnorm-backward" not in found:
+        pytest.skip("no batchnorm-backward")
+    module = found["batchnorm-backward"]
+    a = module.build(module.parameters)
+    doc = json.loads(render.answers_json(a, META))
+    ledger = [{k: v for k, v in e.items() if k != "mistakes"} for e in doc["numbers"]]
+    parts = {p.id: p for p in a.parts()}
+    for e, bare in zip(doc["numbers"], ledger, strict=True):
+        if e["source"] == "given" or not e["part"]:
+            assert "mistakes" not in e
+            continue
+        listed = [(m["name"], m["value"]) for m in e["mistakes"]]
+        assert listed == keys.number_mistakes(parts[e["part"]], bare, ledger)
+    (dx,) = [e for e in doc["numbers"] if e["label"].endswith(": D(E, x)")]
+    assert [m["name"] for m in dx["mistakes"]] == [
+        named.MEAN_TERM,
+        named.VARIANCE_TERM,
+        named.BOTH_TERMS,
+        named.SIGN_FLIPPED,
+    ]
+    assert all(np.shape(m["value"]) == np.shape(dx["value"]) for m in dx["mistakes"])

@@ -16,11 +16,13 @@ from ..mathfns import D
 from ..model import Assignment, Instance, Part
 from ..numbers import ledger as numbers_ledger
 from ..printing import DECIMALS
+from ..quantity import apart
 from . import budget, indices
 from .files import Claim, load_claims
 from .judging import SIGNIFICANT_FIGURES, Mistakes, Verdict, judge, to_numbers
 from .mistakes import (
     NO_BIAS_CORRECTION,
+    SIGN_FLIPPED,
     conventional_names,
     numeric_mistakes,
     show,
@@ -718,18 +720,57 @@ def key_for(
                 )
         ledger = numbers() if callable(numbers) else numbers
         entry = printed_entry(part, ledger, claim.quantity, claim.update, notation, others)
-        value = entry["value"]
-        return KeyAnswer(
-            value,
-            figures=_figures(part),
-            printed=_printed(part),
-            mistakes=[("sign flipped", -np.asarray(value, dtype=float))],
-            layout=layout,
-            derived=functools.partial(printed_mistakes, part, entry, ledger),
-        )
+        return number_key(part, entry, ledger, layout)
     return KeyAnswer.from_part(
         part, notation=notation, quantity=claim.quantity, siblings=others, layout=layout
     )
+
+
+def number_key(
+    part: Part,
+    entry: Mapping[str, Any],
+    ledger: Sequence[Mapping[str, Any]],
+    layout: str = "accept",
+) -> KeyAnswer:
+    """What a numeric claim is checked against: the number `part` prints as ledger
+    `entry`, with its named mistakes (`printed_mistakes`, then the sign flipped)."""
+    value = entry["value"]
+    return KeyAnswer(
+        value,
+        figures=_figures(part),
+        printed=_printed(part),
+        mistakes=[(SIGN_FLIPPED, -np.asarray(value, dtype=float))],
+        layout=layout,
+        derived=functools.partial(printed_mistakes, part, entry, ledger),
+    )
+
+
+def number_mistakes(
+    part: Part, entry: Mapping[str, Any], ledger: Sequence[Mapping[str, Any]]
+) -> list[tuple[str, Any]]:
+    """The named mistakes the grader matches a numeric claim on ledger `entry` with
+    (`number_key`), as answers.json and a quiz give them: each shaped as the entry's
+    value (as the grader compares them), finite, and told apart at the printed
+    precision (`quantity.apart`, in some entry) from the key and from every mistake
+    kept before it; a student giving the right value is never told of a mistake."""
+    value = np.asarray(entry["value"], dtype=float)
+    decimals = int(entry.get("decimals", _printed(part)))
+    key = to_numbers(value)
+    kept: list[np.ndarray] = [value]
+    out: list[tuple[str, Any]] = []
+    for name, wrong in number_key(part, entry, ledger).typical_mistakes():
+        numbers = to_numbers(wrong)
+        if key is None or numbers is None or numbers.shape != key.shape:
+            continue
+        arr = np.asarray(numbers, dtype=float).reshape(value.shape) + 0.0
+        if not np.all(np.isfinite(arr)):
+            continue
+        if all(
+            any(apart(a, b, decimals) for a, b in zip(arr.flat, k.flat, strict=True)) for k in kept
+        ):
+            kept.append(arr)
+            out.append((name, arr.tolist() if arr.ndim else float(arr)))
+    return out
 
 
 def printed_number(

@@ -23,6 +23,9 @@ from .shapes import is_mat
 # ---------------------------------------------------------------------------
 # Typical mistakes
 
+#: the name of the answer with its sign flipped (a formula's, a number's)
+SIGN_FLIPPED = "sign flipped"
+
 
 class _PlainPrinter(StrPrinter):
     """Plain text in the part's own names, for naming mistakes."""
@@ -110,7 +113,7 @@ def typical_mistakes(
         found += topic_mistakes(key, forms, defs, names)
     except (sp.ShapeError, ValueError, TypeError, AttributeError):
         pass
-    found.append(("sign flipped", -key))
+    found.append((SIGN_FLIPPED, -key))
     for more in (
         lambda: _sigmoid_mistakes(key, instance, names),
         lambda: _penalty_mistakes(key, names),
