@@ -323,6 +323,8 @@ _LATEX_SPECIALS.update({k: rf"\ensuremath{{{v}}}" for k, v in _UNICODE_MATH.item
 _LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIALS))
 _MD_UNICODE_RE = re.compile("|".join(re.escape(k) for k in _UNICODE_MATH))
 _MD_RE = re.compile(r"([\\`*_{}\[\]#|<>$~^&@])")
+#: hyphens and dots that smart typography would join (`--`, `...`; `..` beside a `.`)
+_MD_RUNS = re.compile(r"-{2,}|\.{2,}")
 _MD_BULLET = re.compile(r"^(\s*)([-+=])")
 _MD_ORDERED = re.compile(r"^(\s*\d+)([.)])")
 
@@ -340,8 +342,11 @@ def escape_latex(s: str, letters_as_maths: bool = True) -> str:
 
 def escape_markdown(s: str, letters_as_maths: bool = True) -> str:
     """Text that reaches pandoc Markdown literally (backslash-escape ASCII punctuation);
-    `letters_as_maths` as for `escape_latex`."""
+    `letters_as_maths` as for `escape_latex`. Runs of hyphens and of dots are escaped
+    too: pandoc's smart typography would print `--` as an en dash, `---` as an em dash
+    and `...` as an ellipsis (and pdflatex `--` as a ligature), not as written."""
     out = _MD_RE.sub(r"\\\1", s)
+    out = _MD_RUNS.sub(lambda m: "".join("\\" + c for c in m.group()), out)
     # pdflatex cannot typeset δ or ∂ in text: as inline maths they reach every format.
     out = _MD_UNICODE_RE.sub(
         lambda m: (

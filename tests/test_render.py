@@ -275,3 +275,51 @@ def test_answers_json_lists_the_graders_mistakes_of_each_computed_number() -> No
         named.SIGN_FLIPPED,
     ]
     assert all(np.shape(m["value"]) == np.shape(dx["value"]) for m in dx["mistakes"])
+
+
+#: author text that pandoc's smart typography (and pdflatex's ligatures) would change
+SMART = ["a -- b", "c --- d", "wait...", "x--y", "i...j", "--verbose", "g.... h", "m..--..n"]
+#: with the characters escaping always handled
+HOSTILE = [*SMART, "e .. f", "i - j -- k", "p% of #k", "$a x_i ^b {z}", r"path\to ~home"]
+
+
+def _hostile_handout() -> Assignment:
+    """Every hostile string as a title, an introduction, a question and a remark."""
+    paragraphs = [text(s) for s in HOSTILE]
+    part = Part("a", HOSTILE[2], paragraphs, remarks=paragraphs)
+    return Assignment("demo", HOSTILE[1], [Exercise("1", HOSTILE[3], paragraphs, [part])])
+
+
+def test_escaped_text_comes_out_as_written_in_markdown_html_and_pdf(tmp_path: Path) -> None:
+    """`--` stays two hyphens and `...` three dots (not an en dash, an ellipsis) in the
+    Markdown as pandoc reads it, in the HTML page and in the PDF's text."""
+    import html
+    import re
+    import shutil
+    import subprocess
+
+    from answerkey import pdf
+
+    a, meta = _hostile_handout(), render.Meta(course=HOSTILE[4], label="t", variant="")
+    md = render.render(a, "md", "handout", meta)
+    plain = pdf.pandoc(md, pdf.MARKDOWN, "plain", ["--wrap=none"])
+    page = pdf.markdown_to_html(render.render(a, "md", "handout", meta, for_html=True), "t", {})
+    body = html.unescape(re.sub(r"<[^>]+>", " ", page.split("<body", 1)[1]))
+    for s in HOSTILE:
+        assert s in plain and s in body, s
+    if shutil.which("pdflatex") is None or shutil.which("pdftotext") is None:
+        pytest.skip("pdflatex or pdftotext is missing: the PDF's text is not read")
+    source = render.render(a, "md", "handout", meta, for_pdf=True)
+    out = tmp_path / "handout.pdf"
+    pdf.compile_latex(pdf.markdown_to_latex(source, render.TIKZ_PREAMBLE), out, tmp_path, "h")
+    read = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True)
+    for s in HOSTILE:
+        assert s in read.stdout, s
+
+
+def test_smart_typography_would_change_the_hostile_strings() -> None:
+    """The test above can fail: unescaped, pandoc prints them otherwise."""
+    from answerkey import pdf
+
+    for s in SMART:
+        assert s not in pdf.pandoc(s.replace("\\", "\\\\"), pdf.MARKDOWN, "plain", []), s
