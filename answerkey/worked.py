@@ -1269,6 +1269,7 @@ class Trace:
                 worst = max(worst, self._check_stateful(point, k, inputs, where))
             else:
                 worst = max(worst, self._check_update(point, inputs, where))
+            self._check_losses_after(point, inputs, where)
         records.append(
             CheckRecord(
                 "update",
@@ -1340,6 +1341,11 @@ class Trace:
                         f"finite differences gives {_fmt(how(diff.central))}"
                     ) from None
                 worst = max(worst, err)
+        return worst
+
+    def _check_losses_after(self, point: _Point, inputs: Mapping[str, Any], where: str) -> None:
+        """Each loss after the update shown against the oracle's loss (or the definitions')
+        at the new values the update checks, whatever the optimizer."""
         for k, c in point.claims.items():
             if isinstance(c, LossAfter):
                 moved = dict(inputs)
@@ -1359,7 +1365,6 @@ class Trace:
                         f"{where}, {k}: the engine gives {_fmt(got)}, the oracle's loss at the "
                         f"new values {_fmt(other)}"
                     )
-        return worst
 
     def _check_stateful(
         self, point: _Point, count: int, inputs: Mapping[str, Any], where: str

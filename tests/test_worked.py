@@ -289,6 +289,35 @@ def test_the_loss_after_an_update_is_a_quantity_of_the_trace() -> None:
         step()
 
 
+def test_the_loss_after_an_update_is_checked_whatever_the_optimizer() -> None:
+    """The oracle is the second path of the loss after each update under an optimizer with
+    state too. Here the definitions say E = (a x^2 + b y^2)/2 and the oracle twice that:
+    Adam's steps do not see a gradient's scale, so only the loss after the update can
+    refuse it (it was not compared for an optimizer with state: a wrong E_t printed)."""
+    from answerkey.kit import optim
+
+    x, y, a, b, E, E_t = sp.symbols("x y a b E E_t")
+    bowl = Instance(defs={E: (a * x**2 + b * y**2) / 2})
+
+    def twice(v: Any) -> dict[str, float]:
+        return {"E": v["a"] * v["x"] ** 2 + v["b"] * v["y"] ** 2}
+
+    def g(value: float, label: str) -> numbers.Number:
+        return worked.given(value, label, exact=True)
+
+    adam = optim.Adam(g(0.05, "eta"), g(0.9, "beta1"), g(0.999, "beta2"), g(1e-8, "epsilon"))
+    start = {x: g(1.0, "x"), y: g(1.0, "y")}
+    sample = [{a: g(1.0, "a"), b: g(10.0, "b")}]
+    show = [(E_t, worked.LossAfter())]
+    trace = worked.trace("Adam", bowl, start, sample, E, adam, 2, show, twice)
+    with pytest.raises(worked.WorkedError, match=r"Adam, update 1 .*E_t: the engine gives"):
+        trace()
+    honest = worked.trace(
+        "Adam", bowl, start, sample, E, adam, 2, show, lambda v: {"E": twice(v)["E"] / 2}
+    )
+    assert any(r.kind == "update" for r in honest())
+
+
 def test_an_update_shown_alone_labels_itself() -> None:
     _, step = _kit_step([worked.NewValueOf(sp.MatrixSymbol("W1", 3, 2))])
     assert list(step.steps[0].numbers) == ["W1'"]
