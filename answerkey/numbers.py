@@ -547,9 +547,12 @@ def check_typed_integers(assignment: Assignment) -> None:
         for part in ex.parts:
             cells = _cells_with_headers(part)
             items += [(pl, cells.get(pl.where, item)) for pl, item in printed_in_part(part)]
+        before: tuple[Place, Any] = (Place("", ""), None)
         for place, item in items:
             known = by_part.get(place.part, everything)
-            for s in _strings(item):
+            as_class = _given_class(before[1] if before[0] == place else None, item)
+            before = (place, item)
+            for s in [*_strings(item), *([as_class] if as_class else [])]:
                 why = typed_integers(s, known)
                 if why:
                     where = f"{assignment.id}, part {place.part}" if place.part else assignment.id
@@ -559,6 +562,22 @@ def check_typed_integers(assignment: Assignment) -> None:
                         "class\") prints 3) or the engine's; see 'Typed integers' in "
                         "docs/explanation/verification.md",
                     )
+
+
+_CLASS_BEFORE = re.compile(r"\btrue class\s*$", re.IGNORECASE)
+
+
+def _given_class(before: Any, item: Any) -> str | None:
+    """A given integer printed as a true class (after the words "true class", as
+    ``say("true class {}", given(2, ...))`` prints it, or labelled so), read as the text it
+    prints ("true class 2"), for `typed_integers` to check against the one-hot targets."""
+    if not (isinstance(item, Number) and item.source == GIVEN and item.size == 1):
+        return None
+    value = float(item)
+    after_words = isinstance(before, str) and _CLASS_BEFORE.search(before)
+    if value != int(value) or not (after_words or _CLASS_BEFORE.search(item.label)):
+        return None
+    return f"true class {int(value)}"
 
 
 def _cells_with_headers(part: Part) -> dict[str, str]:

@@ -156,6 +156,27 @@ def test_a_number_typed_in_any_form_is_refused(typed: str) -> None:
         numbers.audit(a)
 
 
+@pytest.mark.parametrize(
+    "words",
+    [("the true class", numbers.given(3, "y")), ("class", numbers.given(3, "true class"))],
+)
+def test_a_given_true_class_the_one_hot_target_contradicts_is_refused(words: tuple) -> None:
+    """A true class printed as a given number (after the words "true class", or labelled
+    so) is read as the text it prints and checked against the one-hot targets like a typed
+    one: the key must not say "true class 3" beside t = (0, 1, 0) (it did)."""
+    from tests.exercises import softmax_ce as ce
+
+    a = ce.build()
+    part = a.parts()[0]
+    part.remarks = [*part.remarks, text(*words, ".")]
+    with pytest.raises(
+        VerificationError, match=r"shows 'true class 3' but the target's class is 2"
+    ):
+        numbers.audit(a)
+    part.remarks = [*part.remarks[:-1], text(words[0], numbers.given(2, words[1].label), ".")]
+    numbers.audit(a)
+
+
 def test_a_number_in_a_title_is_seen() -> None:
     from tests.exercises import softmax_ce as ce
 
