@@ -520,3 +520,70 @@ def test_a_derivation_checked_only_where_sizes_coincide_is_refused() -> None:
     assert verify_derivation(
         "demo", dataclasses.replace(d, instances=(inst, distinct)), np.random.default_rng(0)
     )
+
+
+# --- the checks' own thresholds (each would let a wrong step through if loosened) ----
+
+
+def test_the_numeric_comparison_refuses_a_relative_error_of_one_in_a_million() -> None:
+    """Without the symbolic proof, a step 1e-6 off (relative) is refused at the random points,
+    and so is an absolute error of 1e-9 on a quantity near zero (the tolerances are 1e-8
+    relative and 1e-10 absolute)."""
+    e = sp.Symbol("e")
+    for wrong, exact in [
+        (sp.Rational(1000001, 1000000) * sp.exp(x), sp.exp(x)),
+        (x / 1000 + sp.Rational(1, 10**9), x / 1000),
+    ]:
+        d = Derivation(e, (step(wrong),), (Instance(defs={e: exact}),), prove=False)
+        with pytest.raises(VerificationError, match=r"step 1: differs from the quantity derived"):
+            verify_part("demo", part_of(d))
+
+
+def test_an_oracle_a_hundredth_of_a_percent_off_is_refused_by_finite_differences() -> None:
+    d = Derivation(
+        D(f, x),
+        (step(2 * x),),
+        (Instance(defs={f: x**2}),),
+        oracle=lambda vals: 1.0001 * vals["x"].item() ** 2,
+    )
+    with pytest.raises(VerificationError, match=r"differences .* relative error \S+e-05"):
+        verify_part("demo", part_of(d))
+
+
+def test_finite_differences_are_accurate_enough_for_a_steep_function() -> None:
+    """The central differences' step (1e-6) keeps a true derivative of exp(6x) within the
+    tolerance at every point of the domain (a larger step would refuse it)."""
+    d = Derivation(D(f, x), (step(6 * sp.exp(6 * x)),), (Instance(defs={f: sp.exp(6 * x)}),))
+    assert verify_part("demo", part_of(d))[-1].kind == "finite-difference"
+
+
+def test_reuse_verifies_a_part_it_has_not_seen_and_a_part_edited_since() -> None:
+    """verify_assignment(reuse=True) skips only the same part object, unchanged since it
+    passed: a new part is verified, and so is a verified part whose derivation was edited."""
+    wrong = Derivation(D(f, x), (step(2 * x + 1),), (Instance(defs={f: x**2}),))
+    new = Assignment("demo", "Demo", [Exercise("1", "E", [], [part_of(wrong, pid="new")])])
+    with pytest.raises(VerificationError, match="part new, step 1"):
+        verify_assignment(new, reuse=True)
+    right = Derivation(D(f, x), (step(2 * x),), (Instance(defs={f: x**2}),))
+    part = part_of(right, pid="edited")
+    edited = Assignment("demo", "Demo", [Exercise("1", "E", [], [part])])
+    assert verify_assignment(edited, reuse=True) > 0
+    part.derivations = [wrong]
+    with pytest.raises(VerificationError, match="part edited, step 1"):
+        verify_assignment(edited, reuse=True)
+
+
+def test_a_part_with_a_derivation_has_the_relations_of_its_prose_checked() -> None:
+    """A part whose derivations passed still has the equations of its text checked (and
+    the numbers it prints audited), though it has no numeric check of its own."""
+    d = Derivation(D(f, x), (step(2 * x),), (Instance(defs={f: x**2}),))
+    part = Part("p", "t", [text("Show that", (D(f, x), 3 * x), ".")], [d])
+    with pytest.raises(VerificationError, match=r"demo, part p, question: .* does not hold"):
+        verify_part("demo", part)
+
+
+def test_a_truth_value_is_no_answer_to_corrupt() -> None:
+    from answerkey.verify import corrupted
+
+    with pytest.raises(TypeError, match="no way to corrupt an answer of type bool"):
+        corrupted(True)
