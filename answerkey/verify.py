@@ -284,13 +284,6 @@ def _is_scalar(c: Concrete, f: Any) -> bool:
     return bool(c.local(f).shape == (1, 1))
 
 
-def _symbols(*ms: Matrix) -> list[sp.Symbol]:
-    free: set[sp.Symbol] = set()
-    for m in ms:
-        free |= m.free_symbols
-    return sorted(free, key=lambda s: s.name)
-
-
 def _inputs_at(
     c: Concrete, env: Mapping[sp.Symbol, np.ndarray], *values: Matrix
 ) -> Callable[[int], dict[sp.Symbol, float]]:
