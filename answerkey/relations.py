@@ -161,10 +161,15 @@ def _restates(part: Part, lhs: Any, rhs: Any) -> bool:
 
 
 def check(
-    lhs: Any, rhs: Any, instances: Sequence[Instance], rng: np.random.Generator
+    lhs: Any,
+    rhs: Any,
+    instances: Sequence[Instance],
+    rng: np.random.Generator,
+    prove: bool = True,
 ) -> str | None:
     """How ``lhs = rhs`` was checked, or None when no instance links it. Raises
-    ValueError (with the point) when it does not hold."""
+    ValueError (with the point) when it does not hold. `prove`: also try a symbolic proof
+    (of small sides) for the record."""
     done = 0
     how = ""
     for inst in instances:
@@ -198,7 +203,7 @@ def check(
             )
         done += 1
         how = f"at {int(ok.sum())} random points"
-        if sum(sp.count_ops(e) for e in [*a, *b]) <= SYMBOLIC_MAX_OPS:
+        if prove and sum(sp.count_ops(e) for e in [*a, *b]) <= SYMBOLIC_MAX_OPS:
             if prove_lazy(c, a, b) is not None:
                 how += " and symbolically"
         if inst.label:
@@ -217,14 +222,7 @@ def check_part(assignment_id: str, part: Part, seed: int = 0) -> list[CheckRecor
     """Each relation the part shows: checked (a record each) or declared; else refused."""
     records: list[CheckRecord] = []
     rng = np.random.default_rng([seed, 11, *part.id.encode()])
-    base = [i for d in part.derivations for i in d.instances]
-    # and the models of its worked examples and traces (`answerkey.worked`)
-    models = (getattr(c, "instance", None) for c in part.numeric_checks)
-    base += [m for m in models if isinstance(m, Instance)]
-    seen: list[Instance] = []
-    for i in base:
-        if not any(i is s for s in seen):
-            seen.append(i)
+    seen = models([part])
     for place, item in relations_in(printed_in_part(part)):
         where = f"{assignment_id}, part {part.id}, {place.where}"
         if isinstance(item, str):
@@ -236,6 +234,7 @@ def check_part(assignment_id: str, part: Part, seed: int = 0) -> list[CheckRecor
         if isinstance(item, Declared):
             if item.kind not in KINDS:
                 raise VerificationError(where, f"unknown declaration {item.kind!r}")
+            agrees(where, item, seen, rng)
             continue
         lhs, rhs, op = _sides(item)
         lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
@@ -273,6 +272,41 @@ def check_part(assignment_id: str, part: Part, seed: int = 0) -> list[CheckRecor
     return records
 
 
+def models(parts: Sequence[Part]) -> list[Instance]:
+    """The instances the parts are checked at (their derivations'), and the models of their
+    worked examples and traces (`answerkey.worked`), each once, in order."""
+    base = [i for part in parts for d in part.derivations for i in d.instances]
+    found = (getattr(c, "instance", None) for part in parts for c in part.numeric_checks)
+    base += [m for m in found if isinstance(m, Instance)]
+    out: list[Instance] = []
+    for i in base:
+        if not any(i is s for s in out):
+            out.append(i)
+    return out
+
+
+def agrees(where: str, item: Declared, instances: Sequence[Instance], rng: Any) -> None:
+    """A declared definition is taken as given, but when the model the key is checked with
+    defines the same quantity (an instance's `defs`), the two must agree: the key must not
+    print s = 2 W x + b while every number is computed with s = W x + b. (Only a quantity
+    named by a symbol and defined without indexed entries; anything else stays declared.)"""
+    lhs, rhs, op = _sides(item)
+    if item.kind != "definition" or op != "==" or not isinstance(lhs, sp.Symbol | sp.MatrixSymbol):
+        return
+    rhs = sp.sympify(rhs)
+    defining = [i for i in instances if lhs in i.defs]
+    if not defining or not rhs.free_symbols or rhs.has(sp.Indexed, sp.Sum):
+        return
+    try:
+        check(lhs, rhs, defining, rng, prove=False)
+    except ValueError as exc:
+        raise VerificationError(
+            where,
+            f"defines {_show(item)}, but the model the key is checked with defines {lhs} "
+            f"otherwise: {exc} (correct the definition, or the instance's defs)",
+        ) from None
+
+
 def shows(part: Part) -> bool:
     """Does the part's prose show a relation?"""
     return any(True for _ in relations_in(printed_in_part(part)))
@@ -284,11 +318,17 @@ def declared(assignment: Assignment) -> int:
 
 
 def audit_introductions(assignment: Assignment) -> None:
-    """An exercise introduction describes the setting: its relations must be declared."""
+    """An exercise introduction describes the setting: its relations must be declared, and
+    a declared one must agree with the models of the exercise's parts (`agrees`)."""
+    rng = np.random.default_rng([11])
+    by_exercise = {f"exercise {ex.number}": models(ex.parts) for ex in assignment.exercises}
     for place, item in relations_in(printed(assignment)):
         if place.part:
             continue
-        if not isinstance(item, Declared):
+        if isinstance(item, Declared):
+            exercise = place.where.split(",")[0]
+            agrees(f"{assignment.id}, {place.where}", item, by_exercise.get(exercise, []), rng)
+        else:
             raise VerificationError(
                 f"{assignment.id}, {place.where}",
                 f"shows {item if isinstance(item, str) else _show(item)} undeclared: an "

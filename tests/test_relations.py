@@ -121,3 +121,21 @@ def test_every_checked_relation_of_the_keys_made_wrong_is_refused(module: str) -
                 relations.check_part(a.id, mutated)
             tried += 1
     assert tried >= 5
+
+
+def test_a_definition_the_model_contradicts_is_refused() -> None:
+    """A declared definition is taken as given, but not against the model the key is
+    checked with: an introduction or a part that defines E as something else than the
+    instance its numbers and steps are checked at is refused (it was printed)."""
+    inst = Instance(defs={E: u**2 * v}, label="E")
+    d = Derivation(D(E, u), (Step(2 * u * v, text("power rule")),), (inst,))
+    wrong = relations.definition(E, 2 * u**2 * v)
+    with pytest.raises(VerificationError, match=r"a, part p, remark 1: defines E = 2\*u\*\*2\*v"):
+        relations.check_part("a", part_with(wrong, derivations=[d]))
+    part = Part("1", "p", [text("Q.")], [d])
+    a = Assignment("a", "t", [Exercise("1", "", [text("Let", wrong, ".")], [part])])
+    with pytest.raises(VerificationError, match=r"a, exercise 1, introduction 1: defines E = 2"):
+        relations.audit_introductions(a)
+    a.exercises[0].intro = [text("Let", relations.definition(E, v * u**2), ".")]
+    relations.audit_introductions(a)  # the model's definition, written otherwise
+    assert relations.check_part("a", part_with(relations.definition(u, 2 * v))) == []
