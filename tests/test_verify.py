@@ -587,3 +587,27 @@ def test_a_truth_value_is_no_answer_to_corrupt() -> None:
 
     with pytest.raises(TypeError, match="no way to corrupt an answer of type bool"):
         corrupted(True)
+
+
+def test_an_answer_lhs_without_an_answer_adds_no_stated_answer_to_check() -> None:
+    d = Derivation(D(f, x), (step(2 * x),), (Instance(defs={f: x**2}),))
+    part = Part("l", "t", [], [d], answer_lhs=D(f, x))
+    assert "mutation" not in {r.kind for r in verify_part("demo", part)}
+
+
+def test_a_derivation_oracle_gets_every_scalar_input_by_name() -> None:
+    """The oracle of f = a x^2 is given a as well as x (and differentiates by x only)."""
+    d = Derivation(
+        D(f, x),
+        (step(2 * a * x),),
+        (Instance(defs={f: a * x**2}),),
+        oracle=lambda vals: float(vals["a"]) * vals["x"].item() ** 2,
+    )
+    assert verify_part("demo", part_of(d))[-1].kind == "finite-difference"
+
+
+def test_a_counterexample_names_eight_inputs_and_counts_the_others() -> None:
+    xs = sp.symbols("x1:11", real=True)
+    d = Derivation(f, (step(sum(xs) + 1),), (Instance(defs={f: sum(xs)}),), prove=False)
+    with pytest.raises(VerificationError, match=r"x7=[-0-9.]+, … \(2 more\): entry"):
+        verify_part("demo", part_of(d))
