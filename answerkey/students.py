@@ -20,17 +20,24 @@ A student's handout is the variant's, rendered for that student
 variant with `STUDENT_MARK` where the id goes and the id put in, escaped for
 the format, which gives the bytes a render for the student gives (tested); the
 HTML and the PDF are made from the student's Markdown by pandoc and pdflatex,
-on every core, each cached by content (build/.cache), so a second publish
-typesets nothing again. The pool a roster spreads students over is the term
-file's ``pool`` (`roster_pool`).
+on every core, and kept in the term's output directory under
+``.handouts/<key>.<fmt>`` (`HANDOUT_STORE`), the key a digest of the format,
+the variant's build inputs (its stamp's digest: numbers, sources, templates,
+tools) and the student's id, so a second publish typesets nothing again and a
+stale one is never taken (a publish drops the ones its tree no longer uses).
+The pool a roster spreads students over is the term file's ``pool``
+(`roster_pool`).
 
 A large course builds in slices: ``--shard K/N`` builds every N-th of the
 term's output directories (sorted by assignment and variant, starting at the
 K-th) and nothing else; after all slices' directories are gathered into one
 output root, ``--merge`` builds nothing (it refuses if any directory is
 missing or stale) and writes the students' tree, index and manifest, byte
-for byte as one machine building everything would. The per-student HTML and
-PDF handouts are typeset by the merge (the shards build the variants).
+for byte as one machine building everything would. Each shard also typesets
+the HTML and PDF handouts of the students whose variants it built, into the
+store that the gathering brings along (a hidden directory of the term's); the
+merge typesets nothing: it takes them from there, and refuses, naming the
+student, when one is missing or stale.
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ from .terms import MAX_VARIANTS, Term, load_term
 
 __all__ = [
     "HANDOUT_FORMATS",
+    "HANDOUT_STORE",
     "Published",
     "handout_files",
     "parse_shard",
@@ -63,6 +71,7 @@ __all__ = [
     "roster_pool",
     "show_variant",
     "tree_files",
+    "typeset_handouts",
     "zip_bytes",
 ]
 
@@ -70,6 +79,9 @@ __all__ = [
 HANDOUT_FORMATS = ("tex", "md", "html", "pdf")
 #: the staff's index of a roster, in the term's output directory
 INDEX_NAME = "roster-index.csv"
+#: the typeset per-student handouts, in the term's output directory (hidden: no
+#: manifest lists them, and shards' gathered directories bring them to the merge)
+HANDOUT_STORE = ".handouts"
 #: every zip entry carries this time (the earliest a zip can hold): reproducible
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 #: errors that mean the filesystem cannot exchange two paths (then: two renames)
@@ -192,18 +204,77 @@ def _typeset_one(k: int) -> dict[str, bytes]:
         return pipeline.outputs(assignment, formats, meta, log_dir, ("handout",), cache_dir / "tex")
 
 
+def _term_root(job: pipeline.Job, out_root: Path) -> Path:
+    return out_root / job.directory.relative_to(out_root).parts[0]
+
+
+def stored_handout(job: pipeline.Job, student: str, fmt: str, out_root: Path) -> Path:
+    """Where the typeset `fmt` handout of `job`'s variant for `student` is kept (see the
+    module's docstring): a name no other variant, build input or student shares."""
+    key = cache.value_digest([fmt, cache.digest(job.inputs), student])
+    return _term_root(job, out_root) / HANDOUT_STORE / f"{key}.{fmt}"
+
+
+def _typeset_formats(formats: Sequence[str]) -> tuple[str, ...]:
+    return tuple(f for f in HANDOUT_FORMATS if f in formats and f not in _TEXT)
+
+
+def _theirs(
+    jobs: Mapping[tuple[str, int], pipeline.Job], students: Sequence[Student]
+) -> list[tuple[pipeline.Job, Student]]:
+    """(variant's job, student) for every student of a variant in `jobs`, in order."""
+    return [
+        (job, s)
+        for (_, variant), job in sorted(jobs.items())
+        for s in students
+        if s.variant == variant
+    ]
+
+
+def typeset_handouts(
+    jobs: Mapping[tuple[str, int], pipeline.Job],
+    students: Sequence[Student],
+    formats: Sequence[str],
+    out_root: Path,
+    workers: int | None = None,
+) -> int:
+    """Typeset the HTML and PDF handouts (those in `formats`) of each student of a
+    variant in `jobs` (built and verified) that the store (`stored_handout`) lacks, on
+    every core; returns how many files were typeset."""
+    typeset = _typeset_formats(formats)
+    work = []
+    for job, s in _theirs(jobs, students):
+        missing = tuple(
+            f for f in typeset if _regular(stored_handout(job, s.id, f, out_root)) is None
+        )
+        if missing:
+            logs = _term_root(job, out_root) / ".logs"
+            work.append((job, s.id, missing, logs, out_root / ".cache"))
+    made = _typeset_all(work, workers)
+    with publish.publishing(out_root):
+        for (job, sid, missing, _, _), files in zip(work, made, strict=True):
+            for fmt in missing:
+                publish.replace_file(
+                    stored_handout(job, sid, fmt, out_root), files[f"handout.{fmt}"]
+                )
+    return sum(len(w[2]) for w in work)
+
+
 def personal_handouts(
     jobs: Mapping[tuple[str, int], pipeline.Job],
     students: Sequence[Student],
     formats: Sequence[str],
     out_root: Path,
     workers: int | None = None,
+    *,
+    typeset: bool = True,
 ) -> dict[tuple[str, str], dict[str, bytes]]:
     """Each student's own handout files by (student id, assignment): their variant's
     (`jobs`: by (assignment, variant), built and verified) with their id in the footer
-    (see the module's docstring). Only the handout formats in `formats`."""
+    (see the module's docstring). Only the handout formats in `formats`. The HTML and
+    PDF come from the store, typeset first where it lacks them; with `typeset` False
+    (a merge) a missing one is refused, naming the student and the variant."""
     text = [f for f in HANDOUT_FORMATS if f in formats and f in _TEXT]
-    typeset = tuple(f for f in HANDOUT_FORMATS if f in formats and f not in _TEXT)
     out: dict[tuple[str, str], dict[str, bytes]] = {}
     for (assignment, variant), job in sorted(jobs.items()):
         mine = [s for s in students if s.variant == variant]
@@ -227,17 +298,29 @@ def personal_handouts(
                 for fmt in text
             }
     if typeset:
-        work = [
-            (job, s.id, typeset, out_root / job.directory.relative_to(out_root).parts[0] / ".logs",
-             out_root / ".cache")
-            for (assignment, variant), job in sorted(jobs.items())
-            for s in students
-            if s.variant == variant
-        ]  # fmt: skip
-        made = _typeset_all(work, workers)
-        for (job, sid, _, _, _), files in zip(work, made, strict=True):
-            out[(sid, job.module.id)].update(files)
+        typeset_handouts(jobs, students, formats, out_root, workers)
+    for job, s in _theirs(jobs, students):
+        for fmt in _typeset_formats(formats):
+            path = stored_handout(job, s.id, fmt, out_root)
+            data = _regular(path)
+            if data is None:
+                raise UsageError(
+                    f"{path.parent}: no typeset handout.{fmt} of {job.module.id} variant "
+                    f"{job.meta.variant} for student {s.id} (missing or stale): build every "
+                    "shard with this roster and these formats first"
+                )
+            out[(s.id, job.module.id)][f"handout.{fmt}"] = data
     return out
+
+
+def _prune_store(term_root: Path, formats: Sequence[str], kept: set[Path]) -> None:
+    """Drop the typeset handouts of `formats` that the tree just written does not use (a
+    roster's student gone, a variant rebuilt). Call with the publishing lock held."""
+    store = term_root / HANDOUT_STORE
+    if store.is_dir():
+        for path in store.iterdir():
+            if path.suffix[1:] in formats and path not in kept and path.is_file():
+                path.unlink()
 
 
 def _typeset_all(
@@ -398,17 +481,30 @@ def publish_term(
         fresh_only=merge,
     )
     published = Published(the_term.name, len(results))
+    by_variant = {(job.module.id, _variant_number(job) or 0): job for job in planned}
     if shard is not None:
+        typeset = 0
+        if students is not None:
+            typeset = typeset_handouts(by_variant, students, formats, out_root, workers)
         report(
-            f"shard {shard[0]}/{shard[1]}: {len(results)} directories built; gather every "
-            f"shard's {out_root / the_term.name} and run `answerkey publish {term} --merge`"
+            f"shard {shard[0]}/{shard[1]}: {len(results)} directories built"
+            + (f", {typeset} students' handouts typeset" if students is not None else "")
+            + f"; gather every shard's {out_root / the_term.name} (hidden files too) and "
+            f"run `answerkey publish {term} --merge`"
         )
         return published
     sources = {(job.module.id, _variant_number(job)): job.directory for job in planned}
     personal = None
+    kept: set[Path] = set()
     if students is not None:
-        by_variant = {(job.module.id, _variant_number(job) or 0): job for job in planned}
-        personal = personal_handouts(by_variant, students, formats, out_root, workers)
+        personal = personal_handouts(
+            by_variant, students, formats, out_root, workers, typeset=not merge
+        )
+        kept = {
+            stored_handout(job, s.id, fmt, out_root)
+            for job, s in _theirs(by_variant, students)
+            for fmt in _typeset_formats(formats)
+        }
     term_root = out_root / the_term.name
     base = out_root / "students"
     with publish.publishing(out_root):
@@ -422,6 +518,8 @@ def publish_term(
                 (term_root / "MANIFEST.json").unlink(missing_ok=True)
                 publish.replace_file(published.index, index)
             published.students = len(students)
+        if students is not None:
+            _prune_store(term_root, _typeset_formats(formats), kept)
         pipeline.write_manifest(out_root, the_term)
         published.tree = base / the_term.name
         published.archive = base / f"{the_term.name}.zip"

@@ -427,3 +427,60 @@ def test_the_shard_option_is_checked(capsys: pytest.CaptureFixture[str]) -> None
     assert "--shard: expected K/N" in capsys.readouterr().err
     assert cli.main(["publish", TERM, "--format", "json"]) == 2
     assert "needs one of tex, md, html, pdf" in capsys.readouterr().err
+
+
+def _everything(root: Path) -> dict[str, bytes]:
+    """Every visible file under `root` with its bytes."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not any(s.startswith(".") for s in p.relative_to(root).parts)
+    }
+
+
+def test_shards_typeset_their_students_html_and_pdf_and_the_merge_only_gathers(
+    tmp_path: Path, shared_proofs: SharedProofs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each shard typesets the HTML and PDF handouts of the students whose variants it
+    built; the merge typesets nothing (pandoc and TeX refuse to run) and writes the
+    bytes one build writes; a typeset handout missing from the gathered slices is
+    refused, naming the student, and nothing is written."""
+    from answerkey import build as pipeline
+    from answerkey import pdf
+
+    aid = sorted(discover())[0]
+    roster = write_roster(tmp_path / "r.csv", [f"s{i:04d}" for i in range(1, 7)])
+    kwargs = {"roster": roster, "columns": COLUMNS, "variants": POOL, **QUIET}
+    formats = ("md", "html", "pdf")
+    single = tmp_path / "single"
+    with shared_proofs(single):
+        students.publish_term(TERM, [aid], formats, single, **kwargs)
+    merged = tmp_path / "merged"
+    stores = []
+    for k in (1, 2):
+        shard = tmp_path / f"shard-{k}"
+        with shared_proofs(shard):
+            students.publish_term(TERM, [aid], formats, shard, shard=(k, 2), **kwargs)
+        assert not (shard / "students").exists()
+        stores.append({p.name for p in (shard / TERM / students.HANDOUT_STORE).glob("*")})
+        shutil.copytree(shard / TERM, merged / TERM, dirs_exist_ok=True)
+    assert not stores[0] & stores[1] and len(stores[0] | stores[1]) == 6 * 2
+    lone = tmp_path / "lone"
+    shutil.copytree(merged / TERM, lone / TERM)
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("the merge typeset a handout")
+
+    for module, name in ((students, "_typeset_all"), (pipeline, "_typeset"), (pdf, "pandoc")):
+        monkeypatch.setattr(module, name, refuse)
+    students.publish_term(TERM, [aid], formats, merged, merge=True, **kwargs)
+    for rel in (f"students/{TERM}", TERM):
+        assert _everything(merged / rel) == _everything(single / rel), rel
+    handed = _everything(merged / "students" / TERM)
+    assert sum(p.endswith(("handout.html", "handout.pdf")) for p in handed) == 6 * 2
+    # one student's typeset handout missing from the slices: refused, nothing written
+    store = lone / TERM / students.HANDOUT_STORE
+    sorted(store.glob("*.pdf"))[0].unlink()
+    with pytest.raises(UsageError, match=rf"no typeset handout\.pdf of {aid} variant \d+ for "):
+        students.publish_term(TERM, [aid], formats, lone, merge=True, **kwargs)
+    assert not (lone / "students").exists() and not (lone / TERM / students.INDEX_NAME).exists()
