@@ -611,3 +611,15 @@ def test_a_counterexample_names_eight_inputs_and_counts_the_others() -> None:
     d = Derivation(f, (step(sum(xs) + 1),), (Instance(defs={f: sum(xs)}),), prove=False)
     with pytest.raises(VerificationError, match=r"x7=[-0-9.]+, … \(2 more\): entry"):
         verify_part("demo", part_of(d))
+    eight = Derivation(f, (step(sum(xs[:8]) + 1),), (Instance(defs={f: sum(xs[:8])}),), prove=False)
+    with pytest.raises(VerificationError, match=r"x8=[-0-9.]+: entry"):
+        verify_part("demo", part_of(eight))
+
+
+def test_an_instance_with_two_sizes_alike_is_not_enough() -> None:
+    """With n = K = 2, a step that writes n where K belongs is right: two sizes must differ
+    at some instance too."""
+    inst = Instance(sizes={cv.n: 2, cv.h: 2}, defs={cv.z1: mm(cv.W1, cv.x)})
+    d = Derivation(D(cv.z1, cv.x), (Step(cv.W1, text("linear")),), (inst,))
+    with pytest.raises(VerificationError, match="no instance has all its sizes different"):
+        verify_derivation("demo", d, np.random.default_rng(0))
