@@ -87,3 +87,13 @@ def test_two_numbers_are_apart_when_no_number_rounds_to_the_print_of_both() -> N
     assert not quantity.apart(0.00005, -0.00005)  # 0.0000 and -0.0000 share 0.0
     assert quantity.apart(0.00004, -0.00004)  # printed 4.000 x 10^-5 and -4.000 x 10^-5
     assert quantity.apart(1.0, 1.02, 1) is False and quantity.apart(1.0, 1.11, 1)
+
+
+def test_plain_writes_a_vector_flat_and_a_matrix_nested_never_minus_zero() -> None:
+    """answers.json's value: a column or a row as a flat list, a matrix (a 1 x 1 one too)
+    as rows, a scalar as a float."""
+    assert given([[1.0], [2.0]], "v").plain() == [1.0, 2.0]
+    assert given([[1.0, 2.0]], "r").plain() == [1.0, 2.0]
+    assert given([[1.0, 2.0], [3.0, 4.0]], "M").plain() == [[1.0, 2.0], [3.0, 4.0]]
+    assert given([[5.0]], "m").plain() == [[5.0]]
+    assert given(-0.0, "z").plain() == 0.0 and str(given([-0.0], "z").plain()) == "[0.0]"
