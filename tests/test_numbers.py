@@ -212,3 +212,27 @@ def test_typed_integers_in_the_exercises_are_the_allowed_kinds() -> None:
             m = importlib.import_module(f"solutions.{info.name}")
             if hasattr(m, "ID"):
                 numbers.check_typed_integers(m.build(m.PARAMETERS))
+
+
+def test_a_bare_number_in_a_table_cells_text_is_refused() -> None:
+    from answerkey.model import Table
+
+    table = Table(("quantity", "value"), (("the rate", text("about", 0.5)),))
+    part = Part("t", "p", [text("Q.")], tables=[table])
+    a = Assignment("a", "t", [Exercise("1", "", [], [part])])
+    with pytest.raises(VerificationError, match=r"part t, table 1, row 1, column 2: .* 0\.5"):
+        numbers.audit(a)
+
+
+def test_derivations_of_the_same_quantity_are_named_by_their_number() -> None:
+    import sympy as sp
+
+    from answerkey.mathfns import D
+    from answerkey.model import Derivation
+
+    f, x, y = sp.symbols("f x y")
+    by_x, by_y = (Derivation(D(f, v), (), ()) for v in (x, y))
+    assert numbers.derivation_labels(Part("p", "t", [], [by_x])) == [""]
+    labels = numbers.derivation_labels(Part("p", "t", [], [by_x, by_y, by_x]))
+    assert labels[0].startswith("derivation 1 (of ") and labels[2].startswith("derivation 3 (of ")
+    assert labels[1].startswith("derivation of ")
