@@ -21,10 +21,11 @@ variant with `STUDENT_MARK` where the id goes and the id put in, escaped for
 the format, which gives the bytes a render for the student gives (tested); the
 HTML and the PDF are made from the student's Markdown by pandoc and pdflatex,
 on every core, and kept in the term's output directory under
-``.handouts/<key>.<fmt>`` (`HANDOUT_STORE`), the key a digest of the format,
+``.handouts/<assignment>/<key>.<fmt>`` (`HANDOUT_STORE`), the key a digest of the format,
 the variant's build inputs (its stamp's digest: numbers, sources, templates,
 tools) and the student's id, so a second publish typesets nothing again and a
-stale one is never taken (a publish drops the ones its tree no longer uses).
+stale one is never taken (a publish drops those of its assignments that its
+tree no longer uses).
 The pool a roster spreads students over is the term file's ``pool``
 (`roster_pool`).
 
@@ -212,7 +213,7 @@ def stored_handout(job: pipeline.Job, student: str, fmt: str, out_root: Path) ->
     """Where the typeset `fmt` handout of `job`'s variant for `student` is kept (see the
     module's docstring): a name no other variant, build input or student shares."""
     key = cache.value_digest([fmt, cache.digest(job.inputs), student])
-    return _term_root(job, out_root) / HANDOUT_STORE / f"{key}.{fmt}"
+    return _term_root(job, out_root) / HANDOUT_STORE / job.module.id / f"{key}.{fmt}"
 
 
 def _typeset_formats(formats: Sequence[str]) -> tuple[str, ...]:
@@ -313,14 +314,18 @@ def personal_handouts(
     return out
 
 
-def _prune_store(term_root: Path, formats: Sequence[str], kept: set[Path]) -> None:
-    """Drop the typeset handouts of `formats` that the tree just written does not use (a
-    roster's student gone, a variant rebuilt). Call with the publishing lock held."""
-    store = term_root / HANDOUT_STORE
-    if store.is_dir():
-        for path in store.iterdir():
-            if path.suffix[1:] in formats and path not in kept and path.is_file():
-                path.unlink()
+def _prune_store(
+    term_root: Path, assignments: set[str], formats: Sequence[str], kept: set[Path]
+) -> None:
+    """Drop the typeset handouts of `assignments` in `formats` that the tree just
+    written does not use (a roster's student gone, a variant rebuilt). Call with the
+    publishing lock held."""
+    for assignment in sorted(assignments):
+        store = term_root / HANDOUT_STORE / assignment
+        if store.is_dir():
+            for path in store.iterdir():
+                if path.suffix[1:] in formats and path not in kept and path.is_file():
+                    path.unlink()
 
 
 def _typeset_all(
@@ -519,7 +524,8 @@ def publish_term(
                 publish.replace_file(published.index, index)
             published.students = len(students)
         if students is not None:
-            _prune_store(term_root, _typeset_formats(formats), kept)
+            mine = {assignment for assignment, _ in by_variant}
+            _prune_store(term_root, mine, _typeset_formats(formats), kept)
         pipeline.write_manifest(out_root, the_term)
         published.tree = base / the_term.name
         published.archive = base / f"{the_term.name}.zip"

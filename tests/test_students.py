@@ -444,7 +444,8 @@ def test_shards_typeset_their_students_html_and_pdf_and_the_merge_only_gathers(
     """Each shard typesets the HTML and PDF handouts of the students whose variants it
     built; the merge typesets nothing (pandoc and TeX refuse to run) and writes the
     bytes one build writes; a typeset handout missing from the gathered slices is
-    refused, naming the student, and nothing is written."""
+    refused, naming the student, and nothing is written. A publish drops the stored
+    handouts of its assignments that its tree does not use."""
     from answerkey import build as pipeline
     from answerkey import pdf
 
@@ -462,7 +463,7 @@ def test_shards_typeset_their_students_html_and_pdf_and_the_merge_only_gathers(
         with shared_proofs(shard):
             students.publish_term(TERM, [aid], formats, shard, shard=(k, 2), **kwargs)
         assert not (shard / "students").exists()
-        stores.append({p.name for p in (shard / TERM / students.HANDOUT_STORE).glob("*")})
+        stores.append({p.name for p in (shard / TERM / students.HANDOUT_STORE / aid).glob("*")})
         shutil.copytree(shard / TERM, merged / TERM, dirs_exist_ok=True)
     assert not stores[0] & stores[1] and len(stores[0] | stores[1]) == 6 * 2
     lone = tmp_path / "lone"
@@ -473,13 +474,20 @@ def test_shards_typeset_their_students_html_and_pdf_and_the_merge_only_gathers(
 
     for module, name in ((students, "_typeset_all"), (pipeline, "_typeset"), (pdf, "pandoc")):
         monkeypatch.setattr(module, name, refuse)
+    # what an earlier roster left in the store: dropped, another assignment's kept
+    stale, other = (merged / TERM / students.HANDOUT_STORE / a / "0.pdf" for a in (aid, "x"))
+    for path in (stale, other):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"%PDF")
     students.publish_term(TERM, [aid], formats, merged, merge=True, **kwargs)
+    assert not stale.exists() and other.exists()
+    other.unlink()
     for rel in (f"students/{TERM}", TERM):
         assert _everything(merged / rel) == _everything(single / rel), rel
     handed = _everything(merged / "students" / TERM)
     assert sum(p.endswith(("handout.html", "handout.pdf")) for p in handed) == 6 * 2
     # one student's typeset handout missing from the slices: refused, nothing written
-    store = lone / TERM / students.HANDOUT_STORE
+    store = lone / TERM / students.HANDOUT_STORE / aid
     sorted(store.glob("*.pdf"))[0].unlink()
     with pytest.raises(UsageError, match=rf"no typeset handout\.pdf of {aid} variant \d+ for "):
         students.publish_term(TERM, [aid], formats, lone, merge=True, **kwargs)
