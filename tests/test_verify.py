@@ -591,7 +591,8 @@ def test_a_truth_value_is_no_answer_to_corrupt() -> None:
 
 def test_an_answer_lhs_without_an_answer_adds_no_stated_answer_to_check() -> None:
     d = Derivation(D(f, x), (step(2 * x),), (Instance(defs={f: x**2}),))
-    part = Part("l", "t", [], [d], answer_lhs=D(f, x))
+    ran = [lambda: [CheckRecord("numeric", "a check", "ran")]]  # so the part's checks run
+    part = Part("l", "t", [], [d], answer_lhs=D(f, x), numeric_checks=ran)
     assert "mutation" not in {r.kind for r in verify_part("demo", part)}
 
 
