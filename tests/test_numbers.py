@@ -236,3 +236,24 @@ def test_derivations_of_the_same_quantity_are_named_by_their_number() -> None:
     labels = numbers.derivation_labels(Part("p", "t", [], [by_x, by_y, by_x]))
     assert labels[0].startswith("derivation 1 (of ") and labels[2].startswith("derivation 3 (of ")
     assert labels[1].startswith("derivation of ")
+
+
+def test_a_column_headed_by_an_entry_holds_entries_of_that_quantity() -> None:
+    """A column headed p_j holds entries of p: p's entries pass, z's are refused."""
+    import sympy as sp
+
+    from answerkey.model import Table
+    from tests.exercises import softmax_ce as ce
+
+    a = ce.build()
+    part = a.parts()[0]
+    ex = part.numeric_checks[0]
+    p_j = sp.Indexed(sp.IndexedBase("p"), sp.Symbol("j"))
+    for q, ok in ((ce.p, True), (ce.z, False)):
+        rows = tuple((k + 1, ex[q][k]) for k in range(3))
+        part.tables = [Table(("class", p_j), rows)]
+        if ok:
+            numbers.check_statements(a.id, part)
+        else:
+            with pytest.raises(VerificationError, match=r"the column p\[j\] holds entries of p"):
+                numbers.check_statements(a.id, part)
