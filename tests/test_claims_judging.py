@@ -304,3 +304,26 @@ def test_candidates_are_judged_equal_at_shared_points_as_compare_judges_them() -
     assert arrays is not None and all(a.shape == (8, 1, 1) for a in arrays)
     # nowhere finite is not "equal", and one bad candidate does not spoil the others
     assert jd.equal_to(value, [jd.value(sp.log(-(W**2) - 1)), same]) == [False, True]
+
+
+def test_a_correct_claim_is_proved_symbolically_when_time_allows() -> None:
+    v = judge(W * x + W * x, 2 * W * x, seed=0)
+    assert v.correct and "proved symbolically (" in v.how, v.how
+
+
+def test_a_verdict_names_a_typical_mistake_only_when_there_is_one() -> None:
+    from answerkey.claims import Verdict
+
+    named = Verdict("incorrect", "differs from the answer", mistake="the sign flipped")
+    assert "this is a typical mistake: the sign flipped" in named.lines()
+    assert not any("typical mistake" in line for line in Verdict("incorrect", "differs").lines())
+    # how it was checked is said of an accepted answer only
+    assert (
+        Verdict("incorrect", "differs", how="equal at 3 points").lines()[0] == "incorrect: differs"
+    )
+
+
+def test_an_answer_equal_up_to_layout_says_which_layout_each_has() -> None:
+    v = judge(sp.Matrix([[x, W]]), sp.Matrix([[x], [W]]), seed=0)
+    assert v.status == "transposed"
+    assert v.reason.endswith("a row where the key writes a column"), v.reason
