@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
+from . import sandbox
 from .errors import VerificationError
 from .instantiate import Concrete
 from .mathfns import eq
@@ -59,6 +60,8 @@ class Declared:
 
     kind: str
     relation: Any
+    #: the author's line that wrote it (``solutions/m.py:57``), for messages
+    line: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -78,17 +81,17 @@ def _relation(lhs: Any, rhs: Any = None) -> Any:
 
 def definition(lhs: Any, rhs: Any) -> Declared:
     """``lhs`` is defined as ``rhs`` (taken as given, counted in the banner)."""
-    return Declared("definition", eq(lhs, rhs))
+    return Declared("definition", eq(lhs, rhs), sandbox.caller_line())
 
 
 def notation(lhs: Any, rhs: Any) -> Declared:
     """``lhs`` is a name for ``rhs`` (taken as given)."""
-    return Declared("notation", eq(lhs, rhs))
+    return Declared("notation", eq(lhs, rhs), sandbox.caller_line())
 
 
 def assumption(lhs: Any, rhs: Any = None) -> Declared:
     """An assumption or condition (``assumption(sp.Le(s, 0))`` or ``assumption(a, b)``)."""
-    return Declared("assumption", _relation(lhs, rhs))
+    return Declared("assumption", _relation(lhs, rhs), sandbox.caller_line())
 
 
 def identity(
@@ -133,7 +136,12 @@ def _sides(item: Any) -> tuple[Any, Any, str]:
 
 def _show(item: Any) -> str:
     lhs, rhs, op = _sides(item)
-    return f"{sp.sstr(lhs)} {'=' if op == '==' else op} {sp.sstr(rhs)}"
+    return f"{_sstr(lhs)} {'=' if op == '==' else op} {_sstr(rhs)}"
+
+
+def _sstr(e: Any) -> str:
+    """SymPy's plain text of `e` on one line (a matrix's is several)."""
+    return " ".join(sp.sstr(e).split())
 
 
 _CONCRETE: dict[int, tuple[Instance, Concrete]] = {}
@@ -166,10 +174,13 @@ def check(
     instances: Sequence[Instance],
     rng: np.random.Generator,
     prove: bool = True,
+    unlinked: bool = False,
 ) -> str | None:
     """How ``lhs = rhs`` was checked, or None when no instance links it. Raises
     ValueError (with the point) when it does not hold. `prove`: also try a symbolic proof
-    (of small sides) for the record."""
+    (of small sides) for the record. With `unlinked`, the sides are linked when the right
+    one reads only inputs the left one reads (it differs from the left side wherever an
+    input it leaves out matters)."""
     done = 0
     how = ""
     for inst in instances:
@@ -183,7 +194,8 @@ def check(
             # linked: both sides in the same inputs, or (with definitions) one of them
             # a constant: without definitions, "x = 0" is a condition, not an identity
             constant = bool(inst.defs or inst.given) and not (ia and ib)
-            if (ia != ib and not constant) or a.shape != b.shape:
+            linked = ib <= ia if unlinked else ia == ib or constant
+            if not linked or a.shape != b.shape:
                 continue
             env = c.sample([a, b], RANDOM_POINTS, rng, DOMAIN)
             va, vb = c.evaluate(a, env, RANDOM_POINTS), c.evaluate(b, env, RANDOM_POINTS)
@@ -195,10 +207,11 @@ def check(
         bad = ~np.isclose(va[ok], vb[ok], rtol=RTOL, atol=ATOL)
         if bad.any():
             k = int(np.argwhere(bad.any(axis=(1, 2)))[0][0])
-            point = {s.name: float(env[s][ok][k]) for s in sorted(ia, key=lambda s: s.name)}
+            point = {s.name: float(env[s][ok][k]) for s in sorted(ia | ib, key=lambda s: s.name)}
             at = ", ".join(f"{n}={v:.4g}" for n, v in list(point.items())[:8])
+            label = f"({inst.label})" if inst.label else ""
             raise ValueError(
-                f"at {at}{' (' + inst.label + ')' if inst.label else ''} the left side is "
+                f"{' '.join(w for w in ('at', at, label) if w)} the left side is "
                 f"{_fmt(va[ok][k])} and the right side {_fmt(vb[ok][k])}"
             )
         done += 1
@@ -286,25 +299,123 @@ def models(parts: Sequence[Part]) -> list[Instance]:
 
 
 def agrees(where: str, item: Declared, instances: Sequence[Instance], rng: Any) -> None:
-    """A declared definition is taken as given, but when the model the key is checked with
-    defines the same quantity (an instance's `defs`), the two must agree: the key must not
-    print s = 2 W x + b while every number is computed with s = W x + b. (Only a quantity
-    named by a symbol and defined without indexed entries; anything else stays declared.)"""
+    """A declared definition or notation is taken as given, but when a model the key is
+    checked with defines the same quantity (an instance's `defs`: a network's s, a kit's
+    output size), the two must agree: the key must not print s = 2 W x + b while every
+    number is computed with s = W x + b. An index form is read at the model's sizes
+    (`at_sizes`); one whose right side reads symbols the defining models do not (index
+    notation such as t_k, another setting's quantities) is not about them and stays
+    declared. A disagreement is refused naming the author's line (`Declared.line`)."""
     lhs, rhs, op = _sides(item)
-    if item.kind != "definition" or op != "==" or not isinstance(lhs, sp.Symbol | sp.MatrixSymbol):
+    if item.kind not in _NAMING or op != "==":
         return
-    rhs = sp.sympify(rhs)
+    lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
     defining = [i for i in instances if lhs in i.defs]
-    if not defining or not rhs.free_symbols or rhs.has(sp.Indexed, sp.Sum):
+    known = set().union(*(_symbols(x) for m in defining for x in m.defs.items()))
+    if not defining or _symbols(at_sizes(rhs, defining[0])) - known:
         return
+    failed: str | None = None
+    for inst in defining:
+        try:
+            if check(lhs, at_sizes(rhs, inst), [inst], rng, prove=False, unlinked=True):
+                return
+        except ValueError as exc:
+            failed = failed or str(exc)
+    model = defining[0]
+    named = f"the model ({model.label})" if model.label else "the model"
+    defines = f"{_sstr(lhs)} = {_short(_sstr(model.defs[lhs]))}"
+    if failed:
+        why = f"does not hold: {failed}; {named} defines {defines}: write that right side"
+    else:
+        known = _symbols(model.defs[lhs]) | set(model.defs)
+        extra = sorted({str(x) for x in _symbols(at_sizes(rhs, model)) - known})
+        reads = f": it reads {', '.join(extra)}, which is not in" if extra else ","
+        why = f"cannot be checked against {named}{reads} {defines}: write that right side"
+    raise VerificationError(
+        f"{item.line} ({where})" if item.line else where,
+        f"the {item.kind} {_show(item)} {why}",
+    )
+
+
+#: declarations whose left side a model may already define (an assumption is a condition)
+_NAMING = ("definition", "notation")
+# id(assignment) -> the assignment whose declarations were audited (held, so the id stays its)
+_AUDITED: dict[int, Assignment] = {}
+
+
+def audit_declarations(assignment: Assignment, seed: int = 0) -> None:
+    """Every declared definition or notation of the key `agrees` with the nearest models
+    that define its quantity: its part's, else its exercise's (a part may print the
+    definition of a quantity another part's model defines)."""
+    if _AUDITED.get(id(assignment)) is assignment:
+        return
+    rng = np.random.default_rng([seed, 13])
+    for ex in assignment.exercises:
+        everywhere = models(ex.parts)
+        by_part = {part.id: models([part]) for part in ex.parts}
+        for part in ex.parts:
+            for place, item in printed_in_part(part):
+                if isinstance(item, Declared):
+                    lhs = sp.sympify(_sides(item)[0])
+                    near = [m for m in by_part[part.id] if lhs in m.defs] or everywhere
+                    agrees(f"{assignment.id}, part {part.id}, {place.where}", item, near, rng)
+        for i, t in enumerate(ex.intro, start=1):
+            for x in t.items:
+                if isinstance(x, Declared):
+                    where = f"{assignment.id}, exercise {ex.number}, introduction {i}"
+                    agrees(where, x, everywhere, rng)
+    if len(_AUDITED) > 64:
+        _AUDITED.clear()
+    _AUDITED[id(assignment)] = assignment
+
+
+def _symbols(e: Any) -> set[Any]:
+    if isinstance(e, tuple):
+        return set().union(*(_symbols(x) for x in e))
+    if not isinstance(e, sp.Basic):
+        return set()
+    return {x for x in e.free_symbols if isinstance(x, sp.Symbol | sp.MatrixSymbol)}
+
+
+def at_sizes(e: Any, inst: Instance) -> Any:
+    """An index form read at `inst`: its sizes put in, finite sums written out and each
+    entry ``X[i, j]`` (1-based) of a matrix the model names X made that matrix's entry."""
+    if not isinstance(e, sp.Basic):
+        return e
+    sizes = {k: v for k, v in inst.sizes.items() if isinstance(k, sp.Basic)}
     try:
-        check(lhs, rhs, defining, rng, prove=False)
-    except ValueError as exc:
-        raise VerificationError(
-            where,
-            f"defines {_show(item)}, but the model the key is checked with defines {lhs} "
-            f"otherwise: {exc} (correct the definition, or the instance's defs)",
-        ) from None
+        e = e.xreplace(sizes) if sizes else e
+        if e.has(sp.Sum):
+            e = e.replace(lambda x: isinstance(x, sp.Sum), lambda x: x.doit())
+    except (TypeError, ValueError):  # a size SymPy cannot read: left as written
+        return e
+    if not e.has(sp.Indexed):
+        return e
+    named: dict[str, Any] = {}
+    for k, v in inst.defs.items():
+        for x in (k, v):
+            if isinstance(x, sp.Basic):
+                named |= {m.name: m for m in x.atoms(sp.MatrixSymbol)}
+                if isinstance(x, sp.MatrixSymbol):
+                    named[x.name] = x
+
+    def entry(x: sp.Indexed) -> Any:
+        m = named.get(str(x.base))
+        shape = [sp.sympify(n).xreplace(sizes) for n in m.shape] if m is not None else []
+        if m is None or not all(sp.sympify(i).is_Integer for i in (*x.indices, *shape)):
+            return x
+        idx = [int(i) - 1 for i in x.indices]
+        if len(idx) == 1:
+            idx = [idx[0], 0] if shape[1] == 1 else [0, idx[0]]
+        if len(idx) != 2 or not all(0 <= i < n for i, n in zip(idx, shape, strict=True)):
+            return x
+        return m[idx[0], idx[1]]
+
+    return e.replace(lambda x: isinstance(x, sp.Indexed), entry)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def shows(part: Part) -> bool:

@@ -141,6 +141,7 @@ def view(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> dict[str, A
     if key:
         numbers.audit(assignment)  # no bare number anywhere; computed ones verified
         relations.audit_introductions(assignment)
+        relations.audit_declarations(assignment)
     exercises: list[dict[str, Any]] = []
     for ex in assignment.exercises:
         parts = []

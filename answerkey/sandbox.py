@@ -30,7 +30,15 @@ from typing import Any
 
 from .errors import AnswerkeyError, AuthoringError, ModuleError, UsageError
 
-__all__ = ["DEFAULT_SECONDS", "TIME_VARIABLE", "author_line", "deadline", "guarded", "time_limit"]
+__all__ = [
+    "DEFAULT_SECONDS",
+    "TIME_VARIABLE",
+    "author_line",
+    "caller_line",
+    "deadline",
+    "guarded",
+    "time_limit",
+]
 
 _ENGINE = Path(__file__).resolve().parent
 _INSTALLED = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
@@ -98,8 +106,20 @@ def author_line(exc: BaseException) -> str | None:
     neither the engine's nor an installed library's, as ``path:line``, e.g.
     ``solutions/m.py:57`` (relative to the working directory when below it, else from
     the ``solutions`` folder the module lives in); None if there is none."""
+    return _authors(reversed(traceback.extract_tb(exc.__traceback__)))
+
+
+def caller_line() -> str | None:
+    """The author's line that is running now (as `author_line` names it): where the kit or
+    the engine was called from, e.g. the line that wrote a definition."""
+    frames = traceback.StackSummary.extract(traceback.walk_stack(None), lookup_lines=False)
+    return _authors(iter(frames))
+
+
+def _authors(frames: Iterator[traceback.FrameSummary]) -> str | None:
+    """The first of `frames` (innermost first) in the author's code, as ``path:line``."""
     here = Path.cwd().resolve()
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+    for frame in frames:
         if frame.filename.startswith("<"):
             continue
         path = Path(frame.filename).resolve()

@@ -59,6 +59,7 @@ def verify_assignment(assignment: Assignment, seed: int = 0, reuse: bool = False
         part.checks = verify_part(assignment.id, part, seed=seed)
         if reuse:
             _VERIFIED[key] = (part, _fingerprint(part))
+    relations.audit_declarations(assignment, seed)
     return assignment.check_count()
 
 

@@ -130,12 +130,146 @@ def test_a_definition_the_model_contradicts_is_refused() -> None:
     inst = Instance(defs={E: u**2 * v}, label="E")
     d = Derivation(D(E, u), (Step(2 * u * v, text("power rule")),), (inst,))
     wrong = relations.definition(E, 2 * u**2 * v)
-    with pytest.raises(VerificationError, match=r"a, part p, remark 1: defines E = 2\*u\*\*2\*v"):
+    with pytest.raises(
+        VerificationError,
+        match=r"a, part p, remark 1\): the definition E = 2\*u\*\*2\*v does not hold",
+    ):
         relations.check_part("a", part_with(wrong, derivations=[d]))
     part = Part("1", "p", [text("Q.")], [d])
     a = Assignment("a", "t", [Exercise("1", "", [text("Let", wrong, ".")], [part])])
-    with pytest.raises(VerificationError, match=r"a, exercise 1, introduction 1: defines E = 2"):
+    with pytest.raises(
+        VerificationError, match=r"a, exercise 1, introduction 1\): the definition E = 2"
+    ):
         relations.audit_introductions(a)
     a.exercises[0].intro = [text("Let", relations.definition(E, v * u**2), ".")]
     relations.audit_introductions(a)  # the model's definition, written otherwise
     assert relations.check_part("a", part_with(relations.definition(u, 2 * v))) == []
+
+
+# ---------------------------------------------------------------- declarations vs the model
+
+x = sp.MatrixSymbol("x", 3, 1)
+MEAN = sp.Symbol("mu")
+MODEL = Instance(defs={MEAN: (x[0, 0] + x[1, 0] + x[2, 0]) / 3, E: u**2 * v}, label="the model")
+
+
+def exercise_with(*items: Any, intro: Any = ()) -> Assignment:
+    d = Derivation(D(E, u), (Step(2 * u * v, text("power rule")),), (MODEL,))
+    part = Part("p", "t", [text("Q.")], derivations=[d], remarks=[text(*items)])
+    return Assignment("a", "t", [Exercise("1", "", [text(*intro)] if intro else [], [part])])
+
+
+def test_a_definition_the_model_agrees_with_is_taken_as_given() -> None:
+    i = sp.Symbol("i")
+    index_form = sp.Sum(sp.IndexedBase("x")[i], (i, 1, 3)) / 3  # 1-based, at the model's size
+    relations.audit_declarations(
+        exercise_with(relations.definition(E, v * u**2), relations.notation(MEAN, index_form))
+    )
+
+
+def test_a_definition_that_contradicts_the_model_is_refused_at_the_authors_line() -> None:
+    wrong = relations.definition(E, u * v)  # the model says u^2 v
+    line = wrong.line
+    assert line is not None and line.startswith("tests/test_relations.py:")
+    with pytest.raises(VerificationError) as err:
+        relations.audit_declarations(exercise_with(wrong))
+    assert err.value.where == f"{line} (a, part p, remark 1)"
+    assert "E = u*v does not hold: at u=" in err.value.message
+    assert err.value.message.endswith(
+        "the model (the model) defines E = u**2*v: write that right side"
+    )
+    # in an introduction too, and through render (the key's audit)
+    a = exercise_with(text("Q."), intro=["Here ", relations.definition(E, 2 * u**2 * v), "."])
+    with pytest.raises(VerificationError, match=r"a, exercise 1, introduction 1\): the definition"):
+        render.render(a, "md", "key", render.Meta())
+
+
+def test_an_index_form_is_read_at_the_models_sizes_and_refused_when_wrong() -> None:
+    i = sp.Symbol("i")
+    off_by_one = sp.Sum(sp.IndexedBase("x")[i], (i, 1, 3)) / 2  # divides by m - 1
+    with pytest.raises(VerificationError, match="the notation mu = Sum"):
+        relations.audit_declarations(exercise_with(relations.notation(MEAN, off_by_one)))
+    leaves_out = relations.definition(MEAN, (x[0, 0] + x[1, 0]) / 3)  # reads fewer inputs
+    with pytest.raises(VerificationError, match="does not hold"):
+        relations.audit_declarations(exercise_with(leaves_out))
+
+
+def test_a_definition_in_other_symbols_is_given_and_one_in_the_models_must_link() -> None:
+    k, K = sp.symbols("k K")
+    index_form = relations.definition(E, -sp.Sum(sp.log(sp.Symbol("y_k")), (k, 1, K)))
+    relations.audit_declarations(exercise_with(index_form))  # about no model: taken as given
+    reads_more = relations.definition(E, u**2 * v + x[0, 0])  # the model's x, not E's input
+    with pytest.raises(
+        VerificationError,
+        match=r"the definition E = u\*\*2\*v \+ x\[0, 0\] cannot be checked against the model "
+        r"\(the model\): it reads x, which is not in E = u\*\*2\*v: write that right side",
+    ):
+        relations.audit_declarations(exercise_with(reads_more))
+
+
+def test_a_definition_of_a_kit_quantity_is_checked_against_the_kit() -> None:
+    from answerkey.kit import conv
+
+    ex = conv.layer_facts("a layer", N=5, F=2, S=1, P=0, C_in=1, C_out=1)
+    no_padding = relations.definition(conv.SIZE, sp.floor((conv.N_ - conv.F_) / conv.S_) + 1)
+    part = Part("a", "t", [text("Q.")], remarks=[text(no_padding)], numeric_checks=[ex])
+    a = Assignment("a", "t", [Exercise("1", "", [], [part])])
+    with pytest.raises(VerificationError, match=r"the definition O = .* does not hold: at "):
+        relations.audit_declarations(a)
+    right = relations.definition(conv.SIZE, conv.OUTPUT_SIZE)
+    part.remarks = [text(right)]
+    relations.audit_declarations(Assignment("b", "t", [Exercise("1", "", [], [part])]))
+
+
+def _read(m: Instance) -> set[Any]:
+    """The symbols a model's definitions name (sums written out at the model's sizes)."""
+    return {
+        s
+        for pair in m.defs.items()
+        for e in pair
+        if isinstance(e, sp.Basic)
+        for s in relations.at_sizes(e, m).free_symbols
+        if isinstance(s, sp.Symbol | sp.MatrixSymbol)
+    }
+
+
+def _checked_declarations(a: Assignment) -> list[tuple[Text, int, Any]]:
+    """(text, index, declaration) of each definition or notation a model of `a` defines."""
+    defined = {k for part in a.parts() for m in relations.models([part]) for k in m.defs}
+    texts = [t for ex in a.exercises for t in ex.intro]
+    texts += [t for p in a.parts() for t in (*p.question, *p.facts, *p.remarks)]
+    return [
+        (t, j, item)
+        for t in texts
+        for j, item in enumerate(t.items)
+        if isinstance(item, relations.Declared)
+        and item.kind != "assumption"
+        and sp.sympify(item.relation.lhs) in defined
+    ]
+
+
+def test_every_declaration_of_a_models_quantity_in_the_keys_made_wrong_is_refused() -> None:
+    from answerkey import registry
+
+    tried = 0
+    for module in registry.discover().values():
+        a = module.build(module.parameters)
+        relations.audit_declarations(a)  # the key as it is passes
+        for t, j, item in _checked_declarations(a):
+            lhs, rhs = item.relation.lhs, item.relation.rhs
+            bad = dataclasses.replace(item, relation=eq(lhs, _wrong(rhs)))
+            saved = t.items
+            object.__setattr__(t, "items", (*saved[:j], bad, *saved[j + 1 :]))
+            try:
+                relations.audit_declarations(Assignment(a.id, a.title, a.exercises))
+            except VerificationError as exc:
+                file = module.module.__name__.split(".")[-1]
+                assert exc.where.startswith(f"solutions/{file}.py:"), exc.where
+                tried += 1
+            else:  # only one about no model (reading what the models do not) is given
+                read = {s for p in a.parts() for m in relations.models([p]) for s in _read(m)}
+                foreign = _read(Instance(defs={E: rhs})) - read
+                assert foreign, f"{a.id}: {item.relation} made wrong passed"
+            finally:
+                object.__setattr__(t, "items", saved)
+    assert tried >= 10

@@ -132,3 +132,11 @@ def test_an_enclosing_timer_is_restored_with_the_time_it_has_left() -> None:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_the_running_authors_line_is_where_the_engine_was_called_from() -> None:
+    from answerkey import relations
+
+    declared = relations.definition(sp.Symbol("E"), 1)  # the engine records this line
+    line = sys._getframe().f_lineno - 1
+    assert declared.line == sandbox.caller_line().rsplit(":", 1)[0] + f":{line}"
