@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
+from .quantity import fixed
+
 __all__ = [
     "TIKZ_PREAMBLE",
     "Connection",
@@ -171,8 +173,8 @@ def _activation(name: str, glyph: tuple[str, str, str] | None = None) -> tuple[s
 
 
 def _fmt_weight(v: float) -> str:
-    s = f"{v:.2f}"
-    return "0.00" if s == "-0.00" else s
+    """A weight at 2 decimals, rounded as the key's text rounds it (`quantity.fixed`)."""
+    return fixed(v, 2)
 
 
 def _size_text(size: int | str) -> str:
@@ -951,7 +953,7 @@ def loss_curve_svg(
             f'y2="{_f(Y(v), 2)}" stroke="#000"/>'
         )
         out.append(
-            _svg_text(left - 5, Y(v), [_Run(f"{v:.{decimals}f}", 0, False)], font, anchor="end")
+            _svg_text(left - 5, Y(v), [_Run(fixed(v, decimals), 0, False)], font, anchor="end")
         )
     for u in range(1, n + 1, step):
         out.append(

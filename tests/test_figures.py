@@ -14,6 +14,8 @@ from conftest import needs_pdflatex
 import solutions.cv_assignment9 as cv
 import solutions.practical_1 as practical_1
 from answerkey import figures as F
+from answerkey import printing
+from answerkey.quantity import fixed
 
 pytestmark = pytest.mark.build  # end-to-end builds: `make test`, not `make check`
 
@@ -129,10 +131,10 @@ def test_ex2_diagram_shows_the_terms_weights() -> None:
     texts = svg_texts(fig.svg)
     for row in W0:
         for v in row:
-            assert f"{v:.2f}" in texts
-            assert f"${v:.2f}$" in fig.tikz
+            assert fixed(v, 2) in texts
+            assert f"${fixed(v, 2)}$" in fig.tikz
     for v in w0:
-        assert f"{v:.2f}" in texts
+        assert fixed(v, 2) in texts
     assert "0.43" in fig.alt
 
 
@@ -143,7 +145,8 @@ def test_other_initial_weights_change_the_ex2_diagram() -> None:
     new = F.network_figure("ex2", practical_1.trace_network(W1, w1))
     assert new.tikz != old.tikz and new.svg != old.svg and new.alt != old.alt
     texts = svg_texts(new.svg)
-    for shown in ("0.25", "−0.50", "0.12", "0.90", "0.33", "−0.07", "0.50", "−0.25", "0.75"):
+    # 0.125 shows 0.13, as the key's text rounds it (a tie away from zero)
+    for shown in ("0.25", "−0.50", "0.13", "0.90", "0.33", "−0.07", "0.50", "−0.25", "0.75"):
         assert shown in texts, shown
     for gone in ("0.60", "0.70", "0.43", "0.88", "0.02", "0.09"):
         assert gone not in texts and f"${gone}$" not in new.tikz
@@ -186,6 +189,16 @@ def test_bad_shapes_are_refused() -> None:
 def test_negative_zero_is_shown_as_zero() -> None:
     svg = F.to_svg(practical_1.trace_network([[-0.001, 0.0, 0.0], [0.0, 0.0, 0.0]], [0, 0, 0]))
     assert "−0.00" not in svg and "-0.00" not in svg
+
+
+def test_a_weight_on_a_tie_shows_as_the_keys_text_prints_it() -> None:
+    ties = [[0.125, -0.125, 0.375], [0.625, -0.875, 1.005]]
+    fig = F.network_figure("ex2", practical_1.trace_network(ties, [0.045, -0.005, 2.675]))
+    texts = svg_texts(fig.svg)
+    for v in [*ties[0], *ties[1], 0.045, -0.005, 2.675]:
+        text = printing.number(v, 2)  # what the key's prose prints: 0.13, -0.13, 0.38, ...
+        assert f"${text}$" in fig.tikz and text.replace("-", "−") in texts, v
+    assert "0.12" not in texts and "2.67" not in texts
 
 
 # --- loss curve -------------------------------------------------------------
