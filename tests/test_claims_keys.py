@@ -315,3 +315,29 @@ def test_where_the_kernel_is_not_symmetric_its_flip_is_listed() -> None:
     listed = dict(keys.number_mistakes(parts[dx["part"]], dx, ledger))
     assert named.NOT_FLIPPED.format(k="K") in listed
     assert np.shape(listed[named.NOT_FLIPPED.format(k="K")]) == np.shape(dx["value"])
+
+
+def test_a_quantity_that_names_several_numbers_says_what_tells_them_apart() -> None:
+    from answerkey.claims.keys import printed_entry
+    from answerkey.claims.reading import ClaimError
+    from answerkey.model import Part, text
+
+    part = Part("b", "t", [text("Q.")])
+    ledger = [
+        {"part": "b", "label": f"RMSProp for {w}, update {k}: s_t", "value": 0.1 * k + (w == "y")}
+        for w in ("x", "y")
+        for k in (1, 2)
+    ]
+    with pytest.raises(ClaimError) as err:  # x versus y, not the update
+        printed_entry(part, ledger, "s_t", update=1)
+    assert str(err.value) == (
+        "'s_t' names 2 numbers of part b, told apart by x vs y: say which, with the whole "
+        "label as the quantity ('RMSProp for x, update 1: s_t' or 'RMSProp for y, update 1: s_t')"
+    )
+    with pytest.raises(ClaimError, match="told apart by x vs y and the update: say which"):
+        printed_entry(part, ledger, "s_t")
+    # the whole label picks one; labels that differ in the update alone ask for it
+    assert printed_entry(part, ledger, "RMSProp for y, update 2: s_t")["value"] == 1.2
+    one = [e for e in ledger if "for x" in e["label"]]
+    with pytest.raises(ClaimError, match=r"\): say which update \(update = K, or --update K\)$"):
+        printed_entry(part, one, "s_t")

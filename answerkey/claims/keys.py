@@ -886,12 +886,36 @@ def printed_entry(
         )
     values = {repr(e["value"]) for e in found}
     if len(values) > 1:
-        several = ", ".join(str(e["label"]) for e in found[:4])
-        raise ClaimError(
-            f"{quantity!r} names {len(found)} numbers of part {part.id} ({several}, …): "
-            "say which update (update = K, or --update K)"
-        )
+        raise ClaimError(_which(quantity, part.id, [str(e["label"]) for e in found], update))
     return found[0]
+
+
+_UPDATE = re.compile(r"\b(?:update|iteration) (\d+)\b")
+
+
+def _which(quantity: str, part_id: str, labels: list[str], update: int | None) -> str:
+    """What to say when `quantity` names several numbers: what tells them apart (the
+    update, or words of the labels such as x vs y) and how to say which."""
+    head = f"{quantity!r} names {len(labels)} numbers of part {part_id}"
+    apart = list(dict.fromkeys(_UPDATE.sub("update K", label) for label in labels))
+    if len(apart) == 1:
+        several = ", ".join(labels[:4]) + (", …" if len(labels) > 4 else "")
+        return f"{head} ({several}): say which update (update = K, or --update K)"
+    words = [re.findall(r"\w+|[^\w\s]", label) for label in apart]
+    differ: list[str] = []
+    if len({len(w) for w in words}) == 1:
+        for column in zip(*words, strict=True):
+            differ += list(dict.fromkeys(column)) if len(set(column)) > 1 else []
+    by = " vs ".join(differ) if differ and len(differ) <= 6 else "their labels"
+    updates = len({tuple(_UPDATE.findall(label)) for label in labels}) > 1
+    first: dict[str, str] = {}  # one label of each kind, as the key prints it
+    for label in labels:
+        first.setdefault(_UPDATE.sub("update K", label), label)
+    shown = " or ".join(repr(label) for label in list(first.values())[:4])
+    return (
+        f"{head}, told apart by {by}{' and the update' if updates else ''}: say which, with "
+        f"the whole label as the quantity ({shown})"
+    )
 
 
 def _label_form(label: str) -> str:
