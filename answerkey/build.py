@@ -306,12 +306,15 @@ def _verify_parts(
     return out
 
 
-def _verify_many(module_id: str, many: list[Mapping[str, Any]]) -> list[Checks]:
+def _verify_many(module_id: str, many: list[Mapping[str, Any]]) -> list[tuple[Checks, float]]:
+    """Each variant of `many` verified in turn: its checks and the seconds it took."""
     module = _module(module_id)
     out = []
     for params in many:
+        start = time.perf_counter()
         assignment = compute(module, params)
-        out.append({p.id: p.checks for p in assignment.parts()})
+        checks = {p.id: p.checks for p in assignment.parts()}
+        out.append((checks, time.perf_counter() - start))
     return out
 
 
@@ -690,7 +693,9 @@ def _run(
     by_key: dict[tuple[str, str], list[Job]] = {}
     for job in stale:
         by_key.setdefault(job.key, []).append(job)
-    started = {key: time.perf_counter() for key in by_key}
+    # the seconds each key's own work took (its verification, its errata), so that a
+    # report line is the directory's time, not the time since its batch started
+    worked_s: dict[tuple[str, str], float] = dict.fromkeys(by_key, 0.0)
     pending: dict[cf.Future[Any], Any] = {}
     # Few assignments: verification split by part, the errata and the handouts
     # as jobs of their own, so every core has work; the key is rendered when
@@ -723,7 +728,7 @@ def _run(
             # at the end
             (out_root / term / "MANIFEST.json").unlink(missing_ok=True)
             publishing.swap_in(job.directory, files, stamp)
-        total = time.perf_counter() - started[job.key]
+        total = worked_s.get(job.key, 0.0) + render_s
         results[job.directory] = BuildResult(
             job.module.id, job.directory, sorted(files), n_checks, total
         )
@@ -830,8 +835,10 @@ def _run(
                         f"({cached})"
                     )
                 waiting[arg] -= len(value)
+                worked_s[arg] += sum(seconds for _, seconds, _ in value.values())
             elif what == "errata":
                 verdicts[arg], seconds = value
+                worked_s[arg] += seconds
                 claims = len(verdicts[arg])
                 say(f"judged {arg[0]}'s earlier solution: {claims} claims, {seconds:.2f}s")
                 waiting[arg] -= 1
@@ -840,7 +847,8 @@ def _run(
                 state = "ready" if made else "left to another process"
                 say(f"PDFs' preamble format {state}, {seconds:.2f}s")
             elif what == "many":
-                for key, checks in zip(arg, value, strict=True):
+                for key, (checks, seconds) in zip(arg, value, strict=True):
+                    worked_s[key] += seconds
                     submit_key(key, checks)
             else:
                 job = arg

@@ -387,6 +387,21 @@ def test_a_module_deleted_during_the_build_is_built_from_the_snapshot_taken(
         assert "Spring" in (out / "spring" / "good-one" / f"variant-0{k}" / "key.md").read_text()
 
 
+SLOW = GOOD.replace('ID = "good-one"', 'ID = "slow-one"').replace(
+    "    a = small_cv()", "    import time\n    time.sleep(params['a'] / 1000)\n    a = small_cv()"
+)
+
+
+def test_each_variant_reports_its_own_time_not_its_batchs(fake_solutions: Path) -> None:
+    """Variants are verified several to a job; each directory's "built ... in X s" adds
+    its own verification's seconds to its rendering's, not the time since its job started."""
+    (fake_solutions / "slow.py").write_text(SLOW)
+    sys.modules.pop("solutions.slow", None)
+    many = pipeline._verify_many("slow-one", [{"a": 1}, {"a": 3000}, {"a": 1}])
+    seconds = [s for _, s in many]
+    assert seconds[1] >= 3 and seconds[0] < 3 and seconds[2] < 3, seconds
+
+
 # --- workers and their child processes ------------------------------------------------
 
 WORKER = """
