@@ -33,6 +33,17 @@ def text(*items: Any) -> Text:
     return Text(tuple(items))
 
 
+def plural(n: Any, noun: str, many: str | None = None) -> str:
+    """`noun` as a count of `n` takes it: "zero" for 1, "zeros" (or `many`) for any other
+    count. Every number-and-noun phrase of the engine's and the kit's text uses it."""
+    return noun if n == 1 else many or noun + "s"
+
+
+def counted(n: Any, noun: str, many: str | None = None) -> str:
+    """`n` and its noun in words: "1 update", "3 updates" (see `plural`)."""
+    return f"{n} {plural(n, noun, many)}"
+
+
 @dataclass(frozen=True)
 class Step:
     """One line of a derivation: ``= expr`` with the reason it follows from the line before.

@@ -34,7 +34,8 @@ class KeyLatexPrinter(LatexPrinter):
     """SymPy's LaTeX printer with the course's notation and the engine's math objects."""
 
     def __init__(self, notation: Mapping[str, str] | None = None, decimals: int = DECIMALS) -> None:
-        super().__init__({"mat_delim": "(", "mat_str": "pmatrix"})
+        # pmatrix brings its own parentheses: a delimiter too would print a second pair
+        super().__init__({"mat_delim": "", "mat_str": "pmatrix"})
         self.notation = dict(notation or {})
         self.decimals = decimals
 
@@ -395,12 +396,13 @@ def math_text(
 
 
 def _join(pieces: list[str]) -> str:
-    """Join prose pieces with single spaces, but no space before punctuation."""
+    """Join prose pieces with single spaces, but none before punctuation or a closing
+    bracket, nor after an opening one: "($P = 0$)", "(see $x$)", not "( $P = 0$ )"."""
     out = ""
     for p in pieces:
         if not out:
             out = p
-        elif re.match(r"^(\\?[.,;:!?)])", p):
+        elif re.match(r"^(\\?[.,;:!?)\]])", p) or re.search(r"[(\[]$", out):
             out += p
         else:
             out += " " + p

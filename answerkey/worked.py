@@ -56,7 +56,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from .errors import AuthoringError
 from .instantiate import Concrete, Matrix, tree_function
 from .mathfns import D
-from .model import Block, CheckRecord, Derivation, Instance, Text
+from .model import Block, CheckRecord, Derivation, Instance, Text, counted
 from .quantity import Number, computed, given
 
 FORWARD_RTOL = 1e-9
@@ -582,11 +582,12 @@ class _Point:
                 CheckRecord(
                     "recomputation",
                     f"{where}: values",
-                    f"{fwd} values recomputed by {how} (a second path)",
+                    f"{counted(fwd, 'value')} recomputed by {how} (a second path)",
                 )
             )
         if grads:
-            detail = f"{grads} gradients match central differences (error {worst_fd:.1e})"
+            detail = f"{counted(grads, 'gradient')} {'matches' if grads == 1 else 'match'} "
+            detail += f"central differences (error {worst_fd:.1e})"
             if one_sided:
                 detail += (
                     "; one-sided where a kink lies within the step (" + "; ".join(one_sided) + ")"
@@ -1270,17 +1271,18 @@ class Trace:
             else:
                 worst = max(worst, self._check_update(point, inputs, where))
             self._check_losses_after(point, inputs, where)
+        updates = counted(len(self.steps), "update")
         records.append(
             CheckRecord(
                 "update",
                 f"{self.name}: updates",
                 (
-                    f"every step, new value and rule line of the {len(self.steps)} updates "
+                    f"every step, new value and rule line of the {updates} "
                     f"equals the printed rule ({self.optimizer.describe()}) evaluated on "
                     f"finite-difference gradients, state carried by the check (error {worst:.1e})"
                 )
                 if _stateful(self.optimizer)
-                else f"every step of the {len(self.steps)} updates equals the optimizer's step "
+                else f"every step of the {updates} equals the optimizer's step "
                 f"({self.optimizer.describe()}) of the finite-difference gradient and every new "
                 f"value the old one plus it (error {worst:.1e})",
             )
@@ -1297,7 +1299,7 @@ class Trace:
                 CheckRecord(
                     "recomputation",
                     f"{self.name}: sums of {key}",
-                    f"{len(sums)} sums recomputed from the oracle's values",
+                    f"{counted(len(sums), 'sum')} recomputed from the oracle's values",
                 )
             )
         return records

@@ -116,3 +116,15 @@ def test_layer_facts_are_worked_numbers_checked_by_counting() -> None:
     assert (float(ex[conv.SIZE].value), float(ex[conv.COUNT].value)) == (32.0, 1216.0)
     assert ex()[0].kind == "recomputation"
     assert float(conv.field_facts("two", F_1=3, F_2=3, S_1=1)[conv.FIELD].value) == 5.0
+
+
+@pytest.mark.parametrize(
+    ("kernel", "padded"), [(2, "padded by 1 zero on"), (3, "padded by 2 zeros")]
+)
+def test_the_backward_text_counts_the_padding_zeros_in_words(kernel: int, padded: str) -> None:
+    from answerkey import printing
+
+    x, k = sp.MatrixSymbol("X", 4, 4), sp.MatrixSymbol("K", kernel, kernel)
+    z = sp.MatrixSymbol("Z", 5 - kernel, 5 - kernel)
+    _, fact, _ = conv.backward_text(z, x, k, sp.Symbol("b"), sp.Symbol("E"))
+    assert padded.replace(" 1 ", " $1$ ").replace(" 2 ", " $2$ ") in printing.prose(fact, "md")

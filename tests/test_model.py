@@ -75,3 +75,12 @@ def test_each_part_has_its_own_checks_list() -> None:
     a, b = Part("1", "a", []), Part("2", "b", [])
     a.checks.append(CheckRecord("numeric", "s", "d"))
     assert b.checks == []
+
+
+def test_a_count_takes_the_noun_in_the_singular_for_one_only() -> None:
+    from answerkey.model import counted, plural
+
+    assert [counted(n, "zero") for n in (0, 1, 2)] == ["0 zeros", "1 zero", "2 zeros"]
+    assert (
+        counted(1, "class", "classes") == "1 class" and plural(3, "class", "classes") == "classes"
+    )

@@ -373,3 +373,17 @@ def test_a_number_given_as_an_integer_prints_as_one() -> None:
 )
 def test_a_tie_rounds_away_from_zero_as_a_student_rounds_by_hand(x: float, printed: str) -> None:
     assert printing.number(x) == printed
+
+
+def test_a_plain_sympy_matrix_prints_one_pair_of_parentheses() -> None:
+    m = sp.ImmutableMatrix([[1, 0], [1, 0]])
+    assert printing.latex(m) == r"\begin{pmatrix}1 & 0\\1 & 0\end{pmatrix}"
+    assert r"\left(" not in printing.latex(sp.Eq(sp.MatrixSymbol("U", 2, 2), 2 * m, evaluate=False))
+
+
+@pytest.mark.parametrize("fmt", ["md", "tex"])
+def test_prose_puts_no_space_inside_brackets(fmt: str) -> None:
+    p = sp.Symbol("P")
+    shown = printing.prose(text("a layer (", sp.Eq(p, 0, evaluate=False), ", and", p, ")."), fmt)
+    assert shown == "a layer ($P = 0$, and $P$)."
+    assert printing.prose(text("the rate (", p, "is", p, ")"), fmt) == "the rate ($P$ is $P$)"

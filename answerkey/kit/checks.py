@@ -28,7 +28,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import VerificationError
-from ..model import CheckRecord, Derivation, Instance
+from ..model import CheckRecord, Derivation, Instance, counted
 
 FD_STEP = 1e-6
 FD_TOL = 1e-6
@@ -150,7 +150,7 @@ def activations_check(
             CheckRecord(
                 "finite-difference",
                 f"result with {names} = {', '.join(acts)}",
-                f"matches central differences at {points} points (error {worst:.1e})",
+                f"matches central differences at {counted(points, 'point')} (error {worst:.1e})",
             )
         )
     return records
@@ -196,7 +196,8 @@ def update_rule_check(
         CheckRecord(
             "symbolic",
             "update rule",
-            f"equals -{rate} times the verified gradient for each of the {len(cases)} weights",
+            f"equals -{rate} times the verified gradient for "
+            + ("the 1 weight" if len(cases) == 1 else f"each of the {len(cases)} weights"),
         )
     ]
 

@@ -41,7 +41,7 @@ import sympy as sp
 
 from .. import relations, worked
 from ..mathfns import D
-from ..model import CheckRecord, Derivation, Instance, Step, text
+from ..model import CheckRecord, Derivation, Instance, Step, plural, text
 from .fragments import Fragment
 from .writing import say
 
@@ -487,8 +487,9 @@ def backward_text(z: Any, x: Any, k: Any, b: Any, e: Any) -> tuple[Any, Any, Any
     delta = relations.notation(di[I_, J_], D(e, zi[I_, J_]))
     words = (
         "{} holds {} once, so {}; {} is in every {}, so {}; {} is in {} with weight {}, so "
-        "{}: a full convolution, {} padded by {} zeros on every side (written {}) correlated "
-        "with the kernel rotated by half a turn (flipped in both directions)."
+        "{}: a full convolution, {} padded by {} " + plural(f - 1, "zero") + " on every side "
+        "(written {}) correlated with the kernel rotated by half a turn (flipped in both "
+        "directions)."
     )
     fact = say(
         words,

@@ -12,6 +12,7 @@ deterministically, so two builds give the same bytes.
 from __future__ import annotations
 
 from ..figures import Figure
+from ..model import counted
 
 _CM = 0.8  # a cell's side in cm
 _PX = 40.0  # pixels per cm
@@ -138,8 +139,9 @@ def unrolled(name: str, steps: int) -> Figure:
         f'<line x1="{px(last + 0.5):.1f}" y1="{px(0.6):.1f}" x2="{px(last + gap - 0.3):.1f}" '
         f'y2="{px(0.6):.1f}" stroke="black" marker-end="url(#ak-arrow)"/>'
     )
+    unrolled = counted(steps, "step")
     alt = (
-        f"A recurrent cell unrolled over {steps} steps: h_0 feeds h_1 through the weight w, and "
+        f"A recurrent cell unrolled over {unrolled}: h_0 feeds h_1 through the weight w, and "
         f"so on up to h_{steps}; the input x_t enters step t; the loss E follows h_{steps}."
     )
     return Figure(name, alt, "\n".join(tikz) + "\n", _svg(px(last + gap) + 30, px(2.6), alt, svg))

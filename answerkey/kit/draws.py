@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ..model import counted
 from ..terms import Rule, at_least, at_most, at_most_items, integer, non_empty, positive, rounded
 from .traces import largest
 
@@ -83,7 +84,7 @@ def on_kink(values: Iterable[Any], within: float, decimals: int) -> list[str]:
     kink at 0, where a printed number (to `decimals`) hides which side it is on."""
     smallest = min((float(np.min(np.abs(np.asarray(v, dtype=float)))) for v in values), default=1)
     if smallest < within:
-        return [f"a pre-activation sits on the ReLU kink (s = 0 to {decimals} decimals)"]
+        return [f"a pre-activation sits on the ReLU kink (s = 0 to {counted(decimals, 'decimal')})"]
     return []
 
 

@@ -36,7 +36,7 @@ import numpy as np
 import sympy as sp
 
 from ..mathfns import D, T, diag, elementwise, eq, hadamard_ones_minus, mm, softmax, sqnorm
-from ..model import CheckRecord, Derivation, Instance, Step, text
+from ..model import CheckRecord, Derivation, Instance, Step, counted, text
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,7 +78,7 @@ class Fragment:
             CheckRecord(
                 "fragment",
                 self.name,
-                f"the cited fragment is verified by the engine ({len(records)} checks)",
+                f"the cited fragment is verified by the engine ({counted(len(records), 'check')})",
             )
         ]
 
