@@ -24,10 +24,11 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 
+from .errors import AuthoringError
 from .mathfns import hadamard_ones_minus
-from .model import Text
+from .model import Assignment, Text
 from .quantity import DECIMALS, Number, fixed
-from .relations import Declared, Identity
+from .relations import Declared, Identity, models
 
 
 class KeyLatexPrinter(LatexPrinter):
@@ -407,3 +408,67 @@ def _join(pieces: list[str]) -> str:
         else:
             out += " " + p
     return out
+
+
+def audit_names(assignment: Assignment) -> None:
+    """Two different quantities of one exercise never print the same name: the symbols its
+    models read (a network's, a kit's worked numbers') are grouped by their LaTeX, and
+    a second quantity printed as P (the kit's padding, an integer, and the author's
+    pooled matrix P) is refused with one line naming both. A scalar and a matrix of one
+    name in parts that never meet (the scalar case of a vector, in a part of its own)
+    are allowed."""
+    notation = assignment.notation
+    for ex in assignment.exercises:
+        seen: dict[str, dict[Any, list[tuple[str, str]]]] = {}
+        for part in ex.parts:
+            for m in models([part]):
+                for s in _quantities(m):
+                    where = (part.id, m.label)
+                    seen.setdefault(latex(s, notation), {}).setdefault(s, []).append(where)
+        for name, found in seen.items():
+            clash = _clash(list(found.items()))
+            if clash is not None:
+                (a, at_a), (b, at_b) = clash
+                raise AuthoringError(
+                    f"{assignment.id}, exercise {ex.number}: two quantities print as {name}: "
+                    f"{_what(a)} ({_at(at_a)}) and {_what(b)} ({_at(at_b)}); give one of "
+                    "them another name"
+                )
+
+
+def _quantities(m: Any) -> set[Any]:
+    out: set[Any] = set()
+    for pair in m.defs.items():
+        for e in pair:
+            if isinstance(e, sp.Basic):
+                out |= {s for s in e.free_symbols if isinstance(s, sp.Symbol | sp.MatrixSymbol)}
+    return out
+
+
+def _clash(found: list[tuple[Any, list[tuple[str, str]]]]) -> Any:
+    """The first two quantities of `found` that may not share their printed name."""
+    for i, (a, at_a) in enumerate(found):
+        for b, at_b in found[i + 1 :]:
+            scalar_case = {type(a), type(b)} == {sp.Symbol, sp.MatrixSymbol} and not any(
+                s.is_integer for s in (a, b) if isinstance(s, sp.Symbol)
+            )
+            apart = not {p for p, _ in at_a} & {p for p, _ in at_b}
+            if not (scalar_case and apart):
+                return (a, at_a), (b, at_b)
+    return None
+
+
+def _what(s: Any) -> str:
+    if isinstance(s, sp.MatrixSymbol):
+        return f"a {s.shape[0]}x{s.shape[1]} matrix"
+    kinds = [k for k in ("integer", "positive") if s.assumptions0.get(k)]
+    return (
+        f"a{'n' if kinds[:1] == ['integer'] else ''} {' '.join(kinds)} scalar"
+        if kinds
+        else "a scalar"
+    )
+
+
+def _at(places: list[tuple[str, str]]) -> str:
+    part, label = places[0]
+    return f"part {part}" + (f", {label}" if label else "")

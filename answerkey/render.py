@@ -142,6 +142,7 @@ def view(assignment: Assignment, fmt: str, kind: str, meta: Meta) -> dict[str, A
         numbers.audit(assignment)  # no bare number anywhere; computed ones verified
         relations.audit_introductions(assignment)
         relations.audit_declarations(assignment)
+        printing.audit_names(assignment)
     exercises: list[dict[str, Any]] = []
     for ex in assignment.exercises:
         parts = []

@@ -128,3 +128,15 @@ def test_the_backward_text_counts_the_padding_zeros_in_words(kernel: int, padded
     z = sp.MatrixSymbol("Z", 5 - kernel, 5 - kernel)
     _, fact, _ = conv.backward_text(z, x, k, sp.Symbol("b"), sp.Symbol("E"))
     assert padded.replace(" 1 ", " $1$ ").replace(" 2 ", " $2$ ") in printing.prose(fact, "md")
+
+
+def test_the_padding_prints_as_p_pad_leaving_p_to_the_exercise() -> None:
+    from answerkey import printing
+
+    ex = conv.layer_facts("layer", N=5, F=2, S=1, P=1, C_in=1, C_out=1)
+    assert dict(ex.givens())["P_{pad}"] is not None
+    assert (
+        printing.latex(conv.OUTPUT_SIZE)
+        == r"\left\lfloor{\frac{N + 2 P_{pad} - F}{S}}\right\rfloor + 1"
+    )
+    assert float(ex[conv.SIZE].value) == 6.0

@@ -387,3 +387,33 @@ def test_prose_puts_no_space_inside_brackets(fmt: str) -> None:
     shown = printing.prose(text("a layer (", sp.Eq(p, 0, evaluate=False), ", and", p, ")."), fmt)
     assert shown == "a layer ($P = 0$, and $P$)."
     assert printing.prose(text("the rate (", p, "is", p, ")"), fmt) == "the rate ($P$ is $P$)"
+
+
+def test_two_quantities_of_an_exercise_that_print_one_name_are_refused() -> None:
+    from answerkey.errors import AuthoringError
+    from answerkey.kit import conv
+    from answerkey.model import Assignment, Derivation, Exercise, Instance, Part, Step
+
+    sizes = conv.layer_facts("a layer", N=5, F=2, S=1, P=0, C_in=1, C_out=1)
+    mine = sp.MatrixSymbol("N", 2, 2)  # the author's N, a pooled map, beside the kit's size N
+    pooled = Instance(defs={sp.Symbol("E"): mine[0, 0] + mine[1, 1]}, label="pooling")
+    d = Derivation(sp.Symbol("E"), (Step(mine[0, 0] + mine[1, 1], text("as defined")),), (pooled,))
+    parts = [
+        Part("a", "t", [text("Q.")], numeric_checks=[sizes]),
+        Part("b", "t", [text("Q.")], [d]),
+    ]
+    a = Assignment("x", "t", [Exercise("1", "", [], parts)])
+    with pytest.raises(AuthoringError) as err:
+        printing.audit_names(a)
+    assert str(err.value) == (
+        "x, exercise 1: two quantities print as N: an integer positive scalar (part a, a "
+        "layer's sizes) and a 2x2 matrix (part b, pooling); give one of them another name"
+    )
+    # a scalar and a vector of one name in parts that never meet: the scalar case, allowed
+    x, v = sp.Symbol("x"), sp.MatrixSymbol("x", 2, 1)
+    q = sp.Symbol("q")
+    scalar = Derivation(q, (Step(x * x, text("")),), (Instance(defs={q: x**2}),))
+    one = Instance(defs={sp.Symbol("L"): v[0, 0] + v[1, 0]})
+    vector = Derivation(sp.Symbol("L"), (Step(v[0, 0] + v[1, 0], text("")),), (one,))
+    ok = [Part("a", "t", [text("Q.")], [scalar]), Part("b", "t", [text("Q.")], [vector])]
+    printing.audit_names(Assignment("y", "t", [Exercise("1", "", [], ok)]))

@@ -51,7 +51,10 @@ def output_size(n: int, f: int, stride: int = 1, padding: int = 0) -> int:
     return (n + 2 * padding - f) // stride + 1
 
 
-N_, F_, S_, P_ = sp.symbols("N F S P", integer=True, positive=True)
+N_, F_, S_ = sp.symbols("N F S", integer=True, positive=True)
+#: the padding, printed P_{pad}: a bare P is a name an exercise wants for itself (a pooled
+#: map, a probability), and two quantities may not print one name (`printing.audit_names`)
+P_ = sp.Symbol("P_{pad}", integer=True, nonnegative=True)
 C_IN, C_OUT = sp.symbols("C_in C_out", integer=True, positive=True)
 #: the rules as the key prints them
 OUTPUT_SIZE = sp.floor((N_ + 2 * P_ - F_) / S_) + 1
@@ -423,7 +426,8 @@ _FIELD = Instance(defs={FIELD: FIELD_OF_TWO}, label="two stacked layers")
 
 def _counted(v: Any) -> dict[str, float]:
     """The oracle of `layer_facts`: windows counted by sliding, parameters by NumPy arrays."""
-    n, f, s, p, c_in, c_out = (int(v[k]) for k in ("N", "F", "S", "P", "C_in", "C_out"))
+    names = ("N", "F", "S", P_.name, "C_in", "C_out")
+    n, f, s, p, c_in, c_out = (int(v[k]) for k in names)
     arrays = [np.zeros((c_out, c_in, f, f)), np.zeros(c_out)]
     return {"O": float(_positions(n, f, s, p)), "n_{params}": float(sum(a.size for a in arrays))}
 
@@ -435,8 +439,8 @@ def _probed(v: Any) -> dict[str, float]:
 
 def layer_facts(name: str, **numbers: Any) -> Any:
     """A layer's output size O and parameter count from its numbers (N, F, S, P, C_in,
-    C_out: given numbers, printed by the key), each checked against a brute-force count;
-    ``ex[conv.SIZE]``, ``ex[conv.COUNT]``."""
+    C_out: given numbers, printed by the key; the padding P prints as P_{pad}), each
+    checked against a brute-force count; ``ex[conv.SIZE]``, ``ex[conv.COUNT]``."""
     symbols = {"N": N_, "F": F_, "S": S_, "P": P_, "C_in": C_IN, "C_out": C_OUT}
     at = {symbols[k]: v for k, v in numbers.items()}
     return worked.example(name, _LAYER_FACTS, at, [SIZE, COUNT], oracle=_counted)
