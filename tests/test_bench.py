@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import statistics
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ def test_bench_measures_and_reports_on_a_tiny_case(
     out = tmp_path / "bench.json"
     # relative, as `make bench` gives it (the edit scenario builds in another directory)
     scratch = os.path.relpath(tmp_path / "scratch")
-    args = ["--variants", "1", "--repeat", "2", "--out", scratch, "--json", str(out)]
+    args = ["--variants", "1", "--repeat", "1", "--out", scratch, "--json", str(out)]
     code = bench.main([*args, "--students", "2", "--edit", "practical-1", "practical-1"])
     assert code == 0
     text = capsys.readouterr().out
@@ -44,21 +43,38 @@ def test_bench_measures_and_reports_on_a_tiny_case(
         assert r["ratio"] == pytest.approx(r["ours"] / r["floor"])
         assert r["pass"] == (r["ratio"] <= r["target"])
     # the floor really ran pdflatex over key and handout .tex of the build
-    assert len(bench.produced_tex(tmp_path / "scratch" / "cold-2")) == 2
-    # each repeated figure is the median of its samples, all of which are kept
+    assert len(bench.produced_tex(tmp_path / "scratch" / "cold-1")) == 2
+    # every figure is kept as a sample (medians of repeated ones: the next test)
     samples = body["samples"]
-    assert [len(samples[k]) for k in ("cold", "no-op", "cold floor")] == [2, 2, 2]
+    assert [len(samples[k]) for k in ("cold", "no-op", "cold floor")] == [1, 1, 1]
     cold = rows["cold build, default term"]
-    assert cold["ours"] == pytest.approx(statistics.median(samples["cold"]))
-    assert cold["floor"] == pytest.approx(statistics.median(samples["cold floor"]))
-    assert rows["no-op rebuild"]["ours"] == pytest.approx(statistics.median(samples["no-op"]))
-    # the edit scenario rebuilt a scratch copy after each of two comments
-    assert [len(samples[k]) for k in ("edit", "edit floor")] == [2, 2]
+    assert (cold["ours"], cold["floor"]) == (samples["cold"][0], samples["cold floor"][0])
+    # the edit scenario rebuilt a scratch copy after a comment
+    assert [len(samples[k]) for k in ("edit", "edit floor")] == [1, 1]
     edited = tmp_path / "scratch" / "edit" / "project" / "solutions" / "practical_1.py"
-    assert edited.read_text().count("# an author's note, edit") == 2
+    assert edited.read_text().count("# an author's note, edit") == 1
     assert "an author's note" not in (ROOT / "solutions" / "practical_1.py").read_text()
     assert body["machine"]["load_average_before"] is not None
     assert body["versions"]["tex"]
+
+
+def test_each_repeated_figure_is_the_median_of_its_samples_all_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # medians unlike the mean, the first, the last, the least or the most of the samples
+    builds = iter([8.0, 1.0, 2.0, 3.0, 0.9, 0.1, 0.2, 0.3])  # four cold builds, four no-ops
+    floors = iter([4.0, 0.5, 1.0, 1.5])
+    monkeypatch.setattr(bench, "run_build", lambda args, cwd=None: next(builds))
+    monkeypatch.setattr(bench, "floor", lambda texs, parallel=2: next(floors))
+    samples: dict[str, list[float]] = {}
+    quiet = {"say": lambda _m: None, "edit": None, "students": 0, "variants": 0}
+    rows = bench.measure(tmp_path / "b", repeat=4, samples=samples, **quiet)
+    assert samples["cold"] == [8.0, 1.0, 2.0, 3.0] and samples["no-op"] == [0.9, 0.1, 0.2, 0.3]
+    assert samples["cold floor"] == [4.0, 0.5, 1.0, 1.5]
+    cold, noop = rows
+    assert (cold.ours, cold.floor, cold.ratio) == (2.5, 1.25, 2.0)
+    assert (noop.ours, noop.floor) == (0.25, 2.5) and noop.ratio == pytest.approx(0.1)
+    assert [r.ok for r in rows] == [True, False]  # 2x against 2.5x; 10% against 5%
 
 
 def samples_of(body: dict, name: str) -> list[float]:
