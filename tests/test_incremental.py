@@ -346,11 +346,12 @@ def test_a_killed_build_leaves_no_partial_file_and_the_next_build_is_right(
     monkeypatch.setenv("ANSWERKEY_REVISION", cache.git_revision())
     cache.git_revision.cache_clear()
     out = tmp_path / "out"
-    # six variants: when the first one is reported, the others are still being built,
-    # so the signal lands midway however fast the machine is
-    term, variants = "2026-winter", 6
+    # three variants and the term's own key on two workers (-j 2): when the first is
+    # reported, one is being built and two wait, so the signal lands midway however fast
+    # the machine is
+    term, variants = "2026-winter", 3
     cmd = [sys.executable, "-m", "answerkey.cli", "build", P1, "--term", term]
-    cmd += ["--variants", str(variants), "--out", str(out)]
+    cmd += ["--variants", str(variants), "--out", str(out), "-j", "2"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None
     first = proc.stdout.readline()
