@@ -32,6 +32,7 @@ import answerkey.build
 import answerkey.cli
 import solutions.cv_assignment9 as cv
 from answerkey import registry, verify
+from answerkey.claims import roundtrip
 from answerkey.model import Assignment, CheckRecord, Exercise
 from answerkey.registry import SolutionModule
 from answerkey.verify import verify_assignment
@@ -95,6 +96,7 @@ import answerkey.build
 import answerkey.cli
 import answerkey.build
 from answerkey import registry, verify
+from answerkey.claims import roundtrip
 
 m = registry.SolutionModule(mod.ID, mod.TITLE, mod.PARAMETERS, mod.build, mod)
 registry.discover = answerkey.build.discover = lambda: {m.id: m}
@@ -234,9 +236,22 @@ def module_source(assignment_id: str, title: str = "T") -> str:
 WINTER = "2026-winter"
 
 
+def run_store(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A directory for the whole test run: under pytest-xdist, the workers of one run
+    share it (their temporary roots are siblings), so what one worker proved another
+    need not prove again. Entries are named by what they answer and written whole
+    (`_copy_entries`), so two workers adding the same entry is harmless."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        store = base.parent / name
+        store.mkdir(exist_ok=True)
+        return store
+    return tmp_path_factory.mktemp(name)
+
+
 @pytest.fixture(scope="session")
 def _remembered_verdicts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("remembered-verdicts")
+    return run_store(tmp_path_factory, "remembered-verdicts")
 
 
 @pytest.fixture
@@ -244,7 +259,8 @@ def stubbed_tree(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _remembered_verdicts: Path
 ) -> Iterator[Path]:
     """tmp_path with terms/ holding a copy of the 2026-winter term, and verification stubbed:
-    every part passes with one stub record, so a build takes a fraction of a second. For
+    every part passes with one stub record and the printed answers' read-back (through the
+    claims reader) is skipped, so a build takes a fraction of a second. For
     the tests of what a build publishes and when it rebuilds, not of what it proves.
 
     Builds into tmp_path/out start with the verdicts (errata, read-back) that such builds
@@ -259,6 +275,8 @@ def stubbed_tree(
 
     monkeypatch.setattr(answerkey.build, "verify_part", fake_verify)
     monkeypatch.setattr(verify, "verify_part", fake_verify)
+    # the read-back of every printed answer through the claims reader is proving too
+    monkeypatch.setattr(roundtrip, "check_assignment", lambda assignment, printer=None: 0)
     verdicts = tmp_path / "out" / ".cache" / "verdicts"
     _copy_entries(_remembered_verdicts, verdicts)
     yield tmp_path
@@ -275,13 +293,14 @@ SharedProofs = Callable[..., contextlib.AbstractContextManager[None]]
 def shared_proofs(tmp_path_factory: pytest.TempPathFactory) -> SharedProofs:
     """`with shared_proofs(out_root): build(..., out_root)`: the build starts from what the
     session's earlier such builds proved (their proof cache, copied into out_root/.cache),
-    and adds what it proves. Each proof is computed once per session (the store starts
-    empty), whichever test needs it first; a test that builds the same assignment at the
-    same numbers again spends its time on what it tests (publishing, exporting, layout).
+    and adds what it proves. Each proof is computed once per test run (the store starts
+    empty; the xdist workers share it), whichever test needs it first; a test that builds
+    the same assignment at the same numbers again spends its time on what it tests
+    (publishing, exporting, layout).
     `cold=True`: the build starts from an empty cache (it proves everything itself, a
     test of verification) and only gives what it proved. Not for tests of the cache, or
     that time or kill a build."""
-    store = tmp_path_factory.mktemp("shared-proofs")
+    store = run_store(tmp_path_factory, "shared-proofs")
 
     @contextlib.contextmanager
     def sharing(out_root: Path, cold: bool = False) -> Iterator[None]:
