@@ -96,8 +96,9 @@ _BUILT: dict[tuple[str, str], Assignment] = {}
 
 
 def compute(module: SolutionModule, params: Mapping[str, Any]) -> Assignment:
-    """Build the assignment's document model from its parameters, and verify it."""
-    assignment = module.build(params)
+    """The assignment's document model for `params` (`built`: the render job in the same
+    process reuses it rather than building it again), verified."""
+    assignment = built(module, params)
     verify_assignment(assignment, reuse=True)
     return assignment
 
