@@ -70,9 +70,10 @@ md: setup
 html: setup
 	$(BUILD) --format html
 
-# the tests on every core, a test module per worker (its module-scoped fixtures built once);
-# XDIST= runs them in one process
-XDIST ?= -n auto --dist loadfile
+# the tests on every core, a test module per worker (its module-scoped fixtures built once),
+# in the order tests/conftest.py gives (the modules with builds first); XDIST= runs them in
+# one process
+XDIST ?= -n auto --dist loadfile --no-loadscope-reorder
 
 test: lint typecheck pytest
 

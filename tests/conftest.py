@@ -62,10 +62,30 @@ needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="no
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that needs pdflatex runs TeX: it gets the `tex` marker (`make check` skips it)."""
+    """A test that needs pdflatex runs TeX: it gets the `tex` marker (`make check` skips it).
+
+    Then the modules are ordered for pytest-xdist (`--dist loadfile --no-loadscope-reorder`
+    hands them to the workers in this order): those with builds or TeX runs first, the
+    most such tests first, then by their number of tests; each module's tests keep their
+    order. The long modules start early and the quick ones fill the end, so both workers
+    finish together (xdist's own order, by number of tests, started a module with one
+    37 s build test among the last)."""
     for item in items:
         if any("pdflatex" in str(m.kwargs.get("reason", "")) for m in item.iter_markers("skipif")):
             item.add_marker(pytest.mark.tex)
+    heavy: dict[str, int] = {}
+    count: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        slow = item.get_closest_marker("build") or item.get_closest_marker("tex")
+        heavy[module] = heavy.get(module, 0) + bool(slow)
+        count[module] = count.get(module, 0) + 1
+
+    def order(item: pytest.Item) -> tuple[int, int]:
+        module = item.nodeid.split("::")[0]
+        return (-heavy[module], -count[module])
+
+    items.sort(key=order)  # stable: a module's tests keep their order
 
 
 def cv_module() -> SolutionModule:
