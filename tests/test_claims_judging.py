@@ -327,3 +327,20 @@ def test_an_answer_equal_up_to_layout_says_which_layout_each_has() -> None:
     v = judge(sp.Matrix([[x, W]]), sp.Matrix([[x], [W]]), seed=0)
     assert v.status == "transposed"
     assert v.reason.endswith("a row where the key writes a column"), v.reason
+
+
+def test_a_claim_undefined_where_the_answer_is_defined_is_incorrect() -> None:
+    v = judge(sp.sqrt(-(x**2) - 1), x, seed=0)
+    assert v.status == "incorrect" and v.reason.startswith("undefined where the answer"), v.lines()
+
+
+def test_numbers_written_as_a_column_are_compared_at_their_precision_with_a_row() -> None:
+    key = np.array([[0.406269994, 0.8689999]])
+    column = r"\begin{bmatrix} 0.4063 \\ 0.869 \end{bmatrix}"
+    v = check(column, KeyAnswer(key))
+    assert v.status in ("correct", "transposed"), v.lines()
+
+
+def test_a_wrong_number_equal_to_a_named_mistake_is_named() -> None:
+    v = judge(sp.Float(-0.25), sp.Float(0.25), mistakes=[("the sign flipped", sp.Float(-0.25))])
+    assert v.status == "incorrect" and v.mistake == "the sign flipped", v.lines()
