@@ -293,3 +293,11 @@ def test_concrete_is_shared_for_the_same_objects_and_only_for_them() -> None:
     # something mutable in it: never shared, it could change after
     mutable = Instance(sizes=cv.SIZES, defs={cv.E: sp.Matrix([[1]])})
     assert concrete(mutable) is not concrete(mutable)
+
+
+def test_a_derivative_with_no_layout_is_refused_saying_so() -> None:
+    """A matrix by a matrix has no layout in the course's convention: a ValueError the
+    verifier reports, naming the derivative."""
+    c = Concrete(cv._network("z1"))
+    with pytest.raises(ValueError, match=r"no layout for D\(W1, W1\)"):
+        c.lazy(D(cv.W1, cv.W1))
