@@ -548,12 +548,15 @@ def check_typed_integers(assignment: Assignment) -> None:
             cells = _cells_with_headers(part)
             items += [(pl, cells.get(pl.where, item)) for pl, item in printed_in_part(part)]
         before: tuple[Place, Any] = (Place("", ""), None)
+        sizes = _instance_sizes(ex.parts)
         for place, item in items:
             known = by_part.get(place.part, everything)
             as_class = _given_class(before[1] if before[0] == place else None, item)
             before = (place, item)
-            for s in [*_strings(item), *([as_class] if as_class else [])]:
-                why = typed_integers(s, known)
+            strings = [*_strings(item), *([as_class] if as_class else [])]
+            whys = [typed_integers(s, known) for s in strings]
+            whys.append(typed_in_maths(item, known.sizes | sizes))
+            for why in whys:
                 if why:
                     where = f"{assignment.id}, part {place.part}" if place.part else assignment.id
                     raise VerificationError(
@@ -578,6 +581,51 @@ def _given_class(before: Any, item: Any) -> str | None:
     if value != int(value) or not (after_words or _CLASS_BEFORE.search(item.label)):
         return None
     return f"true class {int(value)}"
+
+
+def typed_in_maths(item: Any, sizes: frozenset[int]) -> str | None:
+    """What is wrong with the numbers typed into an item's maths (None: nothing). The
+    integers of notation are allowed wherever they stand: a sum's limits, an entry's or
+    index's position, an exponent (a square), a formula's coefficient (the 2 of 2P, the
+    1/2 of a loss). A relation that gives a quantity a typed value (``eq(eta, 3)``,
+    ``definition(N, 5)``) states an exercise value: allowed for 0, 1 and a size the
+    exercise's models have (``d = 2`` of 2-vectors), else refused."""
+    if isinstance(item, Text | list):
+        inner = item.items if isinstance(item, Text) else item
+        return next((w for x in inner if (w := typed_in_maths(x, sizes))), None)
+    rel = item.relation if hasattr(item, "relation") else item
+    if isinstance(rel, tuple) and len(rel) == 2:
+        sides = list(rel)
+    elif isinstance(rel, sp.Equality):
+        sides = [rel.lhs, rel.rhs]
+    else:
+        return None
+    for value, other in (sides, sides[::-1]):
+        if isinstance(value, Number) or isinstance(value, bool):
+            continue
+        if isinstance(value, int | np.integer):
+            value = sp.Integer(int(value))
+        if not isinstance(value, sp.Rational) or value in (0, 1):
+            continue
+        if value.is_Integer and int(value) in sizes:
+            continue
+        return (
+            f"the value {other} = {value} typed into its maths (write "
+            f"worked.given({value}, {str(other)!r}) for the {value})"
+        )
+    return None
+
+
+def _instance_sizes(parts: Sequence[Part]) -> frozenset[int]:
+    """The sizes the exercise's derivations are instantiated at (n = 3 of an instance)."""
+    return frozenset(
+        int(v)
+        for part in parts
+        for d in part.derivations
+        for inst in d.instances
+        for v in inst.sizes.values()
+        if isinstance(v, int | np.integer | sp.Integer)
+    )
 
 
 def _cells_with_headers(part: Part) -> dict[str, str]:

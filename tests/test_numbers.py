@@ -257,3 +257,53 @@ def test_a_column_headed_by_an_entry_holds_entries_of_that_quantity() -> None:
         else:
             with pytest.raises(VerificationError, match=r"the column p\[j\] holds entries of p"):
                 numbers.check_statements(a.id, part)
+
+
+def _intro(*items: object) -> Assignment:
+    return Assignment(
+        "a", "t", [Exercise("1", "", [text("Here", *items, ".")], [Part("p", "t", [])])]
+    )
+
+
+def test_integers_of_notation_stand_in_maths_and_a_typed_value_is_refused() -> None:
+    import sympy as sp
+
+    from answerkey import relations
+    from answerkey.mathfns import eq
+
+    i, y, eta, E = sp.symbols("i y eta E")
+    x = sp.IndexedBase("x")
+    notation = [
+        relations.definition(E, sp.Sum(x[i] ** 2, (i, 1, 4)) / 2),  # limits, a square, a half
+        relations.definition(E, 2 * x[3] + y**3),  # a coefficient, an index, an exponent
+        eq(eta, 0),
+    ]
+    for item in notation:
+        numbers.check_typed_integers(_intro(item))
+    for typed, shown in [
+        (eq(eta, 3), "eta = 3"),
+        (relations.definition(sp.Symbol("N"), 5), "N = 5"),
+        (relations.assumption(eta, sp.Rational(1, 2)), "eta = 1/2"),
+        ((eta, sp.Integer(7)), "eta = 7"),
+    ]:
+        with pytest.raises(VerificationError) as err:
+            numbers.check_typed_integers(_intro(typed))
+        assert f"the value {shown} typed into its maths (write worked.given(" in err.value.message
+
+
+def test_a_typed_size_the_models_have_is_allowed_in_maths() -> None:
+    import sympy as sp
+
+    from answerkey.mathfns import eq
+    from answerkey.model import Derivation, Instance, Step
+
+    n, w = sp.symbols("n w")
+    inst = Instance(sizes={n: 3}, defs={w: n})
+    d = Derivation(w, (Step(n, text("")),), (inst,))
+    a = Assignment(
+        "a", "t", [Exercise("1", "", [text("At", eq(n, 3), ".")], [Part("p", "t", [], [d])])]
+    )
+    numbers.check_typed_integers(a)
+    a.exercises[0].intro = [text("At", eq(n, 4), ".")]
+    with pytest.raises(VerificationError, match="the value n = 4 typed into its maths"):
+        numbers.check_typed_integers(a)
