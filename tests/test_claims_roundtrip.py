@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sympy as sp
 
 from answerkey import build, printing
 from answerkey.claims import roundtrip
@@ -80,3 +81,22 @@ def test_a_generated_derivation_through_relu_or_leaky_relu_reads_back(activation
     assert roundtrip.check_part(assignment, part) == []
     latex = printing.latex(derivation.steps[-1].expr, net.notation)
     assert ("lrelu}'" if activation == "leaky_relu" else "relu}'") in latex
+
+
+@pytest.mark.parametrize(("i", "j", "named"), [("i", "j", "P_{ij}"), (0, 1, "P_{12}")])
+def test_a_matrix_entry_that_does_not_read_back_says_what_to_write(
+    i: object, j: object, named: str
+) -> None:
+    from answerkey.model import Assignment, Derivation, Exercise, Instance, Part, Step, text
+
+    p, e = sp.MatrixSymbol("P", 3, 3), sp.Symbol("E")
+    entry = p[sp.sympify(i), sp.sympify(j)]
+    d = Derivation(e, (Step(entry**2, text("squared")),), (Instance(defs={e: p[0, 1] ** 2}),))
+    a = Assignment("a", "t", [Exercise("1", "", [], [Part("p", "t", [text("Q.")], [d])])])
+    bad = roundtrip.check_part(a, a.exercises[0].parts[0])
+    assert bad and bad[0].startswith("step 1 of the derivation of E: ")
+    assert bad[0].endswith(
+        f"the reader does not read an entry of a matrix (P[{i}, {j}]): write the line for the "
+        f"whole matrix P, or give the entry a scalar's name (sp.Symbol('{named}'), defined in "
+        "the instance)"
+    )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .. import printing
 from ..errors import VerificationError
@@ -60,7 +61,7 @@ def _problem(
     try:
         parsed = parse_claim(latex, symbols)
     except ClaimError as exc:
-        return f"unreadable: {exc}"
+        return f"unreadable: {exc}{_advice(objs)}"
     if parsed.is_numeric and len(parsed.members) == 1 and len(objs) == 2:
         objs = objs[1:]  # `L = 0.2417`: numbers read with their name as a label
     if len(parsed.members) != len(objs):
@@ -74,6 +75,26 @@ def _problem(
             cex = f"; {v.counterexample}" if v.counterexample else ""
             return f"read as {parsed.reading}: {v.status}, {v.reason}{cex}"
     return None
+
+
+def _advice(objs: Sequence[Any]) -> str:
+    """What to write instead of a line the reader cannot read, when its cause is known: an
+    entry of a matrix (``P[i, j]`` or ``P[0, 1]``, printed P_{i,j}), which the reader does
+    not read (it reads the entries of vectors, p_k)."""
+    for obj in objs:
+        if not isinstance(obj, sp.Basic):
+            continue
+        for e in sorted(obj.atoms(MatrixElement), key=sp.default_sort_key):
+            if 1 in e.parent.shape:
+                continue
+            m, i, j = e.parent, e.i, e.j
+            at = "".join(str(k + 1) if k.is_Integer else str(k) for k in (i, j))
+            return (
+                f"; the reader does not read an entry of a matrix ({m}[{i}, {j}]): write the "
+                f"line for the whole matrix {m}, or give the entry a scalar's name "
+                f"(sp.Symbol('{m}_{{{at}}}'), defined in the instance)"
+            )
+    return ""
 
 
 def _same(member: Any, obj: Any) -> bool:
