@@ -383,3 +383,15 @@ def test_an_expressions_text_is_read_once_and_is_the_same_after() -> None:
     assert proofcache.content_digest(sp.exp(u) + cv.x[1, 0]) != first
     # Dummies are numbered in order of appearance
     assert proofcache.content_digest(sp.exp(sp.Dummy("u")) + cv.x[0, 0]) == first
+
+
+def test_a_librarys_new_version_misses_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check that calls a library (NumPy's norm here) is keyed by the library's version:
+    after an upgrade it is checked again, not served the old library's verdict."""
+
+    def check() -> float:
+        return float(np.linalg.norm([3.0, 4.0]))
+
+    before = proofcache.content_digest(check)
+    monkeypatch.setattr(np, "__version__", "0.0-another")
+    assert proofcache.content_digest(check) != before
