@@ -352,13 +352,26 @@ def _cache(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; every error is one line on stderr and an exit code (README)."""
+    """Run one command; every error is one line on stderr and an exit code (README).
+    Called in a program's main thread, it handles SIGTERM and SIGINT while it runs and
+    gives the program its own handlers back when it returns."""
     argv = sys.argv[1:] if argv is None else argv
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate)
-        # Ctrl-C interrupts even when the caller left SIGINT ignored (a POSIX shell starts
-        # background commands so when job control is off), as the README promises
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if threading.current_thread() is not threading.main_thread():
+        return _run(argv)
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    signal.signal(signal.SIGTERM, _terminate)
+    # Ctrl-C interrupts even when the caller left SIGINT ignored (a POSIX shell starts
+    # background commands so when job control is off), as the README promises
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return _run(argv)
+    finally:
+        for sig, handler in before.items():
+            if handler is not None:  # None: set from C, cannot be put back from Python
+                signal.signal(sig, handler)
+
+
+def _run(argv: list[str]) -> int:
     parsed = False
     try:
         args = parser().parse_args(_join_answer(argv))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -108,6 +109,37 @@ def test_a_bad_term_name_is_one_line_and_exit_2(
     assert code == 2
     assert "no-such-term" in one_line_error(capsys.readouterr().err)
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.usefixtures("cv_only_registry")
+def test_run_in_a_program_it_hands_back_the_programs_signal_handlers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seen: dict[str, object] = {}
+
+    def mine(signum: int, frame: object) -> None:
+        pass
+
+    def during(argv: list[str]) -> list[str]:  # what handles the signals while it runs
+        seen.update(term=signal.getsignal(signal.SIGTERM), int=signal.getsignal(signal.SIGINT))
+        return argv
+
+    before = signal.signal(signal.SIGTERM, mine), signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(cli, "_join_answer", during)
+            assert cli.main(["list"]) == 0
+            assert cli.main(["build", "--jobs", "0"]) == 2  # an error return too
+        # while it runs, SIGTERM ends it as Ctrl-C does, and Ctrl-C interrupts
+        assert seen["int"] is signal.default_int_handler and callable(seen["term"])
+        with pytest.raises(KeyboardInterrupt):
+            seen["term"](signal.SIGTERM, None)
+        assert signal.getsignal(signal.SIGTERM) is mine
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, before[0])
+        signal.signal(signal.SIGINT, before[1])
+    capsys.readouterr()
 
 
 @pytest.mark.usefixtures("cv_only_registry")
