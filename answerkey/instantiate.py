@@ -17,6 +17,7 @@ proofs) grow fast with its depth; most steps are equal long before that.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -513,10 +514,14 @@ def _heaviside(u: Any, h0: float = 0.0) -> Any:
     return np.where(u > 0, 1.0, np.where(u < 0, 0.0, h0))
 
 
+#: NumPy has no erf (the exact GELU's); SymPy's printer would call math.erf on an array
+_erf = np.vectorize(math.erf, otypes=[float])
+
 NUMPY_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sigmoid": lambda u: 1.0 / (1.0 + np.exp(-u)),
     "relu": lambda u: np.maximum(u, 0.0),
     "Heaviside": _heaviside,
+    "erf": _erf,
 }
 
 
@@ -531,6 +536,7 @@ _UNARY: dict[Any, Callable[[Any], Any]] = {
     sp.cosh: np.cosh,
     sp.atan: np.arctan,
     sp.Abs: np.abs,
+    sp.erf: _erf,
     sigmoid: NUMPY_FUNCTIONS["sigmoid"],
     relu: NUMPY_FUNCTIONS["relu"],
 }

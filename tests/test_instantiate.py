@@ -3,12 +3,14 @@ scalar expressions in the free inputs, with derivatives computed from the defini
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import sympy as sp
 
 import solutions.cv_assignment9 as cv
-from answerkey.instantiate import Concrete, entry_symbol
+from answerkey.instantiate import Concrete, entry_symbol, numeric_function, tree_function
 from answerkey.kit.writing import proved_small
 from answerkey.mathfns import D, T, elementwise, mm, sigmoid, softmax
 from answerkey.model import Instance
@@ -301,3 +303,17 @@ def test_a_derivative_with_no_layout_is_refused_saying_so() -> None:
     c = Concrete(cv._network("z1"))
     with pytest.raises(ValueError, match=r"no layout for D\(W1, W1\)"):
         c.lazy(D(cv.W1, cv.W1))
+
+
+def test_erf_is_evaluated_entry_by_entry_as_the_exact_gelu_needs() -> None:
+    """NumPy has no erf; SymPy's printer calls math.erf, which takes no array."""
+    z = r("z")
+    gelu = z * (1 + sp.erf(z / sp.sqrt(2))) / 2
+    values = np.array([-1.5, 0.0, 0.3, 2.0])
+    h = 1e-6
+    for make in (tree_function, numeric_function):
+        y, dy = make([z], [gelu, sp.diff(gelu, z)])(values)
+        exact = [v * (1 + math.erf(v / math.sqrt(2))) / 2 for v in values]
+        assert np.allclose(y, exact, rtol=1e-12)
+        above, below = make([z], [gelu])(values + h)[0], make([z], [gelu])(values - h)[0]
+        assert np.allclose(dy, (above - below) / (2 * h), atol=1e-8)
