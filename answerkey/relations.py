@@ -359,14 +359,47 @@ def audit_declarations(assignment: Assignment, seed: int = 0) -> None:
                     lhs = sp.sympify(_sides(item)[0])
                     near = [m for m in by_part[part.id] if lhs in m.defs] or everywhere
                     agrees(f"{assignment.id}, part {part.id}, {place.where}", item, near, rng)
+        declared: list[Declared] = []
         for i, t in enumerate(ex.intro, start=1):
             for x in t.items:
                 if isinstance(x, Declared):
                     where = f"{assignment.id}, exercise {ex.number}, introduction {i}"
                     agrees(where, x, everywhere, rng)
+                    declared.append(x)
+        declared += [x for p in ex.parts for _, x in printed_in_part(p) if isinstance(x, Declared)]
+        for part in ex.parts:
+            for shown in part.numeric_checks:
+                shows_as_declared(f"{assignment.id}, part {part.id}", shown, declared, rng)
     if len(_AUDITED) > 64:
         _AUDITED.clear()
     _AUDITED[id(assignment)] = assignment
+
+
+def shows_as_declared(where: str, shown: Any, declared: Sequence[Declared], rng: Any) -> None:
+    """A worked example shows each label with the value of a quantity (``named("g", q)``);
+    where the exercise declares what that label is (``notation(g, D(y, z))``), the quantity
+    shown must be it, at the example's model: the key must not say g is dy/dz and print
+    the value of something else as g."""
+    instance, items = getattr(shown, "instance", None), getattr(shown, "items", None)
+    if not isinstance(instance, Instance) or not isinstance(items, list):
+        return
+    for label, quantity in items:
+        if label is quantity or not isinstance(label, sp.Basic):
+            continue
+        for item in declared:
+            lhs, rhs, op = _sides(item)
+            if item.kind not in _NAMING or op != "==" or sp.sympify(lhs) != label:
+                continue
+            try:
+                check(quantity, at_sizes(sp.sympify(rhs), instance), [instance], rng, prove=False)
+            except ValueError as exc:
+                name = getattr(shown, "name", "a worked example")
+                place = f"{where}, {name}"
+                raise VerificationError(
+                    f"{item.line} ({place})" if item.line else place,
+                    f"the {item.kind} {_show(item)} says what {_sstr(label)} is, but {name} "
+                    f"shows {_sstr(label)} as {_short(_sstr(quantity))}, and they differ: {exc}",
+                ) from None
 
 
 def _symbols(e: Any) -> set[Any]:

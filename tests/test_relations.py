@@ -273,3 +273,30 @@ def test_every_declaration_of_a_models_quantity_in_the_keys_made_wrong_is_refuse
             finally:
                 object.__setattr__(t, "items", saved)
     assert tried >= 10
+
+
+def test_a_worked_example_shows_a_declared_label_only_as_what_it_is_declared_to_be() -> None:
+    """The key must not declare g = dE/du and then print the value of something else as g
+    (a newcomer's planted fault, once accepted): a label a worked example shows with
+    `worked.named` is checked against the exercise's declaration of it."""
+    from answerkey import worked
+
+    g = sp.Symbol("g")
+    at = {u: worked.given(2.0, "u"), v: worked.given(3.0, "v")}
+
+    def key(shown_as: Any) -> Assignment:
+        example = worked.example("at one point", MODEL, at, [worked.named(g, shown_as)])
+        part = Part("p", "t", [text("Q.")], numeric_checks=[example])
+        intro = [text("Write ", relations.notation(g, D(E, u)), ".")]
+        return Assignment("a", "t", [Exercise("1", "", intro, [part])])
+
+    relations.audit_declarations(key(2 * u * v))  # dE/du, written out
+    relations.audit_declarations(key(sp.diff(u**2 * v, u)))
+    with pytest.raises(VerificationError) as err:
+        relations.audit_declarations(key(u * v))  # not the derivative
+    assert err.value.where.startswith("tests/test_relations.py:")
+    assert err.value.where.endswith(" (a, part p, at one point)")
+    assert err.value.message.startswith(
+        "the notation g = D(E, u) says what g is, but at one point shows g as u*v, "
+        "and they differ: at u="
+    )
