@@ -353,12 +353,14 @@ def audit_declarations(assignment: Assignment, seed: int = 0) -> None:
     for ex in assignment.exercises:
         everywhere = models(ex.parts)
         by_part = {part.id: models([part]) for part in ex.parts}
+        in_parts: list[Declared] = []
         for part in ex.parts:
             for place, item in printed_in_part(part):
                 if isinstance(item, Declared):
                     lhs = sp.sympify(_sides(item)[0])
                     near = [m for m in by_part[part.id] if lhs in m.defs] or everywhere
                     agrees(f"{assignment.id}, part {part.id}, {place.where}", item, near, rng)
+                    in_parts.append(item)
         declared: list[Declared] = []
         for i, t in enumerate(ex.intro, start=1):
             for x in t.items:
@@ -366,7 +368,7 @@ def audit_declarations(assignment: Assignment, seed: int = 0) -> None:
                     where = f"{assignment.id}, exercise {ex.number}, introduction {i}"
                     agrees(where, x, everywhere, rng)
                     declared.append(x)
-        declared += [x for p in ex.parts for _, x in printed_in_part(p) if isinstance(x, Declared)]
+        declared += in_parts
         for part in ex.parts:
             for shown in part.numeric_checks:
                 shows_as_declared(f"{assignment.id}, part {part.id}", shown, declared, rng)
