@@ -116,7 +116,6 @@ import answerkey.build
 import answerkey.cli
 import answerkey.build
 from answerkey import registry, verify
-from answerkey.claims import roundtrip
 
 m = registry.SolutionModule(mod.ID, mod.TITLE, mod.PARAMETERS, mod.build, mod)
 registry.discover = answerkey.build.discover = lambda: {m.id: m}
